@@ -1,0 +1,12 @@
+//! copyimage-conformance: tells, with evidence, whether an endpoint behaves like AWS EC2
+//! `CopyImage`.
+//!
+//! The library follows the data flow: [`spec`] (the rules as data) → [`generate`] (cases) →
+//! [`oracle`] (predictions) → `wire` (encode, sign, decode) → `run` → `verdict` →
+//! `report`/`snapshot`, plus `serve`, the embedded reference endpoint.
+
+#![warn(missing_docs)]
+
+pub mod oracle;
+pub mod spec;
+pub mod world;

@@ -1,0 +1,321 @@
+//! The reference rules oracle: given a world and raw wire parameters, the set of outcomes AWS
+//! may give, and the rules that decide it.
+//!
+//! Evaluation follows the spec's phases. A phase that fires decides; within an `any` phase
+//! every firing rule is acceptable (AWS's order is unknown); an uncertain rule adds its
+//! outcomes and lets evaluation go on; an `overlaps_next` phase also accepts the next phase
+//! that fires. The last phase is the fall-through, reached only when nothing decided.
+
+pub mod request;
+pub mod rules;
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::spec::{Combine, Confidence, Outcome, Spec, SpecError, UncertainAlso};
+use crate::world::{Params, World};
+use request::{Request, canonical_params};
+use rules::{Ctx, Hit, Level, Limits, RuleKind, check, key};
+
+/// What the oracle predicts for one request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Prediction {
+    /// Whether success is an acceptable outcome.
+    pub ok: bool,
+    /// The status of the first acceptable outcome.
+    pub status: u16,
+    /// Acceptable error codes.
+    pub codes: Vec<String>,
+    /// Rules that decided the prediction, in evaluation order.
+    pub rules: Vec<String>,
+    /// Every acceptable (code, status) pair, the first the most specific.
+    pub outcomes: Vec<Outcome>,
+    /// The weakest confidence among the deciding rules.
+    pub confidence: Confidence,
+    /// The ImageId a success must return (an idempotent replay); `$setup.N` names the image
+    /// an earlier step of the same case created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_id: Option<String>,
+    /// The message of the first outcome, from the spec's template.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+impl Prediction {
+    /// Whether an observed (status, code) is acceptable; `code` is `None` for a success.
+    pub fn accepts(&self, status: u16, code: Option<&str>) -> bool {
+        self.outcomes.iter().any(|o| o.status == status && o.code.as_deref() == code)
+    }
+
+    /// Whether the error code is acceptable, whatever its status.
+    pub fn accepts_code(&self, code: &str) -> bool {
+        self.codes.iter().any(|c| c == code)
+    }
+
+    /// The first acceptable outcome: what the embedded endpoint answers.
+    pub fn primary(&self) -> &Outcome {
+        &self.outcomes[0]
+    }
+}
+
+/// Which rules fired and which were met at their boundary: the evidence for rule coverage.
+#[derive(Clone, Debug, Default)]
+pub struct Trace {
+    /// Indexes into `Oracle::rule_ids` of rules that fired (certainly or not).
+    pub fired: Vec<usize>,
+    /// Indexes of rules the request met at their boundary without crossing it.
+    pub near: Vec<usize>,
+}
+
+struct CompiledRule {
+    id: String,
+    kind: RuleKind,
+    phase: usize,
+    outcomes: Vec<Outcome>,
+    uncertain_also: Option<UncertainAlso>,
+    confidence: Confidence,
+    message: String,
+}
+
+/// The oracle, built once from a spec.
+pub struct Oracle {
+    spec: Arc<Spec>,
+    limits: Limits,
+    rules: Vec<CompiledRule>,
+    /// Rule indexes per phase, in order; the last phase is the fall-through.
+    phases: Vec<(Combine, bool, Vec<usize>)>,
+    simple_keys: Vec<String>,
+}
+
+impl Oracle {
+    /// Builds the oracle, checking that every predicted spec rule is implemented and every
+    /// implemented rule is in the spec.
+    pub fn new(spec: Arc<Spec>) -> Result<Self, SpecError> {
+        let limits = Limits::from_spec(&spec)?;
+        let mut rules = Vec::new();
+        for r in &spec.rules {
+            let kind = RuleKind::from_id(&r.id);
+            match (r.predicted, kind) {
+                (true, None) => {
+                    return Err(spec.error(
+                        format!("rule.{}", r.id),
+                        "the oracle has no check for this rule; set `predicted = false` with a `reason`",
+                    ));
+                }
+                (false, Some(_)) => {
+                    return Err(spec.error(
+                        format!("rule.{}.predicted", r.id),
+                        "the oracle implements this rule; it must be predicted",
+                    ));
+                }
+                (false, None) => continue,
+                (true, Some(kind)) => {
+                    let phase = spec.phases.iter().position(|p| p.name == r.phase).expect("checked at load");
+                    rules.push(CompiledRule {
+                        id: r.id.clone(),
+                        kind,
+                        phase,
+                        outcomes: r.outcomes.clone(),
+                        uncertain_also: r.uncertain_also,
+                        confidence: r.confidence,
+                        message: r.message.clone(),
+                    });
+                }
+            }
+        }
+        for (id, _) in RuleKind::ALL {
+            if spec.rule(id).is_none() {
+                return Err(spec.error(format!("rule.{id}"), "missing; the oracle implements it and needs its outcomes"));
+            }
+        }
+        let phases = spec
+            .phases
+            .iter()
+            .enumerate()
+            .map(|(pi, p)| {
+                let members = rules.iter().enumerate().filter(|(_, r)| r.phase == pi).map(|(i, _)| i).collect();
+                (p.combine, p.overlaps_next, members)
+            })
+            .collect();
+        let simple_keys = spec.parameters.iter().filter(|p| !p.key.contains('{')).map(|p| p.key.clone()).collect();
+        Ok(Oracle { spec, limits, rules, phases, simple_keys })
+    }
+
+    /// The oracle over the built-in spec.
+    pub fn builtin() -> Result<Self, SpecError> {
+        Self::new(Arc::new(Spec::builtin()?))
+    }
+
+    /// The spec it was built from.
+    pub fn spec(&self) -> &Arc<Spec> {
+        &self.spec
+    }
+
+    /// The limits it checks.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Ids of the predicted rules, indexed as in `Trace`.
+    pub fn rule_ids(&self) -> impl Iterator<Item = &str> {
+        self.rules.iter().map(|r| r.id.as_str())
+    }
+
+    /// Predicts the outcome of one request.
+    pub fn predict(&self, world: &World, params: &Params) -> Prediction {
+        self.predict_traced(world, params).0
+    }
+
+    /// Predicts, and reports which rules fired or were met at their boundary.
+    pub fn predict_traced(&self, world: &World, params: &Params) -> (Prediction, Trace) {
+        let req = Request::parse(params, &self.simple_keys, self.spec.regex(&self.spec.encoding.list_index_pattern));
+        let image = match (req.get(key::SOURCE_IMAGE_ID), req.get(key::SOURCE_REGION)) {
+            (Some(id), Some(region)) => world.image(id, region).filter(|i| i.visible),
+            _ => None,
+        };
+        let ctx = Ctx { spec: &self.spec, lim: &self.limits, world, req: &req, image };
+        let hits: Vec<Hit> = self.rules.iter().map(|r| check(r.kind, &ctx)).collect();
+        let mut trace = Trace::default();
+        for (i, h) in hits.iter().enumerate() {
+            match h.level {
+                Level::Fires | Level::Uncertain => trace.fired.push(i),
+                Level::Near => trace.near.push(i),
+                Level::Quiet => {}
+            }
+        }
+        (self.compose(world, params, &req, &hits), trace)
+    }
+
+    fn compose(&self, world: &World, params: &Params, req: &Request<'_>, hits: &[Hit]) -> Prediction {
+        let mut acc = Acc::default();
+        let mut overlapping = false;
+        let last = self.phases.len() - 1;
+        for (pi, (combine, overlaps_next, members)) in self.phases.iter().enumerate() {
+            if pi == last && (acc.decided || overlapping) {
+                break;
+            }
+            let mut decides = false;
+            for &i in members {
+                let (rule, hit) = (&self.rules[i], &hits[i]);
+                if !hit.fired() {
+                    continue;
+                }
+                acc.add(rule, hit);
+                if hit.level == Level::Uncertain && rule.uncertain_also == Some(UncertainAlso::Canonical) {
+                    let canon = canonical_params(params, &req.case_variants);
+                    acc.merge(self.predict(world, &canon));
+                    return acc.finish();
+                }
+                if hit.level == Level::Fires {
+                    decides = true;
+                    if *combine == Combine::First {
+                        break;
+                    }
+                }
+            }
+            if decides || (overlapping && members.iter().any(|&i| hits[i].fired())) {
+                if overlapping && decides {
+                    break;
+                }
+                if decides && *overlaps_next && !overlapping {
+                    overlapping = true;
+                    acc.decided = true;
+                    continue;
+                }
+                if decides {
+                    acc.decided = true;
+                    break;
+                }
+            }
+        }
+        acc.finish()
+    }
+}
+
+#[derive(Default)]
+struct Acc {
+    outcomes: Vec<Outcome>,
+    rules: Vec<String>,
+    confidence: Option<Confidence>,
+    image_id: Option<String>,
+    message: Option<String>,
+    decided: bool,
+}
+
+impl Acc {
+    fn add(&mut self, rule: &CompiledRule, hit: &Hit) {
+        for o in &rule.outcomes {
+            if !self.outcomes.contains(o) {
+                self.outcomes.push(o.clone());
+            }
+        }
+        if !self.rules.contains(&rule.id) {
+            self.rules.push(rule.id.clone());
+        }
+        self.confidence = self.confidence.max(Some(rule.confidence));
+        if rule.kind == RuleKind::IdemReplay {
+            self.image_id = hit.image.clone();
+        }
+        if self.message.is_none() && !rule.outcomes[0].is_success() {
+            self.message = Some(render(&rule.message, hit));
+        }
+    }
+
+    fn merge(&mut self, p: Prediction) {
+        for o in p.outcomes {
+            if !self.outcomes.contains(&o) {
+                self.outcomes.push(o);
+            }
+        }
+        for r in p.rules {
+            if !self.rules.contains(&r) {
+                self.rules.push(r);
+            }
+        }
+        self.confidence = self.confidence.max(Some(p.confidence));
+        self.image_id = self.image_id.take().or(p.image_id);
+        self.message = self.message.take().or(p.message);
+    }
+
+    fn finish(self) -> Prediction {
+        let outcomes = self.outcomes;
+        let mut codes: Vec<String> = Vec::new();
+        for o in &outcomes {
+            if let Some(c) = &o.code
+                && !codes.contains(c)
+            {
+                codes.push(c.clone());
+            }
+        }
+        Prediction {
+            ok: outcomes.iter().any(Outcome::is_success),
+            status: outcomes.first().map_or(200, |o| o.status),
+            codes,
+            rules: self.rules,
+            outcomes,
+            confidence: self.confidence.unwrap_or(Confidence::Documented),
+            image_id: self.image_id,
+            message: self.message,
+        }
+    }
+}
+
+/// Fills a message template with a hit's values.
+fn render(template: &str, hit: &Hit) -> String {
+    if !template.contains('{') {
+        return template.to_owned();
+    }
+    let mut out = template.to_owned();
+    for (name, v) in [("{param}", &hit.param), ("{value}", &hit.value), ("{image}", &hit.image), ("{snapshot}", &hit.snapshot)] {
+        if out.contains(name) {
+            out = out.replace(name, v.as_deref().unwrap_or(""));
+        }
+    }
+    out
+}
+
+/// Renders the `{region}` placeholder, which only the caller knows.
+pub fn render_region(message: &str, region: &str) -> String {
+    message.replace("{region}", region)
+}

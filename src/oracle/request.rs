@@ -1,0 +1,197 @@
+//! A raw parameter map read as a CopyImage request: members, tag specifications, and keys the
+//! operation does not know (misspelt, wrong letter case, bad list index).
+
+use std::collections::BTreeMap;
+
+use crate::world::Params;
+
+/// Wire keys of the top-level CopyImage members and the protocol keys.
+pub const ACTION: &str = "Action";
+/// The API version key.
+pub const VERSION: &str = "Version";
+const LIST: &str = "TagSpecification";
+const RESOURCE_TYPE: &str = "ResourceType";
+const TAG: &str = "Tag";
+const KEY: &str = "Key";
+const VALUE: &str = "Value";
+
+/// One `TagSpecification.N`.
+#[derive(Debug, Default)]
+pub struct TagSpec<'p> {
+    /// `TagSpecification.N.ResourceType`.
+    pub resource_type: Option<&'p str>,
+    /// `Tag.M` → (`Key`, `Value`).
+    pub tags: BTreeMap<u32, (Option<&'p str>, Option<&'p str>)>,
+}
+
+/// The request as the oracle reads it.
+#[derive(Debug)]
+pub struct Request<'p> {
+    params: &'p Params,
+    /// Keys no member matches.
+    pub unknown: Vec<&'p str>,
+    /// Keys that match a member only when letter case is ignored, with the right spelling.
+    pub case_variants: Vec<(&'p str, String)>,
+    /// Keys with a list index that is not a positive decimal without leading zeros.
+    pub bad_index: Vec<&'p str>,
+    /// `TagSpecification.N` by N.
+    pub tag_specs: BTreeMap<u32, TagSpec<'p>>,
+}
+
+impl<'p> Request<'p> {
+    /// Reads `params`; `simple_keys` are the spec's top-level member keys.
+    pub fn parse(params: &'p Params, simple_keys: &[String], index_ok: &regex::Regex) -> Self {
+        let mut req = Request {
+            params,
+            unknown: Vec::new(),
+            case_variants: Vec::new(),
+            bad_index: Vec::new(),
+            tag_specs: BTreeMap::new(),
+        };
+        for (key, value) in params {
+            let key = key.as_str();
+            if key == ACTION || key == VERSION || simple_keys.iter().any(|k| k == key) {
+                continue;
+            }
+            match parse_list_key(key, index_ok) {
+                ListKey::Member { n, member } => {
+                    let spec = req.tag_specs.entry(n).or_default();
+                    match member {
+                        ListMember::ResourceType => spec.resource_type = Some(value),
+                        ListMember::TagKey(m) => spec.tags.entry(m).or_default().0 = Some(value),
+                        ListMember::TagValue(m) => spec.tags.entry(m).or_default().1 = Some(value),
+                    }
+                }
+                ListKey::BadIndex => req.bad_index.push(key),
+                ListKey::NotList => match canonical_key(key, simple_keys) {
+                    Some(canon) => req.case_variants.push((key, canon)),
+                    None => req.unknown.push(key),
+                },
+            }
+        }
+        req
+    }
+
+    /// The value of a key, exactly as sent.
+    pub fn get(&self, key: &str) -> Option<&'p str> {
+        self.params.get(key).map(String::as_str)
+    }
+
+    /// The raw parameters.
+    pub fn params(&self) -> &'p Params {
+        self.params
+    }
+
+    /// Whether any `TagSpecification` key was sent.
+    pub fn has_lists(&self) -> bool {
+        !self.tag_specs.is_empty() || !self.bad_index.is_empty()
+    }
+}
+
+enum ListMember {
+    ResourceType,
+    TagKey(u32),
+    TagValue(u32),
+}
+
+enum ListKey {
+    Member { n: u32, member: ListMember },
+    BadIndex,
+    NotList,
+}
+
+fn parse_list_key(key: &str, index_ok: &regex::Regex) -> ListKey {
+    let segs: Vec<&str> = key.split('.').collect();
+    let index = |s: &str| -> Option<u32> {
+        if index_ok.is_match(s) { s.parse().ok() } else { None }
+    };
+    let shape_ok = match segs.as_slice() {
+        [LIST, _, RESOURCE_TYPE] => true,
+        [LIST, _, TAG, _, KEY | VALUE] => true,
+        _ => false,
+    };
+    if !shape_ok {
+        return ListKey::NotList;
+    }
+    let Some(n) = index(segs[1]) else { return ListKey::BadIndex };
+    if segs.len() == 3 {
+        return ListKey::Member { n, member: ListMember::ResourceType };
+    }
+    let Some(m) = index(segs[3]) else { return ListKey::BadIndex };
+    let member = if segs[4] == KEY { ListMember::TagKey(m) } else { ListMember::TagValue(m) };
+    ListKey::Member { n, member }
+}
+
+/// The correctly spelled key when `key` differs from a known key only in ASCII letter case.
+pub fn canonical_key(key: &str, simple_keys: &[String]) -> Option<String> {
+    let segs: Vec<&str> = key.split('.').collect();
+    let fix = |seg: &str, want: &str| seg.eq_ignore_ascii_case(want).then(|| want.to_owned());
+    match segs.as_slice() {
+        [one] => [ACTION, VERSION]
+            .into_iter()
+            .chain(simple_keys.iter().map(String::as_str))
+            .find(|k| k.eq_ignore_ascii_case(one))
+            .map(str::to_owned),
+        [list, n, rt] => Some(format!("{}.{n}.{}", fix(list, LIST)?, fix(rt, RESOURCE_TYPE)?)),
+        [list, n, tag, m, kv] => {
+            let kv = fix(kv, KEY).or_else(|| fix(kv, VALUE))?;
+            Some(format!("{}.{n}.{}.{m}.{kv}", fix(list, LIST)?, fix(tag, TAG)?))
+        }
+        _ => None,
+    }
+}
+
+/// `params` with every case-variant key spelled right (the later key wins on a clash).
+pub fn canonical_params(params: &Params, variants: &[(&str, String)]) -> Params {
+    let mut out = params.clone();
+    for (key, canon) in variants {
+        if let Some(v) = out.remove(*key) {
+            out.insert(canon.clone(), v);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys() -> Vec<String> {
+        ["Name", "SourceImageId", "Encrypted"].map(String::from).to_vec()
+    }
+
+    #[test]
+    fn reads_lists_and_flags_odd_keys() {
+        let re = regex::Regex::new("^[1-9][0-9]*$").unwrap();
+        let p: Params = [
+            ("Name", "n"),
+            ("TagSpecification.1.ResourceType", "image"),
+            ("TagSpecification.1.Tag.2.Key", "k"),
+            ("TagSpecification.0.ResourceType", "image"),
+            ("TagSpecification.1.Tag.x.Value", "v"),
+            ("encrypted", "true"),
+            ("Foo", "1"),
+            ("TagSpecification.1.Bar", "1"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let k = keys();
+        let r = Request::parse(&p, &k, &re);
+        assert_eq!(r.tag_specs[&1].resource_type, Some("image"));
+        assert_eq!(r.tag_specs[&1].tags[&2], (Some("k"), None));
+        assert_eq!(r.bad_index, vec!["TagSpecification.0.ResourceType", "TagSpecification.1.Tag.x.Value"]);
+        assert_eq!(r.case_variants, vec![("encrypted", "Encrypted".to_owned())]);
+        assert_eq!(r.unknown, vec!["Foo", "TagSpecification.1.Bar"]);
+    }
+
+    #[test]
+    fn canonical_list_keys() {
+        assert_eq!(
+            canonical_key("tagspecification.1.tag.2.KEY", &keys()).as_deref(),
+            Some("TagSpecification.1.Tag.2.Key")
+        );
+        assert_eq!(canonical_key("version", &keys()).as_deref(), Some("Version"));
+        assert_eq!(canonical_key("Nome", &keys()), None);
+    }
+}

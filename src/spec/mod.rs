@@ -1,0 +1,523 @@
+//! The machine-readable description of CopyImage (`specs/copy_image.toml`): loading and checking.
+//!
+//! The spec is data: parameters with their limits, evaluation phases, Region lists and rules
+//! with outcomes, sources and confidences. The oracle, the generator and the embedded endpoint
+//! read every limit, code, status and message from here.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+
+/// The spec shipped with the tool, compiled in so the binary works from any directory.
+pub const BUILTIN: &str = include_str!("../../specs/copy_image.toml");
+/// The name the built-in spec is reported under in error messages.
+pub const BUILTIN_ORIGIN: &str = "specs/copy_image.toml";
+
+/// A spec that cannot be used, with the file and the key at fault.
+#[derive(Debug, thiserror::Error)]
+#[error("{origin}: {key}: {message}")]
+pub struct SpecError {
+    /// The file the spec came from.
+    pub origin: String,
+    /// The TOML key (or rule id) at fault; `(file)` when the whole file is.
+    pub key: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl SpecError {
+    fn new(origin: &str, key: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { origin: origin.to_owned(), key: key.into(), message: message.into() }
+    }
+}
+
+/// How sure we are of a fact, weakest last so `max` gives the weakest.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Confidence {
+    /// Stated in the AWS docs or the official service model.
+    Documented,
+    /// A real AWS response quoted in public.
+    Observed,
+    /// Reasoning or an emulator's behaviour; needs checking against live AWS.
+    Inferred,
+}
+
+impl fmt::Display for Confidence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Confidence::Documented => "documented",
+            Confidence::Observed => "observed",
+            Confidence::Inferred => "inferred",
+        })
+    }
+}
+
+/// `[operation]`: the action, its API version and the response namespace.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Operation {
+    /// The `Action` value, `CopyImage`.
+    pub action: String,
+    /// The `Version` value sent by default.
+    pub version: String,
+    /// Versions the endpoint accepts.
+    pub known_versions: Vec<String>,
+    /// The XML namespace of success responses.
+    pub xml_namespace: String,
+    /// Where these facts come from.
+    pub source: String,
+}
+
+/// `[encoding]`: how scalar values are written on the wire.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Encoding {
+    /// The two boolean texts, `true` first.
+    pub boolean_values: Vec<String>,
+    /// Whether other letter cases of the boolean texts are uncertain rather than invalid.
+    pub boolean_case_variants_uncertain: bool,
+    /// A list index AWS certainly parses.
+    pub list_index_pattern: String,
+    /// Where these facts come from.
+    pub source: String,
+}
+
+/// How a phase combines the rules in it that fire.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Combine {
+    /// The first rule that fires decides.
+    First,
+    /// Every rule that fires is an acceptable outcome: AWS's order among them is unknown.
+    Any,
+}
+
+/// `[[phase]]`: one step of the evaluation order.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Phase {
+    /// The phase name rules refer to.
+    pub name: String,
+    /// How firing rules combine.
+    pub combine: Combine,
+    /// Whether the next phase that fires is also acceptable (order unknown).
+    pub overlaps_next: bool,
+    /// Why the phase sits where it does.
+    pub note: String,
+}
+
+/// The wire type of a parameter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ParamType {
+    /// Free text.
+    String,
+    /// `true` or `false`.
+    Boolean,
+    /// A decimal integer.
+    Long,
+    /// One of `values`.
+    Enum,
+    /// A Region code.
+    Region,
+}
+
+/// `[[parameter]]`: one wire key and its limits.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Parameter {
+    /// The wire key; `{n}` and `{m}` stand for list indexes.
+    pub key: String,
+    /// The value type.
+    #[serde(rename = "type")]
+    pub ty: ParamType,
+    /// Whether the request must carry it.
+    #[serde(default)]
+    pub required: bool,
+    /// Fewest characters.
+    pub min_length: Option<usize>,
+    /// Most characters.
+    pub max_length: Option<usize>,
+    /// Lengths above this (up to `max_length`) may or may not be accepted.
+    pub uncertain_above: Option<usize>,
+    /// Values certainly accepted.
+    pub pattern: Option<String>,
+    /// Values that may or may not be accepted (a superset of `pattern`).
+    pub pattern_uncertain: Option<String>,
+    /// A prefix values may not start with.
+    pub forbidden_prefix: Option<String>,
+    /// Smallest number.
+    pub min: Option<i64>,
+    /// Largest number.
+    pub max: Option<i64>,
+    /// Numbers must be a multiple of this.
+    pub step: Option<i64>,
+    /// Allowed values of an enum.
+    pub values: Option<Vec<String>>,
+    /// Where the limits come from.
+    pub source: String,
+    /// How sure the limits are.
+    pub confidence: Confidence,
+}
+
+/// `[limits]`: numbers that belong to no single parameter.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// Most tags one resource may carry.
+    pub tags_per_resource: usize,
+    /// Where that number comes from.
+    pub tags_per_resource_source: String,
+}
+
+/// `[[partition]]`: the Regions of one AWS partition.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Partition {
+    /// Partition name (`aws`, `aws-cn`, ...).
+    pub name: String,
+    /// Region codes.
+    pub regions: Vec<String>,
+}
+
+/// One acceptable result: an error code and status, or success (no code, 200).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Outcome {
+    /// The EC2 error code; `None` for success.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// The HTTP status.
+    pub status: u16,
+}
+
+impl Outcome {
+    /// Whether this is a success.
+    pub fn is_success(&self) -> bool {
+        self.code.is_none()
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.code {
+            Some(code) => write!(f, "{code} ({})", self.status),
+            None => write!(f, "success ({})", self.status),
+        }
+    }
+}
+
+/// What else is acceptable when a rule fires on uncertain ground.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UncertainAlso {
+    /// AWS may accept the request: evaluation goes on as if the rule had not fired.
+    Success,
+    /// AWS may match keys case-insensitively: the correctly spelled request's outcome too.
+    Canonical,
+}
+
+/// `[[rule]]`: one behaviour of CopyImage.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    /// Stable id, e.g. `R07-name`.
+    pub id: String,
+    /// The phase it belongs to.
+    pub phase: String,
+    /// Whether the oracle predicts it (false: `reason` says why not).
+    #[serde(default = "yes")]
+    pub predicted: bool,
+    /// Why an unpredicted rule is left to other parts of the tool.
+    pub reason: Option<String>,
+    /// When it fires, in words.
+    pub condition: String,
+    /// Acceptable results when it fires.
+    pub outcomes: Vec<Outcome>,
+    /// What else is acceptable when it fires on uncertain ground.
+    pub uncertain_also: Option<UncertainAlso>,
+    /// Message template for the first outcome (`{param}`, `{value}`, `{region}`, `{image}`,
+    /// `{snapshot}`).
+    pub message: String,
+    /// Where the rule comes from.
+    pub source: String,
+    /// How sure the predicted outcome is (the weakest of its parts).
+    pub confidence: Confidence,
+    /// Which parts are how sure, when they differ.
+    pub confidence_note: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The raw file as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSpec {
+    operation: Operation,
+    encoding: Encoding,
+    phase: Vec<Phase>,
+    parameter: Vec<Parameter>,
+    limits: Limits,
+    partition: Vec<Partition>,
+    rule: Vec<Rule>,
+}
+
+/// A loaded and checked spec.
+#[derive(Debug)]
+pub struct Spec {
+    /// Where it was loaded from.
+    pub origin: String,
+    /// `[operation]`.
+    pub operation: Operation,
+    /// `[encoding]`.
+    pub encoding: Encoding,
+    /// Phases in evaluation order.
+    pub phases: Vec<Phase>,
+    /// Parameters as listed.
+    pub parameters: Vec<Parameter>,
+    /// `[limits]`.
+    pub limits: Limits,
+    /// Partitions as listed.
+    pub partitions: Vec<Partition>,
+    /// Rules in evaluation order within their phase.
+    pub rules: Vec<Rule>,
+    params_by_key: BTreeMap<String, usize>,
+    regexes: BTreeMap<String, Regex>,
+}
+
+impl Spec {
+    /// The spec compiled into the binary.
+    pub fn builtin() -> Result<Self, SpecError> {
+        Self::parse(BUILTIN, BUILTIN_ORIGIN)
+    }
+
+    /// Reads and checks a spec file.
+    pub fn load(path: &Path) -> Result<Self, SpecError> {
+        let origin = path.display().to_string();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| SpecError::new(&origin, "(file)", format!("cannot read: {e}")))?;
+        Self::parse(&text, &origin)
+    }
+
+    /// Parses and checks spec text; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Self, SpecError> {
+        let raw: RawSpec = toml::from_str(text).map_err(|e| {
+            let key = e
+                .span()
+                .map(|s| format!("line {}", 1 + text[..s.start].matches('\n').count()))
+                .unwrap_or_else(|| "(file)".into());
+            SpecError::new(origin, key, e.message().to_owned())
+        })?;
+        let mut spec = Spec {
+            origin: origin.to_owned(),
+            operation: raw.operation,
+            encoding: raw.encoding,
+            phases: raw.phase,
+            parameters: raw.parameter,
+            limits: raw.limits,
+            partitions: raw.partition,
+            rules: raw.rule,
+            params_by_key: BTreeMap::new(),
+            regexes: BTreeMap::new(),
+        };
+        spec.check()?;
+        Ok(spec)
+    }
+
+    fn check(&mut self) -> Result<(), SpecError> {
+        let origin = self.origin.clone();
+        let err = |key: String, msg: String| SpecError::new(&origin, key, msg);
+
+        let mut phase_names = HashSet::new();
+        for p in &self.phases {
+            if !phase_names.insert(p.name.clone()) {
+                return Err(err(format!("phase.{}", p.name), "duplicate phase name".into()));
+            }
+        }
+        if self.encoding.boolean_values.len() != 2 {
+            return Err(err(
+                "encoding.boolean_values".into(),
+                "must list exactly two texts, true first".into(),
+            ));
+        }
+        self.compile("encoding.list_index_pattern", &self.encoding.list_index_pattern.clone())?;
+
+        for (i, p) in self.parameters.iter().enumerate() {
+            if self.params_by_key.insert(p.key.clone(), i).is_some() {
+                return Err(err(format!("parameter.{}", p.key), "duplicate parameter key".into()));
+            }
+        }
+        let params = self.parameters.clone();
+        for p in &params {
+            let at = |field: &str| format!("parameter.{}.{field}", p.key);
+            if let Some(re) = &p.pattern {
+                self.compile(&at("pattern"), re)?;
+            }
+            if let Some(re) = &p.pattern_uncertain {
+                if p.pattern.is_none() {
+                    return Err(err(at("pattern_uncertain"), "needs `pattern` as well".into()));
+                }
+                self.compile(&at("pattern_uncertain"), re)?;
+            }
+            if let (Some(lo), Some(hi)) = (p.min_length, p.max_length)
+                && lo > hi
+            {
+                return Err(err(at("min_length"), format!("{lo} is above max_length {hi}")));
+            }
+            if let (Some(lo), Some(hi)) = (p.min, p.max)
+                && lo > hi
+            {
+                return Err(err(at("min"), format!("{lo} is above max {hi}")));
+            }
+            if p.step == Some(0) {
+                return Err(err(at("step"), "must not be 0".into()));
+            }
+            if p.ty == ParamType::Enum && p.values.as_ref().is_none_or(Vec::is_empty) {
+                return Err(err(at("values"), "an enum needs at least one value".into()));
+            }
+        }
+
+        let mut ids = HashSet::new();
+        for r in &self.rules {
+            let at = |field: &str| format!("rule.{}.{field}", r.id);
+            if !ids.insert(r.id.as_str()) {
+                return Err(err(format!("rule.{}", r.id), "duplicate rule id".into()));
+            }
+            if !phase_names.contains(&r.phase) {
+                return Err(err(at("phase"), format!("no phase named {:?}", r.phase)));
+            }
+            if r.outcomes.is_empty() {
+                return Err(err(at("outcomes"), "a rule needs at least one outcome".into()));
+            }
+            for o in &r.outcomes {
+                if !(100..=599).contains(&o.status) {
+                    return Err(err(at("outcomes"), format!("{} is not an HTTP status", o.status)));
+                }
+                if o.code.is_none() != (o.status == 200) {
+                    return Err(err(
+                        at("outcomes"),
+                        "an outcome without a code is a success and must be 200, and an error must not be 200"
+                            .into(),
+                    ));
+                }
+            }
+            if !r.predicted && r.reason.as_deref().is_none_or(str::is_empty) {
+                return Err(err(at("reason"), "an unpredicted rule must say why".into()));
+            }
+            if r.source.trim().is_empty() {
+                return Err(err(at("source"), "every rule cites a source".into()));
+            }
+        }
+        Ok(())
+    }
+
+    fn compile(&mut self, key: &str, pattern: &str) -> Result<(), SpecError> {
+        let re = Regex::new(pattern).map_err(|e| {
+            SpecError::new(&self.origin, key, format!("not a valid regular expression: {e}"))
+        })?;
+        self.regexes.insert(pattern.to_owned(), re);
+        Ok(())
+    }
+
+    /// The compiled form of a pattern that appears in this spec.
+    pub fn regex(&self, pattern: &str) -> &Regex {
+        &self.regexes[pattern]
+    }
+
+    /// The parameter with this wire key, if the spec has it.
+    pub fn param(&self, key: &str) -> Option<&Parameter> {
+        self.params_by_key.get(key).map(|&i| &self.parameters[i])
+    }
+
+    /// The parameter with this wire key, or an error naming the spec when it is missing.
+    pub fn require_param(&self, key: &str) -> Result<&Parameter, SpecError> {
+        self.param(key).ok_or_else(|| {
+            SpecError::new(&self.origin, format!("parameter.{key}"), "missing; the oracle needs it")
+        })
+    }
+
+    /// The rule with this id.
+    pub fn rule(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.id == id)
+    }
+
+    /// The partition a Region belongs to.
+    pub fn partition_of(&self, region: &str) -> Option<&str> {
+        self.partitions
+            .iter()
+            .find(|p| p.regions.iter().any(|r| r == region))
+            .map(|p| p.name.as_str())
+    }
+
+    /// Builds a `SpecError` against this spec.
+    pub fn error(&self, key: impl Into<String>, message: impl Into<String>) -> SpecError {
+        SpecError::new(&self.origin, key, message)
+    }
+}
+
+/// Where a spec comes from on the command line: a file, or the built-in one.
+pub fn load_or_builtin(path: Option<&PathBuf>) -> Result<Spec, SpecError> {
+    match path {
+        Some(p) => Spec::load(p),
+        None => Spec::builtin(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_spec_loads() {
+        let spec = Spec::builtin().unwrap();
+        assert!(spec.rules.len() >= 36);
+        assert_eq!(spec.param("Name").unwrap().max_length, Some(128));
+        assert_eq!(spec.partition_of("cn-north-1"), Some("aws-cn"));
+    }
+
+    fn broken(edit: impl Fn(String) -> String) -> String {
+        Spec::parse(&edit(BUILTIN.to_owned()), "t.toml").unwrap_err().to_string()
+    }
+
+    #[test]
+    fn unknown_key_is_named_with_its_line() {
+        let e = broken(|s| s.replacen("[operation]\n", "[operation]\nfrobnicate = 1\n", 1));
+        assert!(e.starts_with("t.toml: line "), "{e}");
+        assert!(e.contains("frobnicate"), "{e}");
+    }
+
+    #[test]
+    fn duplicate_rule_id_is_refused() {
+        let e = broken(|s| s.replace("id = \"R08-desc\"", "id = \"R07-name\""));
+        assert_eq!(e, "t.toml: rule.R07-name: duplicate rule id");
+    }
+
+    #[test]
+    fn bad_regex_names_the_key() {
+        let e = broken(|s| s.replace("pattern = '^[A-Za-z0-9()./_-]*$'", "pattern = '^[a-'"));
+        assert!(e.starts_with("t.toml: parameter.Name.pattern: not a valid regular expression"), "{e}");
+    }
+
+    #[test]
+    fn rule_without_source_is_refused() {
+        let e = broken(|s| s.replace("source = \"[timed]\"", "source = \" \""));
+        assert_eq!(e, "t.toml: rule.R12-duration-range.source: every rule cites a source");
+    }
+
+    #[test]
+    fn success_outcome_must_be_200() {
+        let e = broken(|s| {
+            s.replace("id = \"R35-success\"", "id = \"R35-success\"")
+                .replace("outcomes = [{ status = 200 }]\nmessage = \"(success: Copy", "outcomes = [{ status = 201 }]\nmessage = \"(success: Copy")
+        });
+        assert!(e.contains("rule.R35-success.outcomes"), "{e}");
+    }
+}
