@@ -7,6 +7,9 @@
 
 #![warn(missing_docs)]
 
+pub mod cli;
+pub mod exit;
+pub mod generate;
 pub mod oracle;
 pub mod spec;
 pub mod world;

@@ -18,6 +18,10 @@ use crate::world::{Params, World};
 use request::{Request, canonical_params};
 use rules::{Ctx, Hit, Level, Limits, RuleKind, check, key};
 
+thread_local! {
+    static HITS: std::cell::RefCell<Vec<Hit>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// What the oracle predicts for one request.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Prediction {
@@ -26,9 +30,9 @@ pub struct Prediction {
     /// The status of the first acceptable outcome.
     pub status: u16,
     /// Acceptable error codes.
-    pub codes: Vec<String>,
+    pub codes: Vec<Arc<str>>,
     /// Rules that decided the prediction, in evaluation order.
-    pub rules: Vec<String>,
+    pub rules: Vec<Arc<str>>,
     /// Every acceptable (code, status) pair, the first the most specific.
     pub outcomes: Vec<Outcome>,
     /// The weakest confidence among the deciding rules.
@@ -50,7 +54,22 @@ impl Prediction {
 
     /// Whether the error code is acceptable, whatever its status.
     pub fn accepts_code(&self, code: &str) -> bool {
-        self.codes.iter().any(|c| c == code)
+        self.codes.iter().any(|c| &**c == code)
+    }
+
+    /// The acceptable error codes as plain strings.
+    pub fn code_list(&self) -> Vec<&str> {
+        self.codes.iter().map(|c| &**c).collect()
+    }
+
+    /// The deciding rule ids as plain strings.
+    pub fn rule_ids(&self) -> Vec<&str> {
+        self.rules.iter().map(|r| &**r).collect()
+    }
+
+    /// Whether a rule took part in the decision.
+    pub fn has_rule(&self, id: &str) -> bool {
+        self.rules.iter().any(|r| &**r == id)
     }
 
     /// The first acceptable outcome: what the embedded endpoint answers.
@@ -69,7 +88,7 @@ pub struct Trace {
 }
 
 struct CompiledRule {
-    id: String,
+    id: Arc<str>,
     kind: RuleKind,
     phase: usize,
     outcomes: Vec<Outcome>,
@@ -86,6 +105,7 @@ pub struct Oracle {
     /// Rule indexes per phase, in order; the last phase is the fall-through.
     phases: Vec<(Combine, bool, Vec<usize>)>,
     simple_keys: Vec<String>,
+    index_check: request::IndexCheck,
 }
 
 impl Oracle {
@@ -113,7 +133,7 @@ impl Oracle {
                 (true, Some(kind)) => {
                     let phase = spec.phases.iter().position(|p| p.name == r.phase).expect("checked at load");
                     rules.push(CompiledRule {
-                        id: r.id.clone(),
+                        id: Arc::from(r.id.as_str()),
                         kind,
                         phase,
                         outcomes: r.outcomes.clone(),
@@ -138,8 +158,17 @@ impl Oracle {
                 (p.combine, p.overlaps_next, members)
             })
             .collect();
-        let simple_keys = spec.parameters.iter().filter(|p| !p.key.contains('{')).map(|p| p.key.clone()).collect();
-        Ok(Oracle { spec, limits, rules, phases, simple_keys })
+        let simple_keys: Vec<String> = spec.parameters.iter().filter(|p| !p.key.contains('{')).map(|p| p.key.clone()).collect();
+        for k in &simple_keys {
+            if key::slot(k).is_none() {
+                return Err(spec.error(format!("parameter.{k}"), "a member the oracle does not know; it cannot be predicted"));
+            }
+        }
+        for k in &key::SIMPLE[2..] {
+            spec.require_param(k)?;
+        }
+        let index_check = request::IndexCheck::new(spec.regex(&spec.encoding.list_index_pattern).clone());
+        Ok(Oracle { spec, limits, rules, phases, simple_keys, index_check })
     }
 
     /// The oracle over the built-in spec.
@@ -159,23 +188,36 @@ impl Oracle {
 
     /// Ids of the predicted rules, indexed as in `Trace`.
     pub fn rule_ids(&self) -> impl Iterator<Item = &str> {
-        self.rules.iter().map(|r| r.id.as_str())
+        self.rules.iter().map(|r| &*r.id)
     }
 
     /// Predicts the outcome of one request.
     pub fn predict(&self, world: &World, params: &Params) -> Prediction {
-        self.predict_traced(world, params).0
+        let req = Request::parse(params, &self.simple_keys, &self.index_check);
+        // The hit buffer is a few KiB: reusing it per thread keeps the allocator out of the
+        // hot path (a fresh one per call made glibc consolidate its free lists every time).
+        let mut hits = HITS.with(|h| std::mem::take(&mut *h.borrow_mut()));
+        self.hits(world, &req, &mut hits);
+        let p = self.compose(world, params, &req, &hits);
+        HITS.with(|h| *h.borrow_mut() = hits);
+        p
     }
 
-    /// Predicts, and reports which rules fired or were met at their boundary.
-    pub fn predict_traced(&self, world: &World, params: &Params) -> (Prediction, Trace) {
-        let req = Request::parse(params, &self.simple_keys, self.spec.regex(&self.spec.encoding.list_index_pattern));
+    fn hits(&self, world: &World, req: &Request<'_>, out: &mut Vec<Hit>) {
         let image = match (req.get(key::SOURCE_IMAGE_ID), req.get(key::SOURCE_REGION)) {
             (Some(id), Some(region)) => world.image(id, region).filter(|i| i.visible),
             _ => None,
         };
-        let ctx = Ctx { spec: &self.spec, lim: &self.limits, world, req: &req, image };
-        let hits: Vec<Hit> = self.rules.iter().map(|r| check(r.kind, &ctx)).collect();
+        let ctx = Ctx { spec: &self.spec, lim: &self.limits, world, req, image };
+        out.clear();
+        out.extend(self.rules.iter().map(|r| check(r.kind, &ctx)));
+    }
+
+    /// Predicts, and reports which rules fired or were met at their boundary.
+    pub fn predict_traced(&self, world: &World, params: &Params) -> (Prediction, Trace) {
+        let req = Request::parse(params, &self.simple_keys, &self.index_check);
+        let mut hits = Vec::new();
+        self.hits(world, &req, &mut hits);
         let mut trace = Trace::default();
         for (i, h) in hits.iter().enumerate() {
             match h.level {
@@ -236,7 +278,7 @@ impl Oracle {
 #[derive(Default)]
 struct Acc {
     outcomes: Vec<Outcome>,
-    rules: Vec<String>,
+    rules: Vec<Arc<str>>,
     confidence: Option<Confidence>,
     image_id: Option<String>,
     message: Option<String>,
@@ -280,7 +322,7 @@ impl Acc {
 
     fn finish(self) -> Prediction {
         let outcomes = self.outcomes;
-        let mut codes: Vec<String> = Vec::new();
+        let mut codes: Vec<Arc<str>> = Vec::new();
         for o in &outcomes {
             if let Some(c) = &o.code
                 && !codes.contains(c)
@@ -319,3 +361,6 @@ fn render(template: &str, hit: &Hit) -> String {
 pub fn render_region(message: &str, region: &str) -> String {
     message.replace("{region}", region)
 }
+
+#[cfg(test)]
+mod tests;

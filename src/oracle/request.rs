@@ -3,12 +3,9 @@
 
 use std::collections::BTreeMap;
 
+use crate::oracle::rules::key::{self, ACTION, VERSION};
 use crate::world::Params;
 
-/// Wire keys of the top-level CopyImage members and the protocol keys.
-pub const ACTION: &str = "Action";
-/// The API version key.
-pub const VERSION: &str = "Version";
 const LIST: &str = "TagSpecification";
 const RESOURCE_TYPE: &str = "ResourceType";
 const TAG: &str = "Tag";
@@ -28,6 +25,7 @@ pub struct TagSpec<'p> {
 #[derive(Debug)]
 pub struct Request<'p> {
     params: &'p Params,
+    slots: [Option<&'p str>; key::SIMPLE.len()],
     /// Keys no member matches.
     pub unknown: Vec<&'p str>,
     /// Keys that match a member only when letter case is ignored, with the right spelling.
@@ -39,10 +37,12 @@ pub struct Request<'p> {
 }
 
 impl<'p> Request<'p> {
-    /// Reads `params`; `simple_keys` are the spec's top-level member keys.
-    pub fn parse(params: &'p Params, simple_keys: &[String], index_ok: &regex::Regex) -> Self {
+    /// Reads `params`; `simple_keys` are the spec's top-level member keys, used for the
+    /// letter-case comparison of unknown keys.
+    pub fn parse(params: &'p Params, simple_keys: &[String], index_ok: &IndexCheck) -> Self {
         let mut req = Request {
             params,
+            slots: [None; key::SIMPLE.len()],
             unknown: Vec::new(),
             case_variants: Vec::new(),
             bad_index: Vec::new(),
@@ -50,7 +50,8 @@ impl<'p> Request<'p> {
         };
         for (key, value) in params {
             let key = key.as_str();
-            if key == ACTION || key == VERSION || simple_keys.iter().any(|k| k == key) {
+            if let Some(slot) = key::slot(key) {
+                req.slots[slot] = Some(value);
                 continue;
             }
             match parse_list_key(key, index_ok) {
@@ -72,9 +73,9 @@ impl<'p> Request<'p> {
         req
     }
 
-    /// The value of a key, exactly as sent.
-    pub fn get(&self, key: &str) -> Option<&'p str> {
-        self.params.get(key).map(String::as_str)
+    /// The value of a top-level key, exactly as sent.
+    pub fn get(&self, k: &str) -> Option<&'p str> {
+        key::slot(k).and_then(|i| self.slots[i])
     }
 
     /// The raw parameters.
@@ -100,12 +101,57 @@ enum ListKey {
     NotList,
 }
 
-fn parse_list_key(key: &str, index_ok: &regex::Regex) -> ListKey {
-    let segs: Vec<&str> = key.split('.').collect();
+/// The spec's list-index pattern, with the answers for short indexes worked out in advance.
+#[derive(Debug)]
+pub struct IndexCheck {
+    pattern: regex::Regex,
+    /// The answer for every string of one to three digits, by width then value.
+    short: Vec<bool>,
+}
+
+const WIDTH_START: [usize; 4] = [0, 0, 10, 110];
+
+impl IndexCheck {
+    /// Precomputes the pattern's answer for every string of one to three digits.
+    pub fn new(pattern: regex::Regex) -> Self {
+        let mut short = Vec::with_capacity(1110);
+        for width in 1..=3usize {
+            for n in 0..10usize.pow(width as u32) {
+                short.push(pattern.is_match(&format!("{n:0width$}")));
+            }
+        }
+        IndexCheck { pattern, short }
+    }
+
+    /// Whether `s` is an index AWS certainly parses.
+    pub fn is_ok(&self, s: &str) -> bool {
+        let b = s.as_bytes();
+        if (1..=3).contains(&b.len()) && b.iter().all(u8::is_ascii_digit) {
+            let n = b.iter().fold(0usize, |acc, d| acc * 10 + usize::from(d - b'0'));
+            return self.short[WIDTH_START[b.len()] + n];
+        }
+        self.pattern.is_match(s)
+    }
+}
+
+fn parse_list_key(key: &str, index_ok: &IndexCheck) -> ListKey {
+    if !key.starts_with(LIST) {
+        return ListKey::NotList;
+    }
+    let mut segs = [""; 5];
+    let mut count = 0;
+    for seg in key.split('.') {
+        if count == segs.len() {
+            return ListKey::NotList;
+        }
+        segs[count] = seg;
+        count += 1;
+    }
+    let segs = &segs[..count];
     let index = |s: &str| -> Option<u32> {
-        if index_ok.is_match(s) { s.parse().ok() } else { None }
+        if index_ok.is_ok(s) { s.parse().ok() } else { None }
     };
-    let shape_ok = match segs.as_slice() {
+    let shape_ok = match segs {
         [LIST, _, RESOURCE_TYPE] => true,
         [LIST, _, TAG, _, KEY | VALUE] => true,
         _ => false,
@@ -114,7 +160,7 @@ fn parse_list_key(key: &str, index_ok: &regex::Regex) -> ListKey {
         return ListKey::NotList;
     }
     let Some(n) = index(segs[1]) else { return ListKey::BadIndex };
-    if segs.len() == 3 {
+    if count == 3 {
         return ListKey::Member { n, member: ListMember::ResourceType };
     }
     let Some(m) = index(segs[3]) else { return ListKey::BadIndex };
@@ -157,12 +203,12 @@ mod tests {
     use super::*;
 
     fn keys() -> Vec<String> {
-        ["Name", "SourceImageId", "Encrypted"].map(String::from).to_vec()
+        ["Encrypted", "Name", "SourceImageId"].map(String::from).to_vec()
     }
 
     #[test]
     fn reads_lists_and_flags_odd_keys() {
-        let re = regex::Regex::new("^[1-9][0-9]*$").unwrap();
+        let re = IndexCheck::new(regex::Regex::new("^[1-9][0-9]*$").unwrap());
         let p: Params = [
             ("Name", "n"),
             ("TagSpecification.1.ResourceType", "image"),

@@ -160,6 +160,8 @@ impl RuleKind {
 /// Wire keys of the members the checks read.
 #[allow(missing_docs)]
 pub mod key {
+    pub const ACTION: &str = "Action";
+    pub const VERSION: &str = "Version";
     pub const NAME: &str = "Name";
     pub const SOURCE_IMAGE_ID: &str = "SourceImageId";
     pub const SOURCE_REGION: &str = "SourceRegion";
@@ -178,6 +180,16 @@ pub mod key {
     pub const TAG_VALUE: &str = "TagSpecification.{n}.Tag.{m}.Value";
     /// Members that never take part in the idempotency comparison.
     pub const NOT_COMPARED: [&str; 2] = [CLIENT_TOKEN, DRY_RUN];
+    /// Every top-level key, each with a slot in a parsed request. The spec must list the
+    /// members among them (checked when the oracle is built).
+    pub const SIMPLE: [&str; 15] = [
+        ACTION, VERSION, NAME, SOURCE_IMAGE_ID, SOURCE_REGION, DESCRIPTION, CLIENT_TOKEN, ENCRYPTED, KMS_KEY_ID,
+        COPY_IMAGE_TAGS, DRY_RUN, OUTPOST, AZ, AZ_ID, DURATION,
+    ];
+    /// The slot of a top-level key.
+    pub fn slot(k: &str) -> Option<usize> {
+        SIMPLE.iter().position(|s| *s == k)
+    }
 }
 
 /// A boolean text as AWS may read it.
@@ -336,12 +348,12 @@ pub fn check(kind: RuleKind, c: &Ctx<'_>) -> Hit {
     let req = c.req;
     let get = |k: &str| req.get(k);
     match kind {
-        RuleKind::Action => match get(crate::oracle::request::ACTION) {
+        RuleKind::Action => match get(key::ACTION) {
             None => Hit::QUIET,
             Some(a) if a == lim.action => Hit::NEAR,
             Some(a) => Hit::on(Level::Fires, "Action", Some(a)),
         },
-        RuleKind::Version => match get(crate::oracle::request::VERSION) {
+        RuleKind::Version => match get(key::VERSION) {
             None => Hit::QUIET,
             Some(v) if lim.known_versions.iter().any(|k| k == v) => Hit::NEAR,
             Some(v) => Hit::on(Level::Fires, "Version", Some(v)),

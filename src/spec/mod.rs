@@ -190,9 +190,9 @@ pub struct Partition {
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Outcome {
-    /// The EC2 error code; `None` for success.
+    /// The EC2 error code; `None` for success. Shared: predictions copy it often.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
+    pub code: Option<std::sync::Arc<str>>,
     /// The HTTP status.
     pub status: u16,
 }

@@ -1,0 +1,8 @@
+//! Exit codes: part of the tool's interface, documented in the README and tested.
+
+/// Every case conformed (or deviated only in ways the baseline accepts).
+pub const OK: u8 = 0;
+/// At least one deviation, unparseable response or transport failure was found.
+pub const DEVIATIONS: u8 = 1;
+/// Bad usage or set-up: flags, spec, world, corpus, baseline or an unreachable endpoint.
+pub const SETUP_ERROR: u8 = 2;
