@@ -22,6 +22,7 @@ pub struct Cli {
     /// Rules spec to use instead of the built-in specs/copy_image.toml.
     #[arg(long, global = true, value_name = "FILE")]
     pub spec: Option<PathBuf>,
+    /// What to do.
     #[command(subcommand)]
     pub command: Command,
 }
@@ -129,7 +130,10 @@ pub fn parse_case(text: &str, origin: &str) -> Result<(World, Params)> {
 fn predict(spec: Arc<Spec>, case: Option<PathBuf>) -> Result<u8> {
     let oracle = Oracle::new(spec)?;
     let (text, origin) = match &case {
-        Some(p) => (std::fs::read_to_string(p).with_context(|| format!("{}: cannot read", p.display()))?, p.display().to_string()),
+        Some(p) => (
+            std::fs::read_to_string(p).with_context(|| format!("{}: cannot read", p.display()))?,
+            p.display().to_string(),
+        ),
         None => {
             let mut s = String::new();
             std::io::stdin().read_to_string(&mut s).context("stdin: cannot read")?;
@@ -144,7 +148,14 @@ fn predict(spec: Arc<Spec>, case: Option<PathBuf>) -> Result<u8> {
     Ok(exit::OK)
 }
 
-fn gen_cases(spec: Arc<Spec>, seed: u64, count: u64, only: Option<Only>, rule: Option<String>, world: Option<PathBuf>) -> Result<u8> {
+fn gen_cases(
+    spec: Arc<Spec>,
+    seed: u64,
+    count: u64,
+    only: Option<Only>,
+    rule: Option<String>,
+    world: Option<PathBuf>,
+) -> Result<u8> {
     let oracle = Oracle::new(spec)?;
     let world = load_world(world.as_ref())?;
     let generator = Generator::new(&oracle, world, seed, only, rule.as_deref())?;

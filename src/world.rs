@@ -131,8 +131,7 @@ impl World {
 
     /// Parses world JSON; `origin` names it in errors.
     pub fn parse(text: &str, origin: &str) -> Result<Self, WorldError> {
-        serde_json::from_str(text)
-            .map_err(|e| WorldError { origin: origin.into(), message: e.to_string() })
+        serde_json::from_str(text).map_err(|e| WorldError { origin: origin.into(), message: e.to_string() })
     }
 
     /// Reads a world file.
@@ -164,11 +163,7 @@ impl World {
         if let Some(token) = params.get("ClientToken")
             && self.token(token).is_none()
         {
-            self.tokens.push(TokenUse {
-                token: token.clone(),
-                params: params.clone(),
-                image_id: image_id.to_owned(),
-            });
+            self.tokens.push(TokenUse { token: token.clone(), params: params.clone(), image_id: image_id.to_owned() });
         }
         if self.image(image_id, &self.region.clone()).is_some() {
             return;
@@ -196,11 +191,9 @@ mod tests {
 
     #[test]
     fn defaults_fill_in() {
-        let w = World::parse(
-            r#"{"region":"us-east-1","images":[{"image_id":"ami-12345678","region":"us-east-1"}]}"#,
-            "t",
-        )
-        .unwrap();
+        let w =
+            World::parse(r#"{"region":"us-east-1","images":[{"image_id":"ami-12345678","region":"us-east-1"}]}"#, "t")
+                .unwrap();
         assert_eq!(w.account, "123456789012");
         assert!(w.authorized);
         assert_eq!(w.images[0].state, ImageState::Available);
@@ -216,11 +209,8 @@ mod tests {
 
     #[test]
     fn bad_state_is_an_error() {
-        let e = World::parse(
-            r#"{"region":"r","images":[{"image_id":"ami-1","region":"r","state":"gone"}]}"#,
-            "w",
-        )
-        .unwrap_err();
+        let e = World::parse(r#"{"region":"r","images":[{"image_id":"ami-1","region":"r","state":"gone"}]}"#, "w")
+            .unwrap_err();
         assert!(e.to_string().contains("unknown variant `gone`"), "{e}");
     }
 }

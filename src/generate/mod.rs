@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::oracle::rules::key;
 use crate::oracle::{Oracle, Prediction};
 use crate::world::{Params, World};
-use strategy::{Inputs, OneOf, apply, any_violation, valid, violations};
+use strategy::{Inputs, OneOf, any_violation, apply, valid, violations};
 
 /// The target name of valid cases.
 pub const VALID: &str = "valid";
@@ -94,7 +94,13 @@ pub struct Generator<'o> {
 
 impl<'o> Generator<'o> {
     /// A generator over `world`, seeded; `only` and `rule` narrow the targets.
-    pub fn new(oracle: &'o Oracle, world: World, seed: u64, only: Option<Only>, rule: Option<&str>) -> Result<Self, GenerateError> {
+    pub fn new(
+        oracle: &'o Oracle,
+        world: World,
+        seed: u64,
+        only: Option<Only>,
+        rule: Option<&str>,
+    ) -> Result<Self, GenerateError> {
         let inputs = Inputs::new(oracle, &world);
         if inputs.copyable.is_empty() {
             return Err(GenerateError::NoCopyableImage);
@@ -158,6 +164,16 @@ fn predict_case(oracle: &Oracle, base: &World, id: String, d: Draft) -> Case {
     Case { id, target: d.target.into(), kind, world: d.world, setup, params: d.params, prediction }
 }
 
+/// The world the case's request under test meets: its own world (or `base`) after its setup
+/// requests.
+pub fn world_after_setup(oracle: &Oracle, base: &World, case: &Case) -> World {
+    let mut world = case.world.clone().unwrap_or_else(|| base.clone());
+    for (i, step) in case.setup.iter().enumerate() {
+        record_if_copied(oracle, &mut world, &step.params, &step.prediction, &format!("{SETUP_IMAGE}{i}"));
+    }
+    world
+}
+
 /// Adds a copy to the world when the prediction is a plain success (not a dry run, not a
 /// replay). The copy is encrypted when asked or when its source is.
 pub fn record_if_copied(oracle: &Oracle, world: &mut World, params: &Params, p: &Prediction, image_id: &str) {
@@ -218,10 +234,18 @@ fn targets(i: &Inputs, world: &World) -> Vec<Target> {
         "R23-idem-replay",
         false,
         1,
-        (valid(i, false), proptest::prelude::any::<u64>())
-            .prop_map(move |(mut p, t)| {
+        (valid(i, false), proptest::prelude::any::<u64>(), proptest::prelude::any::<u8>())
+            .prop_map(move |(mut p, t, flip)| {
                 with_token(&mut p, t);
-                Draft { setup: vec![p.clone()], ..draft("R23-idem-replay", false, p) }
+                let mut second = p.clone();
+                if flip % 4 == 0 {
+                    // Tokens are case-sensitive: the boundary of a replay is a token that
+                    // differs only in letter case.
+                    let tok = second[key::CLIENT_TOKEN].to_uppercase();
+                    second.insert(key::CLIENT_TOKEN.into(), tok);
+                    second.insert(key::NAME.into(), format!("{}-2", &p[key::NAME][..p[key::NAME].len().min(100)]));
+                }
+                Draft { setup: vec![p], ..draft("R23-idem-replay", false, second) }
             })
             .boxed(),
     ));

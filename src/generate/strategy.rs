@@ -1,17 +1,21 @@
 //! proptest strategies: valid CopyImage requests built from the spec's limits and the world's
 //! images, and edits that break exactly one rule, aimed at both sides of every boundary.
 
-use proptest::prelude::*;
 use proptest::prelude::Rng;
+use proptest::prelude::*;
 use proptest::strategy::{BoxedStrategy, Just, NewTree, ValueTree};
 use proptest::test_runner::TestRunner;
 
-use crate::oracle::rules::{Limits, key};
 use crate::oracle::Oracle;
+use crate::oracle::rules::{Limits, key};
 use crate::world::{Params, World};
 
-/// One change to a request: set a key, or remove it (`None`).
+/// One change to a request: set a key, or remove it (`None`). A key ending in `.*` removes
+/// every key with that prefix.
 pub type Edit = (String, Option<String>);
+
+/// Removes the base request's tag specifications, so a tag violation is the only one.
+const CLEAR_TAGS: &str = "TagSpecification.*";
 
 /// A violation aimed at one rule: the edits, and whether AWS certainly rejects it (false
 /// where the spec says the outcome is uncertain).
@@ -28,6 +32,10 @@ pub struct Violation {
 /// Applies edits to params.
 pub fn apply(params: &mut Params, edits: &[Edit]) {
     for (k, v) in edits {
+        if let (Some(prefix), None) = (k.strip_suffix('*'), v) {
+            params.retain(|key, _| !key.starts_with(prefix));
+            continue;
+        }
         match v {
             Some(v) => {
                 params.insert(k.clone(), v.clone());
@@ -121,7 +129,8 @@ const ALNUM: &[char] = &[
     'U', 'V', 'W', 'X', 'Y', 'Z', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9',
 ];
 /// Free text for descriptions and tag values: printable, with a space and non-ASCII letters.
-const TEXT: &[char] = &['a', 'b', 'z', 'Q', '0', '9', ' ', '-', '_', '.', ':', '/', '=', '+', '@', 'é', 'ß', '名', '&', '%'];
+const TEXT: &[char] =
+    &['a', 'b', 'z', 'Q', '0', '9', ' ', '-', '_', '.', ':', '/', '=', '+', '@', 'é', 'ß', '名', '&', '%'];
 const HEX: &[char] = &['0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'a', 'b', 'c', 'd', 'e', 'f'];
 
 /// A string of `len` characters from `alphabet`, expanded from one seed so a long string
@@ -186,6 +195,8 @@ pub struct Inputs {
     pub encrypted: Vec<(String, String)>,
     /// Names of images the caller owns in the destination Region.
     pub taken_names: Vec<String>,
+    /// Names of images the caller owns only in other Regions (no clash).
+    pub other_region_names: Vec<String>,
     /// Region codes in the destination's partition.
     pub partition_regions: Vec<String>,
     /// Region codes in other partitions.
@@ -215,6 +226,8 @@ pub struct LimitsView {
     pub required: Vec<String>,
     pub bool_true: String,
     pub bool_false: String,
+    pub action: String,
+    pub version: String,
 }
 
 impl Inputs {
@@ -240,6 +253,8 @@ impl Inputs {
             required: l.required.clone(),
             bool_true: l.bool_true.clone(),
             bool_false: l.bool_false.clone(),
+            action: l.action.clone(),
+            version: oracle.spec().operation.version.clone(),
         };
         let mut inputs = Inputs {
             lim,
@@ -250,6 +265,7 @@ impl Inputs {
             marketplace: vec![],
             encrypted: vec![],
             taken_names: vec![],
+            other_region_names: vec![],
             partition_regions: vec![],
             foreign_regions: vec![],
             region: world.region.clone(),
@@ -257,12 +273,19 @@ impl Inputs {
         let spec = oracle.spec();
         let home = spec.partition_of(&world.region);
         for p in &spec.partitions {
-            let list = if Some(p.name.as_str()) == home { &mut inputs.partition_regions } else { &mut inputs.foreign_regions };
+            let list =
+                if Some(p.name.as_str()) == home { &mut inputs.partition_regions } else { &mut inputs.foreign_regions };
             list.extend(p.regions.iter().cloned());
         }
         for img in &world.images {
-            if world.owner_of(img) == world.account && img.region == world.region && let Some(n) = &img.name {
-                inputs.taken_names.push(n.clone());
+            if world.owner_of(img) == world.account
+                && let Some(n) = &img.name
+            {
+                if img.region == world.region {
+                    inputs.taken_names.push(n.clone());
+                } else {
+                    inputs.other_region_names.push(n.clone());
+                }
             }
             let minimal: Params = [
                 (key::NAME, "generator-probe"),
@@ -391,6 +414,13 @@ pub fn valid(i: &Inputs, dry_run: bool) -> BoxedStrategy<Params> {
             }
             if dry_run && d.chance(15) {
                 p.insert(key::DRY_RUN.into(), l.bool_true.clone());
+            } else if d.chance(10) {
+                p.insert(key::DRY_RUN.into(), l.bool_false.clone());
+            }
+            if d.chance(5) {
+                // Raw requests may spell out the protocol keys; the right values change nothing.
+                p.insert(key::ACTION.into(), l.action.clone());
+                p.insert(key::VERSION.into(), l.version.clone());
             }
             if d.chance(20) {
                 let steps = (l.dur_max - l.dur_min) / l.dur_step;
@@ -423,8 +453,9 @@ fn add_tag_specs(p: &mut Params, d: &mut Draw<'_>, l: &LimitsView) {
         let rt = &types[(first + n - 1) % types.len()];
         p.insert(format!("TagSpecification.{n}.ResourceType"), rt.clone());
         for m in 1..=(1 + d.take(3) as usize) {
-            // A numbered prefix keeps keys unique within the specification.
-            let prefix = format!("k{m}-");
+            // A numbered prefix keeps keys unique within the specification; `aws1-` sits just
+            // outside the reserved `aws:` prefix.
+            let prefix = if d.chance(10) { format!("aws{m}-") } else { format!("k{m}-") };
             let klen = d.len(prefix.len(), l.tag_key_max);
             let vlen = d.len(0, l.tag_value_max);
             let mut k = prefix;
@@ -446,130 +477,442 @@ pub fn violations(i: &Inputs) -> Vec<(&'static str, BoxedStrategy<Violation>)> {
     let mut out: Vec<(&'static str, BoxedStrategy<Violation>)> = vec![];
     let mut add = |rule: &'static str, s: BoxedStrategy<Violation>| out.push((rule, s));
 
-    add("R02-action", prop::sample::select(vec!["CopyImages", "", "DescribeImages", "copyimage"])
-        .prop_map(|a| v("R02-action", true, vec![kv("Action", a)])).boxed());
-    add("R02-version", prop::sample::select(vec!["banana", "", "2014-01-01", "2016-11-16"])
-        .prop_map(|x| v("R02-version", true, vec![kv("Version", x)])).boxed());
-    add("R03-unknown-param", one_of!(
-        prop::sample::select(vec!["Foo", "Nmae", "SourceImageID2", "Tags", "TagSpecification.1.Foo", "X-Amz-Nothing"])
+    add(
+        "R02-action",
+        prop::sample::select(vec!["CopyImages", "", "DescribeImages", "copyimage"])
+            .prop_map(|a| v("R02-action", true, vec![kv("Action", a)]))
+            .boxed(),
+    );
+    add(
+        "R02-version",
+        prop::sample::select(vec!["banana", "", "2014-01-01", "2016-11-16"])
+            .prop_map(|x| v("R02-version", true, vec![kv("Version", x)]))
+            .boxed(),
+    );
+    add(
+        "R03-unknown-param",
+        one_of!(
+            prop::sample::select(vec![
+                "Foo",
+                "Nmae",
+                "SourceImageID2",
+                "Tags",
+                "TagSpecification.1.Foo",
+                "X-Amz-Nothing"
+            ])
             .prop_map(|k| v("R03-unknown-param", true, vec![kv(k, "1")])),
-        prop::sample::select(vec![key::NAME, key::SOURCE_IMAGE_ID, key::SOURCE_REGION])
-            .prop_map(|k| v("R03-unknown-param", false, vec![(k.to_owned(), None), kv(&k.to_lowercase(), "placeholder")])),
-    ).boxed());
-    add("R36-list-index", prop::sample::select(vec!["0", "01", "x", "-1", ""])
-        .prop_map(|n| v("R36-list-index", true, vec![kv(&format!("TagSpecification.{n}.ResourceType"), "image"), kv(&format!("TagSpecification.{n}.Tag.1.Key"), "k")])).boxed());
+            prop::sample::select(vec![key::NAME, key::SOURCE_IMAGE_ID, key::SOURCE_REGION]).prop_map(|k| v(
+                "R03-unknown-param",
+                false,
+                vec![(k.to_owned(), None), kv(&k.to_lowercase(), "placeholder")]
+            )),
+        )
+        .boxed(),
+    );
+    add(
+        "R36-list-index",
+        prop::sample::select(vec!["0", "01", "x", "-1", ""])
+            .prop_map(|n| {
+                v(
+                    "R36-list-index",
+                    true,
+                    vec![
+                        (CLEAR_TAGS.into(), None),
+                        kv(&format!("TagSpecification.{n}.ResourceType"), "image"),
+                        kv(&format!("TagSpecification.{n}.Tag.1.Key"), "k"),
+                    ],
+                )
+            })
+            .boxed(),
+    );
     let req = l.required.clone();
-    add("R04-missing", (prop::sample::subsequence(req, 1..=3), any::<bool>())
-        .prop_map(|(keys, empty)| v("R04-missing", true, keys.into_iter().map(|k| (k, empty.then(String::new))).collect())).boxed());
+    add(
+        "R04-missing",
+        (prop::sample::subsequence(req, 1..=3), any::<bool>())
+            .prop_map(|(keys, empty)| {
+                v("R04-missing", true, keys.into_iter().map(|k| (k, empty.then(String::new))).collect())
+            })
+            .boxed(),
+    );
     let bools = l.booleans.clone();
-    add("R05-bool", (prop::sample::select(bools), OneOf::weighted(vec![
-        (3, prop::sample::select(vec!["yes", "1", "0", "no", "", "t", "on", " true"]).prop_map(|s| (s, true)).boxed()),
-        (1, prop::sample::select(vec!["TRUE", "False", "True"]).prop_map(|s| (s, false)).boxed()),
-    ])).prop_map(|(k, (val, certain))| v("R05-bool", certain, vec![kv(&k, val)])).boxed());
-    add("R06-long", prop::sample::select(vec!["fifteen", "15.0", "1e3", " 15", "", "0x0f"])
-        .prop_map(|x| v("R06-long", true, vec![kv(key::DURATION, x)])).boxed());
+    add(
+        "R05-bool",
+        (
+            prop::sample::select(bools),
+            OneOf::weighted(vec![
+                (
+                    3,
+                    prop::sample::select(vec!["yes", "1", "0", "no", "", "t", "on", " true"])
+                        .prop_map(|s| (s, true))
+                        .boxed(),
+                ),
+                (1, prop::sample::select(vec!["TRUE", "False", "True"]).prop_map(|s| (s, false)).boxed()),
+            ]),
+        )
+            .prop_map(|(k, (val, certain))| v("R05-bool", certain, vec![kv(&k, val)]))
+            .boxed(),
+    );
+    add(
+        "R06-long",
+        prop::sample::select(vec!["fifteen", "15.0", "1e3", " 15", "", "0x0f"])
+            .prop_map(|x| v("R06-long", true, vec![kv(key::DURATION, x)]))
+            .boxed(),
+    );
     let (ok, unc, bad) = (i.alpha.name_ok.clone(), i.alpha.name_uncertain.clone(), i.alpha.name_bad.clone());
-    add("R07-name", one_of!(
-        text(ok.clone(), 0..l.name_min).prop_map(|n| v("R07-name", true, vec![kv(key::NAME, n)])),
-        text(ok.clone(), prop_oneof![Just(l.name_max + 1), (l.name_max + 1)..=(l.name_max * 2)]).prop_map(|n| v("R07-name", true, vec![kv(key::NAME, n)])),
-        with_one_of(bad, ok.clone(), len_in(l.name_min, l.name_max)).prop_map(|n| v("R07-name", true, vec![kv(key::NAME, n)])),
-        with_one_of(unc, ok, len_in(l.name_min, l.name_max)).prop_map(|n| v("R07-name", false, vec![kv(key::NAME, n)])),
-    ).boxed());
-    add("R08-desc", text(TEXT.to_vec(), one_of!(Just(l.desc_max + 1), (l.desc_max + 1)..=(l.desc_max * 2)))
-        .prop_map(|d| v("R08-desc", true, vec![kv(key::DESCRIPTION, d)])).boxed());
-    add("R09-amiid-malformed", one_of!(
-        prop::sample::select(vec!["foo-123", "ami-ZZZ", "ami-", "AMI-0123abcd", "ami-0123456789ABCDEF0", "ami_0123abcd", " ami-0123abcd"]).prop_map(str::to_owned),
-        (prop::sample::select(vec![7usize, 9, 16, 18]), any::<u64>()).prop_map(|(n, s)| format!("ami-{}", fill(HEX, n, s))),
-    ).prop_map(|id| v("R09-amiid-malformed", true, vec![kv(key::SOURCE_IMAGE_ID, id)])).boxed());
-    add("R10-region", prop::sample::select(vec!["xx-nowhere-9", "us-east-10", "US-EAST-1", "us-east-1 ", "useast1", "fips-us-east-1", "aws-global"])
-        .prop_map(|r| v("R10-region", true, vec![kv(key::SOURCE_REGION, r)])).boxed());
+    add(
+        "R07-name",
+        one_of!(
+            text(ok.clone(), 0..l.name_min).prop_map(|n| v("R07-name", true, vec![kv(key::NAME, n)])),
+            text(ok.clone(), prop_oneof![Just(l.name_max + 1), (l.name_max + 1)..=(l.name_max * 2)]).prop_map(|n| v(
+                "R07-name",
+                true,
+                vec![kv(key::NAME, n)]
+            )),
+            with_one_of(bad, ok.clone(), len_in(l.name_min, l.name_max)).prop_map(|n| v(
+                "R07-name",
+                true,
+                vec![kv(key::NAME, n)]
+            )),
+            with_one_of(unc, ok, len_in(l.name_min, l.name_max)).prop_map(|n| v(
+                "R07-name",
+                false,
+                vec![kv(key::NAME, n)]
+            )),
+        )
+        .boxed(),
+    );
+    add(
+        "R08-desc",
+        text(TEXT.to_vec(), one_of!(Just(l.desc_max + 1), (l.desc_max + 1)..=(l.desc_max * 2)))
+            .prop_map(|d| v("R08-desc", true, vec![kv(key::DESCRIPTION, d)]))
+            .boxed(),
+    );
+    add(
+        "R09-amiid-malformed",
+        one_of!(
+            prop::sample::select(vec![
+                "foo-123",
+                "ami-ZZZ",
+                "ami-",
+                "AMI-0123abcd",
+                "ami-0123456789ABCDEF0",
+                "ami_0123abcd",
+                " ami-0123abcd"
+            ])
+            .prop_map(str::to_owned),
+            (prop::sample::select(vec![7usize, 9, 16, 18]), any::<u64>())
+                .prop_map(|(n, s)| format!("ami-{}", fill(HEX, n, s))),
+        )
+        .prop_map(|id| v("R09-amiid-malformed", true, vec![kv(key::SOURCE_IMAGE_ID, id)]))
+        .boxed(),
+    );
+    add(
+        "R10-region",
+        prop::sample::select(vec![
+            "xx-nowhere-9",
+            "us-east-10",
+            "US-EAST-1",
+            "us-east-1 ",
+            "useast1",
+            "fips-us-east-1",
+            "aws-global",
+        ])
+        .prop_map(|r| v("R10-region", true, vec![kv(key::SOURCE_REGION, r)]))
+        .boxed(),
+    );
     let region = i.region.clone();
-    add("R11-dest-exclusive", (prop::sample::subsequence(vec![key::OUTPOST, key::AZ, key::AZ_ID], 2..=3), any::<u64>())
-        .prop_map(move |(keys, seed)| v("R11-dest-exclusive", true, keys.into_iter().map(|k| {
-            let val = if k == key::OUTPOST { outpost_arn(&region, seed) } else { format!("{}-lz-1a", "us-east-1") };
-            kv(k, val)
-        }).collect())).boxed());
+    add(
+        "R11-dest-exclusive",
+        (prop::sample::subsequence(vec![key::OUTPOST, key::AZ, key::AZ_ID], 2..=3), any::<u64>())
+            .prop_map(move |(keys, seed)| {
+                v(
+                    "R11-dest-exclusive",
+                    true,
+                    keys.into_iter()
+                        .map(|k| {
+                            let val = if k == key::OUTPOST {
+                                outpost_arn(&region, seed)
+                            } else {
+                                format!("{}-lz-1a", "us-east-1")
+                            };
+                            kv(k, val)
+                        })
+                        .collect(),
+                )
+            })
+            .boxed(),
+    );
     let (lo, hi, st) = (l.dur_min, l.dur_max, l.dur_step);
-    add("R12-duration-range", one_of!(
-        Just(0i64), Just(lo - 1), Just(lo + 1), Just(lo - st), Just(hi + st), Just(hi + 1), Just(-lo),
-        (lo..hi).prop_filter("not a multiple", move |d| d % st != 0),
-    ).prop_map(|d| v("R12-duration-range", true, vec![kv(key::DURATION, d.to_string())])).boxed());
+    add(
+        "R12-duration-range",
+        one_of!(
+            Just(0i64),
+            Just(lo - 1),
+            Just(lo + 1),
+            Just(lo - st),
+            Just(hi + st),
+            Just(hi + 1),
+            Just(-lo),
+            (lo..hi).prop_filter("not a multiple", move |d| d % st != 0),
+        )
+        .prop_map(|d| v("R12-duration-range", true, vec![kv(key::DURATION, d.to_string())]))
+        .boxed(),
+    );
     let region = i.region.clone();
-    add("R13-duration-dest", (prop::sample::select(vec![key::OUTPOST, key::AZ, key::AZ_ID]), any::<u64>())
-        .prop_map(move |(k, seed)| {
-            let val = if k == key::OUTPOST { outpost_arn(&region, seed) } else { "us-east-1-bos-1a".to_owned() };
-            v("R13-duration-dest", true, vec![kv(key::DURATION, lo.to_string()), kv(k, val)])
-        }).boxed());
-    add("R14-tag-rt-missing", any::<bool>().prop_map(|empty| {
-        let mut e = vec![kv("TagSpecification.1.Tag.1.Key", "k"), kv("TagSpecification.1.Tag.1.Value", "v")];
-        e.push(("TagSpecification.1.ResourceType".into(), empty.then(String::new)));
-        v("R14-tag-rt-missing", true, e)
-    }).boxed());
-    add("R15-tag-rt-bad", prop::sample::select(vec!["instance", "volume", "Image", "IMAGE", "snapshots", "ami"])
-        .prop_map(|rt| v("R15-tag-rt-bad", true, vec![kv("TagSpecification.1.ResourceType", rt), kv("TagSpecification.1.Tag.1.Key", "k"), kv("TagSpecification.1.Tag.1.Value", "v")])).boxed());
-    add("R38-tagspec-empty", prop::sample::select(l.resource_types.clone())
-        .prop_map(|rt| v("R38-tagspec-empty", false, vec![kv("TagSpecification.1.ResourceType", rt)])).boxed());
+    add(
+        "R13-duration-dest",
+        (prop::sample::select(vec![key::OUTPOST, key::AZ, key::AZ_ID]), any::<u64>())
+            .prop_map(move |(k, seed)| {
+                let val = if k == key::OUTPOST { outpost_arn(&region, seed) } else { "us-east-1-bos-1a".to_owned() };
+                v("R13-duration-dest", true, vec![kv(key::DURATION, lo.to_string()), kv(k, val)])
+            })
+            .boxed(),
+    );
+    add(
+        "R14-tag-rt-missing",
+        any::<bool>()
+            .prop_map(|empty| {
+                let mut e = vec![
+                    (CLEAR_TAGS.into(), None),
+                    kv("TagSpecification.1.Tag.1.Key", "k"),
+                    kv("TagSpecification.1.Tag.1.Value", "v"),
+                ];
+                e.push(("TagSpecification.1.ResourceType".into(), empty.then(String::new)));
+                v("R14-tag-rt-missing", true, e)
+            })
+            .boxed(),
+    );
+    add(
+        "R15-tag-rt-bad",
+        prop::sample::select(vec!["instance", "volume", "Image", "IMAGE", "snapshots", "ami"])
+            .prop_map(|rt| {
+                v(
+                    "R15-tag-rt-bad",
+                    true,
+                    vec![
+                        (CLEAR_TAGS.into(), None),
+                        kv("TagSpecification.1.ResourceType", rt),
+                        kv("TagSpecification.1.Tag.1.Key", "k"),
+                        kv("TagSpecification.1.Tag.1.Value", "v"),
+                    ],
+                )
+            })
+            .boxed(),
+    );
+    add(
+        "R38-tagspec-empty",
+        prop::sample::select(l.resource_types.clone())
+            .prop_map(|rt| {
+                v(
+                    "R38-tagspec-empty",
+                    false,
+                    vec![(CLEAR_TAGS.into(), None), kv("TagSpecification.1.ResourceType", rt)],
+                )
+            })
+            .boxed(),
+    );
     let forbidden = l.tag_forbidden.clone();
-    add("R16-tag-key", one_of!(
-        Just(Some(String::new())), Just(None),
-        text(ALNUM.to_vec(), 0..20usize).prop_map(move |s| Some(format!("{forbidden}{s}"))),
-    ).prop_map(|k| {
-        let mut e = vec![kv("TagSpecification.1.ResourceType", "image"), kv("TagSpecification.1.Tag.1.Value", "v")];
-        e.push(("TagSpecification.1.Tag.1.Key".into(), k));
-        v("R16-tag-key", true, e)
-    }).boxed());
-    add("R16-tag-key-length", text(ALNUM.to_vec(), one_of!(Just(l.tag_key_max + 1), (l.tag_key_max + 1)..=(l.tag_key_max * 2)))
-        .prop_map(|k| v("R16-tag-key-length", true, vec![kv("TagSpecification.1.ResourceType", "image"), kv("TagSpecification.1.Tag.1.Key", k), kv("TagSpecification.1.Tag.1.Value", "v")])).boxed());
-    add("R17-tag-value", text(TEXT.to_vec(), one_of!(Just(l.tag_value_max + 1), (l.tag_value_max + 1)..=(l.tag_value_max * 2)))
-        .prop_map(|val| v("R17-tag-value", true, vec![kv("TagSpecification.1.ResourceType", "image"), kv("TagSpecification.1.Tag.1.Key", "k"), kv("TagSpecification.1.Tag.1.Value", val)])).boxed());
+    add(
+        "R16-tag-key",
+        one_of!(
+            Just(Some(String::new())),
+            Just(None),
+            text(ALNUM.to_vec(), 0..20usize).prop_map(move |s| Some(format!("{forbidden}{s}"))),
+        )
+        .prop_map(|k| {
+            let mut e = vec![
+                (CLEAR_TAGS.into(), None),
+                kv("TagSpecification.1.ResourceType", "image"),
+                kv("TagSpecification.1.Tag.1.Value", "v"),
+            ];
+            e.push(("TagSpecification.1.Tag.1.Key".into(), k));
+            v("R16-tag-key", true, e)
+        })
+        .boxed(),
+    );
+    add(
+        "R16-tag-key-length",
+        text(ALNUM.to_vec(), one_of!(Just(l.tag_key_max + 1), (l.tag_key_max + 1)..=(l.tag_key_max * 2)))
+            .prop_map(|k| {
+                v(
+                    "R16-tag-key-length",
+                    true,
+                    vec![
+                        (CLEAR_TAGS.into(), None),
+                        kv("TagSpecification.1.ResourceType", "image"),
+                        kv("TagSpecification.1.Tag.1.Key", k),
+                        kv("TagSpecification.1.Tag.1.Value", "v"),
+                    ],
+                )
+            })
+            .boxed(),
+    );
+    add(
+        "R17-tag-value",
+        text(TEXT.to_vec(), one_of!(Just(l.tag_value_max + 1), (l.tag_value_max + 1)..=(l.tag_value_max * 2)))
+            .prop_map(|val| {
+                v(
+                    "R17-tag-value",
+                    true,
+                    vec![
+                        (CLEAR_TAGS.into(), None),
+                        kv("TagSpecification.1.ResourceType", "image"),
+                        kv("TagSpecification.1.Tag.1.Key", "k"),
+                        kv("TagSpecification.1.Tag.1.Value", val),
+                    ],
+                )
+            })
+            .boxed(),
+    );
     let most = l.tags_per_resource;
-    add("R18-tag-count", one_of!(Just(most + 1), (most + 1)..=(most + 10))
-        .prop_map(|n| {
-            let mut e = vec![kv("TagSpecification.1.ResourceType", "image")];
-            for m in 1..=n {
-                e.push(kv(&format!("TagSpecification.1.Tag.{m}.Key"), format!("key-{m}")));
-                e.push(kv(&format!("TagSpecification.1.Tag.{m}.Value"), "v"));
-            }
-            v("R18-tag-count", true, e)
-        }).boxed());
+    add(
+        "R18-tag-count",
+        one_of!(Just(most + 1), (most + 1)..=(most + 10))
+            .prop_map(|n| {
+                let mut e = vec![(CLEAR_TAGS.into(), None), kv("TagSpecification.1.ResourceType", "image")];
+                for m in 1..=n {
+                    e.push(kv(&format!("TagSpecification.1.Tag.{m}.Key"), format!("key-{m}")));
+                    e.push(kv(&format!("TagSpecification.1.Tag.{m}.Value"), "v"));
+                }
+                v("R18-tag-count", true, e)
+            })
+            .boxed(),
+    );
     let f = l.bool_false.clone();
-    add("R19-kms-dep", (any::<bool>(), prop::sample::select(vec!["alias/my-key", "1234abcd-12ab-34cd-56ef-1234567890ab", "arn:aws:kms:us-east-1:012345678910:alias/x"]))
-        .prop_map(move |(explicit, k)| v("R19-kms-dep", true, vec![kv(key::KMS_KEY_ID, k), (key::ENCRYPTED.into(), explicit.then(|| f.clone()))])).boxed());
+    add(
+        "R19-kms-dep",
+        (
+            any::<bool>(),
+            prop::sample::select(vec![
+                "alias/my-key",
+                "1234abcd-12ab-34cd-56ef-1234567890ab",
+                "arn:aws:kms:us-east-1:012345678910:alias/x",
+            ]),
+        )
+            .prop_map(move |(explicit, k)| {
+                v(
+                    "R19-kms-dep",
+                    true,
+                    vec![kv(key::KMS_KEY_ID, k), (key::ENCRYPTED.into(), explicit.then(|| f.clone()))],
+                )
+            })
+            .boxed(),
+    );
     let (certain, max) = (l.token_certain, l.token_max);
-    add("R20-token-len", one_of!(
-        text(ALNUM.to_vec(), prop_oneof![Just(max + 1), (max + 1)..=(max * 2)]).prop_map(|t| v("R20-token-len", true, vec![kv(key::CLIENT_TOKEN, t)])),
-        text(ALNUM.to_vec(), prop_oneof![Just(certain + 1), Just(max), (certain + 1)..=max]).prop_map(|t| v("R20-token-len", false, vec![kv(key::CLIENT_TOKEN, t)])),
-    ).boxed());
-    add("R37-list-gap", prop::sample::select(vec![(1u32, 3u32), (2, 1), (1, 2)])
-        .prop_map(|(n, m)| v("R37-list-gap", false, vec![kv(&format!("TagSpecification.{n}.ResourceType"), "image"), kv(&format!("TagSpecification.{n}.Tag.{m}.Key"), "k"), kv(&format!("TagSpecification.{n}.Tag.{m}.Value"), "v")])).boxed());
+    add(
+        "R20-token-len",
+        one_of!(
+            text(ALNUM.to_vec(), prop_oneof![Just(max + 1), (max + 1)..=(max * 2)]).prop_map(|t| v(
+                "R20-token-len",
+                true,
+                vec![kv(key::CLIENT_TOKEN, t)]
+            )),
+            text(ALNUM.to_vec(), prop_oneof![Just(certain + 1), Just(max), (certain + 1)..=max]).prop_map(|t| v(
+                "R20-token-len",
+                false,
+                vec![kv(key::CLIENT_TOKEN, t)]
+            )),
+        )
+        .boxed(),
+    );
+    add(
+        "R37-list-gap",
+        prop::sample::select(vec![(1u32, 3u32), (2, 1), (1, 2)])
+            .prop_map(|(n, m)| {
+                v(
+                    "R37-list-gap",
+                    false,
+                    vec![
+                        (CLEAR_TAGS.into(), None),
+                        kv(&format!("TagSpecification.{n}.ResourceType"), "image"),
+                        kv(&format!("TagSpecification.{n}.Tag.{m}.Key"), "k"),
+                        kv(&format!("TagSpecification.{n}.Tag.{m}.Value"), "v"),
+                    ],
+                )
+            })
+            .boxed(),
+    );
     let t = l.bool_true.clone();
     add("R21-dryrun", Just(v("R21-dryrun", true, vec![kv(key::DRY_RUN, t)])).boxed());
-    let (home, img_region) = (i.partition_regions.clone(), i.region.clone());
-    add("R25-ami-notfound", one_of!(
-        any::<u64>().prop_map(|s| vec![kv(key::SOURCE_IMAGE_ID, format!("ami-{}", fill(HEX, 17, s)))]),
-        prop::sample::select(home).prop_filter("another Region", move |r| *r != img_region)
-            .prop_map(|r| vec![kv(key::SOURCE_REGION, r)]),
-    ).prop_map(|e| v("R25-ami-notfound", true, e)).boxed());
+    let (home, images) = (i.partition_regions.clone(), i.copyable.clone());
+    add(
+        "R25-ami-notfound",
+        one_of!(
+            any::<u64>().prop_map(|s| vec![kv(key::SOURCE_IMAGE_ID, format!("ami-{}", fill(HEX, 17, s)))]),
+            // A real image, asked for in a Region it is not in.
+            (prop::sample::select(images), prop::sample::select(home))
+                .prop_filter("another Region than the image's", |((_, r, _), other)| r != other)
+                .prop_map(|((id, _, _), other)| vec![kv(key::SOURCE_IMAGE_ID, id), kv(key::SOURCE_REGION, other)]),
+        )
+        .prop_map(|e| v("R25-ami-notfound", true, e))
+        .boxed(),
+    );
     let pick = |list: &Vec<(String, String)>, rule: &'static str| {
-        prop::sample::select(list.clone()).prop_map(move |(id, r)| v(rule, true, vec![kv(key::SOURCE_IMAGE_ID, id), kv(key::SOURCE_REGION, r)])).boxed()
+        prop::sample::select(list.clone())
+            .prop_map(move |(id, r)| v(rule, true, vec![kv(key::SOURCE_IMAGE_ID, id), kv(key::SOURCE_REGION, r)]))
+            .boxed()
     };
-    if !i.unavailable.is_empty() { add("R26-ami-unavailable", pick(&i.unavailable, "R26-ami-unavailable")); }
-    if !i.storage_denied.is_empty() { add("R27-storage-perm", pick(&i.storage_denied, "R27-storage-perm")); }
-    if !i.marketplace.is_empty() { add("R28-marketplace", pick(&i.marketplace, "R28-marketplace")); }
+    if !i.unavailable.is_empty() {
+        add("R26-ami-unavailable", pick(&i.unavailable, "R26-ami-unavailable"));
+    }
+    if !i.storage_denied.is_empty() {
+        add("R27-storage-perm", pick(&i.storage_denied, "R27-storage-perm"));
+    }
+    if !i.marketplace.is_empty() {
+        add("R28-marketplace", pick(&i.marketplace, "R28-marketplace"));
+    }
     if !i.encrypted.is_empty() {
         let f = l.bool_false.clone();
-        add("R29-unencrypt", prop::sample::select(i.encrypted.clone())
-            .prop_map(move |(id, r)| v("R29-unencrypt", true, vec![kv(key::SOURCE_IMAGE_ID, id), kv(key::SOURCE_REGION, r), kv(key::ENCRYPTED, f.clone()), (key::KMS_KEY_ID.into(), None)])).boxed());
+        add(
+            "R29-unencrypt",
+            prop::sample::select(i.encrypted.clone())
+                .prop_map(move |(id, r)| {
+                    v(
+                        "R29-unencrypt",
+                        true,
+                        vec![
+                            kv(key::SOURCE_IMAGE_ID, id),
+                            kv(key::SOURCE_REGION, r),
+                            kv(key::ENCRYPTED, f.clone()),
+                            (key::KMS_KEY_ID.into(), None),
+                        ],
+                    )
+                })
+                .boxed(),
+        );
     }
-    let (foreign, region) = (i.foreign_regions.clone(), i.region.clone());
-    add("R30-unsupported-pair", one_of!(
-        prop::sample::select(foreign).prop_map(|r| vec![kv(key::SOURCE_REGION, r)]),
-        (prop::sample::select(i.partition_regions.clone()).prop_filter("another Region", move |r| *r != region), any::<u64>())
-            .prop_map(|(r, s)| vec![kv(key::OUTPOST, outpost_arn(&r, s)), (key::AZ.into(), None), (key::AZ_ID.into(), None), (key::DURATION.into(), None)]),
-    ).prop_map(|e| v("R30-unsupported-pair", true, e)).boxed());
+    let foreign = i.foreign_regions.clone();
+    add(
+        "R30-unsupported-pair",
+        one_of!(
+            prop::sample::select(foreign).prop_map(|r| vec![kv(key::SOURCE_REGION, r)]),
+            // An Outpost in another Region than the source image.
+            (prop::sample::select(i.copyable.clone()), prop::sample::select(i.partition_regions.clone()), any::<u64>())
+                .prop_filter("another Region than the image's", |((_, r, _), other, _)| r != other)
+                .prop_map(|((id, r, _), other, s)| vec![
+                    kv(key::SOURCE_IMAGE_ID, id),
+                    kv(key::SOURCE_REGION, r),
+                    kv(key::OUTPOST, outpost_arn(&other, s)),
+                    (key::AZ.into(), None),
+                    (key::AZ_ID.into(), None),
+                    (key::DURATION.into(), None)
+                ]),
+        )
+        .prop_map(|e| v("R30-unsupported-pair", true, e))
+        .boxed(),
+    );
     if !i.taken_names.is_empty() {
-        add("R31-name-dup", prop::sample::select(i.taken_names.clone())
-            .prop_map(|n| v("R31-name-dup", false, vec![kv(key::NAME, n)])).boxed());
+        // Names from other Regions are the boundary: the same name, no clash.
+        let names: Vec<(String, bool)> = i
+            .taken_names
+            .iter()
+            .map(|n| (n.clone(), true))
+            .chain(i.other_region_names.iter().map(|n| (n.clone(), false)))
+            .collect();
+        add(
+            "R31-name-dup",
+            prop::sample::select(names).prop_map(|(n, _)| v("R31-name-dup", false, vec![kv(key::NAME, n)])).boxed(),
+        );
     }
     out
 }

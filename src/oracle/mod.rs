@@ -146,7 +146,9 @@ impl Oracle {
         }
         for (id, _) in RuleKind::ALL {
             if spec.rule(id).is_none() {
-                return Err(spec.error(format!("rule.{id}"), "missing; the oracle implements it and needs its outcomes"));
+                return Err(
+                    spec.error(format!("rule.{id}"), "missing; the oracle implements it and needs its outcomes")
+                );
             }
         }
         let phases = spec
@@ -158,10 +160,13 @@ impl Oracle {
                 (p.combine, p.overlaps_next, members)
             })
             .collect();
-        let simple_keys: Vec<String> = spec.parameters.iter().filter(|p| !p.key.contains('{')).map(|p| p.key.clone()).collect();
+        let simple_keys: Vec<String> =
+            spec.parameters.iter().filter(|p| !p.key.contains('{')).map(|p| p.key.clone()).collect();
         for k in &simple_keys {
             if key::slot(k).is_none() {
-                return Err(spec.error(format!("parameter.{k}"), "a member the oracle does not know; it cannot be predicted"));
+                return Err(
+                    spec.error(format!("parameter.{k}"), "a member the oracle does not know; it cannot be predicted")
+                );
             }
         }
         for k in &key::SIMPLE[2..] {
@@ -349,7 +354,9 @@ fn render(template: &str, hit: &Hit) -> String {
         return template.to_owned();
     }
     let mut out = template.to_owned();
-    for (name, v) in [("{param}", &hit.param), ("{value}", &hit.value), ("{image}", &hit.image), ("{snapshot}", &hit.snapshot)] {
+    for (name, v) in
+        [("{param}", &hit.param), ("{value}", &hit.value), ("{image}", &hit.image), ("{snapshot}", &hit.snapshot)]
+    {
         if out.contains(name) {
             out = out.replace(name, v.as_deref().unwrap_or(""));
         }

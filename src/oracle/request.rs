@@ -148,14 +148,8 @@ fn parse_list_key(key: &str, index_ok: &IndexCheck) -> ListKey {
         count += 1;
     }
     let segs = &segs[..count];
-    let index = |s: &str| -> Option<u32> {
-        if index_ok.is_ok(s) { s.parse().ok() } else { None }
-    };
-    let shape_ok = match segs {
-        [LIST, _, RESOURCE_TYPE] => true,
-        [LIST, _, TAG, _, KEY | VALUE] => true,
-        _ => false,
-    };
+    let index = |s: &str| -> Option<u32> { if index_ok.is_ok(s) { s.parse().ok() } else { None } };
+    let shape_ok = matches!(segs, [LIST, _, RESOURCE_TYPE] | [LIST, _, TAG, _, KEY | VALUE]);
     if !shape_ok {
         return ListKey::NotList;
     }

@@ -183,8 +183,21 @@ pub mod key {
     /// Every top-level key, each with a slot in a parsed request. The spec must list the
     /// members among them (checked when the oracle is built).
     pub const SIMPLE: [&str; 15] = [
-        ACTION, VERSION, NAME, SOURCE_IMAGE_ID, SOURCE_REGION, DESCRIPTION, CLIENT_TOKEN, ENCRYPTED, KMS_KEY_ID,
-        COPY_IMAGE_TAGS, DRY_RUN, OUTPOST, AZ, AZ_ID, DURATION,
+        ACTION,
+        VERSION,
+        NAME,
+        SOURCE_IMAGE_ID,
+        SOURCE_REGION,
+        DESCRIPTION,
+        CLIENT_TOKEN,
+        ENCRYPTED,
+        KMS_KEY_ID,
+        COPY_IMAGE_TAGS,
+        DRY_RUN,
+        OUTPOST,
+        AZ,
+        AZ_ID,
+        DURATION,
     ];
     /// The slot of a top-level key.
     pub fn slot(k: &str) -> Option<usize> {
@@ -255,7 +268,16 @@ impl Limits {
             pat.map(|s| spec.regex(s).clone())
                 .ok_or_else(|| spec.error(format!("parameter.{k}.pattern"), "missing; the oracle needs it"))
         };
-        for k in [key::SOURCE_REGION, key::DESCRIPTION, key::KMS_KEY_ID, key::OUTPOST, key::AZ, key::AZ_ID, key::TAG_VALUE, key::TAG_RESOURCE_TYPE] {
+        for k in [
+            key::SOURCE_REGION,
+            key::DESCRIPTION,
+            key::KMS_KEY_ID,
+            key::OUTPOST,
+            key::AZ,
+            key::AZ_ID,
+            key::TAG_VALUE,
+            key::TAG_RESOURCE_TYPE,
+        ] {
             p(k)?;
         }
         Ok(Limits {
@@ -265,12 +287,7 @@ impl Limits {
             bool_false: spec.encoding.boolean_values[1].clone(),
             bool_case_uncertain: spec.encoding.boolean_case_variants_uncertain,
             required: spec.parameters.iter().filter(|p| p.required).map(|p| p.key.clone()).collect(),
-            booleans: spec
-                .parameters
-                .iter()
-                .filter(|p| p.ty == ParamType::Boolean)
-                .map(|p| p.key.clone())
-                .collect(),
+            booleans: spec.parameters.iter().filter(|p| p.ty == ParamType::Boolean).map(|p| p.key.clone()).collect(),
             name_min: need(key::NAME, "min_length", name.min_length)?,
             name_max: need(key::NAME, "max_length", name.max_length)?,
             name_re: re(key::NAME, name.pattern.as_ref())?,
@@ -378,8 +395,7 @@ pub fn check(kind: RuleKind, c: &Ctx<'_>) -> Hit {
                     Some(_) => {}
                 }
             }
-            let minimal = lim.required.iter().all(|k| get(k).is_some())
-                && c.req_len() == lim.required.len();
+            let minimal = lim.required.iter().all(|k| get(k).is_some()) && c.req_len() == lim.required.len();
             Hit::near_if(minimal)
         }
         RuleKind::Bool => {
@@ -511,8 +527,9 @@ pub fn check(kind: RuleKind, c: &Ctx<'_>) -> Hit {
                     hit = hit.max(match k {
                         None | Some("") => Hit::on(Level::Fires, &param(), *k),
                         Some(k) if k.starts_with(&lim.tag_key_forbidden) => Hit::on(Level::Fires, &param(), Some(k)),
-                        Some(k) if lim.tag_key_forbidden.len() > 1
-                            && k.starts_with(&lim.tag_key_forbidden[..lim.tag_key_forbidden.len() - 1]) =>
+                        Some(k)
+                            if lim.tag_key_forbidden.len() > 1
+                                && k.starts_with(&lim.tag_key_forbidden[..lim.tag_key_forbidden.len() - 1]) =>
                         {
                             Hit::NEAR
                         }
@@ -530,11 +547,7 @@ pub fn check(kind: RuleKind, c: &Ctx<'_>) -> Hit {
                 *per_type.entry(s.resource_type.unwrap_or("")).or_default() += s.tags.len();
             }
             let most = per_type.values().copied().max().unwrap_or(0);
-            if most > lim.tags_per_resource {
-                Hit::FIRES
-            } else {
-                Hit::near_if(most == lim.tags_per_resource)
-            }
+            if most > lim.tags_per_resource { Hit::FIRES } else { Hit::near_if(most == lim.tags_per_resource) }
         }
         RuleKind::KmsDependency => match get(key::KMS_KEY_ID) {
             None => Hit::QUIET,
@@ -603,19 +616,29 @@ pub fn check(kind: RuleKind, c: &Ctx<'_>) -> Hit {
             (None, _) => Hit::QUIET,
         },
         RuleKind::AmiUnavailable => match c.image {
-            Some(i) if i.state != ImageState::Available => Hit::on(Level::Fires, key::SOURCE_IMAGE_ID, Some(&i.image_id)),
+            Some(i) if i.state != ImageState::Available => {
+                Hit::on(Level::Fires, key::SOURCE_IMAGE_ID, Some(&i.image_id))
+            }
             Some(_) => Hit::NEAR,
             None => Hit::QUIET,
         },
         RuleKind::StoragePermission => match c.image {
             Some(i) if c.world.owner_of(i) != c.world.account => {
-                if i.storage_shared { Hit::NEAR } else { Hit::FIRES }
+                if i.storage_shared {
+                    Hit::NEAR
+                } else {
+                    Hit::FIRES
+                }
             }
             _ => Hit::QUIET,
         },
         RuleKind::Marketplace => match c.image {
             Some(i) if i.billing_products => {
-                if c.world.owner_of(i) != c.world.account { Hit::FIRES } else { Hit::NEAR }
+                if c.world.owner_of(i) != c.world.account {
+                    Hit::FIRES
+                } else {
+                    Hit::NEAR
+                }
             }
             _ => Hit::QUIET,
         },
@@ -652,7 +675,10 @@ pub fn check(kind: RuleKind, c: &Ctx<'_>) -> Hit {
                 let mine = c.world.owner_of(i) == c.world.account && i.state != ImageState::Deregistered;
                 if mine && i.name.as_deref() == Some(name) {
                     if i.region == c.world.region {
-                        return Hit { image: Some(i.image_id.clone()), ..Hit::on(Level::Uncertain, key::NAME, Some(name)) };
+                        return Hit {
+                            image: Some(i.image_id.clone()),
+                            ..Hit::on(Level::Uncertain, key::NAME, Some(name))
+                        };
                     }
                     hit = Hit::NEAR;
                 }
@@ -665,19 +691,23 @@ pub fn check(kind: RuleKind, c: &Ctx<'_>) -> Hit {
             _ => Hit::QUIET,
         },
         RuleKind::EncryptDefault => {
-            if get(key::ENCRYPTED).is_none() { Hit::FIRES } else { Hit::NEAR }
+            if get(key::ENCRYPTED).is_none() {
+                Hit::FIRES
+            } else {
+                Hit::NEAR
+            }
         }
         RuleKind::Success => {
-            if lim.is_true(get(key::DRY_RUN)) { Hit::NEAR } else { Hit::FIRES }
+            if lim.is_true(get(key::DRY_RUN)) {
+                Hit::NEAR
+            } else {
+                Hit::FIRES
+            }
         }
     }
 }
 
-fn tag_len_check(
-    req: &Request<'_>,
-    max: usize,
-    what: &str,
-) -> Hit {
+fn tag_len_check(req: &Request<'_>, max: usize, what: &str) -> Hit {
     let mut hit = Hit::QUIET;
     for (n, s) in &req.tag_specs {
         for (m, t) in &s.tags {

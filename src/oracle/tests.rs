@@ -80,7 +80,8 @@ fn r03_unknown_parameter_and_case_variants() {
 
 #[test]
 fn r36_list_index_forms() {
-    for k in ["TagSpecification.0.ResourceType", "TagSpecification.01.ResourceType", "TagSpecification.x.ResourceType"] {
+    for k in ["TagSpecification.0.ResourceType", "TagSpecification.01.ResourceType", "TagSpecification.x.ResourceType"]
+    {
         expect(&with(&[(k, "image")]), &["UnknownParameter", "InvalidParameterValue"], 400, false);
     }
 }
@@ -164,18 +165,39 @@ fn r10_and_r30_regions() {
 #[test]
 fn r11_r13_destinations() {
     let arn = "arn:aws:outposts:us-east-1:123456789012:outpost/op-0123456789abcdef0";
-    expect(&with(&[("DestinationOutpostArn", arn), ("DestinationAvailabilityZone", "us-east-1-bos-1a")]), &["InvalidParameterCombination"], 400, false);
-    expect(&with(&[("DestinationAvailabilityZone", "a"), ("DestinationAvailabilityZoneId", "b")]), &["InvalidParameterCombination"], 400, false);
-    expect(&with(&[("DestinationOutpostArn", arn), ("SnapshotCopyCompletionDurationMinutes", "15")]), &["InvalidParameterCombination"], 400, false);
+    expect(
+        &with(&[("DestinationOutpostArn", arn), ("DestinationAvailabilityZone", "us-east-1-bos-1a")]),
+        &["InvalidParameterCombination"],
+        400,
+        false,
+    );
+    expect(
+        &with(&[("DestinationAvailabilityZone", "a"), ("DestinationAvailabilityZoneId", "b")]),
+        &["InvalidParameterCombination"],
+        400,
+        false,
+    );
+    expect(
+        &with(&[("DestinationOutpostArn", arn), ("SnapshotCopyCompletionDurationMinutes", "15")]),
+        &["InvalidParameterCombination"],
+        400,
+        false,
+    );
     expect_success(&with(&[("DestinationOutpostArn", arn)]));
     // An Outpost in another Region than the source image is an unsupported pair.
-    let pred = oracle().predict(&world(), &with(&[("DestinationOutpostArn", "arn:aws:outposts:us-west-2:1:outpost/op-1")]));
+    let pred =
+        oracle().predict(&world(), &with(&[("DestinationOutpostArn", "arn:aws:outposts:us-west-2:1:outpost/op-1")]));
     assert_eq!(pred.rule_ids(), ["R30-unsupported-pair"]);
 }
 
 #[test]
 fn r14_r15_r38_tag_specifications() {
-    expect(&with(&[("TagSpecification.1.Tag.1.Key", "k")]), &["InvalidParameterValue", "InvalidTagSpecification.Malformed"], 400, false);
+    expect(
+        &with(&[("TagSpecification.1.Tag.1.Key", "k")]),
+        &["InvalidParameterValue", "InvalidTagSpecification.Malformed"],
+        400,
+        false,
+    );
     let p = expect(
         &with(&[("TagSpecification.1.ResourceType", "instance"), ("TagSpecification.1.Tag.1.Key", "k")]),
         &["InvalidParameterValue", "InvalidParameter"],
@@ -185,7 +207,11 @@ fn r14_r15_r38_tag_specifications() {
     assert_eq!(p.message.unwrap(), "'instance' is not a valid taggable resource type for this operation.");
     // ResourceType with no tags: unknown whether AWS rejects it.
     expect(&with(&[("TagSpecification.1.ResourceType", "image")]), &["InvalidParameterValue"], 400, true);
-    expect_success(&with(&[("TagSpecification.1.ResourceType", "snapshot"), ("TagSpecification.1.Tag.1.Key", "k"), ("TagSpecification.1.Tag.1.Value", "")]));
+    expect_success(&with(&[
+        ("TagSpecification.1.ResourceType", "snapshot"),
+        ("TagSpecification.1.Tag.1.Key", "k"),
+        ("TagSpecification.1.Tag.1.Value", ""),
+    ]));
 }
 
 fn tags(n: usize, key: impl Fn(usize) -> String, value: &str) -> Params {
@@ -201,7 +227,12 @@ fn tags(n: usize, key: impl Fn(usize) -> String, value: &str) -> Params {
 fn r16_r17_r18_tags() {
     expect(&tags(1, |_| "aws:x".into(), "v"), &["InvalidTagKey.Malformed"], 400, false);
     expect(&tags(1, |_| String::new(), "v"), &["InvalidTagKey.Malformed"], 400, false);
-    expect(&with(&[("TagSpecification.1.ResourceType", "image"), ("TagSpecification.1.Tag.1.Value", "v")]), &["InvalidTagKey.Malformed"], 400, false);
+    expect(
+        &with(&[("TagSpecification.1.ResourceType", "image"), ("TagSpecification.1.Tag.1.Value", "v")]),
+        &["InvalidTagKey.Malformed"],
+        400,
+        false,
+    );
     expect_success(&tags(1, |_| "awsx".into(), "v"));
     expect(&tags(1, |_| "k".repeat(128), "v"), &["InvalidParameterValue", "InvalidTagKey.Malformed"], 400, false);
     expect_success(&tags(1, |_| "k".repeat(127), "v"));
@@ -230,7 +261,11 @@ fn r20_client_token_length() {
 
 #[test]
 fn r37_list_gaps_are_uncertain() {
-    let p = with(&[("TagSpecification.1.ResourceType", "image"), ("TagSpecification.1.Tag.2.Key", "k"), ("TagSpecification.1.Tag.2.Value", "v")]);
+    let p = with(&[
+        ("TagSpecification.1.ResourceType", "image"),
+        ("TagSpecification.1.Tag.2.Key", "k"),
+        ("TagSpecification.1.Tag.2.Value", "v"),
+    ]);
     expect(&p, &["InvalidParameterValue"], 400, true);
 }
 
@@ -277,11 +312,26 @@ fn r23_r24_idempotency() {
 
 #[test]
 fn r25_to_r29_source_image_state() {
-    expect(&with(&[("SourceImageId", "ami-00000000000000000")]), &["InvalidAMIID.NotFound", "InvalidAMIID.Malformed"], 400, false);
+    expect(
+        &with(&[("SourceImageId", "ami-00000000000000000")]),
+        &["InvalidAMIID.NotFound", "InvalidAMIID.Malformed"],
+        400,
+        false,
+    );
     // The image exists, but in another Region than SourceRegion.
-    expect(&with(&[("SourceImageId", "ami-01234567890abcdef")]), &["InvalidAMIID.NotFound", "InvalidAMIID.Malformed"], 400, false);
+    expect(
+        &with(&[("SourceImageId", "ami-01234567890abcdef")]),
+        &["InvalidAMIID.NotFound", "InvalidAMIID.Malformed"],
+        400,
+        false,
+    );
     // A private image of another account is invisible.
-    expect(&with(&[("SourceImageId", "ami-0123abcd4567ef890")]), &["InvalidAMIID.NotFound", "InvalidAMIID.Malformed"], 400, false);
+    expect(
+        &with(&[("SourceImageId", "ami-0123abcd4567ef890")]),
+        &["InvalidAMIID.NotFound", "InvalidAMIID.Malformed"],
+        400,
+        false,
+    );
     for id in ["ami-0d0e0a0d0b0e0e0f0", "ami-0c0a0f0e0b0a0b0e0"] {
         expect(&with(&[("SourceImageId", id)]), &["InvalidAMIID.Unavailable", "InvalidAMIID.NotFound"], 400, false);
     }
@@ -290,8 +340,16 @@ fn r25_to_r29_source_image_state() {
     expect_success(&with(&[("SourceImageId", "ami-0a9b8c7d6e5f4a3b2")]));
     expect(&with(&[("SourceImageId", "ami-0e1d2c3b4a5f6e7d8")]), &["InvalidRequest"], 400, false);
     expect_success(&with(&[("SourceImageId", "ami-0f9e8d7c6b5a4f3e2")]));
-    let p = expect(&with(&[("SourceImageId", "ami-0f1e2d3c4b5a69788"), ("Encrypted", "false")]), &["InvalidRequest"], 400, false);
-    assert_eq!(p.message.unwrap(), "Snapshot snap-0e1c2a3b4d5f60789 is encrypted. Creating unencrypted copy from an encrypted snapshot is not supported.");
+    let p = expect(
+        &with(&[("SourceImageId", "ami-0f1e2d3c4b5a69788"), ("Encrypted", "false")]),
+        &["InvalidRequest"],
+        400,
+        false,
+    );
+    assert_eq!(
+        p.message.unwrap(),
+        "Snapshot snap-0e1c2a3b4d5f60789 is encrypted. Creating unencrypted copy from an encrypted snapshot is not supported."
+    );
     expect_success(&with(&[("SourceImageId", "ami-0f1e2d3c4b5a69788")]));
 }
 

@@ -35,9 +35,7 @@ impl SpecError {
 }
 
 /// How sure we are of a fact, weakest last so `max` gives the weakest.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Confidence {
     /// Stated in the AWS docs or the official service model.
@@ -343,10 +341,7 @@ impl Spec {
             }
         }
         if self.encoding.boolean_values.len() != 2 {
-            return Err(err(
-                "encoding.boolean_values".into(),
-                "must list exactly two texts, true first".into(),
-            ));
+            return Err(err("encoding.boolean_values".into(), "must list exactly two texts, true first".into()));
         }
         self.compile("encoding.list_index_pattern", &self.encoding.list_index_pattern.clone())?;
 
@@ -404,8 +399,7 @@ impl Spec {
                 if o.code.is_none() != (o.status == 200) {
                     return Err(err(
                         at("outcomes"),
-                        "an outcome without a code is a success and must be 200, and an error must not be 200"
-                            .into(),
+                        "an outcome without a code is a success and must be 200, and an error must not be 200".into(),
                     ));
                 }
             }
@@ -420,9 +414,8 @@ impl Spec {
     }
 
     fn compile(&mut self, key: &str, pattern: &str) -> Result<(), SpecError> {
-        let re = Regex::new(pattern).map_err(|e| {
-            SpecError::new(&self.origin, key, format!("not a valid regular expression: {e}"))
-        })?;
+        let re = Regex::new(pattern)
+            .map_err(|e| SpecError::new(&self.origin, key, format!("not a valid regular expression: {e}")))?;
         self.regexes.insert(pattern.to_owned(), re);
         Ok(())
     }
@@ -439,9 +432,8 @@ impl Spec {
 
     /// The parameter with this wire key, or an error naming the spec when it is missing.
     pub fn require_param(&self, key: &str) -> Result<&Parameter, SpecError> {
-        self.param(key).ok_or_else(|| {
-            SpecError::new(&self.origin, format!("parameter.{key}"), "missing; the oracle needs it")
-        })
+        self.param(key)
+            .ok_or_else(|| SpecError::new(&self.origin, format!("parameter.{key}"), "missing; the oracle needs it"))
     }
 
     /// The rule with this id.
@@ -451,10 +443,7 @@ impl Spec {
 
     /// The partition a Region belongs to.
     pub fn partition_of(&self, region: &str) -> Option<&str> {
-        self.partitions
-            .iter()
-            .find(|p| p.regions.iter().any(|r| r == region))
-            .map(|p| p.name.as_str())
+        self.partitions.iter().find(|p| p.regions.iter().any(|r| r == region)).map(|p| p.name.as_str())
     }
 
     /// Builds a `SpecError` against this spec.
@@ -515,8 +504,10 @@ mod tests {
     #[test]
     fn success_outcome_must_be_200() {
         let e = broken(|s| {
-            s.replace("id = \"R35-success\"", "id = \"R35-success\"")
-                .replace("outcomes = [{ status = 200 }]\nmessage = \"(success: Copy", "outcomes = [{ status = 201 }]\nmessage = \"(success: Copy")
+            s.replace(
+                "outcomes = [{ status = 200 }]\nmessage = \"(success: Copy",
+                "outcomes = [{ status = 201 }]\nmessage = \"(success: Copy",
+            )
         });
         assert!(e.contains("rule.R35-success.outcomes"), "{e}");
     }

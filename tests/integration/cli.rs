@@ -1,0 +1,144 @@
+//! The command line as a user meets it: predictions, generated corpora, the rule table, and
+//! one clear error line with exit code 2 for bad input.
+
+use copyimage_conformance::exit;
+use serde_json::Value;
+
+use crate::{data, run, stderr, stdout};
+
+fn json(o: &std::process::Output) -> Value {
+    serde_json::from_str(&stdout(o)).unwrap()
+}
+
+#[test]
+fn predict_reads_a_case_from_stdin() {
+    let o = run(
+        &["predict"],
+        r#"{"world": {"region": "us-east-1", "images": [{"image_id": "ami-12345678", "region": "us-east-1"}]},
+            "params": {"Name": "ab", "SourceImageId": "ami-12345678", "SourceRegion": "us-east-1"}}"#,
+    );
+    assert_eq!(o.status.code(), Some(exit::OK.into()), "{}", stderr(&o));
+    let v = json(&o);
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["status"], 400);
+    assert_eq!(v["codes"], serde_json::json!(["InvalidAMIName.Malformed"]));
+    assert_eq!(v["rules"], serde_json::json!(["R07-name"]));
+}
+
+#[test]
+fn predict_reads_a_case_file_and_defaults_the_world() {
+    let o = run(&["predict", "--case", &data("case_dry_run.json")], "");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = json(&o);
+    assert_eq!(v["status"], 412);
+    assert_eq!(v["codes"], serde_json::json!(["DryRunOperation"]));
+}
+
+#[test]
+fn predict_success_has_no_codes() {
+    let o = run(
+        &["predict"],
+        r#"{"params": {"Name": "copy-1", "SourceImageId": "ami-0a1b2c3d4e5f60718", "SourceRegion": "us-east-1"}}"#,
+    );
+    let v = json(&o);
+    assert_eq!(
+        (v["ok"].clone(), v["status"].clone(), v["codes"].clone()),
+        (Value::Bool(true), 200.into(), serde_json::json!([]))
+    );
+}
+
+#[track_caller]
+fn assert_setup_error(o: &std::process::Output, needle: &str) {
+    assert_eq!(o.status.code(), Some(exit::SETUP_ERROR.into()));
+    let err = stderr(o);
+    assert!(err.contains(needle), "stderr lacks {needle:?}: {err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "one clear line: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(stdout(o).is_empty());
+}
+
+#[test]
+fn bad_json_on_stdin_is_one_line_and_exit_2() {
+    assert_setup_error(&run(&["predict"], "{not json"), "stdin: key must be a string at line 1 column 2");
+    assert_setup_error(&run(&["predict"], ""), "stdin: EOF while parsing");
+    assert_setup_error(
+        &run(&["predict"], r#"{"params": {"Encrypted": true}}"#),
+        "stdin: params.Encrypted: expected a string",
+    );
+    assert_setup_error(&run(&["predict"], r#"{"params": {}, "wrld": {}}"#), "stdin: unknown field `wrld`");
+    assert_setup_error(
+        &run(&["predict"], r#"{"world": {"region": "r", "images": [{"image_id": "a"}]}, "params": {}}"#),
+        "missing field `region`",
+    );
+}
+
+#[test]
+fn missing_case_file_and_bad_world_name_the_file() {
+    assert_setup_error(
+        &run(&["predict", "--case", "/nonexistent/case.json"], ""),
+        "/nonexistent/case.json: cannot read",
+    );
+    let o = run(&["gen", "--world", &data("world_bad.json")], "");
+    assert_setup_error(&o, "world_bad.json: unknown variant `gone`");
+}
+
+#[test]
+fn bad_spec_names_the_file_and_key() {
+    // Derived from the built-in spec so the fixture cannot drift from it.
+    let path = std::env::temp_dir().join(format!("spec_duplicate_rule_{}.toml", std::process::id()));
+    let text = copyimage_conformance::spec::BUILTIN.replace("id = \"R08-desc\"", "id = \"R07-name\"");
+    std::fs::write(&path, text).unwrap();
+    let o = run(&["--spec", path.to_str().unwrap(), "rules"], "");
+    std::fs::remove_file(&path).ok();
+    assert_setup_error(&o, "rule.R07-name: duplicate rule id");
+}
+
+#[test]
+fn unknown_flag_and_unknown_rule_exit_2() {
+    let o = run(&["gen", "--frobnicate"], "");
+    assert_eq!(o.status.code(), Some(exit::SETUP_ERROR.into()));
+    assert!(stderr(&o).contains("unexpected argument '--frobnicate'"));
+    assert_setup_error(&run(&["gen", "--rule", "R99-nothing"], ""), "--rule R99-nothing: no such target");
+}
+
+#[test]
+fn gen_is_byte_identical_for_a_seed() {
+    let a = run(&["gen", "--seed", "42", "--count", "300"], "");
+    let b = run(&["gen", "--seed", "42", "--count", "300"], "");
+    let c = run(&["gen", "--seed", "43", "--count", "300"], "");
+    assert_eq!(a.status.code(), Some(0));
+    assert_eq!(stdout(&a).lines().count(), 300);
+    assert_eq!(a.stdout, b.stdout);
+    assert_ne!(a.stdout, c.stdout);
+}
+
+#[test]
+fn gen_only_and_rule_filters() {
+    let valid = stdout(&run(&["gen", "--only", "valid", "--count", "50"], ""));
+    for line in valid.lines() {
+        let v: Value = serde_json::from_str(line).unwrap();
+        assert_eq!(v["kind"], "valid");
+        let p = &v["prediction"];
+        assert!(p["ok"] == true || p["codes"] == serde_json::json!(["DryRunOperation"]), "{line}");
+    }
+    let r07 = stdout(&run(&["gen", "--rule", "R07-name", "--count", "50"], ""));
+    for line in r07.lines() {
+        let v: Value = serde_json::from_str(line).unwrap();
+        assert_eq!(v["target"], "R07-name");
+        assert!(v["prediction"]["codes"].as_array().unwrap().contains(&"InvalidAMIName.Malformed".into()), "{line}");
+    }
+}
+
+#[test]
+fn rules_table_snapshot() {
+    let o = run(&["rules"], "");
+    assert_eq!(o.status.code(), Some(0));
+    insta::assert_snapshot!("rules_table", stdout(&o));
+}
+
+#[test]
+fn gen_sample_snapshot() {
+    let o = run(&["gen", "--seed", "2026", "--count", "12"], "");
+    let lines: Vec<Value> = stdout(&o).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    insta::assert_json_snapshot!("gen_seed_2026", lines);
+}
