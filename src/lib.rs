@@ -12,4 +12,5 @@ pub mod exit;
 pub mod generate;
 pub mod oracle;
 pub mod spec;
+pub mod wire;
 pub mod world;
