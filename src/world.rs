@@ -185,6 +185,24 @@ impl World {
     }
 }
 
+impl World {
+    /// Gives a pending copy its real ImageId (in images and in the tokens that name it).
+    pub fn rename_image(&mut self, from: &str, to: &str) {
+        for i in self.images.iter_mut().filter(|i| i.image_id == from) {
+            i.image_id = to.to_owned();
+        }
+        for t in self.tokens.iter_mut().filter(|t| t.image_id == from) {
+            t.image_id = to.to_owned();
+        }
+    }
+
+    /// Forgets a pending copy the endpoint did not make.
+    pub fn forget_image(&mut self, id: &str) {
+        self.images.retain(|i| i.image_id != id);
+        self.tokens.retain(|t| t.image_id != id);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -205,6 +223,18 @@ mod tests {
         let e = World::parse(r#"{"region":"us-east-1","imagez":[]}"#, "w.json").unwrap_err();
         assert!(e.to_string().starts_with("w.json: unknown field `imagez`"), "{e}");
         assert!(e.to_string().contains("line 1"), "{e}");
+    }
+
+    #[test]
+    fn pending_copies_are_renamed_or_forgotten() {
+        let mut w = World::parse(r#"{"region":"us-east-1"}"#, "t").unwrap();
+        let p: Params = [("ClientToken", "t1"), ("Name", "n1")].map(|(k, v)| (k.to_owned(), v.to_owned())).into();
+        w.record_copy(&p, "pending-1", false);
+        w.rename_image("pending-1", "ami-11111111111111111");
+        assert_eq!(w.token("t1").unwrap().image_id, "ami-11111111111111111");
+        assert!(w.image("ami-11111111111111111", "us-east-1").is_some());
+        w.forget_image("ami-11111111111111111");
+        assert!(w.images.is_empty() && w.tokens.is_empty());
     }
 
     #[test]

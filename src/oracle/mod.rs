@@ -44,6 +44,9 @@ pub struct Prediction {
     /// The message of the first outcome, from the spec's template.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// Whether AWS is known to send `message` to the letter.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub message_exact: bool,
 }
 
 impl Prediction {
@@ -95,6 +98,7 @@ struct CompiledRule {
     uncertain_also: Option<UncertainAlso>,
     confidence: Confidence,
     message: String,
+    message_exact: bool,
 }
 
 /// The oracle, built once from a spec.
@@ -140,6 +144,7 @@ impl Oracle {
                         uncertain_also: r.uncertain_also,
                         confidence: r.confidence,
                         message: r.message.clone(),
+                        message_exact: r.message_exact,
                     });
                 }
             }
@@ -287,6 +292,7 @@ struct Acc {
     confidence: Option<Confidence>,
     image_id: Option<String>,
     message: Option<String>,
+    message_exact: bool,
     decided: bool,
 }
 
@@ -306,6 +312,7 @@ impl Acc {
         }
         if self.message.is_none() && !rule.outcomes[0].is_success() {
             self.message = Some(render(&rule.message, hit));
+            self.message_exact = rule.message_exact;
         }
     }
 
@@ -322,7 +329,10 @@ impl Acc {
         }
         self.confidence = self.confidence.max(Some(p.confidence));
         self.image_id = self.image_id.take().or(p.image_id);
-        self.message = self.message.take().or(p.message);
+        if self.message.is_none() {
+            self.message = p.message;
+            self.message_exact = p.message_exact;
+        }
     }
 
     fn finish(self) -> Prediction {
@@ -344,6 +354,7 @@ impl Acc {
             confidence: self.confidence.unwrap_or(Confidence::Documented),
             image_id: self.image_id,
             message: self.message,
+            message_exact: self.message_exact,
         }
     }
 }

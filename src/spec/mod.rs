@@ -243,6 +243,10 @@ pub struct Rule {
     /// Message template for the first outcome (`{param}`, `{value}`, `{region}`, `{image}`,
     /// `{snapshot}`).
     pub message: String,
+    /// Whether AWS is known to send `message` to the letter (a different text is then a
+    /// lesser finding).
+    #[serde(default)]
+    pub message_exact: bool,
     /// Where the rule comes from.
     pub source: String,
     /// How sure the predicted outcome is (the weakest of its parts).

@@ -107,7 +107,7 @@ fn field_at(path: &[String], first_error: bool) -> Option<Field> {
 }
 
 /// Text of a `&name;` reference; an unknown entity is kept as written.
-fn resolve_ref(r: &BytesRef<'_>) -> String {
+pub(crate) fn resolve_ref(r: &BytesRef<'_>) -> String {
     let name = r.xml10_content();
     match r.resolve_char_ref() {
         Ok(Some(c)) => c.to_string(),

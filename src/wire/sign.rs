@@ -67,6 +67,13 @@ impl Credentials {
         )
     }
 
+    /// `KEY:SECRET` of the dummy credentials, which are AWS's published examples and not
+    /// secret: a reproduction against an emulator can spell them out.
+    pub fn dummy_user(&self) -> String {
+        let d = Self::dummy();
+        format!("{}:{}", d.access_key_id, d.secret_access_key)
+    }
+
     /// The access key id (not secret).
     pub fn access_key_id(&self) -> &str {
         &self.access_key_id

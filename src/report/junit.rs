@@ -1,0 +1,90 @@
+//! `--format junit`: one testcase per case, grouped by deciding rule. JUnit puts counts before
+//! the cases, so this format keeps one short line per case until the end.
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+use crate::report::{Sink, Summary};
+use crate::run::{CaseRecord, verdict_line};
+use crate::verdict::Verdict;
+
+struct Entry {
+    id: String,
+    target: String,
+    failure: Option<(&'static str, String)>,
+    seconds: f64,
+}
+
+/// A JUnit XML report.
+pub struct Junit<W: Write> {
+    out: W,
+    by_rule: BTreeMap<String, Vec<Entry>>,
+}
+
+impl<W: Write> Junit<W> {
+    /// A JUnit report to `out`.
+    pub fn new(out: W) -> Self {
+        Junit { out, by_rule: BTreeMap::new() }
+    }
+}
+
+/// Escapes text for an XML attribute or element.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            // Characters XML 1.0 cannot carry at all.
+            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+impl<W: Write> Sink for Junit<W> {
+    fn case(&mut self, rec: &CaseRecord) -> io::Result<()> {
+        let rule = rec.result.prediction.rules.first().map_or_else(|| "none".to_owned(), |r| r.to_string());
+        let v = rec.verdict();
+        let failure = match v {
+            Verdict::Conforms { .. } => None,
+            Verdict::Deviation { .. } => Some(("deviation", format!("{}\n\n{}", verdict_line(v), rec.result.curl))),
+            Verdict::Unparseable { .. } => Some(("unparseable", format!("{}\n\n{}", verdict_line(v), rec.result.curl))),
+            Verdict::Transport { .. } => Some(("transport_error", verdict_line(v))),
+        };
+        let entry = Entry { id: rec.id.clone(), target: rec.target.clone(), failure, seconds: rec.result.elapsed_ms as f64 / 1000.0 };
+        self.by_rule.entry(rule).or_default().push(entry);
+        Ok(())
+    }
+
+    fn finish(&mut self, s: &Summary) -> io::Result<()> {
+        let o = &mut self.out;
+        let failures = s.cases - s.conforms;
+        writeln!(o, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
+        writeln!(o, r#"<testsuites name="copyimage-conformance" tests="{}" failures="{failures}" errors="0">"#, s.cases)?;
+        for (rule, entries) in &self.by_rule {
+            let fails = entries.iter().filter(|e| e.failure.is_some()).count();
+            writeln!(o, r#"  <testsuite name="{}" tests="{}" failures="{fails}" errors="0">"#, escape(rule), entries.len())?;
+            for e in entries {
+                let name = escape(&format!("{} ({})", e.id, e.target));
+                write!(o, r#"    <testcase classname="{}" name="{name}" time="{:.3}""#, escape(rule), e.seconds)?;
+                match &e.failure {
+                    None => writeln!(o, "/>")?,
+                    Some((kind, text)) => {
+                        let first = text.lines().next().unwrap_or_default();
+                        writeln!(o, ">")?;
+                        writeln!(o, r#"      <failure type="{kind}" message="{}">{}</failure>"#, escape(first), escape(text))?;
+                        writeln!(o, "    </testcase>")?;
+                    }
+                }
+            }
+            writeln!(o, "  </testsuite>")?;
+        }
+        writeln!(o, "</testsuites>")?;
+        o.flush()
+    }
+}

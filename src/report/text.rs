@@ -1,0 +1,111 @@
+//! The terminal summary and the Markdown report for a CI job summary.
+
+use std::io::{self, Write};
+
+use crate::report::{Sink, Summary};
+use crate::run::CaseRecord;
+
+/// The terminal report: counts, per-rule conformance, and the worst deviations with a `curl`
+/// reproduction each.
+pub struct Terminal<W: Write> {
+    out: W,
+    endpoint: String,
+}
+
+impl<W: Write> Terminal<W> {
+    /// A terminal report of a run against `endpoint`.
+    pub fn new(out: W, endpoint: &str) -> Self {
+        Terminal { out, endpoint: endpoint.to_owned() }
+    }
+}
+
+impl<W: Write> Sink for Terminal<W> {
+    fn case(&mut self, _: &CaseRecord) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn finish(&mut self, s: &Summary) -> io::Result<()> {
+        let o = &mut self.out;
+        writeln!(o, "copyimage-conformance against {}", self.endpoint)?;
+        writeln!(
+            o,
+            "{} cases: {} conform ({:.1} %), {} deviations, {} unparseable, {} transport errors",
+            s.cases,
+            s.conforms,
+            s.score(),
+            s.deviations,
+            s.unparseable,
+            s.transport_errors
+        )?;
+        writeln!(
+            o,
+            "{} requests, {} retried; {} conforming cases with a different message; {} skipped",
+            s.requests, s.retries, s.notes, s.skipped
+        )?;
+        writeln!(o, "\n{:<22} {:>7} {:>9} {:>8}", "rule", "cases", "conform", "score")?;
+        for (rule, c) in &s.rules {
+            let pct = 100.0 * c.conforms as f64 / c.cases.max(1) as f64;
+            writeln!(o, "{rule:<22} {:>7} {:>9} {pct:>7.1}%", c.cases, c.conforms)?;
+        }
+        if !s.worst.is_empty() {
+            writeln!(o, "\nworst deviations (of {}):", s.cases - s.conforms)?;
+            for w in &s.worst {
+                writeln!(o, "\n  case {} [{}]", w.id, w.rules.join(", "))?;
+                writeln!(o, "    expected: {}", w.expected)?;
+                writeln!(o, "    got:      {}", w.got)?;
+                writeln!(o, "    finding:  {}", w.finding)?;
+                writeln!(o, "    reproduce: {}", w.curl)?;
+            }
+        }
+        o.flush()
+    }
+}
+
+/// The Markdown report: a summary table, per-rule scores and the worst deviations.
+pub struct Markdown<W: Write> {
+    out: W,
+    endpoint: String,
+}
+
+impl<W: Write> Markdown<W> {
+    /// A Markdown report of a run against `endpoint`.
+    pub fn new(out: W, endpoint: &str) -> Self {
+        Markdown { out, endpoint: endpoint.to_owned() }
+    }
+}
+
+impl<W: Write> Sink for Markdown<W> {
+    fn case(&mut self, _: &CaseRecord) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn finish(&mut self, s: &Summary) -> io::Result<()> {
+        let o = &mut self.out;
+        writeln!(o, "## CopyImage conformance: `{}`\n", self.endpoint)?;
+        writeln!(o, "| cases | conform | deviations | unparseable | transport errors | score |")?;
+        writeln!(o, "|---:|---:|---:|---:|---:|---:|")?;
+        writeln!(
+            o,
+            "| {} | {} | {} | {} | {} | {:.1} % |\n",
+            s.cases,
+            s.conforms,
+            s.deviations,
+            s.unparseable,
+            s.transport_errors,
+            s.score()
+        )?;
+        writeln!(o, "| rule | cases | conform | score |\n|---|---:|---:|---:|")?;
+        for (rule, c) in &s.rules {
+            let pct = 100.0 * c.conforms as f64 / c.cases.max(1) as f64;
+            writeln!(o, "| {rule} | {} | {} | {pct:.1} % |", c.cases, c.conforms)?;
+        }
+        if !s.worst.is_empty() {
+            writeln!(o, "\n### Worst deviations\n")?;
+            for w in &s.worst {
+                writeln!(o, "- **case {}** ({}): expected {}, got {}. {}", w.id, w.rules.join(", "), w.expected, w.got, w.finding)?;
+                writeln!(o, "  ```sh\n  {}\n  ```", w.curl)?;
+            }
+        }
+        o.flush()
+    }
+}

@@ -1,0 +1,259 @@
+//! The runner: sends cases to an endpoint as an AWS client would, one record per case.
+//!
+//! Cases stream through with bounded concurrency, so memory does not grow with their number.
+//! Each request is predicted when it is dispatched, against a mirror of the endpoint's state:
+//! a predicted copy is recorded as pending, then given its real ImageId (or dropped) when the
+//! reply arrives. Earlier cases' copies (a reused Name, a reused token) are thus predicted
+//! for, whatever order the cases finish in.
+
+pub mod discover;
+mod send;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures_util::stream::{self, Stream, StreamExt};
+use serde::{Deserialize, Serialize};
+
+use crate::generate::{Case, record_if_copied};
+use crate::oracle::{Oracle, Prediction, render_region};
+use crate::verdict::{CodeMap, Finding, Verdict, judge};
+use crate::wire::{Credentials, Reply};
+use crate::world::{Params, World};
+pub use send::{Dialect, Sent};
+
+/// How to reach the endpoint.
+#[derive(Clone, Debug)]
+pub struct Target {
+    /// Base URL, e.g. `http://127.0.0.1:5000/`.
+    pub endpoint: String,
+    /// The endpoint's Region: the destination of copies, and the signing Region.
+    pub region: String,
+    /// The wire dialect.
+    pub dialect: Dialect,
+    /// Signing credentials.
+    pub credentials: Credentials,
+    /// Whether the credentials are the public dummy ones (shown as-is in reproductions).
+    pub dummy_credentials: bool,
+    /// Time allowed for one request, reply included.
+    pub timeout: Duration,
+    /// Largest reply body read; a larger one is unparseable.
+    pub max_body: usize,
+    /// Retries for throttling and connection errors.
+    pub retries: u32,
+    /// First backoff delay; doubles each retry, with full jitter.
+    pub backoff: Duration,
+    /// Real AWS: `DryRun=true` is added to every request, except predicted copies while the
+    /// creation budget lasts.
+    pub safety: Safety,
+}
+
+/// What keeps a run from creating resources on a real account.
+#[derive(Clone, Debug, Default)]
+pub struct Safety {
+    /// Add `DryRun=true` to requests (real AWS without `--live`).
+    pub force_dry_run: bool,
+    /// With `--live`: how many requests predicted to create an image may go out unchanged.
+    pub max_creates: u64,
+}
+
+/// One request of a case as sent and answered.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct StepRecord {
+    /// The raw parameters.
+    pub params: Params,
+    /// The prediction made when it was sent.
+    pub prediction: Prediction,
+    /// HTTP status, if a response came.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// The decoded reply, if a response came.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply: Option<Reply>,
+    /// The verdict on this request.
+    #[serde(flatten)]
+    pub verdict: Verdict,
+    /// Attempts made (1 without retries).
+    pub attempts: u32,
+    /// Time from first attempt to the final reply.
+    pub elapsed_ms: u64,
+    /// A copy-paste `curl` command that sends the same request; secrets are placeholders.
+    pub curl: String,
+}
+
+/// Everything one case came to: its setup requests and its request under test.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CaseRecord {
+    /// The case id.
+    pub id: String,
+    /// What the case aimed at.
+    pub target: String,
+    /// Setup requests, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub setup: Vec<StepRecord>,
+    /// The request under test; its verdict is the case's.
+    #[serde(flatten)]
+    pub result: StepRecord,
+}
+
+impl CaseRecord {
+    /// The case's verdict.
+    pub fn verdict(&self) -> &Verdict {
+        &self.result.verdict
+    }
+}
+
+/// Counters the runner keeps while it works.
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Requests sent again after throttling or a connection error.
+    pub retries: AtomicU64,
+    /// Requests sent in all.
+    pub requests: AtomicU64,
+}
+
+/// Sends cases and judges the replies.
+pub struct Runner {
+    oracle: Arc<Oracle>,
+    target: Target,
+    client: reqwest::Client,
+    mirror: Mutex<World>,
+    codes: Arc<dyn CodeMap>,
+    pending: AtomicU64,
+    creates: AtomicU64,
+    /// What the runner has done so far.
+    pub counters: Counters,
+}
+
+impl Runner {
+    /// A runner for `target`, starting from `world` (which must describe the endpoint).
+    pub fn new(oracle: Arc<Oracle>, target: Target, world: World, codes: Arc<dyn CodeMap>) -> Result<Self, reqwest::Error> {
+        let client = reqwest::Client::builder().timeout(target.timeout).build()?;
+        Ok(Runner {
+            oracle,
+            target,
+            client,
+            mirror: Mutex::new(world),
+            codes,
+            pending: AtomicU64::new(0),
+            creates: AtomicU64::new(0),
+            counters: Counters::default(),
+        })
+    }
+
+    /// Runs cases with at most `concurrency` in flight, yielding records in case order.
+    pub fn run<'a, I>(self: &'a Arc<Self>, cases: I, concurrency: usize) -> impl Stream<Item = CaseRecord> + 'a
+    where
+        I: IntoIterator<Item = Case> + 'a,
+    {
+        stream::iter(cases).map(move |case| self.run_case(case)).buffered(concurrency.max(1))
+    }
+
+    /// Runs one case: its setup requests in order, then its request under test.
+    pub async fn run_case(&self, case: Case) -> CaseRecord {
+        let mut setup = Vec::with_capacity(case.setup.len());
+        let mut broken: Option<Finding> = None;
+        for (i, step) in case.setup.iter().enumerate() {
+            let rec = self.step(&step.params).await;
+            if broken.is_none() && !rec.verdict.passes() {
+                broken = Some(Finding::SetupDeviated { step: i, detail: verdict_line(&rec.verdict) });
+            }
+            setup.push(rec);
+        }
+        let mut result = self.step(&case.params).await;
+        if let Some(f) = broken
+            && result.verdict.passes()
+        {
+            result.verdict = Verdict::Deviation { findings: vec![f] };
+        }
+        CaseRecord { id: case.id, target: case.target, setup, result }
+    }
+
+    async fn step(&self, params: &Params) -> StepRecord {
+        let (params, prediction, pending) = self.predict_and_reserve(params);
+        let params = &params;
+        let started = Instant::now();
+        let sent = send::send(&self.client, &self.target, params, &self.counters).await;
+        let elapsed_ms = started.elapsed().as_millis() as u64;
+        self.settle(params, &prediction, pending.as_deref(), &sent);
+        let expected_image = prediction.image_id.as_deref().filter(|id| !id.starts_with(PENDING));
+        let exact = prediction
+            .message
+            .as_deref()
+            .filter(|_| prediction.message_exact)
+            .map(|m| render_region(m, &self.target.region));
+        let verdict = match &sent.outcome {
+            Ok((status, reply)) => judge(&prediction, *status, reply, expected_image, exact.as_deref(), &*self.codes),
+            Err(error) => Verdict::Transport { error: error.clone() },
+        };
+        let curl = sent.curl(&self.target);
+        let (status, reply) = match sent.outcome {
+            Ok((s, r)) => (Some(s), Some(r)),
+            Err(_) => (None, None),
+        };
+        StepRecord {
+            params: params.clone(),
+            prediction,
+            status,
+            reply,
+            verdict,
+            attempts: sent.attempts,
+            elapsed_ms,
+            curl,
+        }
+    }
+
+    /// Predicts against the mirror and, for a predicted copy, records it as pending so that
+    /// requests dispatched after it are predicted with it. Under `force_dry_run`, a request
+    /// that would create an image gets `DryRun=true` once the creation budget is spent.
+    fn predict_and_reserve(&self, params: &Params) -> (Params, Prediction, Option<String>) {
+        let mut world = self.mirror.lock().unwrap_or_else(|e| e.into_inner());
+        let mut params = params.clone();
+        let mut p = self.oracle.predict(&world, &params);
+        let creates = p.ok && p.codes.is_empty() && p.image_id.is_none();
+        if self.target.safety.force_dry_run && creates {
+            let spent = self.creates.fetch_add(1, Ordering::Relaxed);
+            if spent >= self.target.safety.max_creates {
+                params.insert("DryRun".into(), self.oracle.limits().bool_true.clone());
+                p = self.oracle.predict(&world, &params);
+            }
+        }
+        let id = format!("{PENDING}{}", self.pending.fetch_add(1, Ordering::Relaxed));
+        let before = world.images.len();
+        record_if_copied(&self.oracle, &mut world, &params, &p, &id);
+        let reserved = (world.images.len() > before).then_some(id);
+        (params, p, reserved)
+    }
+
+    /// Makes the mirror follow what the endpoint did.
+    fn settle(&self, params: &Params, p: &Prediction, pending: Option<&str>, sent: &Sent) {
+        let created = match &sent.outcome {
+            Ok((_, Reply::Success { image_id: Some(id), .. })) => Some(id.as_str()),
+            _ => None,
+        };
+        let mut world = self.mirror.lock().unwrap_or_else(|e| e.into_inner());
+        match (pending, created) {
+            (Some(pending), Some(id)) => world.rename_image(pending, id),
+            (Some(pending), None) => world.forget_image(pending),
+            // A copy the prediction did not expect: the endpoint made it all the same.
+            (None, Some(id)) if p.image_id.as_deref() != Some(id) => {
+                let encrypted = self.oracle.limits().is_true(params.get("Encrypted").map(String::as_str));
+                world.record_copy(params, id, encrypted);
+            }
+            _ => {}
+        }
+    }
+}
+
+const PENDING: &str = "pending-";
+
+/// A verdict in a few words.
+pub fn verdict_line(v: &Verdict) -> String {
+    match v {
+        Verdict::Conforms { .. } => "conforms".into(),
+        Verdict::Deviation { findings } => findings.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
+        Verdict::Unparseable { reason } => format!("unparseable: {reason}"),
+        Verdict::Transport { error } => format!("transport: {error}"),
+    }
+}

@@ -1,0 +1,175 @@
+//! One request on the wire: encode, sign, send with retries, read a bounded body, decode.
+
+use std::sync::atomic::Ordering;
+use std::time::{Duration, SystemTime};
+
+use crate::run::{Counters, Target};
+use crate::wire::{self, Reply};
+use crate::world::Params;
+
+/// The wire dialect.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Dialect {
+    /// EC2 Query: form-encoded POST, XML replies (what AWS speaks).
+    Ec2Query,
+    /// JSON body with `accept: application/json`, replies in a `{"success", "data"|"error"}` envelope.
+    JsonEnvelope,
+}
+
+/// What sending one request came to.
+pub struct Sent {
+    /// The status and decoded reply, or why there was none.
+    pub outcome: Result<(u16, Reply), String>,
+    /// Attempts made.
+    pub attempts: u32,
+    method: &'static str,
+    url: String,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Sent {
+    /// The request as a copy-paste `curl` command with secrets as placeholders.
+    pub fn curl(&self, target: &Target) -> String {
+        let cmd = wire::curl_command(self.method, &self.url, &self.headers, &self.body, &target.region);
+        if target.dummy_credentials {
+            // The dummy credentials are public; spelling them out makes the command run as is.
+            cmd.replace("$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY", &target.credentials.dummy_user())
+        } else {
+            cmd
+        }
+    }
+}
+
+fn body_for(target: &Target, params: &Params) -> (String, Vec<(String, String)>) {
+    match target.dialect {
+        Dialect::Ec2Query => (
+            wire::form_body("CopyImage", "2016-11-15", params),
+            vec![("content-type".into(), "application/x-www-form-urlencoded; charset=utf-8".into())],
+        ),
+        Dialect::JsonEnvelope => (
+            wire::json_body(params),
+            vec![("content-type".into(), "application/json".into()), ("accept".into(), "application/json".into())],
+        ),
+    }
+}
+
+fn build(target: &Target, body: &str, headers: &[(String, String)]) -> Result<http::Request<Vec<u8>>, String> {
+    let mut b = http::Request::builder().method("POST").uri(&target.endpoint);
+    for (k, v) in headers {
+        b = b.header(k, v);
+    }
+    let mut req = b.body(body.as_bytes().to_vec()).map_err(|e| format!("cannot build the request: {e}"))?;
+    wire::sign(&mut req, &target.credentials, &target.region, "ec2", SystemTime::now())
+        .map_err(|e| format!("cannot sign the request: {e}"))?;
+    Ok(req)
+}
+
+/// Sends one request, retrying throttling and connection errors with backoff and jitter.
+pub async fn send(client: &reqwest::Client, target: &Target, params: &Params, counters: &Counters) -> Sent {
+    let (body, headers) = body_for(target, params);
+    let mut sent = Sent { outcome: Err(String::new()), attempts: 0, method: "POST", url: target.endpoint.clone(), headers, body };
+    loop {
+        sent.attempts += 1;
+        counters.requests.fetch_add(1, Ordering::Relaxed);
+        let outcome = attempt(client, target, &sent.body, &mut sent.headers).await;
+        let retry = match &outcome {
+            Attempt::Throttled(..) | Attempt::Connect(_) => sent.attempts <= target.retries,
+            _ => false,
+        };
+        if retry {
+            counters.retries.fetch_add(1, Ordering::Relaxed);
+            tokio::time::sleep(backoff(target.backoff, sent.attempts)).await;
+            continue;
+        }
+        sent.outcome = match outcome {
+            Attempt::Done(status, reply) => Ok((status, reply)),
+            Attempt::Throttled(status, reply) => {
+                let code = match reply {
+                    Reply::Error { code, .. } => format!(" {code}"),
+                    _ => String::new(),
+                };
+                Err(format!("throttled (HTTP {status}{code}) on all {} attempts", sent.attempts))
+            }
+            Attempt::Connect(e) => Err(format!("{e} (after {} attempts)", sent.attempts)),
+            Attempt::Failed(e) => Err(e),
+        };
+        return sent;
+    }
+}
+
+enum Attempt {
+    Done(u16, Reply),
+    Throttled(u16, Reply),
+    Connect(String),
+    Failed(String),
+}
+
+async fn attempt(client: &reqwest::Client, target: &Target, body: &str, shown: &mut Vec<(String, String)>) -> Attempt {
+    let base: Vec<(String, String)> =
+        shown.iter().filter(|(k, _)| k == "content-type" || k == "accept").cloned().collect();
+    let req = match build(target, body, &base) {
+        Ok(r) => r,
+        Err(e) => return Attempt::Failed(e),
+    };
+    *shown = req
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .collect();
+    let req = match reqwest::Request::try_from(req) {
+        Ok(r) => r,
+        Err(e) => return Attempt::Failed(format!("cannot build the request: {e}")),
+    };
+    let mut resp = match client.execute(req).await {
+        Ok(r) => r,
+        Err(e) if e.is_timeout() => return Attempt::Failed(format!("timed out after {:?}", target.timeout)),
+        Err(e) => return Attempt::Connect(describe(&e)),
+    };
+    let status = resp.status().as_u16();
+    let mut bytes = Vec::new();
+    loop {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => {
+                if bytes.len() + chunk.len() > target.max_body {
+                    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(200)]).into_owned();
+                    let reason = format!("body larger than {} bytes", target.max_body);
+                    return Attempt::Done(status, Reply::Unparseable { reason, head });
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            Ok(None) => break,
+            Err(e) if e.is_timeout() => return Attempt::Failed(format!("timed out after {:?} reading the body", target.timeout)),
+            Err(e) => return Attempt::Connect(format!("connection lost while reading the body: {}", describe(&e))),
+        }
+    }
+    let reply = match target.dialect {
+        Dialect::Ec2Query => wire::decode_xml(status, &bytes),
+        Dialect::JsonEnvelope => wire::decode_json(status, &bytes),
+    };
+    let throttled = status == 503 || matches!(&reply, Reply::Error { code, .. } if code == "RequestLimitExceeded");
+    if throttled { Attempt::Throttled(status, reply) } else { Attempt::Done(status, reply) }
+}
+
+/// An error with its causes, on one line.
+fn describe(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cause = c.source();
+    }
+    s
+}
+
+/// Exponential backoff with full jitter, capped at 20 s.
+fn backoff(base: Duration, attempt: u32) -> Duration {
+    let cap = base.saturating_mul(1 << attempt.min(16)).min(Duration::from_secs(20));
+    let nanos = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    // Jitter only spreads retries out; the clock's low bits are random enough for that.
+    let mut z = u64::from(nanos).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    z ^= z >> 29;
+    cap.mul_f64((z % 1_000) as f64 / 1_000.0)
+}

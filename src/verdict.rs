@@ -1,0 +1,300 @@
+//! Judging one observed response against the oracle's prediction.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::oracle::Prediction;
+use crate::wire::Reply;
+
+/// What one case came to. Every case sent gets exactly one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "verdict", rename_all = "snake_case")]
+pub enum Verdict {
+    /// The response is one the prediction accepts.
+    Conforms {
+        /// Lesser findings that do not make the case fail (e.g. a different message text).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        notes: Vec<Finding>,
+    },
+    /// The response is well-formed but not what the prediction accepts.
+    Deviation {
+        /// What differs, most serious first.
+        findings: Vec<Finding>,
+    },
+    /// The body could not be read as a CopyImage or EC2 error response.
+    Unparseable {
+        /// Why not.
+        reason: String,
+    },
+    /// No response: connection error, timeout, or throttling past the retries.
+    Transport {
+        /// What went wrong.
+        error: String,
+    },
+}
+
+impl Verdict {
+    /// The verdict's name as reports show it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Verdict::Conforms { .. } => "conforms",
+            Verdict::Deviation { .. } => "deviation",
+            Verdict::Unparseable { .. } => "unparseable",
+            Verdict::Transport { .. } => "transport_error",
+        }
+    }
+
+    /// Whether the case passes.
+    pub fn passes(&self) -> bool {
+        matches!(self, Verdict::Conforms { .. })
+    }
+}
+
+/// One way a response differs from the prediction.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "finding", rename_all = "snake_case")]
+pub enum Finding {
+    /// Success where only errors were acceptable.
+    SuccessInsteadOfError {
+        /// Acceptable codes.
+        expected: Vec<String>,
+    },
+    /// An error where only success was acceptable.
+    ErrorInsteadOfSuccess {
+        /// The code returned.
+        got: String,
+    },
+    /// An error code the prediction does not accept.
+    WrongCode {
+        /// The code returned.
+        got: String,
+        /// Acceptable codes.
+        expected: Vec<String>,
+    },
+    /// An acceptable code (or success) with the wrong HTTP status.
+    WrongStatus {
+        /// The status returned.
+        got: u16,
+        /// Acceptable statuses for that code.
+        expected: Vec<u16>,
+    },
+    /// A success without an ImageId.
+    MissingImageId,
+    /// A success whose ImageId is not `ami-` and 8 or 17 hex digits.
+    MalformedImageId {
+        /// The id returned.
+        got: String,
+    },
+    /// An idempotent replay that returned another ImageId than the first call.
+    WrongImageId {
+        /// The id returned.
+        got: String,
+        /// The id the first call returned.
+        expected: String,
+    },
+    /// A setup request deviated, so the case's premise does not hold.
+    SetupDeviated {
+        /// Which setup request (from 0).
+        step: usize,
+        /// What it got.
+        detail: String,
+    },
+    /// The error message differs from the text AWS is known to send (a lesser finding).
+    MessageMismatch {
+        /// The message returned.
+        got: String,
+        /// The known message.
+        expected: String,
+    },
+}
+
+impl Finding {
+    /// How serious the finding is: higher first in reports.
+    pub fn severity(&self) -> u8 {
+        match self {
+            Finding::SuccessInsteadOfError { .. } | Finding::ErrorInsteadOfSuccess { .. } => 5,
+            Finding::WrongCode { .. } | Finding::WrongImageId { .. } => 4,
+            Finding::SetupDeviated { .. } => 3,
+            Finding::WrongStatus { .. } | Finding::MissingImageId | Finding::MalformedImageId { .. } => 2,
+            Finding::MessageMismatch { .. } => 1,
+        }
+    }
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Finding::SuccessInsteadOfError { expected } => write!(f, "success, expected {}", expected.join(" or ")),
+            Finding::ErrorInsteadOfSuccess { got } => write!(f, "{got}, expected success"),
+            Finding::WrongCode { got, expected } => write!(f, "{got}, expected {}", expected.join(" or ")),
+            Finding::WrongStatus { got, expected } => {
+                let e: Vec<String> = expected.iter().map(u16::to_string).collect();
+                write!(f, "HTTP {got}, expected {}", e.join(" or "))
+            }
+            Finding::MissingImageId => f.write_str("success without an imageId"),
+            Finding::MalformedImageId { got } => write!(f, "malformed imageId {got:?}"),
+            Finding::WrongImageId { got, expected } => write!(f, "replay returned {got}, expected {expected}"),
+            Finding::SetupDeviated { step, detail } => write!(f, "setup request {step}: {detail}"),
+            Finding::MessageMismatch { got, expected } => write!(f, "message {got:?}, expected {expected:?}"),
+        }
+    }
+}
+
+/// Whether an ImageId has the form AWS returns.
+pub fn image_id_ok(id: &str) -> bool {
+    let Some(hex) = id.strip_prefix("ami-") else { return false };
+    matches!(hex.len(), 8 | 17) && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// Maps the codes a dialect returns to EC2 codes (identity for EC2 Query).
+pub trait CodeMap: Send + Sync {
+    /// Whether `got` (as returned by the endpoint) stands for the EC2 code `ec2`.
+    fn matches(&self, got: &str, ec2: &str) -> bool;
+}
+
+/// EC2 Query: codes are EC2 codes.
+pub struct SameCodes;
+
+impl CodeMap for SameCodes {
+    fn matches(&self, got: &str, ec2: &str) -> bool {
+        got == ec2
+    }
+}
+
+/// Judges one reply.
+///
+/// `expected_image` is the ImageId a replay must return; `exact_message` the message AWS is
+/// known to send for the first predicted outcome, when it is known to the letter.
+pub fn judge(
+    p: &Prediction,
+    status: u16,
+    reply: &Reply,
+    expected_image: Option<&str>,
+    exact_message: Option<&str>,
+    codes: &dyn CodeMap,
+) -> Verdict {
+    let expected_codes = || p.codes.iter().map(|c| c.to_string()).collect::<Vec<_>>();
+    match reply {
+        Reply::Unparseable { reason, head } => {
+            Verdict::Unparseable { reason: format!("HTTP {status}: {reason}; body starts {head:?}") }
+        }
+        Reply::Success { image_id, .. } => {
+            if !p.ok {
+                return Verdict::Deviation { findings: vec![Finding::SuccessInsteadOfError { expected: expected_codes() }] };
+            }
+            let mut findings = vec![];
+            if status != 200 {
+                findings.push(Finding::WrongStatus { got: status, expected: vec![200] });
+            }
+            match image_id.as_deref() {
+                None => findings.push(Finding::MissingImageId),
+                Some(id) if !image_id_ok(id) => findings.push(Finding::MalformedImageId { got: id.to_owned() }),
+                Some(id) => {
+                    if let Some(want) = expected_image
+                        && want != id
+                    {
+                        findings.push(Finding::WrongImageId { got: id.to_owned(), expected: want.to_owned() });
+                    }
+                }
+            }
+            if findings.is_empty() { Verdict::Conforms { notes: vec![] } } else { Verdict::Deviation { findings } }
+        }
+        Reply::Error { code, message, .. } => {
+            let same_code: Vec<&crate::spec::Outcome> =
+                p.outcomes.iter().filter(|o| o.code.as_deref().is_some_and(|c| codes.matches(code, c))).collect();
+            if same_code.is_empty() {
+                let finding = if p.codes.is_empty() {
+                    Finding::ErrorInsteadOfSuccess { got: code.clone() }
+                } else {
+                    Finding::WrongCode { got: code.clone(), expected: expected_codes() }
+                };
+                return Verdict::Deviation { findings: vec![finding] };
+            }
+            if !same_code.iter().any(|o| o.status == status) {
+                let expected = same_code.iter().map(|o| o.status).collect();
+                return Verdict::Deviation { findings: vec![Finding::WrongStatus { got: status, expected }] };
+            }
+            let mut notes = vec![];
+            if let (Some(want), Some(got)) = (exact_message, message.as_deref())
+                && p.outcomes[0].code.as_deref().is_some_and(|c| codes.matches(code, c))
+                && want != got
+            {
+                notes.push(Finding::MessageMismatch { got: got.to_owned(), expected: want.to_owned() });
+            }
+            Verdict::Conforms { notes }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::oracle::Oracle;
+    use crate::world::{Params, World};
+
+    fn predict(pairs: &[(&str, &str)]) -> Prediction {
+        let p: Params = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        Oracle::builtin().unwrap().predict(&World::default_world(), &p)
+    }
+
+    fn valid() -> Prediction {
+        predict(&[("Name", "copy-1"), ("SourceImageId", "ami-0a1b2c3d4e5f60718"), ("SourceRegion", "us-east-1")])
+    }
+
+    fn missing_name() -> Prediction {
+        predict(&[("SourceImageId", "ami-0a1b2c3d4e5f60718"), ("SourceRegion", "us-east-1")])
+    }
+
+    fn err(code: &str) -> Reply {
+        Reply::Error { code: code.into(), message: Some("m".into()), request_id: None }
+    }
+
+    fn ok(id: &str) -> Reply {
+        Reply::Success { image_id: Some(id.into()), request_id: None }
+    }
+
+    #[test]
+    fn success_and_errors_as_predicted_conform() {
+        assert!(judge(&valid(), 200, &ok("ami-0123456789abcdef0"), None, None, &SameCodes).passes());
+        assert!(judge(&missing_name(), 400, &err("MissingParameter"), None, None, &SameCodes).passes());
+    }
+
+    #[test]
+    fn each_kind_of_deviation() {
+        let v = judge(&missing_name(), 200, &ok("ami-0123456789abcdef0"), None, None, &SameCodes);
+        assert_eq!(v.kind(), "deviation");
+        assert!(matches!(&v, Verdict::Deviation { findings } if matches!(findings[0], Finding::SuccessInsteadOfError { .. })));
+        let v = judge(&valid(), 400, &err("InvalidAMIID.NotFound"), None, None, &SameCodes);
+        assert!(matches!(&v, Verdict::Deviation { findings } if findings[0] == Finding::ErrorInsteadOfSuccess { got: "InvalidAMIID.NotFound".into() }));
+        let v = judge(&missing_name(), 400, &err("InvalidParameterValue"), None, None, &SameCodes);
+        assert!(matches!(&v, Verdict::Deviation { findings } if matches!(findings[0], Finding::WrongCode { .. })));
+        let v = judge(&missing_name(), 500, &err("MissingParameter"), None, None, &SameCodes);
+        assert!(matches!(&v, Verdict::Deviation { findings } if findings[0] == Finding::WrongStatus { got: 500, expected: vec![400] }));
+        let v = judge(&valid(), 200, &Reply::Success { image_id: None, request_id: None }, None, None, &SameCodes);
+        assert!(matches!(&v, Verdict::Deviation { findings } if findings[0] == Finding::MissingImageId));
+        let v = judge(&valid(), 200, &ok("ami-XYZ"), None, None, &SameCodes);
+        assert!(matches!(&v, Verdict::Deviation { findings } if matches!(findings[0], Finding::MalformedImageId { .. })));
+        let v = judge(&valid(), 200, &ok("ami-0123456789abcdef0"), Some("ami-11111111111111111"), None, &SameCodes);
+        assert!(matches!(&v, Verdict::Deviation { findings } if matches!(findings[0], Finding::WrongImageId { .. })));
+    }
+
+    #[test]
+    fn message_mismatch_is_a_note_not_a_failure() {
+        let v = judge(&missing_name(), 400, &err("MissingParameter"), None, Some("The request must contain the parameter Name"), &SameCodes);
+        assert!(v.passes());
+        assert!(matches!(&v, Verdict::Conforms { notes } if notes.len() == 1));
+    }
+
+    #[test]
+    fn unparseable_keeps_status_and_head() {
+        let v = judge(&valid(), 500, &Reply::Unparseable { reason: "not XML".into(), head: "<html>".into() }, None, None, &SameCodes);
+        assert_eq!(v, Verdict::Unparseable { reason: "HTTP 500: not XML; body starts \"<html>\"".into() });
+    }
+
+    #[test]
+    fn image_ids() {
+        assert!(image_id_ok("ami-12345678") && image_id_ok("ami-0123456789abcdef0"));
+        assert!(!image_id_ok("ami-0123456789ABCDEF0") && !image_id_ok("ami-123") && !image_id_ok("img-12345678"));
+    }
+}
