@@ -11,5 +11,6 @@ pub mod cli;
 pub mod exit;
 pub mod generate;
 pub mod oracle;
+pub mod serve;
 pub mod spec;
 pub mod world;
