@@ -13,6 +13,7 @@ pub mod generate;
 pub mod oracle;
 pub mod report;
 pub mod run;
+pub mod serve;
 pub mod spec;
 pub mod verdict;
 pub mod wire;

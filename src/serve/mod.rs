@@ -1,0 +1,379 @@
+//! The embedded reference endpoint: an HTTP server that answers EC2 `CopyImage` exactly as the
+//! oracle predicts (its first acceptable outcome) and `DescribeImages` from its world, in EC2
+//! XML or in the json-envelope dialect.
+//!
+//! Requests go to `/`, as a POST with a form (or JSON) body or as a GET with a query string.
+//! Authorization is not checked. A successful copy adds the new image and its ClientToken to
+//! the endpoint's world, so later requests see them.
+
+pub mod envelope;
+pub mod params;
+pub mod xml;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, SystemTime};
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::generate::record_if_copied;
+use crate::oracle::{Oracle, render_region};
+use crate::world::{Params, World};
+pub use envelope::{EnvelopeCodes, EnvelopeError};
+pub use params::RequestError;
+
+/// The largest request body read; a larger one is a malformed request.
+pub const BODY_LIMIT: usize = 1 << 20;
+
+/// The `Action` served from the world instead of the oracle.
+pub const DESCRIBE_IMAGES: &str = "DescribeImages";
+
+/// The first image id the endpoint hands out, as a number: `ami-0c0ffee0000000001` is the
+/// first copy.
+const IMAGE_ID_BASE: u64 = 0xc0ff_ee00_0000_0000;
+
+/// How long `shutdown` waits for open connections before dropping them.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+const XML_CONTENT_TYPE: &str = "text/xml;charset=UTF-8";
+const JSON_CONTENT_TYPE: &str = "application/json";
+
+/// The endpoint: the oracle, and the world its answers change.
+pub struct Endpoint {
+    oracle: Arc<Oracle>,
+    codes: EnvelopeCodes,
+    shared: Mutex<Shared>,
+}
+
+/// What requests change, behind one lock: every request is decided and recorded atomically.
+struct Shared {
+    world: World,
+    images_created: u64,
+    requests: u64,
+}
+
+/// How a request wants its answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Dialect {
+    /// EC2 Query XML.
+    Xml,
+    /// The json-envelope dialect.
+    Json,
+}
+
+/// One answer, before it becomes an HTTP response.
+struct Reply {
+    status: StatusCode,
+    dialect: Dialect,
+    request_id: String,
+    body: String,
+}
+
+impl IntoResponse for Reply {
+    fn into_response(self) -> Response {
+        let content_type = match self.dialect {
+            Dialect::Xml => XML_CONTENT_TYPE,
+            Dialect::Json => JSON_CONTENT_TYPE,
+        };
+        let mut response = (self.status, [(header::CONTENT_TYPE, content_type)], self.body).into_response();
+        // Our ids are ASCII hex and dashes, so this never fails.
+        if let Ok(v) = HeaderValue::from_str(&self.request_id) {
+            response.headers_mut().insert("x-amzn-requestid", v);
+        }
+        response
+    }
+}
+
+impl Endpoint {
+    /// An endpoint over `world`, answering with the built-in envelope code table.
+    pub fn new(oracle: Arc<Oracle>, world: World) -> Self {
+        let codes = EnvelopeCodes::builtin().expect("the built-in specs/json_envelope.toml is valid");
+        Self::with_codes(oracle, world, codes)
+    }
+
+    /// An endpoint with its own envelope code table.
+    pub fn with_codes(oracle: Arc<Oracle>, world: World, codes: EnvelopeCodes) -> Self {
+        Endpoint { oracle, codes, shared: Mutex::new(Shared { world, images_created: 0, requests: 0 }) }
+    }
+
+    /// The oracle it answers with.
+    pub fn oracle(&self) -> &Arc<Oracle> {
+        &self.oracle
+    }
+
+    /// The envelope code table of the json-envelope dialect.
+    pub fn codes(&self) -> &EnvelopeCodes {
+        &self.codes
+    }
+
+    /// A copy of the world as it is now, with the images and tokens requests have added.
+    pub fn world(&self) -> World {
+        self.lock().world.clone()
+    }
+
+    /// The axum router serving `/` (GET and POST).
+    pub fn router(self: Arc<Self>) -> Router {
+        Router::new().route("/", get(handle).post(handle)).with_state(self)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Shared> {
+        // Nothing panics while holding the lock; should something, the world is still whole.
+        self.shared.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Answers one request's parameters (or the reason they could not be read).
+    fn answer(&self, dialect: Dialect, params: Result<Params, RequestError>) -> Reply {
+        let mut shared = self.lock();
+        shared.requests += 1;
+        let request_id = request_id(shared.requests);
+        let params = match params {
+            Ok(p) => p,
+            Err(e) => {
+                return self.error(
+                    dialect,
+                    request_id,
+                    StatusCode::BAD_REQUEST,
+                    "InvalidParameterValue",
+                    &e.to_string(),
+                );
+            }
+        };
+        if params.get("Action").map(String::as_str) == Some(DESCRIBE_IMAGES) {
+            return self.describe_images(&shared.world, dialect, request_id, &params);
+        }
+        self.copy_image(&mut shared, dialect, request_id, &params)
+    }
+
+    fn copy_image(&self, shared: &mut Shared, dialect: Dialect, request_id: String, params: &Params) -> Reply {
+        let prediction = self.oracle.predict(&shared.world, params);
+        let Some(outcome) = prediction.outcomes.first() else {
+            let status = StatusCode::INTERNAL_SERVER_ERROR;
+            return self.error(dialect, request_id, status, "InternalError", "the oracle predicted no outcome");
+        };
+        let status = StatusCode::from_u16(outcome.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        if let Some(code) = &outcome.code {
+            let message = match &prediction.message {
+                Some(m) => render_region(m, &shared.world.region),
+                None => code.to_string(),
+            };
+            return self.error(dialect, request_id, status, code, &message);
+        }
+        let image_id = match &prediction.image_id {
+            Some(replayed) => replayed.clone(),
+            None => {
+                let id = next_image_id(shared);
+                record_if_copied(&self.oracle, &mut shared.world, params, &prediction, &id);
+                id
+            }
+        };
+        let body = match dialect {
+            Dialect::Xml => xml::copy_image(&self.oracle.spec().operation.xml_namespace, &request_id, &image_id),
+            Dialect::Json => envelope::success(&image_id, &envelope::rfc3339(SystemTime::now())),
+        };
+        Reply { status, dialect, request_id, body }
+    }
+
+    fn describe_images(&self, world: &World, dialect: Dialect, request_id: String, params: &Params) -> Reply {
+        let ids: Vec<&str> = list(params, "ImageId.").collect();
+        let owners: Vec<&str> =
+            list(params, "Owner.").map(|o| if o == "self" { world.account.as_str() } else { o }).collect();
+        let images = world.images.iter().filter(|i| {
+            i.region == world.region
+                && i.visible
+                && if ids.is_empty() {
+                    i.state != crate::world::ImageState::Deregistered
+                } else {
+                    ids.contains(&i.image_id.as_str())
+                }
+                && (owners.is_empty() || owners.contains(&world.owner_of(i)))
+        });
+        let body = match dialect {
+            Dialect::Xml => xml::describe_images(
+                &self.oracle.spec().operation.xml_namespace,
+                &request_id,
+                images.map(|i| (i, world.owner_of(i))),
+            ),
+            Dialect::Json => {
+                let images: Vec<serde_json::Value> = images
+                    .map(|i| {
+                        serde_json::json!({
+                            "id": i.image_id,
+                            "state": xml::state_text(i.state),
+                            "owner_id": world.owner_of(i),
+                            "name": i.name,
+                            "description": i.description,
+                            "encrypted": i.encrypted,
+                            "snapshot_id": xml::snapshot_id(i),
+                            "tags": i.tags,
+                        })
+                    })
+                    .collect();
+                serde_json::json!({"success": true, "data": {"images": images}}).to_string()
+            }
+        };
+        Reply { status: StatusCode::OK, dialect, request_id, body }
+    }
+
+    fn error(&self, dialect: Dialect, request_id: String, status: StatusCode, code: &str, message: &str) -> Reply {
+        let body = match dialect {
+            Dialect::Xml => xml::error(code, message, &request_id),
+            Dialect::Json => envelope::error(self.codes.envelope_code(code), message),
+        };
+        Reply { status, dialect, request_id, body }
+    }
+}
+
+/// The values of the list `prefix` (`ImageId.` for `ImageId.1`, `ImageId.2`, ...), in key
+/// order.
+fn list<'a>(params: &'a Params, prefix: &'a str) -> impl Iterator<Item = &'a str> {
+    params.iter().filter(move |(k, _)| k.starts_with(prefix)).map(|(_, v)| v.as_str())
+}
+
+/// The next image id, skipping any the world already has.
+fn next_image_id(shared: &mut Shared) -> String {
+    loop {
+        shared.images_created += 1;
+        let id = format!("ami-{:017x}", IMAGE_ID_BASE.wrapping_add(shared.images_created));
+        if !shared.world.images.iter().any(|i| i.image_id == id) {
+            return id;
+        }
+    }
+}
+
+/// A UUID-shaped (version 4 layout) request id, derived from the request count so that runs
+/// repeat exactly.
+fn request_id(n: u64) -> String {
+    let a = splitmix64(n);
+    let b = splitmix64(a ^ n);
+    format!(
+        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+        a >> 32,
+        (a >> 16) & 0xffff,
+        a & 0xfff,
+        0x8000 | ((b >> 48) & 0x3fff),
+        b & 0xffff_ffff_ffff
+    )
+}
+
+fn splitmix64(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// Whether a header names a JSON media type (`application/json`, with or without parameters).
+fn is_json(value: Option<&HeaderValue>) -> bool {
+    value.and_then(|v| v.to_str().ok()).is_some_and(|v| {
+        v.split(',').any(|part| {
+            let media = part.split(';').next().unwrap_or("").trim();
+            media.eq_ignore_ascii_case(JSON_CONTENT_TYPE)
+        })
+    })
+}
+
+fn dialect(headers: &HeaderMap) -> Dialect {
+    if is_json(headers.get(header::CONTENT_TYPE)) || is_json(headers.get(header::ACCEPT)) {
+        Dialect::Json
+    } else {
+        Dialect::Xml
+    }
+}
+
+/// Reads a request's parameters: the query string, then (for a POST) the body, whose keys
+/// win.
+async fn read_params(
+    method: &Method,
+    headers: &HeaderMap,
+    query: Option<&str>,
+    body: axum::body::Body,
+) -> Result<Params, RequestError> {
+    let mut params = Params::new();
+    if let Some(q) = query {
+        params::decode_form(q.as_bytes(), &mut params)?;
+    }
+    if method == Method::POST {
+        let bytes = axum::body::to_bytes(body, BODY_LIMIT).await.map_err(|e| RequestError::Body(e.to_string()))?;
+        if is_json(headers.get(header::CONTENT_TYPE)) {
+            params::decode_json(&bytes, &mut params)?;
+        } else {
+            params::decode_form(&bytes, &mut params)?;
+        }
+    }
+    Ok(params)
+}
+
+async fn handle(State(endpoint): State<Arc<Endpoint>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let dialect = dialect(&parts.headers);
+    let params = read_params(&parts.method, &parts.headers, parts.uri.query(), body).await;
+    endpoint.answer(dialect, params).into_response()
+}
+
+/// A running endpoint.
+pub struct Running {
+    addr: SocketAddr,
+    endpoint: Arc<Endpoint>,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    /// The address it listens on (the real port when bound to port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Its base URL, `http://127.0.0.1:PORT/` (loopback when bound to an unspecified address).
+    pub fn url(&self) -> String {
+        let ip = match self.addr.ip() {
+            IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            ip => ip,
+        };
+        format!("http://{}/", SocketAddr::new(ip, self.addr.port()))
+    }
+
+    /// The endpoint it serves, e.g. to read the world after some requests.
+    pub fn endpoint(&self) -> &Arc<Endpoint> {
+        &self.endpoint
+    }
+
+    /// Stops accepting, lets open requests finish (for a few seconds at most), and waits for
+    /// the server task.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(());
+        let mut task = self.task;
+        if tokio::time::timeout(SHUTDOWN_GRACE, &mut task).await.is_err() {
+            task.abort();
+        }
+    }
+}
+
+/// Binds `addr` (port 0 picks a free port) and serves an endpoint over `world` on a spawned
+/// task until [`Running::shutdown`] (or until the `Running` is dropped).
+pub async fn bind(addr: SocketAddr, oracle: Arc<Oracle>, world: World) -> std::io::Result<Running> {
+    let endpoint = Arc::new(Endpoint::new(oracle, world));
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
+    let (stop, stopped) = oneshot::channel::<()>();
+    let app = Arc::clone(&endpoint).router();
+    let task = tokio::spawn(async move {
+        // A dropped sender ends the wait too, so dropping `Running` stops the server.
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    Ok(Running { addr, endpoint, stop, task })
+}
+
+#[cfg(test)]
+mod tests;
