@@ -7,7 +7,15 @@ use clap::Parser;
 use copyimage_conformance::{cli, exit};
 
 fn main() -> ExitCode {
-    let args = cli::Cli::parse();
+    let args = match cli::Cli::try_parse() {
+        Ok(args) => args,
+        // --help and --version print as clap formats them, to stdout, with exit code 0.
+        Err(e) if !e.use_stderr() => e.exit(),
+        Err(e) => {
+            eprintln!("copyimage-conformance: {} (see --help)", one_line(&e.to_string()));
+            return ExitCode::from(exit::SETUP_ERROR);
+        }
+    };
     match cli::run(args) {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
@@ -21,6 +29,13 @@ fn main() -> ExitCode {
             ExitCode::from(exit::SETUP_ERROR)
         }
     }
+}
+
+/// A clap error on one line: the message before the usage block, whitespace folded.
+fn one_line(rendered: &str) -> String {
+    let message = rendered.split("\n\n").next().unwrap_or(rendered);
+    let message = message.trim_start_matches("error: ");
+    message.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 // Generation allocates many small strings; mimalloc measured about 25 % faster than glibc's

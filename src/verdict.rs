@@ -181,7 +181,9 @@ pub fn judge(
         }
         Reply::Success { image_id, .. } => {
             if !p.ok {
-                return Verdict::Deviation { findings: vec![Finding::SuccessInsteadOfError { expected: expected_codes() }] };
+                return Verdict::Deviation {
+                    findings: vec![Finding::SuccessInsteadOfError { expected: expected_codes() }],
+                };
             }
             let mut findings = vec![];
             if status != 200 {
@@ -264,31 +266,53 @@ mod tests {
     fn each_kind_of_deviation() {
         let v = judge(&missing_name(), 200, &ok("ami-0123456789abcdef0"), None, None, &SameCodes);
         assert_eq!(v.kind(), "deviation");
-        assert!(matches!(&v, Verdict::Deviation { findings } if matches!(findings[0], Finding::SuccessInsteadOfError { .. })));
+        assert!(
+            matches!(&v, Verdict::Deviation { findings } if matches!(findings[0], Finding::SuccessInsteadOfError { .. }))
+        );
         let v = judge(&valid(), 400, &err("InvalidAMIID.NotFound"), None, None, &SameCodes);
-        assert!(matches!(&v, Verdict::Deviation { findings } if findings[0] == Finding::ErrorInsteadOfSuccess { got: "InvalidAMIID.NotFound".into() }));
+        assert!(
+            matches!(&v, Verdict::Deviation { findings } if findings[0] == Finding::ErrorInsteadOfSuccess { got: "InvalidAMIID.NotFound".into() })
+        );
         let v = judge(&missing_name(), 400, &err("InvalidParameterValue"), None, None, &SameCodes);
         assert!(matches!(&v, Verdict::Deviation { findings } if matches!(findings[0], Finding::WrongCode { .. })));
         let v = judge(&missing_name(), 500, &err("MissingParameter"), None, None, &SameCodes);
-        assert!(matches!(&v, Verdict::Deviation { findings } if findings[0] == Finding::WrongStatus { got: 500, expected: vec![400] }));
+        assert!(
+            matches!(&v, Verdict::Deviation { findings } if findings[0] == Finding::WrongStatus { got: 500, expected: vec![400] })
+        );
         let v = judge(&valid(), 200, &Reply::Success { image_id: None, request_id: None }, None, None, &SameCodes);
         assert!(matches!(&v, Verdict::Deviation { findings } if findings[0] == Finding::MissingImageId));
         let v = judge(&valid(), 200, &ok("ami-XYZ"), None, None, &SameCodes);
-        assert!(matches!(&v, Verdict::Deviation { findings } if matches!(findings[0], Finding::MalformedImageId { .. })));
+        assert!(
+            matches!(&v, Verdict::Deviation { findings } if matches!(findings[0], Finding::MalformedImageId { .. }))
+        );
         let v = judge(&valid(), 200, &ok("ami-0123456789abcdef0"), Some("ami-11111111111111111"), None, &SameCodes);
         assert!(matches!(&v, Verdict::Deviation { findings } if matches!(findings[0], Finding::WrongImageId { .. })));
     }
 
     #[test]
     fn message_mismatch_is_a_note_not_a_failure() {
-        let v = judge(&missing_name(), 400, &err("MissingParameter"), None, Some("The request must contain the parameter Name"), &SameCodes);
+        let v = judge(
+            &missing_name(),
+            400,
+            &err("MissingParameter"),
+            None,
+            Some("The request must contain the parameter Name"),
+            &SameCodes,
+        );
         assert!(v.passes());
         assert!(matches!(&v, Verdict::Conforms { notes } if notes.len() == 1));
     }
 
     #[test]
     fn unparseable_keeps_status_and_head() {
-        let v = judge(&valid(), 500, &Reply::Unparseable { reason: "not XML".into(), head: "<html>".into() }, None, None, &SameCodes);
+        let v = judge(
+            &valid(),
+            500,
+            &Reply::Unparseable { reason: "not XML".into(), head: "<html>".into() },
+            None,
+            None,
+            &SameCodes,
+        );
         assert_eq!(v, Verdict::Unparseable { reason: "HTTP 500: not XML; body starts \"<html>\"".into() });
     }
 

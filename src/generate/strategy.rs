@@ -481,7 +481,7 @@ pub fn violations(i: &Inputs) -> Vec<(&'static str, BoxedStrategy<Violation>)> {
 
     add(
         "R02-action",
-        prop::sample::select(vec!["CopyImages", "", "DescribeImages", "copyimage"])
+        prop::sample::select(vec!["CopyImages", "", "Copy_Image", "copyimage"])
             .prop_map(|a| v("R02-action", true, vec![kv("Action", a)]))
             .boxed(),
     );

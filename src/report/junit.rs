@@ -39,7 +39,9 @@ pub fn escape(s: &str) -> String {
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
             // Characters XML 1.0 cannot carry at all.
-            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {
+                out.push_str(&format!("\\u{{{:x}}}", c as u32))
+            }
             c => out.push(c),
         }
     }
@@ -56,7 +58,12 @@ impl<W: Write> Sink for Junit<W> {
             Verdict::Unparseable { .. } => Some(("unparseable", format!("{}\n\n{}", verdict_line(v), rec.result.curl))),
             Verdict::Transport { .. } => Some(("transport_error", verdict_line(v))),
         };
-        let entry = Entry { id: rec.id.clone(), target: rec.target.clone(), failure, seconds: rec.result.elapsed_ms as f64 / 1000.0 };
+        let entry = Entry {
+            id: rec.id.clone(),
+            target: rec.target.clone(),
+            failure,
+            seconds: rec.result.elapsed_ms as f64 / 1000.0,
+        };
         self.by_rule.entry(rule).or_default().push(entry);
         Ok(())
     }
@@ -65,10 +72,19 @@ impl<W: Write> Sink for Junit<W> {
         let o = &mut self.out;
         let failures = s.cases - s.conforms;
         writeln!(o, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
-        writeln!(o, r#"<testsuites name="copyimage-conformance" tests="{}" failures="{failures}" errors="0">"#, s.cases)?;
+        writeln!(
+            o,
+            r#"<testsuites name="copyimage-conformance" tests="{}" failures="{failures}" errors="0">"#,
+            s.cases
+        )?;
         for (rule, entries) in &self.by_rule {
             let fails = entries.iter().filter(|e| e.failure.is_some()).count();
-            writeln!(o, r#"  <testsuite name="{}" tests="{}" failures="{fails}" errors="0">"#, escape(rule), entries.len())?;
+            writeln!(
+                o,
+                r#"  <testsuite name="{}" tests="{}" failures="{fails}" errors="0">"#,
+                escape(rule),
+                entries.len()
+            )?;
             for e in entries {
                 let name = escape(&format!("{} ({})", e.id, e.target));
                 write!(o, r#"    <testcase classname="{}" name="{name}" time="{:.3}""#, escape(rule), e.seconds)?;
@@ -77,7 +93,12 @@ impl<W: Write> Sink for Junit<W> {
                     Some((kind, text)) => {
                         let first = text.lines().next().unwrap_or_default();
                         writeln!(o, ">")?;
-                        writeln!(o, r#"      <failure type="{kind}" message="{}">{}</failure>"#, escape(first), escape(text))?;
+                        writeln!(
+                            o,
+                            r#"      <failure type="{kind}" message="{}">{}</failure>"#,
+                            escape(first),
+                            escape(text)
+                        )?;
                         writeln!(o, "    </testcase>")?;
                     }
                 }

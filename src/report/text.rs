@@ -102,7 +102,15 @@ impl<W: Write> Sink for Markdown<W> {
         if !s.worst.is_empty() {
             writeln!(o, "\n### Worst deviations\n")?;
             for w in &s.worst {
-                writeln!(o, "- **case {}** ({}): expected {}, got {}. {}", w.id, w.rules.join(", "), w.expected, w.got, w.finding)?;
+                writeln!(
+                    o,
+                    "- **case {}** ({}): expected {}, got {}. {}",
+                    w.id,
+                    w.rules.join(", "),
+                    w.expected,
+                    w.got,
+                    w.finding
+                )?;
                 writeln!(o, "  ```sh\n  {}\n  ```", w.curl)?;
             }
         }

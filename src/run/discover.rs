@@ -40,7 +40,8 @@ pub async fn discover(target: &Target, account: &str, ids: &[String]) -> Result<
         .header("content-type", "application/x-www-form-urlencoded; charset=utf-8")
         .body(body.into_bytes())
         .map_err(|e| err(e.to_string()))?;
-    wire::sign(&mut req, &target.credentials, &target.region, "ec2", SystemTime::now()).map_err(|e| err(e.to_string()))?;
+    wire::sign(&mut req, &target.credentials, &target.region, "ec2", SystemTime::now())
+        .map_err(|e| err(e.to_string()))?;
     let req = reqwest::Request::try_from(req).map_err(|e| err(e.to_string()))?;
     let client = reqwest::Client::builder().timeout(target.timeout).build().map_err(|e| err(e.to_string()))?;
     let resp = client.execute(req).await.map_err(|e| err(e.to_string()))?;
@@ -48,7 +49,9 @@ pub async fn discover(target: &Target, account: &str, ids: &[String]) -> Result<
     let bytes = resp.bytes().await.map_err(|e| err(e.to_string()))?;
     if status != 200 {
         let detail = match wire::decode_xml(status, &bytes) {
-            wire::Reply::Error { code, message, .. } => format!("HTTP {status} {code}: {}", message.unwrap_or_default()),
+            wire::Reply::Error { code, message, .. } => {
+                format!("HTTP {status} {code}: {}", message.unwrap_or_default())
+            }
             _ => format!("HTTP {status}"),
         };
         return Err(err(detail));
@@ -117,7 +120,14 @@ pub fn parse_images(xml: &[u8], region: &str) -> Result<Vec<Image>, String> {
     Ok(images)
 }
 
-fn apply_field(img: &mut Image, parent: Option<&str>, leaf: &str, text: String, in_tags: bool, key: &mut Option<String>) {
+fn apply_field(
+    img: &mut Image,
+    parent: Option<&str>,
+    leaf: &str,
+    text: String,
+    in_tags: bool,
+    key: &mut Option<String>,
+) {
     match (parent, leaf) {
         (Some("item"), "key") if in_tags => *key = Some(text),
         (Some("item"), "value") if in_tags => {

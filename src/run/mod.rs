@@ -128,7 +128,12 @@ pub struct Runner {
 
 impl Runner {
     /// A runner for `target`, starting from `world` (which must describe the endpoint).
-    pub fn new(oracle: Arc<Oracle>, target: Target, world: World, codes: Arc<dyn CodeMap>) -> Result<Self, reqwest::Error> {
+    pub fn new(
+        oracle: Arc<Oracle>,
+        target: Target,
+        world: World,
+        codes: Arc<dyn CodeMap>,
+    ) -> Result<Self, reqwest::Error> {
         let client = reqwest::Client::builder().timeout(target.timeout).build()?;
         Ok(Runner {
             oracle,

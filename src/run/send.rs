@@ -69,7 +69,8 @@ fn build(target: &Target, body: &str, headers: &[(String, String)]) -> Result<ht
 /// Sends one request, retrying throttling and connection errors with backoff and jitter.
 pub async fn send(client: &reqwest::Client, target: &Target, params: &Params, counters: &Counters) -> Sent {
     let (body, headers) = body_for(target, params);
-    let mut sent = Sent { outcome: Err(String::new()), attempts: 0, method: "POST", url: target.endpoint.clone(), headers, body };
+    let mut sent =
+        Sent { outcome: Err(String::new()), attempts: 0, method: "POST", url: target.endpoint.clone(), headers, body };
     loop {
         sent.attempts += 1;
         counters.requests.fetch_add(1, Ordering::Relaxed);
@@ -140,7 +141,9 @@ async fn attempt(client: &reqwest::Client, target: &Target, body: &str, shown: &
                 bytes.extend_from_slice(&chunk);
             }
             Ok(None) => break,
-            Err(e) if e.is_timeout() => return Attempt::Failed(format!("timed out after {:?} reading the body", target.timeout)),
+            Err(e) if e.is_timeout() => {
+                return Attempt::Failed(format!("timed out after {:?} reading the body", target.timeout));
+            }
             Err(e) => return Attempt::Connect(format!("connection lost while reading the body: {}", describe(&e))),
         }
     }

@@ -141,6 +141,12 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (y, u32::try_from(m).unwrap_or(1), u32::try_from(d).unwrap_or(1))
 }
 
+impl crate::verdict::CodeMap for EnvelopeCodes {
+    fn matches(&self, got: &str, ec2: &str) -> bool {
+        self.envelope_code(ec2) == got
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;

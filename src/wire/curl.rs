@@ -2,12 +2,7 @@
 //! credentials from the environment instead of carrying ours.
 
 /// Headers that hold (or are derived from) a signature or secret; curl re-creates them.
-const SIGNING_HEADERS: [&str; 4] = [
-    "authorization",
-    "x-amz-date",
-    "x-amz-security-token",
-    "x-amz-content-sha256",
-];
+const SIGNING_HEADERS: [&str; 4] = ["authorization", "x-amz-date", "x-amz-security-token", "x-amz-content-sha256"];
 
 /// Headers curl computes itself from `--data-binary`.
 const FRAMING_HEADERS: [&str; 2] = ["content-length", "transfer-encoding"];
@@ -25,17 +20,9 @@ fn sh_quote(s: &str) -> String {
 /// `-H "x-amz-security-token: $AWS_SESSION_TOKEN"` when the request carried a token). Other
 /// headers (`host`, `content-type`, `accept`, …) are kept; `content-length` and
 /// `transfer-encoding` are left to curl. The body goes in `--data-binary`, single-quoted.
-pub fn curl_command(
-    method: &str,
-    url: &str,
-    headers: &[(String, String)],
-    body: &str,
-    region: &str,
-) -> String {
+pub fn curl_command(method: &str, url: &str, headers: &[(String, String)], body: &str, region: &str) -> String {
     let is = |name: &str, set: &[&str]| set.iter().any(|h| name.eq_ignore_ascii_case(h));
-    let had_token = headers
-        .iter()
-        .any(|(n, _)| n.eq_ignore_ascii_case("x-amz-security-token"));
+    let had_token = headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("x-amz-security-token"));
     let method_arg = if !method.is_empty() && method.bytes().all(|b| b.is_ascii_uppercase()) {
         method.to_owned()
     } else {
@@ -68,10 +55,7 @@ mod tests {
     use super::*;
 
     fn h(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
     }
 
     const SIG: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
@@ -84,19 +68,13 @@ mod tests {
         );
         h(&[
             ("host", "127.0.0.1:5000"),
-            (
-                "content-type",
-                "application/x-www-form-urlencoded; charset=utf-8",
-            ),
+            ("content-type", "application/x-www-form-urlencoded; charset=utf-8"),
             ("Accept", "text/xml"),
             ("content-length", "35"),
             ("X-Amz-Date", "20150830T123600Z"),
             ("Authorization", &auth),
             ("x-amz-security-token", TOKEN),
-            (
-                "x-amz-content-sha256",
-                "9095672bbd1f56dfc5b65f3e153adc8731a4a654192329106275f4c7b24d0b6e",
-            ),
+            ("x-amz-content-sha256", "9095672bbd1f56dfc5b65f3e153adc8731a4a654192329106275f4c7b24d0b6e"),
         ])
     }
 
@@ -125,13 +103,7 @@ mod tests {
     #[test]
     fn no_secret_from_the_headers_appears() {
         let headers = signed_headers();
-        let cmd = curl_command(
-            "POST",
-            "https://ec2.us-east-1.amazonaws.com/",
-            &headers,
-            "x=1",
-            "us-east-1",
-        );
+        let cmd = curl_command("POST", "https://ec2.us-east-1.amazonaws.com/", &headers, "x=1", "us-east-1");
         for (name, value) in &headers {
             if SIGNING_HEADERS.iter().any(|s| name.eq_ignore_ascii_case(s)) {
                 assert!(!cmd.contains(value.as_str()), "{name} leaked:\n{cmd}");
@@ -145,38 +117,21 @@ mod tests {
 
     #[test]
     fn token_line_only_with_a_token() {
-        let headers = h(&[
-            ("Authorization", "AWS4-HMAC-SHA256 x"),
-            ("content-type", "a/b"),
-        ]);
+        let headers = h(&[("Authorization", "AWS4-HMAC-SHA256 x"), ("content-type", "a/b")]);
         let cmd = curl_command("POST", "http://h/", &headers, "", "eu-west-1");
         assert!(!cmd.contains("x-amz-security-token"), "{cmd}");
         assert!(cmd.contains("--aws-sigv4 'aws:amz:eu-west-1:ec2'"), "{cmd}");
         // An empty POST still sends an (empty) body.
         assert!(cmd.ends_with("--data-binary ''"), "{cmd}");
-        let cmd = curl_command(
-            "GET",
-            "http://h/?Action=CopyImage&Name=x",
-            &[],
-            "",
-            "us-east-1",
-        );
+        let cmd = curl_command("GET", "http://h/?Action=CopyImage&Name=x", &[], "", "us-east-1");
         assert!(!cmd.contains("--data-binary"), "{cmd}");
         assert!(cmd.contains("'http://h/?Action=CopyImage&Name=x'"), "{cmd}");
     }
 
     /// What `sh` makes of a quoted word.
     fn sh_unquote(word: &str) -> String {
-        let out = Command::new("/bin/sh")
-            .arg("-c")
-            .arg(format!("printf %s {word}"))
-            .output()
-            .expect("run /bin/sh");
-        assert!(
-            out.status.success(),
-            "sh failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = Command::new("/bin/sh").arg("-c").arg(format!("printf %s {word}")).output().expect("run /bin/sh");
+        assert!(out.status.success(), "sh failed: {}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8(out.stdout).expect("UTF-8 output")
     }
 
@@ -203,30 +158,12 @@ mod tests {
     fn whole_command_parses_in_sh() {
         // Replace curl with printf to see the words sh would pass it.
         let body = "Name=it's&Description=$HOME";
-        let cmd = curl_command(
-            "POST",
-            "http://h/",
-            &h(&[("x-q", "a'b")]),
-            body,
-            "us-east-1",
-        );
-        let script = format!(
-            "AWS_ACCESS_KEY_ID=id AWS_SECRET_ACCESS_KEY=sk; curl() {{ printf '%s\\n' \"$@\"; }}; {cmd}"
-        );
-        let out = Command::new("/bin/sh")
-            .arg("-c")
-            .arg(script)
-            .output()
-            .expect("run /bin/sh");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let words: Vec<String> = String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .map(str::to_owned)
-            .collect();
+        let cmd = curl_command("POST", "http://h/", &h(&[("x-q", "a'b")]), body, "us-east-1");
+        let script =
+            format!("AWS_ACCESS_KEY_ID=id AWS_SECRET_ACCESS_KEY=sk; curl() {{ printf '%s\\n' \"$@\"; }}; {cmd}");
+        let out = Command::new("/bin/sh").arg("-c").arg(script).output().expect("run /bin/sh");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let words: Vec<String> = String::from_utf8_lossy(&out.stdout).lines().map(str::to_owned).collect();
         assert_eq!(
             words,
             [

@@ -46,10 +46,7 @@ fn is_2xx(status: u16) -> bool {
 
 fn unparseable(reason: impl Into<String>, body: &[u8]) -> Reply {
     let head = String::from_utf8_lossy(&body[..body.len().min(HEAD_LEN)]).into_owned();
-    Reply::Unparseable {
-        reason: reason.into(),
-        head,
-    }
+    Reply::Unparseable { reason: reason.into(), head }
 }
 
 /// A value the XML decoder looks for.
@@ -96,10 +93,7 @@ fn field_at(path: &[String], first_error: bool) -> Option<Field> {
     let names: Vec<&str> = path.iter().map(String::as_str).collect();
     match names.as_slice() {
         [SUCCESS_ROOT, "imageId"] => Some(Field::ImageId),
-        [
-            SUCCESS_ROOT | ERROR_ROOT,
-            "requestId" | "RequestId" | "RequestID",
-        ] => Some(Field::RequestId),
+        [SUCCESS_ROOT | ERROR_ROOT, "requestId" | "RequestId" | "RequestID"] => Some(Field::RequestId),
         [ERROR_ROOT, "Errors", "Error", "Code"] if first_error => Some(Field::Code),
         [ERROR_ROOT, "Errors", "Error", "Message"] if first_error => Some(Field::Message),
         _ => None,
@@ -154,11 +148,7 @@ fn scan(text: &str, out: &mut Scan) -> Result<(), String> {
                 }
                 let field = field_at(&path, errors_seen == 1);
                 if let Some(f) = field.filter(|f| out.slot(*f).is_none()) {
-                    capture = Some(Capture {
-                        field: f,
-                        depth: path.len(),
-                        text: String::new(),
-                    });
+                    capture = Some(Capture { field: f, depth: path.len(), text: String::new() });
                 }
                 if matches!(event, Event::Empty(_)) {
                     close(out, &mut path, &mut capture, &mut root_closed);
@@ -209,12 +199,7 @@ fn push_text(capture: &mut Option<Capture>, depth: usize, s: &str) {
 }
 
 /// Closes the innermost element, storing a capture that ends with it.
-fn close(
-    out: &mut Scan,
-    path: &mut Vec<String>,
-    capture: &mut Option<Capture>,
-    root_closed: &mut bool,
-) {
+fn close(out: &mut Scan, path: &mut Vec<String>, capture: &mut Option<Capture>, root_closed: &mut bool) {
     if let Some(c) = capture.take_if(|c| c.depth == path.len()) {
         *out.slot(c.field) = Some(c.text.trim().to_owned());
     }
@@ -263,22 +248,13 @@ pub fn decode_xml(status: u16, body: &[u8]) -> Reply {
         return unparseable(reason, body);
     }
     match (s.root.as_deref(), s.code) {
-        (Some(SUCCESS_ROOT), _) if is_2xx(status) => Reply::Success {
-            image_id: s.image_id,
-            request_id: s.request_id,
-        },
-        (Some(SUCCESS_ROOT), _) => {
-            unparseable(format!("<{SUCCESS_ROOT}> with HTTP status {status}"), body)
+        (Some(SUCCESS_ROOT), _) if is_2xx(status) => Reply::Success { image_id: s.image_id, request_id: s.request_id },
+        (Some(SUCCESS_ROOT), _) => unparseable(format!("<{SUCCESS_ROOT}> with HTTP status {status}"), body),
+        (Some(ERROR_ROOT), Some(code)) if !code.is_empty() => {
+            Reply::Error { code, message: s.message, request_id: s.request_id }
         }
-        (Some(ERROR_ROOT), Some(code)) if !code.is_empty() => Reply::Error {
-            code,
-            message: s.message,
-            request_id: s.request_id,
-        },
         (Some(ERROR_ROOT), Some(_)) => unparseable("error envelope with an empty <Code>", body),
-        (Some(ERROR_ROOT), None) if s.has_errors => {
-            unparseable("error envelope without Errors/Error/Code", body)
-        }
+        (Some(ERROR_ROOT), None) if s.has_errors => unparseable("error envelope without Errors/Error/Code", body),
         (Some(ERROR_ROOT), None) => unparseable("<Response> without <Errors>", body),
         _ => unparseable("no root element", body),
     }
@@ -295,11 +271,7 @@ pub fn decode_xml(status: u16, body: &[u8]) -> Reply {
 pub fn decode_json(status: u16, body: &[u8]) -> Reply {
     use serde_json::Value;
     if body.iter().all(u8::is_ascii_whitespace) {
-        let reason = if body.is_empty() {
-            "empty body"
-        } else {
-            "blank body"
-        };
+        let reason = if body.is_empty() { "empty body" } else { "blank body" };
         return unparseable(reason, body);
     }
     let v: Value = match serde_json::from_slice(body) {
@@ -318,14 +290,8 @@ pub fn decode_json(status: u16, body: &[u8]) -> Reply {
                 return unparseable("success envelope without a `data` object", body);
             };
             match data.get("id") {
-                None | Some(Value::Null) => Reply::Success {
-                    image_id: None,
-                    request_id: None,
-                },
-                Some(Value::String(id)) => Reply::Success {
-                    image_id: Some(id.clone()),
-                    request_id: None,
-                },
+                None | Some(Value::Null) => Reply::Success { image_id: None, request_id: None },
+                Some(Value::String(id)) => Reply::Success { image_id: Some(id.clone()), request_id: None },
                 Some(_) => unparseable("`data.id` is not a string", body),
             }
         }
@@ -342,11 +308,7 @@ pub fn decode_json(status: u16, body: &[u8]) -> Reply {
                 Some(Value::String(m)) => Some(m.clone()),
                 Some(_) => return unparseable("`error.message` is not a string", body),
             };
-            Reply::Error {
-                code,
-                message,
-                request_id: None,
-            }
+            Reply::Error { code, message, request_id: None }
         }
         _ => unparseable("no boolean `success` field", body),
     }
@@ -359,18 +321,11 @@ mod tests {
     use super::*;
 
     fn success(image: &str, req: &str) -> Reply {
-        Reply::Success {
-            image_id: Some(image.to_owned()),
-            request_id: Some(req.to_owned()),
-        }
+        Reply::Success { image_id: Some(image.to_owned()), request_id: Some(req.to_owned()) }
     }
 
     fn error(code: &str, msg: &str, req: &str) -> Reply {
-        Reply::Error {
-            code: code.to_owned(),
-            message: Some(msg.to_owned()),
-            request_id: Some(req.to_owned()),
-        }
+        Reply::Error { code: code.to_owned(), message: Some(msg.to_owned()), request_id: Some(req.to_owned()) }
     }
 
     fn reason(r: &Reply) -> &str {
@@ -387,20 +342,14 @@ mod tests {
    <requestId>60bc441d-fa2c-494d-b155-5d6a3EXAMPLE</requestId>
    <imageId>ami-4d3c2b1a</imageId>
 </CopyImageResponse>"#;
-        assert_eq!(
-            decode_xml(200, body.as_bytes()),
-            success("ami-4d3c2b1a", "60bc441d-fa2c-494d-b155-5d6a3EXAMPLE")
-        );
+        assert_eq!(decode_xml(200, body.as_bytes()), success("ami-4d3c2b1a", "60bc441d-fa2c-494d-b155-5d6a3EXAMPLE"));
     }
 
     #[test]
     fn moto_success() {
         // emulators.md "Wire format of a moto success response".
         let body = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<CopyImageResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15\"><imageId>ami-20ba2ca09a4be146c</imageId><requestId>request-id</requestId></CopyImageResponse>";
-        assert_eq!(
-            decode_xml(200, body.as_bytes()),
-            success("ami-20ba2ca09a4be146c", "request-id")
-        );
+        assert_eq!(decode_xml(200, body.as_bytes()), success("ami-20ba2ca09a4be146c", "request-id"));
     }
 
     #[test]
@@ -413,22 +362,10 @@ mod tests {
     fn success_without_image_id_and_with_non_2xx() {
         assert_eq!(
             decode_xml(200, b"<CopyImageResponse><imageId/></CopyImageResponse>"),
-            Reply::Success {
-                image_id: Some(String::new()),
-                request_id: None
-            }
+            Reply::Success { image_id: Some(String::new()), request_id: None }
         );
-        assert_eq!(
-            decode_xml(200, b"<CopyImageResponse/>"),
-            Reply::Success {
-                image_id: None,
-                request_id: None
-            }
-        );
-        let r = decode_xml(
-            500,
-            b"<CopyImageResponse><imageId>ami-1</imageId></CopyImageResponse>",
-        );
+        assert_eq!(decode_xml(200, b"<CopyImageResponse/>"), Reply::Success { image_id: None, request_id: None });
+        let r = decode_xml(500, b"<CopyImageResponse><imageId>ami-1</imageId></CopyImageResponse>");
         assert_eq!(reason(&r), "<CopyImageResponse> with HTTP status 500");
     }
 
@@ -438,11 +375,7 @@ mod tests {
         let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>UnknownParameter</Code><Message>The parameter Encrypted is not recognized</Message></Error></Errors><RequestID>c35bcb0e-0000</RequestID></Response>";
         assert_eq!(
             decode_xml(400, body.as_bytes()),
-            error(
-                "UnknownParameter",
-                "The parameter Encrypted is not recognized",
-                "c35bcb0e-0000"
-            )
+            error("UnknownParameter", "The parameter Encrypted is not recognized", "c35bcb0e-0000")
         );
     }
 
@@ -472,11 +405,7 @@ mod tests {
         let body = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<Response xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15\"><Errors><Error><Code>InvalidAMIID.Malformed</Code><Message>Invalid id: &quot;foo-123&quot; (expecting &quot;ami-...&quot;)</Message></Error></Errors><RequestID>request-id</RequestID></Response>";
         assert_eq!(
             decode_xml(400, body.as_bytes()),
-            error(
-                "InvalidAMIID.Malformed",
-                "Invalid id: \"foo-123\" (expecting \"ami-...\")",
-                "request-id"
-            )
+            error("InvalidAMIID.Malformed", "Invalid id: \"foo-123\" (expecting \"ami-...\")", "request-id")
         );
     }
 
@@ -484,8 +413,7 @@ mod tests {
     fn moto_ext_pretty_error_with_inner_declaration() {
         // emulators.md section 6: the old template, an inner declaration, pretty-printed, no
         // xmlns, a fixed RequestID; the template wraps the message in CDATA.
-        let body =
-            "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<?xml version=\"1.0\" encoding=\"UTF-8\"?>
+        let body = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<?xml version=\"1.0\" encoding=\"UTF-8\"?>
   <Response>
     <Errors>
       <Error>
@@ -512,14 +440,7 @@ mod tests {
         let body = "<Response><RequestId>r1</RequestId><Errors><Error><Message>m1</Message><Code>C1</Code></Error><Error><Code>C2</Code><Message>m2</Message></Error></Errors></Response>";
         assert_eq!(decode_xml(400, body.as_bytes()), error("C1", "m1", "r1"));
         let body = b"<Response><Errors><Error><Code>C</Code></Error></Errors></Response>";
-        assert_eq!(
-            decode_xml(503, body),
-            Reply::Error {
-                code: "C".to_owned(),
-                message: None,
-                request_id: None
-            }
-        );
+        assert_eq!(decode_xml(503, body), Reply::Error { code: "C".to_owned(), message: None, request_id: None });
     }
 
     #[test]
@@ -527,11 +448,7 @@ mod tests {
         let body = b"<Response><Errors><Error><Code>X</Code><Message>a &lt;b&gt; &amp; &#39;c&#x27; &unknown;</Message></Error></Errors></Response>";
         assert_eq!(
             decode_xml(400, body),
-            Reply::Error {
-                code: "X".to_owned(),
-                message: Some("a <b> & 'c' &unknown;".to_owned()),
-                request_id: None
-            }
+            Reply::Error { code: "X".to_owned(), message: Some("a <b> & 'c' &unknown;".to_owned()), request_id: None }
         );
     }
 
@@ -541,9 +458,7 @@ mod tests {
         let body = "<!doctype html><html lang=en><title>500 Internal Server Error</title><h1>Internal Server Error</h1><p>The server encountered an internal error and was unable to complete your request. Either the server is overloaded or there is an error in the application.</p>";
         let r = decode_xml(500, body.as_bytes());
         assert_eq!(reason(&r), "unexpected root element <html>");
-        let Reply::Unparseable { head, .. } = r else {
-            unreachable!()
-        };
+        let Reply::Unparseable { head, .. } = r else { unreachable!() };
         assert_eq!(head.len(), 200);
         assert!(body.starts_with(&head));
     }
@@ -552,10 +467,7 @@ mod tests {
     fn empty_and_blank_bodies() {
         assert_eq!(reason(&decode_xml(404, b"")), "empty body");
         assert_eq!(reason(&decode_xml(200, b" \n\t")), "blank body");
-        assert_eq!(
-            reason(&decode_xml(200, b"<?xml version=\"1.0\"?>\n")),
-            "no root element"
-        );
+        assert_eq!(reason(&decode_xml(200, b"<?xml version=\"1.0\"?>\n")), "no root element");
     }
 
     #[test]
@@ -573,10 +485,7 @@ mod tests {
     fn malformed_xml() {
         let r = decode_xml(400, b"<Response><Errors></Error></Response>");
         assert!(reason(&r).starts_with("malformed XML at byte"), "{r:?}");
-        let r = decode_xml(
-            200,
-            b"<CopyImageResponse></CopyImageResponse><CopyImageResponse/>",
-        );
+        let r = decode_xml(200, b"<CopyImageResponse></CopyImageResponse><CopyImageResponse/>");
         assert_eq!(reason(&r), "a second element after the root");
         let r = decode_xml(200, b"junk<CopyImageResponse/>");
         assert_eq!(reason(&r), "text outside the root element");
@@ -587,25 +496,16 @@ mod tests {
         // emulators.md: moto routes an unsigned POST to S3.
         let body = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<ListAllMyBucketsResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Buckets/><Owner><DisplayName>webfile</DisplayName><ID>bcaf1ffd86f41161ca5fb16fd081034f</ID></Owner></ListAllMyBucketsResult>";
         let r = decode_xml(200, body.as_bytes());
-        assert_eq!(
-            reason(&r),
-            "unexpected root element <ListAllMyBucketsResult>"
-        );
+        assert_eq!(reason(&r), "unexpected root element <ListAllMyBucketsResult>");
     }
 
     #[test]
     fn error_envelope_without_code() {
-        let r = decode_xml(
-            400,
-            b"<Response><Errors><Error><Message>m</Message></Error></Errors></Response>",
-        );
+        let r = decode_xml(400, b"<Response><Errors><Error><Message>m</Message></Error></Errors></Response>");
         assert_eq!(reason(&r), "error envelope without Errors/Error/Code");
         let r = decode_xml(400, b"<Response><RequestID>r</RequestID></Response>");
         assert_eq!(reason(&r), "<Response> without <Errors>");
-        let r = decode_xml(
-            400,
-            b"<Response><Errors><Error><Code> </Code></Error></Errors></Response>",
-        );
+        let r = decode_xml(400, b"<Response><Errors><Error><Code> </Code></Error></Errors></Response>");
         assert_eq!(reason(&r), "error envelope with an empty <Code>");
         // Code only counts at its place in the envelope.
         let r = decode_xml(400, b"<Response><Code>X</Code></Response>");
@@ -616,45 +516,28 @@ mod tests {
     fn random_and_non_utf8_bytes() {
         let r = decode_xml(500, &[0xff, 0xfe, 0x00, 0x3c, 0x80]);
         assert_eq!(reason(&r), "not UTF-8 (bad byte at 0)");
-        let Reply::Unparseable { head, .. } = r else {
-            unreachable!()
-        };
+        let Reply::Unparseable { head, .. } = r else { unreachable!() };
         assert!(head.contains('\u{fffd}'));
         let r = decode_xml(200, b"\x01\x02<<>>&&;;\x7f");
         assert!(matches!(r, Reply::Unparseable { .. }), "{r:?}");
         // A UTF-8 BOM is not an error.
         let mut bom = "\u{feff}".as_bytes().to_vec();
         bom.extend_from_slice(b"<CopyImageResponse><imageId>ami-1</imageId></CopyImageResponse>");
-        assert_eq!(
-            decode_xml(200, &bom),
-            Reply::Success {
-                image_id: Some("ami-1".to_owned()),
-                request_id: None
-            }
-        );
+        assert_eq!(decode_xml(200, &bom), Reply::Success { image_id: Some("ami-1".to_owned()), request_id: None });
     }
 
     #[test]
     fn head_is_first_200_bytes() {
         let body = "é".repeat(150);
-        let Reply::Unparseable { head, .. } = decode_xml(500, body.as_bytes()) else {
-            panic!("expected Unparseable")
-        };
+        let Reply::Unparseable { head, .. } = decode_xml(500, body.as_bytes()) else { panic!("expected Unparseable") };
         assert_eq!(head, "é".repeat(100));
     }
 
     #[test]
     fn json_success_and_error() {
         let ok = br#"{"success": true, "data": {"id": "ami-0123", "created_at": "2026-01-01T00:00:00Z"}}"#;
-        assert_eq!(
-            decode_json(200, ok),
-            Reply::Success {
-                image_id: Some("ami-0123".to_owned()),
-                request_id: None
-            }
-        );
-        let err =
-            br#"{"success": false, "error": {"code": "InvalidAMIID.NotFound", "message": "nope"}}"#;
+        assert_eq!(decode_json(200, ok), Reply::Success { image_id: Some("ami-0123".to_owned()), request_id: None });
+        let err = br#"{"success": false, "error": {"code": "InvalidAMIID.NotFound", "message": "nope"}}"#;
         assert_eq!(
             decode_json(400, err),
             Reply::Error {
@@ -664,14 +547,7 @@ mod tests {
             }
         );
         let err = br#"{"success": false, "error": {"code": "X"}}"#;
-        assert_eq!(
-            decode_json(400, err),
-            Reply::Error {
-                code: "X".to_owned(),
-                message: None,
-                request_id: None
-            }
-        );
+        assert_eq!(decode_json(400, err), Reply::Error { code: "X".to_owned(), message: None, request_id: None });
     }
 
     #[test]
@@ -681,58 +557,23 @@ mod tests {
             (200, b"[1]", "JSON body is not an object"),
             (200, b"{}", "no boolean `success` field"),
             (200, br#"{"success": "true"}"#, "no boolean `success` field"),
-            (
-                500,
-                br#"{"success": true, "data": {"id": "a"}}"#,
-                "success envelope with HTTP status 500",
-            ),
-            (
-                200,
-                br#"{"success": true}"#,
-                "success envelope without a `data` object",
-            ),
-            (
-                200,
-                br#"{"success": true, "data": {"id": 5}}"#,
-                "`data.id` is not a string",
-            ),
-            (
-                400,
-                br#"{"success": false}"#,
-                "error envelope without an `error` object",
-            ),
-            (
-                400,
-                br#"{"success": false, "error": {"code": ""}}"#,
-                "`error.code` is missing, empty or not a string",
-            ),
-            (
-                400,
-                br#"{"success": false, "error": {"code": "X", "message": 1}}"#,
-                "`error.message` is not a string",
-            ),
+            (500, br#"{"success": true, "data": {"id": "a"}}"#, "success envelope with HTTP status 500"),
+            (200, br#"{"success": true}"#, "success envelope without a `data` object"),
+            (200, br#"{"success": true, "data": {"id": 5}}"#, "`data.id` is not a string"),
+            (400, br#"{"success": false}"#, "error envelope without an `error` object"),
+            (400, br#"{"success": false, "error": {"code": ""}}"#, "`error.code` is missing, empty or not a string"),
+            (400, br#"{"success": false, "error": {"code": "X", "message": 1}}"#, "`error.message` is not a string"),
         ];
         for (status, body, want) in cases {
-            assert_eq!(
-                reason(&decode_json(*status, body)),
-                *want,
-                "{}",
-                String::from_utf8_lossy(body)
-            );
+            assert_eq!(reason(&decode_json(*status, body)), *want, "{}", String::from_utf8_lossy(body));
         }
         assert!(reason(&decode_json(500, b"<html>")).starts_with("not JSON"));
-        assert!(
-            reason(&decode_json(200, br#"{"success": true, "data": {"id"#)).starts_with("not JSON")
-        );
+        assert!(reason(&decode_json(200, br#"{"success": true, "data": {"id"#)).starts_with("not JSON"));
     }
 
     #[test]
     fn reply_round_trips_through_serde() {
-        for r in [
-            success("ami-1", "r"),
-            error("C", "m", "r"),
-            unparseable("why", b"head"),
-        ] {
+        for r in [success("ami-1", "r"), error("C", "m", "r"), unparseable("why", b"head")] {
             let s = serde_json::to_string(&r).expect("serialize");
             assert_eq!(serde_json::from_str::<Reply>(&s).expect("deserialize"), r);
         }
@@ -780,10 +621,7 @@ mod tests {
             "\u{feff}",
         ]);
         prop::collection::vec(
-            prop_oneof![
-                piece.prop_map(|s| s.as_bytes().to_vec()),
-                prop::collection::vec(any::<u8>(), 0..4),
-            ],
+            prop_oneof![piece.prop_map(|s| s.as_bytes().to_vec()), prop::collection::vec(any::<u8>(), 0..4),],
             0..40,
         )
         .prop_map(|v| v.concat())

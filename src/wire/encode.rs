@@ -33,11 +33,7 @@ pub fn percent_encode(s: &str) -> String {
 pub fn form_body(action: &str, version: &str, params: &Params) -> String {
     let action = params.get(ACTION).map_or(action, String::as_str);
     let version = params.get(VERSION).map_or(version, String::as_str);
-    let mut out = format!(
-        "{ACTION}={}&{VERSION}={}",
-        percent_encode(action),
-        percent_encode(version)
-    );
+    let mut out = format!("{ACTION}={}&{VERSION}={}", percent_encode(action), percent_encode(version));
     for (k, v) in params {
         if k == ACTION || k == VERSION {
             continue;
@@ -53,10 +49,8 @@ pub fn form_body(action: &str, version: &str, params: &Params) -> String {
 /// The JSON-envelope dialect's body: a JSON object of the parameters, string values, sorted
 /// keys.
 pub fn json_body(params: &Params) -> String {
-    let map: serde_json::Map<String, serde_json::Value> = params
-        .iter()
-        .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
-        .collect();
+    let map: serde_json::Map<String, serde_json::Value> =
+        params.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect();
     serde_json::Value::Object(map).to_string()
 }
 
@@ -65,10 +59,7 @@ mod tests {
     use super::*;
 
     fn params(pairs: &[(&str, &str)]) -> Params {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
     }
 
     #[test]
@@ -155,32 +146,20 @@ DryRun=true";
     #[test]
     fn empty_values_and_keys_are_sent() {
         let p = params(&[("Name", ""), ("", "x")]);
-        assert_eq!(
-            form_body("CopyImage", "2016-11-15", &p),
-            "Action=CopyImage&Version=2016-11-15&=x&Name="
-        );
+        assert_eq!(form_body("CopyImage", "2016-11-15", &p), "Action=CopyImage&Version=2016-11-15&=x&Name=");
     }
 
     #[test]
     fn action_and_version_params_override_in_place() {
         let p = params(&[("Action", "CopyImages"), ("Version", ""), ("Name", "n")]);
-        assert_eq!(
-            form_body("CopyImage", "2016-11-15", &p),
-            "Action=CopyImages&Version=&Name=n"
-        );
+        assert_eq!(form_body("CopyImage", "2016-11-15", &p), "Action=CopyImages&Version=&Name=n");
         let p = params(&[("Version", "2014 01"), ("Name", "n")]);
-        assert_eq!(
-            form_body("CopyImage", "2016-11-15", &p),
-            "Action=CopyImage&Version=2014%2001&Name=n"
-        );
+        assert_eq!(form_body("CopyImage", "2016-11-15", &p), "Action=CopyImage&Version=2014%2001&Name=n");
     }
 
     #[test]
     fn no_params_gives_action_and_version_only() {
-        assert_eq!(
-            form_body("CopyImage", "2016-11-15", &Params::new()),
-            "Action=CopyImage&Version=2016-11-15"
-        );
+        assert_eq!(form_body("CopyImage", "2016-11-15", &Params::new()), "Action=CopyImage&Version=2016-11-15");
     }
 
     #[test]

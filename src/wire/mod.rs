@@ -103,9 +103,7 @@ pub enum WireError {
     },
     /// Signing produced a header HTTP cannot carry, e.g. from a session token with control
     /// characters.
-    #[error(
-        "signing produced header `{name}` with a value HTTP cannot carry (check the session token)"
-    )]
+    #[error("signing produced header `{name}` with a value HTTP cannot carry (check the session token)")]
     BadSignedHeader {
         /// The header name.
         name: String,

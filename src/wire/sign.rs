@@ -51,20 +51,12 @@ impl Credentials {
         secret_access_key: impl Into<String>,
         session_token: Option<String>,
     ) -> Self {
-        Self {
-            access_key_id: access_key_id.into(),
-            secret_access_key: secret_access_key.into(),
-            session_token,
-        }
+        Self { access_key_id: access_key_id.into(), secret_access_key: secret_access_key.into(), session_token }
     }
 
     /// AWS's documented example key pair, for emulators that do not check signatures.
     pub fn dummy() -> Self {
-        Self::new(
-            "AKIAIOSFODNN7EXAMPLE",
-            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-            None,
-        )
+        Self::new("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", None)
     }
 
     /// `KEY:SECRET` of the dummy credentials, which are AWS's published examples and not
@@ -95,25 +87,17 @@ impl Credentials {
     /// only half a key pair is in the environment, when a profile or file that was asked for
     /// explicitly is missing, when the file is malformed, or when the profile's section lacks
     /// a key.
-    pub fn from_env(
-        env: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<Option<Credentials>, WireError> {
+    pub fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<Option<Credentials>, WireError> {
         let var = |k: &str| env(k).filter(|v| !v.is_empty());
         match (var(ENV_KEY_ID), var(ENV_SECRET)) {
             (Some(id), Some(secret)) => {
                 return Ok(Some(Self::new(id, secret, var(ENV_TOKEN))));
             }
             (Some(_), None) => {
-                return Err(WireError::IncompleteEnv {
-                    present: ENV_KEY_ID,
-                    missing: ENV_SECRET,
-                });
+                return Err(WireError::IncompleteEnv { present: ENV_KEY_ID, missing: ENV_SECRET });
             }
             (None, Some(_)) => {
-                return Err(WireError::IncompleteEnv {
-                    present: ENV_SECRET,
-                    missing: ENV_KEY_ID,
-                });
+                return Err(WireError::IncompleteEnv { present: ENV_SECRET, missing: ENV_KEY_ID });
             }
             (None, None) => {}
         }
@@ -133,11 +117,7 @@ impl Credentials {
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return if asked {
-                    Err(WireError::NoCredentialsFile { path, profile })
-                } else {
-                    Ok(None)
-                };
+                return if asked { Err(WireError::NoCredentialsFile { path, profile }) } else { Ok(None) };
             }
             Err(source) => return Err(WireError::CredentialsRead { path, source }),
         };
@@ -155,16 +135,9 @@ impl Credentials {
 }
 
 /// Reads `profile` from an INI credentials file. `Ok(None)` when the file has no such section.
-fn profile_from_ini(
-    text: &str,
-    profile: &str,
-    path: &Path,
-) -> Result<Option<Credentials>, WireError> {
-    let syntax = |line: usize, reason: &'static str| WireError::CredentialsSyntax {
-        path: path.to_owned(),
-        line,
-        reason,
-    };
+fn profile_from_ini(text: &str, profile: &str, path: &Path) -> Result<Option<Credentials>, WireError> {
+    let syntax =
+        |line: usize, reason: &'static str| WireError::CredentialsSyntax { path: path.to_owned(), line, reason };
     // `found` is the first header's line; a repeated section merges into it, as in
     // configparser.
     let mut found: Option<usize> = None;
@@ -184,9 +157,7 @@ fn profile_from_ini(
             continue;
         }
         if let Some(rest) = line.strip_prefix('[') {
-            let name = rest
-                .strip_suffix(']')
-                .ok_or_else(|| syntax(n, "section header without `]`"))?;
+            let name = rest.strip_suffix(']').ok_or_else(|| syntax(n, "section header without `]`"))?;
             in_section = true;
             after_key = false;
             in_profile = name.trim() == profile;
@@ -195,9 +166,8 @@ fn profile_from_ini(
             }
             continue;
         }
-        let (k, v) = line
-            .split_once('=')
-            .ok_or_else(|| syntax(n, "expected `key = value`, a `[section]` or a comment"))?;
+        let (k, v) =
+            line.split_once('=').ok_or_else(|| syntax(n, "expected `key = value`, a `[section]` or a comment"))?;
         if !in_section {
             return Err(syntax(n, "`key = value` before any `[section]`"));
         }
@@ -214,23 +184,11 @@ fn profile_from_ini(
         }
     }
     let Some(line) = found else { return Ok(None) };
-    let incomplete = |missing| WireError::ProfileIncomplete {
-        profile: profile.to_owned(),
-        path: path.to_owned(),
-        line,
-        missing,
-    };
-    let id = id
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| incomplete(INI_KEY_ID))?;
-    let secret = secret
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| incomplete(INI_SECRET))?;
-    Ok(Some(Credentials::new(
-        id,
-        secret,
-        token.filter(|v| !v.is_empty()),
-    )))
+    let incomplete =
+        |missing| WireError::ProfileIncomplete { profile: profile.to_owned(), path: path.to_owned(), line, missing };
+    let id = id.filter(|v| !v.is_empty()).ok_or_else(|| incomplete(INI_KEY_ID))?;
+    let secret = secret.filter(|v| !v.is_empty()).ok_or_else(|| incomplete(INI_SECRET))?;
+    Ok(Some(Credentials::new(id, secret, token.filter(|v| !v.is_empty()))))
 }
 
 /// Signs `req` with SigV4 for `region` and `service` at `time`, adding `x-amz-date`,
@@ -246,14 +204,7 @@ pub fn sign(
     service: &str,
     time: SystemTime,
 ) -> Result<(), WireError> {
-    sign_with(
-        req,
-        creds,
-        region,
-        service,
-        time,
-        SigningSettings::default(),
-    )
+    sign_with(req, creds, region, service, time, SigningSettings::default())
 }
 
 /// [`sign`] with explicit settings; the test suite's body-signing vectors need
@@ -293,29 +244,20 @@ fn sign_with(
     let uri = req.uri().to_string();
     let mut headers = Vec::with_capacity(req.headers().len());
     for (name, value) in req.headers() {
-        let value = value.to_str().map_err(|_| WireError::HeaderNotText {
-            name: name.to_string(),
-        })?;
+        let value = value.to_str().map_err(|_| WireError::HeaderNotText { name: name.to_string() })?;
         headers.push((name.as_str(), value));
     }
-    let signable = SignableRequest::new(
-        req.method().as_str(),
-        uri,
-        headers.into_iter(),
-        SignableBody::Bytes(req.body()),
-    )
-    .map_err(WireError::Signing)?;
-    let (instructions, _signature) = aws_sigv4::http_request::sign(signable, &params)
-        .map_err(WireError::Signing)?
-        .into_parts();
+    let signable =
+        SignableRequest::new(req.method().as_str(), uri, headers.into_iter(), SignableBody::Bytes(req.body()))
+            .map_err(WireError::Signing)?;
+    let (instructions, _signature) =
+        aws_sigv4::http_request::sign(signable, &params).map_err(WireError::Signing)?.into_parts();
 
     // Applied by hand: `apply_to_request_http1x` panics on a header value HTTP rejects, and a
     // session token comes from the user's files.
     let mut add = Vec::new();
     for (name, value) in instructions.headers() {
-        let bad = || WireError::BadSignedHeader {
-            name: name.to_owned(),
-        };
+        let bad = || WireError::BadSignedHeader { name: name.to_owned() };
         let header = HeaderName::from_bytes(name.as_bytes()).map_err(|_| bad())?;
         let mut value = HeaderValue::from_str(value).map_err(|_| bad())?;
         value.set_sensitive(header == AUTHORIZATION || header.as_str() == X_AMZ_SECURITY_TOKEN);
@@ -333,20 +275,14 @@ fn ensure_host(req: &mut http::Request<Vec<u8>>) -> Result<(), WireError> {
         return Ok(());
     }
     let uri = req.uri();
-    let no_host = || WireError::NoHost {
-        uri: uri.to_string(),
-    };
+    let no_host = || WireError::NoHost { uri: uri.to_string() };
     let authority = uri.authority().ok_or_else(no_host)?;
     let default_port = matches!(
         (uri.scheme_str(), authority.port_u16()),
         (_, None) | (Some("http"), Some(80)) | (Some("https"), Some(443))
     );
     // Same rule as aws-sigv4 and hyper: a default port is left out of Host.
-    let value = if default_port {
-        authority.host()
-    } else {
-        authority.as_str()
-    };
+    let value = if default_port { authority.host() } else { authority.as_str() };
     let value = HeaderValue::from_str(value).map_err(|_| no_host())?;
     req.headers_mut().insert(HOST, value);
     Ok(())
@@ -365,18 +301,11 @@ mod tests {
     }
 
     fn suite_creds(token: Option<&str>) -> Credentials {
-        Credentials::new(
-            "AKIDEXAMPLE",
-            "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
-            token.map(str::to_owned),
-        )
+        Credentials::new("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", token.map(str::to_owned))
     }
 
     fn header<'a>(req: &'a http::Request<Vec<u8>>, name: &str) -> &'a str {
-        req.headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_else(|| panic!("header {name} missing"))
+        req.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or_else(|| panic!("header {name} missing"))
     }
 
     fn get_vanilla(with_host: bool) -> http::Request<Vec<u8>> {
@@ -392,14 +321,7 @@ mod tests {
     fn suite_get_vanilla() {
         for with_host in [true, false] {
             let mut req = get_vanilla(with_host);
-            sign(
-                &mut req,
-                &suite_creds(None),
-                "us-east-1",
-                "service",
-                suite_time(),
-            )
-            .expect("signs");
+            sign(&mut req, &suite_creds(None), "us-east-1", "service", suite_time()).expect("signs");
             assert_eq!(
                 header(&req, "authorization"),
                 "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, \
@@ -417,14 +339,7 @@ mod tests {
     fn suite_get_vanilla_with_session_token() {
         let token = "6e86291e8372ff2a2260956d9b8aae1d763fbf315fa00fa31553b73ebf194267";
         let mut req = get_vanilla(true);
-        sign(
-            &mut req,
-            &suite_creds(Some(token)),
-            "us-east-1",
-            "service",
-            suite_time(),
-        )
-        .expect("signs");
+        sign(&mut req, &suite_creds(Some(token)), "us-east-1", "service", suite_time()).expect("signs");
         assert_eq!(
             header(&req, "authorization"),
             "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, \
@@ -448,15 +363,7 @@ mod tests {
             .expect("valid request");
         let mut settings = SigningSettings::default();
         settings.payload_checksum_kind = aws_sigv4::http_request::PayloadChecksumKind::XAmzSha256;
-        sign_with(
-            &mut req,
-            &suite_creds(None),
-            "us-east-1",
-            "service",
-            suite_time(),
-            settings,
-        )
-        .expect("signs");
+        sign_with(&mut req, &suite_creds(None), "us-east-1", "service", suite_time(), settings).expect("signs");
         assert_eq!(
             header(&req, "authorization"),
             "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, \
@@ -471,10 +378,7 @@ mod tests {
 
     fn ec2_post(body: &str) -> http::Request<Vec<u8>> {
         http::Request::post("http://127.0.0.1:5000/")
-            .header(
-                "content-type",
-                "application/x-www-form-urlencoded; charset=utf-8",
-            )
+            .header("content-type", "application/x-www-form-urlencoded; charset=utf-8")
             .body(body.as_bytes().to_vec())
             .expect("valid request")
     }
@@ -483,14 +387,7 @@ mod tests {
     fn ec2_form_post_is_deterministic_and_body_bound() {
         let sig = |body: &str| {
             let mut req = ec2_post(body);
-            sign(
-                &mut req,
-                &Credentials::dummy(),
-                "us-east-1",
-                "ec2",
-                suite_time(),
-            )
-            .expect("signs");
+            sign(&mut req, &Credentials::dummy(), "us-east-1", "ec2", suite_time()).expect("signs");
             header(&req, "authorization").to_owned()
         };
         let a = sig("Action=CopyImage&Version=2016-11-15&Name=a");
@@ -508,75 +405,29 @@ mod tests {
     #[test]
     fn host_keeps_non_default_port_and_existing_header() {
         let mut req = ec2_post("x");
-        sign(
-            &mut req,
-            &Credentials::dummy(),
-            "us-east-1",
-            "ec2",
-            suite_time(),
-        )
-        .expect("signs");
+        sign(&mut req, &Credentials::dummy(), "us-east-1", "ec2", suite_time()).expect("signs");
         assert_eq!(header(&req, "host"), "127.0.0.1:5000");
 
         let mut req = ec2_post("x");
-        req.headers_mut().insert(
-            HOST,
-            HeaderValue::from_static("ec2.eu-west-1.amazonaws.com"),
-        );
-        sign(
-            &mut req,
-            &Credentials::dummy(),
-            "us-east-1",
-            "ec2",
-            suite_time(),
-        )
-        .expect("signs");
+        req.headers_mut().insert(HOST, HeaderValue::from_static("ec2.eu-west-1.amazonaws.com"));
+        sign(&mut req, &Credentials::dummy(), "us-east-1", "ec2", suite_time()).expect("signs");
         assert_eq!(header(&req, "host"), "ec2.eu-west-1.amazonaws.com");
     }
 
     #[test]
     fn resigning_replaces_the_signature() {
         let mut once = get_vanilla(true);
-        sign(
-            &mut once,
-            &suite_creds(None),
-            "us-east-1",
-            "service",
-            suite_time(),
-        )
-        .expect("signs");
+        sign(&mut once, &suite_creds(None), "us-east-1", "service", suite_time()).expect("signs");
         let mut twice = get_vanilla(true);
-        sign(
-            &mut twice,
-            &suite_creds(Some("tok")),
-            "us-east-1",
-            "service",
-            UNIX_EPOCH,
-        )
-        .expect("signs");
-        sign(
-            &mut twice,
-            &suite_creds(None),
-            "us-east-1",
-            "service",
-            suite_time(),
-        )
-        .expect("signs");
+        sign(&mut twice, &suite_creds(Some("tok")), "us-east-1", "service", UNIX_EPOCH).expect("signs");
+        sign(&mut twice, &suite_creds(None), "us-east-1", "service", suite_time()).expect("signs");
         assert_eq!(once.headers(), twice.headers());
     }
 
     #[test]
     fn errors_instead_of_panics() {
-        let mut req = http::Request::post("/")
-            .body(Vec::new())
-            .expect("valid request");
-        let err = sign(
-            &mut req,
-            &Credentials::dummy(),
-            "us-east-1",
-            "ec2",
-            suite_time(),
-        );
+        let mut req = http::Request::post("/").body(Vec::new()).expect("valid request");
+        let err = sign(&mut req, &Credentials::dummy(), "us-east-1", "ec2", suite_time());
         assert!(matches!(err, Err(WireError::NoHost { .. })), "{err:?}");
 
         let mut req = ec2_post("x");
@@ -585,37 +436,18 @@ mod tests {
         assert!(err.is_err(), "{err:?}");
 
         let mut req = ec2_post("x");
-        req.headers_mut().insert(
-            "x-odd",
-            HeaderValue::from_bytes(b"caf\xc3\xa9").expect("obs-text allowed"),
-        );
-        let err = sign(
-            &mut req,
-            &Credentials::dummy(),
-            "us-east-1",
-            "ec2",
-            suite_time(),
-        );
-        assert!(
-            matches!(err, Err(WireError::HeaderNotText { .. })),
-            "{err:?}"
-        );
+        req.headers_mut().insert("x-odd", HeaderValue::from_bytes(b"caf\xc3\xa9").expect("obs-text allowed"));
+        let err = sign(&mut req, &Credentials::dummy(), "us-east-1", "ec2", suite_time());
+        assert!(matches!(err, Err(WireError::HeaderNotText { .. })), "{err:?}");
     }
 
     #[test]
     fn debug_hides_secret_and_token() {
-        let c = Credentials::new(
-            "AKIDVISIBLE",
-            "s3cr3t-value",
-            Some("t0k3n-value".to_owned()),
-        );
+        let c = Credentials::new("AKIDVISIBLE", "s3cr3t-value", Some("t0k3n-value".to_owned()));
         let d = format!("{c:?} {c:#?}");
         assert!(d.contains("AKIDVISIBLE"));
         assert!(d.contains("***"));
-        assert!(
-            !d.contains("s3cr3t-value") && !d.contains("t0k3n-value"),
-            "{d}"
-        );
+        assert!(!d.contains("s3cr3t-value") && !d.contains("t0k3n-value"), "{d}");
         assert_eq!(c.access_key_id(), "AKIDVISIBLE");
         assert!(c.has_session_token());
         assert!(!format!("{:?}", Credentials::dummy()).contains("EXAMPLEKEY"));
@@ -626,8 +458,7 @@ mod tests {
 
     impl TempFile {
         fn new(name: &str, text: &str) -> Self {
-            let path =
-                std::env::temp_dir().join(format!("copyimage-wire-{}-{name}", std::process::id()));
+            let path = std::env::temp_dir().join(format!("copyimage-wire-{}-{name}", std::process::id()));
             std::fs::write(&path, text).expect("write temp file");
             Self(path)
         }
@@ -644,10 +475,7 @@ mod tests {
     }
 
     fn lookup(vars: &[(&str, &str)]) -> Result<Option<Credentials>, WireError> {
-        let map: BTreeMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
+        let map: BTreeMap<String, String> = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
         Credentials::from_env(&move |k| map.get(k).cloned())
     }
 
@@ -682,18 +510,11 @@ aws_access_key_id = AKIDHALF
         ])
         .expect("ok")
         .expect("found");
-        assert_eq!(
-            c,
-            Credentials::new("AKIDENV", "secretenv", Some("tokenv".to_owned()))
-        );
+        assert_eq!(c, Credentials::new("AKIDENV", "secretenv", Some("tokenv".to_owned())));
 
-        let c = lookup(&[
-            ("AWS_ACCESS_KEY_ID", "A"),
-            ("AWS_SECRET_ACCESS_KEY", "S"),
-            ("AWS_SESSION_TOKEN", ""),
-        ])
-        .expect("ok")
-        .expect("found");
+        let c = lookup(&[("AWS_ACCESS_KEY_ID", "A"), ("AWS_SECRET_ACCESS_KEY", "S"), ("AWS_SESSION_TOKEN", "")])
+            .expect("ok")
+            .expect("found");
         assert!(!c.has_session_token());
     }
 
@@ -708,21 +529,12 @@ aws_access_key_id = AKIDHALF
     #[test]
     fn profiles_from_file() {
         let f = TempFile::new("profiles", INI);
-        let c = lookup(&[("AWS_SHARED_CREDENTIALS_FILE", &f.path())])
-            .expect("ok")
-            .expect("found");
+        let c = lookup(&[("AWS_SHARED_CREDENTIALS_FILE", &f.path())]).expect("ok").expect("found");
         assert_eq!(c, Credentials::new("AKIDDEFAULT", "secretdefault", None));
 
-        let c = lookup(&[
-            ("AWS_SHARED_CREDENTIALS_FILE", &f.path()),
-            ("AWS_PROFILE", "dev"),
-        ])
-        .expect("ok")
-        .expect("found");
-        assert_eq!(
-            c,
-            Credentials::new("AKIDDEV", "secret dev", Some("tokdev".to_owned()))
-        );
+        let c =
+            lookup(&[("AWS_SHARED_CREDENTIALS_FILE", &f.path()), ("AWS_PROFILE", "dev")]).expect("ok").expect("found");
+        assert_eq!(c, Credentials::new("AKIDDEV", "secret dev", Some("tokdev".to_owned())));
     }
 
     #[test]
@@ -732,9 +544,7 @@ aws_access_key_id = AKIDHALF
         std::fs::create_dir_all(&dir).expect("mkdir");
         std::fs::write(dir.join("credentials"), INI).expect("write");
         let h = home.display().to_string();
-        let c = lookup(&[("HOME", &h), ("AWS_PROFILE", "dev")])
-            .expect("ok")
-            .expect("found");
+        let c = lookup(&[("HOME", &h), ("AWS_PROFILE", "dev")]).expect("ok").expect("found");
         assert_eq!(c.access_key_id(), "AKIDDEV");
         let _ = std::fs::remove_dir_all(&home);
         // HOME without a credentials file and nothing asked for: nothing found.
@@ -744,24 +554,15 @@ aws_access_key_id = AKIDHALF
     #[test]
     fn nothing_configured_is_none() {
         assert_eq!(lookup(&[]).expect("ok"), None);
-        let f = TempFile::new(
-            "nodefault",
-            "[other]\naws_access_key_id=a\naws_secret_access_key=b\n",
-        );
-        assert_eq!(
-            lookup(&[("AWS_SHARED_CREDENTIALS_FILE", &f.path())]).expect("ok"),
-            None
-        );
+        let f = TempFile::new("nodefault", "[other]\naws_access_key_id=a\naws_secret_access_key=b\n");
+        assert_eq!(lookup(&[("AWS_SHARED_CREDENTIALS_FILE", &f.path())]).expect("ok"), None);
     }
 
     #[test]
     fn named_profile_missing_names_file_and_profile() {
         let f = TempFile::new("missing", INI);
-        let err = lookup(&[
-            ("AWS_SHARED_CREDENTIALS_FILE", &f.path()),
-            ("AWS_PROFILE", "prod"),
-        ])
-        .expect_err("missing profile");
+        let err = lookup(&[("AWS_SHARED_CREDENTIALS_FILE", &f.path()), ("AWS_PROFILE", "prod")])
+            .expect_err("missing profile");
         let msg = err.to_string();
         assert!(msg.contains("`prod`") && msg.contains(&f.path()), "{msg}");
     }
@@ -770,44 +571,30 @@ aws_access_key_id = AKIDHALF
     fn incomplete_profile_names_file_line_and_key() {
         let f = TempFile::new("incomplete", INI);
         for (profile, line) in [("half", 15), ("empty", 18)] {
-            let err = lookup(&[
-                ("AWS_SHARED_CREDENTIALS_FILE", &f.path()),
-                ("AWS_PROFILE", profile),
-            ])
-            .expect_err("incomplete");
+            let err = lookup(&[("AWS_SHARED_CREDENTIALS_FILE", &f.path()), ("AWS_PROFILE", profile)])
+                .expect_err("incomplete");
             let msg = err.to_string();
             assert!(msg.starts_with(&format!("{}:{line}: ", f.path())), "{msg}");
             assert!(msg.contains(&format!("`{profile}`")), "{msg}");
         }
-        let err = lookup(&[
-            ("AWS_SHARED_CREDENTIALS_FILE", &f.path()),
-            ("AWS_PROFILE", "half"),
-        ])
-        .expect_err("incomplete");
+        let err =
+            lookup(&[("AWS_SHARED_CREDENTIALS_FILE", &f.path()), ("AWS_PROFILE", "half")]).expect_err("incomplete");
         assert!(err.to_string().contains("aws_secret_access_key"), "{err}");
     }
 
     #[test]
     fn missing_file_errors_only_when_asked_for() {
-        let path = std::env::temp_dir()
-            .join(format!("copyimage-wire-{}-absent", std::process::id()))
-            .display()
-            .to_string();
+        let path =
+            std::env::temp_dir().join(format!("copyimage-wire-{}-absent", std::process::id())).display().to_string();
         let err = lookup(&[("AWS_SHARED_CREDENTIALS_FILE", &path)]).expect_err("asked");
         assert!(err.to_string().contains(&path), "{err}");
         let err = lookup(&[("AWS_PROFILE", "dev")]).expect_err("no HOME, no file");
-        assert!(
-            matches!(err, WireError::NoCredentialsPath { .. }),
-            "{err:?}"
-        );
+        assert!(matches!(err, WireError::NoCredentialsPath { .. }), "{err:?}");
     }
 
     #[test]
     fn syntax_errors_name_file_and_line_not_text() {
-        let f = TempFile::new(
-            "syntax",
-            "[default]\naws_access_key_id = A\nAKIDLEAKED secret\n",
-        );
+        let f = TempFile::new("syntax", "[default]\naws_access_key_id = A\nAKIDLEAKED secret\n");
         let err = lookup(&[("AWS_SHARED_CREDENTIALS_FILE", &f.path())]).expect_err("syntax");
         let msg = err.to_string();
         assert!(msg.starts_with(&format!("{}:3: ", f.path())), "{msg}");
@@ -815,10 +602,7 @@ aws_access_key_id = AKIDHALF
 
         let f = TempFile::new("nosection", "aws_access_key_id = A\n");
         let err = lookup(&[("AWS_SHARED_CREDENTIALS_FILE", &f.path())]).expect_err("syntax");
-        assert!(
-            err.to_string().starts_with(&format!("{}:1: ", f.path())),
-            "{err}"
-        );
+        assert!(err.to_string().starts_with(&format!("{}:1: ", f.path())), "{err}");
 
         let f = TempFile::new("header", "[default\n");
         let err = lookup(&[("AWS_SHARED_CREDENTIALS_FILE", &f.path())]).expect_err("syntax");

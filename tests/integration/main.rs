@@ -6,7 +6,9 @@
 
 mod cli;
 mod coverage;
+mod fake;
 mod properties;
+mod runner;
 
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
@@ -37,4 +39,38 @@ pub fn stderr(o: &Output) -> String {
 /// A fixture path.
 pub fn data(name: &str) -> String {
     format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A running embedded endpoint with the default world, for tests that need one of their own.
+pub struct TestServe {
+    /// Its URL.
+    pub url: String,
+    _child: ChildGuard,
+}
+
+struct ChildGuard(std::process::Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `copyimage-conformance serve` on a free port and waits until it answers.
+pub fn serve_for_test() -> TestServe {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = Command::new(env!("CARGO_BIN_EXE_copyimage-conformance"))
+        .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let guard = ChildGuard(child);
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return TestServe { url: format!("http://127.0.0.1:{port}/"), _child: guard };
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    panic!("serve did not start");
 }

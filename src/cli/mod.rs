@@ -1,5 +1,7 @@
 //! The command line: flags, and the glue from each subcommand to the library stages.
 
+pub mod run;
+
 use std::io::{BufWriter, Read, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -60,6 +62,18 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = RulesFormat::Table)]
         format: RulesFormat,
     },
+    /// Send generated cases to an endpoint and judge every response (the embedded reference
+    /// endpoint when no --endpoint is given).
+    Run(run::RunArgs),
+    /// Serve the embedded reference endpoint (EC2 Query and the JSON envelope) until Ctrl-C.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: std::net::SocketAddr,
+        /// World file: the source images the endpoint starts with.
+        #[arg(long, value_name = "FILE")]
+        world: Option<PathBuf>,
+    },
     /// Measure generation plus prediction on one core.
     Bench {
         /// How long to measure.
@@ -94,6 +108,8 @@ pub fn run(cli: Cli) -> Result<u8> {
             Ok(exit::OK)
         }
         Command::Bench { seconds, seed } => bench(spec, seconds, seed),
+        Command::Run(args) => run::run(Arc::new(Oracle::new(spec)?), args),
+        Command::Serve { addr, world } => run::serve(Arc::new(Oracle::new(spec)?), addr, world),
     }
 }
 

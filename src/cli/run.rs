@@ -1,0 +1,249 @@
+//! `run` and `serve`: the runner against an endpoint (the embedded one by default), and the
+//! embedded endpoint on its own.
+
+use std::io::{IsTerminal, Write};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::pin::pin;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::{Args, ValueEnum};
+use futures_util::StreamExt;
+
+use crate::generate::{Generator, Only};
+use crate::oracle::Oracle;
+use crate::report::{Json, Junit, Markdown, Sink, Summary, Terminal};
+use crate::run::{Dialect, Runner, Safety, Target, discover::discover};
+use crate::serve::{self, EnvelopeCodes};
+use crate::verdict::{CodeMap, SameCodes};
+use crate::wire::Credentials;
+use crate::world::World;
+
+/// Report formats of `run`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Counts, per-rule scores and the worst deviations with `curl` reproductions.
+    Terminal,
+    /// `{"cases": [...], "summary": {...}}`.
+    Json,
+    /// JUnit XML, one testcase per case grouped by rule.
+    Junit,
+    /// Markdown, for a CI job summary.
+    Markdown,
+}
+
+/// Flags of `run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Endpoint URL; without one, the embedded reference endpoint is started and tested.
+    #[arg(long, env = "AWS_ENDPOINT_URL_EC2", value_name = "URL")]
+    pub endpoint: Option<String>,
+    /// The endpoint's Region (default: AWS_REGION, AWS_DEFAULT_REGION, then the world's).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Wire dialect.
+    #[arg(long, value_enum, default_value_t = Dialect::Ec2Query)]
+    pub dialect: Dialect,
+    /// Requests in flight at once (default: 8 for emulators, 2 for AWS).
+    #[arg(long)]
+    pub concurrency: Option<usize>,
+    /// Seconds allowed for one request.
+    #[arg(long, default_value_t = 10.0)]
+    pub timeout: f64,
+    /// Largest reply body read, in bytes.
+    #[arg(long, default_value_t = 1 << 20)]
+    pub max_body: usize,
+    /// Retries for throttling (503, RequestLimitExceeded) and connection errors.
+    #[arg(long, default_value_t = 3)]
+    pub retries: u32,
+    /// Seed of the generated cases.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// How many cases.
+    #[arg(long, default_value_t = 300)]
+    pub cases: u64,
+    /// Only valid or only invalid cases.
+    #[arg(long, value_enum)]
+    pub only: Option<Only>,
+    /// Only cases aimed at this rule id.
+    #[arg(long, value_name = "ID")]
+    pub rule: Option<String>,
+    /// World file describing the endpoint's source images.
+    #[arg(long, value_name = "FILE", conflicts_with = "discover")]
+    pub world: Option<PathBuf>,
+    /// Build the world from the endpoint's DescribeImages answer for these image ids.
+    #[arg(long, value_name = "IMAGE_ID", num_args = 1..)]
+    pub discover: Vec<String>,
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = Format::Terminal)]
+    pub format: Format,
+    /// Write the report to this file instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+    /// Sign requests to an emulator with your AWS credentials instead of dummy ones.
+    #[arg(long)]
+    pub use_env_credentials: bool,
+    /// Real AWS: let requests that create images go out (otherwise every request is a DryRun).
+    #[arg(long, requires = "max_creates")]
+    pub live: bool,
+    /// With --live: at most this many requests that would create an image; later ones are DryRun.
+    #[arg(long, value_name = "N")]
+    pub max_creates: Option<u64>,
+}
+
+/// Whether a host is AWS's own (where requests cost money).
+pub fn is_aws_host(host: &str) -> bool {
+    let h = host.trim_end_matches('.').to_ascii_lowercase();
+    h.ends_with(".amazonaws.com") || h.ends_with(".amazonaws.com.cn") || h.ends_with(".api.aws")
+}
+
+fn env_nonempty(k: &str) -> Option<String> {
+    std::env::var(k).ok().filter(|v| !v.is_empty())
+}
+
+/// Runs `run` and returns the exit code.
+pub fn run(oracle: Arc<Oracle>, args: RunArgs) -> Result<u8> {
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
+    runtime.block_on(run_async(oracle, args))
+}
+
+async fn run_async(oracle: Arc<Oracle>, args: RunArgs) -> Result<u8> {
+    let mut world = match &args.world {
+        Some(p) => World::load(p)?,
+        None => World::default_world(),
+    };
+    let region =
+        args.region.clone().or_else(|| env_nonempty("AWS_REGION")).or_else(|| env_nonempty("AWS_DEFAULT_REGION"));
+    if let Some(r) = &region {
+        world.region = r.clone();
+    }
+    let endpoint = args.endpoint.clone().filter(|e| !e.is_empty()).or_else(|| env_nonempty("AWS_ENDPOINT_URL"));
+    let (url, embedded) = match endpoint {
+        Some(e) => (e, None),
+        None => {
+            let running = serve::bind(SocketAddr::from(([127, 0, 0, 1], 0)), oracle.clone(), world.clone())
+                .await
+                .context("cannot start the embedded endpoint")?;
+            (running.url(), Some(running))
+        }
+    };
+    let parsed = reqwest::Url::parse(&url).map_err(|e| anyhow!("--endpoint {url:?}: not a URL ({e})"))?;
+    let host = parsed.host_str().filter(|_| matches!(parsed.scheme(), "http" | "https"));
+    let Some(host) = host else { bail!("--endpoint {url:?}: needs an http:// or https:// URL with a host") };
+    let aws = is_aws_host(host);
+    let port = parsed.port_or_known_default().unwrap_or(80);
+    reachable(host, port).await.with_context(|| format!("cannot reach the endpoint {url}"))?;
+
+    let (credentials, dummy) = if aws || args.use_env_credentials {
+        match Credentials::from_process_env()? {
+            Some(c) => (c, false),
+            None => bail!(
+                "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE with ~/.aws/credentials"
+            ),
+        }
+    } else {
+        (Credentials::dummy(), true)
+    };
+    if args.live && !aws {
+        bail!("--live is for real AWS endpoints; {url} is not one");
+    }
+    let safety = Safety { force_dry_run: aws, max_creates: if args.live { args.max_creates.unwrap_or(0) } else { 0 } };
+    let target = Target {
+        endpoint: url.clone(),
+        region: world.region.clone(),
+        dialect: args.dialect,
+        credentials,
+        dummy_credentials: dummy,
+        timeout: Duration::from_secs_f64(args.timeout.max(0.001)),
+        max_body: args.max_body,
+        retries: args.retries,
+        backoff: Duration::from_millis(200),
+        safety,
+    };
+    if !args.discover.is_empty() {
+        world = discover(&target, &world.account.clone(), &args.discover).await?;
+    }
+    let codes: Arc<dyn CodeMap> = match args.dialect {
+        Dialect::Ec2Query => Arc::new(SameCodes),
+        Dialect::JsonEnvelope => Arc::new(EnvelopeCodes::builtin()?),
+    };
+    let generator = Generator::new(&oracle, world.clone(), args.seed, args.only, args.rule.as_deref())?;
+    let concurrency = args.concurrency.unwrap_or(if aws { 2 } else { 8 });
+    let runner = Arc::new(Runner::new(oracle.clone(), target, world, codes).context("cannot build the HTTP client")?);
+
+    let out: Box<dyn Write> = match &args.output {
+        Some(p) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("{}: cannot create", p.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout())),
+    };
+    let mut sink: Box<dyn Sink> = match args.format {
+        Format::Terminal => Box::new(Terminal::new(out, &url)),
+        Format::Json => Box::new(Json::new(out)),
+        Format::Junit => Box::new(Junit::new(out)),
+        Format::Markdown => Box::new(Markdown::new(out, &url)),
+    };
+    let progress = if args.quiet || !std::io::stderr().is_terminal() {
+        indicatif::ProgressBar::hidden()
+    } else {
+        indicatif::ProgressBar::new(args.cases)
+    };
+    let mut summary = Summary::default();
+    // Cases that need a world the endpoint cannot be put in (an unauthorized caller) are not sent.
+    let skipped = std::cell::Cell::new(0u64);
+    let cases = generator.take(args.cases as usize).filter(|c| {
+        let keep = c.world.is_none();
+        skipped.set(skipped.get() + u64::from(!keep));
+        keep
+    });
+    {
+        let mut stream = pin!(runner.run(cases, concurrency));
+        while let Some(rec) = stream.next().await {
+            summary.add(&rec);
+            sink.case(&rec)?;
+            progress.inc(1);
+        }
+    }
+    progress.finish_and_clear();
+    summary.skipped = skipped.get();
+    summary.retries = runner.counters.retries.load(Ordering::Relaxed);
+    summary.requests = runner.counters.requests.load(Ordering::Relaxed);
+    sink.finish(&summary)?;
+    if let Some(running) = embedded {
+        running.shutdown().await;
+    }
+    Ok(summary.exit_code())
+}
+
+async fn reachable(host: &str, port: u16) -> Result<()> {
+    let connect = tokio::net::TcpStream::connect((host, port));
+    match tokio::time::timeout(Duration::from_secs(5), connect).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(e.into()),
+        Err(_) => bail!("no connection within 5 s"),
+    }
+}
+
+/// Runs `serve` until Ctrl-C.
+pub fn serve(oracle: Arc<Oracle>, addr: SocketAddr, world: Option<PathBuf>) -> Result<u8> {
+    let world = match world {
+        Some(p) => World::load(&p)?,
+        None => World::default_world(),
+    };
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let running = serve::bind(addr, oracle, world).await.with_context(|| format!("cannot listen on {addr}"))?;
+        eprintln!("copyimage-conformance: serving EC2 CopyImage on {} (Ctrl-C stops)", running.url());
+        tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;
+        running.shutdown().await;
+        Ok(crate::exit::OK)
+    })
+}

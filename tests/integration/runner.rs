@@ -1,0 +1,229 @@
+//! The runner end to end: against the embedded endpoint (everything conforms) and against a
+//! server that answers wrongly on purpose (exact verdict counts), reports, reproductions, and
+//! the errors a user meets.
+
+use copyimage_conformance::exit;
+use serde_json::Value;
+
+use crate::fake::{self, Mode};
+use crate::{run, stderr, stdout};
+
+/// Runs `run` with the JSON report and returns (exit code, report).
+fn run_json(args: &[&str]) -> (i32, Value) {
+    let mut all = vec!["run", "--quiet", "--format", "json"];
+    all.extend_from_slice(args);
+    let o = run(&all, "");
+    let code = o.status.code().unwrap();
+    let text = stdout(&o);
+    let v = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}\nstderr: {}", stderr(&o)));
+    (code, v)
+}
+
+fn summary(v: &Value) -> (u64, u64, u64, u64, u64) {
+    let s = &v["summary"];
+    let n = |k: &str| s[k].as_u64().unwrap();
+    (n("cases"), n("conforms"), n("deviations"), n("unparseable"), n("transport_errors"))
+}
+
+#[test]
+fn embedded_endpoint_conforms_and_every_case_has_one_verdict() {
+    let (code, v) = run_json(&["--cases", "400", "--seed", "9"]);
+    let (cases, conforms, ..) = summary(&v);
+    let skipped = v["summary"]["skipped"].as_u64().unwrap();
+    assert_eq!(code, i32::from(exit::OK), "{}", v["summary"]);
+    assert_eq!(cases + skipped, 400);
+    assert_eq!(conforms, cases);
+    let records = v["cases"].as_array().unwrap();
+    assert_eq!(records.len() as u64, cases);
+    let mut ids: Vec<&str> = records.iter().map(|c| c["id"].as_str().unwrap()).collect();
+    ids.dedup();
+    assert_eq!(ids.len() as u64, cases, "no case lost or counted twice");
+    assert!(records.iter().all(|c| c["verdict"] == "conforms"));
+}
+
+#[test]
+fn json_envelope_dialect_conforms_too() {
+    let (code, v) = run_json(&["--cases", "150", "--dialect", "json-envelope"]);
+    assert_eq!(code, 0, "{}", v["summary"]);
+    let (cases, conforms, ..) = summary(&v);
+    assert_eq!(conforms, cases);
+}
+
+/// R09 cases (malformed ids) certainly predict InvalidAMIID.Malformed (400).
+const MALFORMED: [&str; 4] = ["--rule", "R09-amiid-malformed", "--cases", "12"];
+
+fn against(mode: Mode, extra: &[&str]) -> (i32, Value, fake::Fake) {
+    let f = fake::start(mode);
+    let mut args = vec!["--endpoint", f.url.as_str()];
+    args.extend_from_slice(&MALFORMED);
+    args.extend_from_slice(extra);
+    let (code, v) = run_json(&args);
+    (code, v, f)
+}
+
+fn findings(v: &Value) -> Vec<String> {
+    v["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["findings"][0]["finding"].as_str().unwrap_or("").to_owned())
+        .collect()
+}
+
+#[test]
+fn success_where_an_error_is_due() {
+    let (code, v, _) = against(Mode::Success, &[]);
+    assert_eq!(code, i32::from(exit::DEVIATIONS));
+    assert_eq!(summary(&v), (12, 0, 12, 0, 0));
+    assert!(findings(&v).iter().all(|f| f == "success_instead_of_error"));
+}
+
+#[test]
+fn wrong_code() {
+    let (code, v, _) = against(Mode::Error("InvalidRegion"), &[]);
+    assert_eq!(code, 1);
+    assert_eq!(summary(&v), (12, 0, 12, 0, 0));
+    assert!(findings(&v).iter().all(|f| f == "wrong_code"));
+}
+
+#[test]
+fn right_code_wrong_status() {
+    let (_, v, _) = against(Mode::ErrorWithStatus(500, "InvalidAMIID.Malformed"), &[]);
+    assert_eq!(summary(&v), (12, 0, 12, 0, 0));
+    assert!(findings(&v).iter().all(|f| f == "wrong_status"));
+}
+
+#[test]
+fn right_code_and_status_conform() {
+    let (code, v, _) = against(Mode::Error("InvalidAMIID.Malformed"), &[]);
+    assert_eq!((code, summary(&v)), (0, (12, 12, 0, 0, 0)));
+}
+
+#[test]
+fn html_500_is_unparseable_not_a_crash() {
+    let (code, v, _) = against(Mode::Html500, &[]);
+    assert_eq!(code, 1);
+    assert_eq!(summary(&v), (12, 0, 0, 12, 0));
+    let reason = v["cases"][0]["reason"].as_str().unwrap();
+    assert!(reason.starts_with("HTTP 500: ") && reason.contains("<html>"), "{reason}");
+}
+
+#[test]
+fn dropped_connections_are_retried_then_transport_errors() {
+    let (code, v, f) = against(Mode::Drop, &["--retries", "2"]);
+    assert_eq!(code, 1);
+    assert_eq!(summary(&v), (12, 0, 0, 0, 12));
+    assert_eq!(v["summary"]["retries"], 24);
+    assert_eq!(f.requests.load(std::sync::atomic::Ordering::SeqCst), 36);
+    assert!(v["cases"][0]["error"].as_str().unwrap().contains("after 3 attempts"));
+}
+
+#[test]
+fn slow_answers_time_out_without_retry() {
+    let (_, v, f) = against(Mode::Slow(1_500), &["--timeout", "0.3", "--concurrency", "12"]);
+    assert_eq!(summary(&v), (12, 0, 0, 0, 12));
+    assert_eq!(v["summary"]["retries"], 0);
+    assert_eq!(f.requests.load(std::sync::atomic::Ordering::SeqCst), 12);
+    assert!(v["cases"][0]["error"].as_str().unwrap().starts_with("timed out"));
+}
+
+#[test]
+fn throttling_is_retried_and_counted() {
+    let (_, v, _) = against(Mode::ThrottleOnce, &[]);
+    // Every request is throttled once, then answered with a success (a deviation for R09).
+    assert_eq!(summary(&v), (12, 0, 12, 0, 0));
+    assert_eq!(v["summary"]["retries"], 12);
+    assert!(v["cases"].as_array().unwrap().iter().all(|c| c["attempts"] == 2));
+}
+
+#[test]
+fn oversized_bodies_are_unparseable() {
+    let (_, v, _) = against(Mode::Huge, &["--max-body", "65536"]);
+    assert_eq!(summary(&v), (12, 0, 0, 12, 0));
+    assert!(v["cases"][0]["reason"].as_str().unwrap().contains("body larger than 65536 bytes"));
+}
+
+#[test]
+fn junit_and_markdown_reports() {
+    let f = fake::start(Mode::Error("InvalidRegion"));
+    let o = run(
+        &["run", "--quiet", "--endpoint", &f.url, "--format", "junit", "--rule", "R09-amiid-malformed", "--cases", "5"],
+        "",
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let xml = stdout(&o);
+    assert!(xml.contains(r#"<testsuites name="copyimage-conformance" tests="5" failures="5""#), "{xml}");
+    assert!(xml.contains(r#"<testsuite name="R09-amiid-malformed" tests="5" failures="5""#), "{xml}");
+    assert_eq!(xml.matches("<testcase ").count(), 5);
+    // The report is well-formed XML.
+    let mut reader = quick_xml::Reader::from_str(&xml);
+    loop {
+        match reader.read_event() {
+            Ok(quick_xml::events::Event::Eof) => break,
+            Ok(_) => {}
+            Err(e) => panic!("junit is not well-formed: {e}"),
+        }
+    }
+    let o = run(&["run", "--quiet", "--format", "markdown", "--cases", "20"], "");
+    assert_eq!(o.status.code(), Some(0));
+    let md = stdout(&o);
+    assert!(md.starts_with("## CopyImage conformance: `http://127.0.0.1:"), "{md}");
+    assert!(md.contains("| rule | cases | conform | score |"));
+}
+
+#[test]
+fn terminal_report_shows_worst_deviations_with_a_reproduction() {
+    let f = fake::start(Mode::Success);
+    let o = run(&["run", "--quiet", "--endpoint", &f.url, "--rule", "R04-missing", "--cases", "3"], "");
+    assert_eq!(o.status.code(), Some(1));
+    let text = stdout(&o);
+    assert!(text.contains("3 cases: 0 conform (0.0 %), 3 deviations"), "{text}");
+    assert!(text.contains("finding:  success, expected MissingParameter"), "{text}");
+    assert!(text.contains("reproduce: curl -sS -i -X POST"), "{text}");
+}
+
+#[test]
+fn curl_reproductions_get_the_same_answer_from_the_embedded_endpoint() {
+    let (_, v) = run_json(&["--cases", "60", "--only", "invalid", "--seed", "5"]);
+    let records = v["cases"].as_array().unwrap();
+    let mut checked = 0;
+    for rec in records.iter().filter(|r| r["setup"].is_null()).take(15) {
+        let curl = rec["curl"].as_str().unwrap();
+        // The run's embedded endpoint is gone: start one and point the command at it.
+        let serve = crate::serve_for_test();
+        let old = curl.split('\'').nth(1).unwrap();
+        let cmd = curl.replace(old, &serve.url).replace(
+            &format!("host: {}", old.trim_start_matches("http://").trim_end_matches('/')),
+            &format!("host: {}", serve.url.trim_start_matches("http://").trim_end_matches('/')),
+        );
+        let out = std::process::Command::new("sh").arg("-c").arg(&cmd).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let status = rec["status"].as_u64().unwrap();
+        assert!(text.starts_with(&format!("HTTP/1.1 {status} ")), "{cmd}\n{text}");
+        if let Some(code) = rec["reply"]["Error"]["code"].as_str() {
+            assert!(text.contains(&format!("<Code>{code}</Code>")), "{cmd}\n{text}");
+        }
+        checked += 1;
+    }
+    assert!(checked >= 10, "only {checked} reproductions checked");
+}
+
+#[test]
+fn bad_input_is_one_line_and_exit_2() {
+    let err_line = |o: &std::process::Output| {
+        assert_eq!(o.status.code(), Some(i32::from(exit::SETUP_ERROR)), "{}", stderr(o));
+        let e = stderr(o);
+        assert_eq!(e.trim_end().lines().count(), 1, "{e}");
+        e
+    };
+    let e = err_line(&run(&["run", "--frobnicate"], ""));
+    assert!(e.contains("unexpected argument '--frobnicate'"), "{e}");
+    let e = err_line(&run(&["run", "--quiet", "--endpoint", "http://127.0.0.1:9/"], ""));
+    assert!(e.contains("cannot reach the endpoint http://127.0.0.1:9/"), "{e}");
+    let e = err_line(&run(&["run", "--quiet", "--endpoint", "not a url"], ""));
+    assert!(e.contains("--endpoint \"not a url\": not a URL"), "{e}");
+    let e = err_line(&run(&["run", "--quiet", "--world", &crate::data("world_bad.json")], ""));
+    assert!(e.contains("world_bad.json: unknown variant `gone`"), "{e}");
+    let e = err_line(&run(&["run", "--quiet", "--live"], ""));
+    assert!(e.contains("the following required arguments were not provided: --max-creates <N>"), "{e}");
+}
