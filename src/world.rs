@@ -1,7 +1,7 @@
 //! The world a request meets: the destination Region, the account's view of source images,
 //! and the client tokens already used. The oracle reads it; a successful copy adds to it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -108,6 +108,48 @@ pub struct World {
     /// Tokens already used.
     #[serde(default)]
     pub tokens: Vec<TokenUse>,
+    /// Lookups by id, name and token. A world grows by one image per copy, and every
+    /// prediction looks things up, so scans would make a long run quadratic.
+    #[serde(skip)]
+    index: Index,
+}
+
+/// Positions in `images` and `tokens` by key, valid while the lengths it counted hold (a
+/// direct push to the vectors makes lookups fall back to scanning).
+#[derive(Clone, Debug, Default)]
+struct Index {
+    images: usize,
+    tokens: usize,
+    by_id: HashMap<String, Vec<usize>>,
+    by_name: HashMap<String, Vec<usize>>,
+    by_token: HashMap<String, usize>,
+    tokens_lower: HashMap<String, usize>,
+    tokens_by_image: HashMap<String, Vec<usize>>,
+}
+
+// The index is derived data: two worlds with the same images and tokens are equal.
+impl PartialEq for Index {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+impl Eq for Index {}
+
+impl Index {
+    fn add_image(&mut self, i: usize, img: &Image) {
+        self.by_id.entry(img.image_id.clone()).or_default().push(i);
+        if let Some(n) = &img.name {
+            self.by_name.entry(n.clone()).or_default().push(i);
+        }
+        self.images += 1;
+    }
+
+    fn add_token(&mut self, i: usize, t: &TokenUse) {
+        self.by_token.entry(t.token.clone()).or_insert(i);
+        *self.tokens_lower.entry(t.token.to_ascii_lowercase()).or_default() += 1;
+        self.tokens_by_image.entry(t.image_id.clone()).or_default().push(i);
+        self.tokens += 1;
+    }
 }
 
 fn default_account() -> String {
@@ -131,7 +173,73 @@ impl World {
 
     /// Parses world JSON; `origin` names it in errors.
     pub fn parse(text: &str, origin: &str) -> Result<Self, WorldError> {
-        serde_json::from_str(text).map_err(|e| WorldError { origin: origin.into(), message: e.to_string() })
+        let mut w: World =
+            serde_json::from_str(text).map_err(|e| WorldError { origin: origin.into(), message: e.to_string() })?;
+        w.reindex();
+        Ok(w)
+    }
+
+    /// A world with these images and no tokens.
+    pub fn new(region: &str, account: &str, images: Vec<Image>) -> Self {
+        let mut w = World {
+            region: region.to_owned(),
+            account: account.to_owned(),
+            authorized: true,
+            images,
+            tokens: vec![],
+            index: Index::default(),
+        };
+        w.reindex();
+        w
+    }
+
+    /// Rebuilds the lookups after `images` or `tokens` were changed directly.
+    pub fn reindex(&mut self) {
+        let mut index = Index::default();
+        for (i, img) in self.images.iter().enumerate() {
+            index.add_image(i, img);
+        }
+        for (i, t) in self.tokens.iter().enumerate() {
+            index.add_token(i, t);
+        }
+        self.index = index;
+    }
+
+    fn images_fresh(&self) -> bool {
+        self.index.images == self.images.len()
+    }
+
+    fn tokens_fresh(&self) -> bool {
+        self.index.tokens == self.tokens.len()
+    }
+
+    /// Images with this name, in any Region.
+    pub fn images_named<'a>(&'a self, name: &str) -> Box<dyn Iterator<Item = &'a Image> + 'a> {
+        if self.images_fresh() {
+            let at = self.index.by_name.get(name).map(Vec::as_slice).unwrap_or_default();
+            Box::new(at.iter().map(|&i| &self.images[i]))
+        } else {
+            let name = name.to_owned();
+            Box::new(self.images.iter().filter(move |i| i.name.as_deref() == Some(name.as_str())))
+        }
+    }
+
+    /// Whether any image, in any Region, has this id.
+    pub fn has_image_id(&self, image_id: &str) -> bool {
+        if self.images_fresh() {
+            self.index.by_id.contains_key(image_id)
+        } else {
+            self.images.iter().any(|i| i.image_id == image_id)
+        }
+    }
+
+    /// Whether a used token equals this one when letter case is ignored.
+    pub fn has_token_ignoring_case(&self, token: &str) -> bool {
+        if self.tokens_fresh() {
+            self.index.tokens_lower.contains_key(&token.to_ascii_lowercase())
+        } else {
+            self.tokens.iter().any(|t| t.token.eq_ignore_ascii_case(token))
+        }
     }
 
     /// Reads a world file.
@@ -149,12 +257,21 @@ impl World {
 
     /// The image with this id in this Region.
     pub fn image(&self, image_id: &str, region: &str) -> Option<&Image> {
-        self.images.iter().find(|i| i.image_id == image_id && i.region == region)
+        if self.images_fresh() {
+            let at = self.index.by_id.get(image_id)?;
+            at.iter().map(|&i| &self.images[i]).find(|i| i.region == region)
+        } else {
+            self.images.iter().find(|i| i.image_id == image_id && i.region == region)
+        }
     }
 
     /// The earlier use of this token, if any (tokens are case-sensitive).
     pub fn token(&self, token: &str) -> Option<&TokenUse> {
-        self.tokens.iter().find(|t| t.token == token)
+        if self.tokens_fresh() {
+            self.index.by_token.get(token).map(|&i| &self.tokens[i])
+        } else {
+            self.tokens.iter().find(|t| t.token == token)
+        }
     }
 
     /// Records a successful, non-dry-run copy: the new image in the destination Region and the
@@ -163,11 +280,17 @@ impl World {
         if let Some(token) = params.get("ClientToken")
             && self.token(token).is_none()
         {
-            self.tokens.push(TokenUse { token: token.clone(), params: params.clone(), image_id: image_id.to_owned() });
+            let fresh = self.tokens_fresh();
+            let t = TokenUse { token: token.clone(), params: params.clone(), image_id: image_id.to_owned() };
+            if fresh {
+                self.index.add_token(self.tokens.len(), &t);
+            }
+            self.tokens.push(t);
         }
         if self.image(image_id, &self.region.clone()).is_some() {
             return;
         }
+        let fresh = self.images_fresh();
         self.images.push(Image {
             image_id: image_id.to_owned(),
             region: self.region.clone(),
@@ -182,24 +305,68 @@ impl World {
             snapshot_id: None,
             tags: BTreeMap::new(),
         });
+        if fresh {
+            let i = self.images.len() - 1;
+            let img = self.images[i].clone();
+            self.index.add_image(i, &img);
+        }
     }
 }
 
 impl World {
     /// Gives a pending copy its real ImageId (in images and in the tokens that name it).
     pub fn rename_image(&mut self, from: &str, to: &str) {
-        for i in self.images.iter_mut().filter(|i| i.image_id == from) {
-            i.image_id = to.to_owned();
+        if !(self.images_fresh() && self.tokens_fresh()) {
+            self.reindex();
         }
-        for t in self.tokens.iter_mut().filter(|t| t.image_id == from) {
-            t.image_id = to.to_owned();
+        let images = self.index.by_id.remove(from).unwrap_or_default();
+        for &i in &images {
+            self.images[i].image_id = to.to_owned();
+        }
+        if !images.is_empty() {
+            self.index.by_id.entry(to.to_owned()).or_default().extend(images);
+        }
+        let tokens = self.index.tokens_by_image.remove(from).unwrap_or_default();
+        for &i in &tokens {
+            self.tokens[i].image_id = to.to_owned();
+        }
+        if !tokens.is_empty() {
+            self.index.tokens_by_image.entry(to.to_owned()).or_default().extend(tokens);
         }
     }
 
-    /// Forgets a pending copy the endpoint did not make.
+    /// Forgets a pending copy the endpoint did not make: its image is marked deregistered
+    /// under an empty id and its token emptied, so nothing finds them (entries stay in place,
+    /// which keeps every other position in the index valid).
     pub fn forget_image(&mut self, id: &str) {
-        self.images.retain(|i| i.image_id != id);
-        self.tokens.retain(|t| t.image_id != id);
+        if !(self.images_fresh() && self.tokens_fresh()) {
+            self.reindex();
+        }
+        for i in self.index.by_id.remove(id).unwrap_or_default() {
+            let img = &mut self.images[i];
+            if let Some(name) = &img.name
+                && let Some(at) = self.index.by_name.get_mut(name)
+            {
+                at.retain(|&j| j != i);
+            }
+            img.image_id.clear();
+            img.state = ImageState::Deregistered;
+        }
+        for i in self.index.tokens_by_image.remove(id).unwrap_or_default() {
+            let t = &mut self.tokens[i];
+            if self.index.by_token.get(&t.token) == Some(&i) {
+                self.index.by_token.remove(&t.token);
+            }
+            let lower = t.token.to_ascii_lowercase();
+            if let Some(n) = self.index.tokens_lower.get_mut(&lower) {
+                *n -= 1;
+                if *n == 0 {
+                    self.index.tokens_lower.remove(&lower);
+                }
+            }
+            t.token.clear();
+            t.image_id.clear();
+        }
     }
 }
 
@@ -234,7 +401,23 @@ mod tests {
         assert_eq!(w.token("t1").unwrap().image_id, "ami-11111111111111111");
         assert!(w.image("ami-11111111111111111", "us-east-1").is_some());
         w.forget_image("ami-11111111111111111");
-        assert!(w.images.is_empty() && w.tokens.is_empty());
+        assert!(w.image("ami-11111111111111111", "us-east-1").is_none());
+        assert!(w.token("t1").is_none() && !w.has_token_ignoring_case("T1"));
+        assert_eq!(w.images_named("n1").count(), 0);
+        // A later copy with the same token and name is a fresh one.
+        w.record_copy(&p, "ami-22222222222222222", false);
+        assert_eq!(w.token("t1").unwrap().image_id, "ami-22222222222222222");
+        assert_eq!(w.images_named("n1").count(), 1);
+    }
+
+    #[test]
+    fn lookups_survive_direct_pushes() {
+        let mut w = World::default_world();
+        let mut img = w.images[0].clone();
+        img.image_id = "ami-33333333333333333".into();
+        w.images.push(img);
+        assert!(w.image("ami-33333333333333333", "us-east-1").is_some());
+        assert!(w.has_image_id("ami-0a1b2c3d4e5f60718"));
     }
 
     #[test]

@@ -600,7 +600,7 @@ pub fn check(kind: RuleKind, c: &Ctx<'_>) -> Hit {
         RuleKind::IdemMismatch | RuleKind::IdemReplay => {
             let Some(token) = get(key::CLIENT_TOKEN) else { return Hit::QUIET };
             let Some(used) = c.world.token(token) else {
-                let case_twin = c.world.tokens.iter().any(|t| t.token.eq_ignore_ascii_case(token));
+                let case_twin = c.world.has_token_ignoring_case(token);
                 return Hit::near_if(kind == RuleKind::IdemReplay && case_twin);
             };
             let same = same_params(req, &used.params);
@@ -671,9 +671,9 @@ pub fn check(kind: RuleKind, c: &Ctx<'_>) -> Hit {
         RuleKind::NameDuplicate => {
             let Some(name) = get(key::NAME) else { return Hit::QUIET };
             let mut hit = Hit::QUIET;
-            for i in &c.world.images {
+            for i in c.world.images_named(name) {
                 let mine = c.world.owner_of(i) == c.world.account && i.state != ImageState::Deregistered;
-                if mine && i.name.as_deref() == Some(name) {
+                if mine {
                     if i.region == c.world.region {
                         return Hit {
                             image: Some(i.image_id.clone()),

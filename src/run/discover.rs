@@ -62,7 +62,7 @@ pub async fn discover(target: &Target, account: &str, ids: &[String]) -> Result<
     if !missing.is_empty() {
         return Err(DiscoverError::Missing { endpoint: target.endpoint.clone(), missing: missing.join(", ") });
     }
-    Ok(World { region: target.region.clone(), account: account.to_owned(), authorized: true, images, tokens: vec![] })
+    Ok(World::new(&target.region, account, images))
 }
 
 /// Reads the `imagesSet` items of a `DescribeImagesResponse`.

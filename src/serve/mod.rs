@@ -240,7 +240,7 @@ fn next_image_id(shared: &mut Shared) -> String {
     loop {
         shared.images_created += 1;
         let id = format!("ami-{:017x}", IMAGE_ID_BASE.wrapping_add(shared.images_created));
-        if !shared.world.images.iter().any(|i| i.image_id == id) {
+        if !shared.world.has_image_id(&id) {
             return id;
         }
     }
