@@ -76,6 +76,11 @@ pub struct Image {
     /// Its user-defined tags.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: BTreeMap<String, String>,
+    /// What the image stands for in a stored corpus (`plain`, `encrypted`, `other-region`,
+    /// `deregistered`, ...): a corpus names source images by role, and a run maps each role
+    /// to the id the endpoint gave it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
 }
 
 /// A client token already used by a successful copy.
@@ -304,6 +309,7 @@ impl World {
             billing_products: false,
             snapshot_id: None,
             tags: BTreeMap::new(),
+            role: None,
         });
         if fresh {
             let i = self.images.len() - 1;

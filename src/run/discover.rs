@@ -94,6 +94,7 @@ pub fn parse_images(xml: &[u8], region: &str) -> Result<Vec<Image>, String> {
                         billing_products: false,
                         snapshot_id: None,
                         tags: Default::default(),
+                        role: None,
                     });
                 }
                 path.push(name);

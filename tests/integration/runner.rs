@@ -227,3 +227,18 @@ fn bad_input_is_one_line_and_exit_2() {
     let e = err_line(&run(&["run", "--quiet", "--live"], ""));
     assert!(e.contains("the following required arguments were not provided: --max-creates <N>"), "{e}");
 }
+
+#[test]
+fn discover_builds_the_world_from_describe_images() {
+    let (code, v) = run_json(&["--discover", "ami-0a1b2c3d4e5f60718", "ami-760aaa0f", "--cases", "80"]);
+    assert_eq!(code, 0, "{}", v["summary"]);
+    let records = v["cases"].as_array().unwrap();
+    // Only the discovered images are sources now.
+    for r in records.iter().filter(|r| r["prediction"]["ok"] == true && r["setup"].is_null()) {
+        let src = r["params"]["SourceImageId"].as_str().unwrap_or("");
+        assert!(["ami-0a1b2c3d4e5f60718", "ami-760aaa0f"].contains(&src), "{src}");
+    }
+    let o = run(&["run", "--quiet", "--discover", "ami-0000000000000dead"], "");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("did not return ami-0000000000000dead"), "{}", stderr(&o));
+}
