@@ -15,9 +15,9 @@ lint:
 unit:
 	$(CARGO) test --locked
 
-## The main job: generate cases with the oracle's predictions.
+## The main job: run generated cases against the embedded reference endpoint and report.
 run:
-	$(CARGO) run --locked --release -- gen --seed 1 --count 20
+	$(CARGO) run --locked --release -- run
 
 ## Generation plus prediction on one core (release build).
 bench:
