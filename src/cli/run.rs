@@ -18,6 +18,7 @@ use crate::oracle::Oracle;
 use crate::report::{Json, Junit, Markdown, Sink, Summary, Terminal};
 use crate::run::{Dialect, Runner, Safety, Target, discover::discover};
 use crate::serve::{self, EnvelopeCodes};
+use crate::snapshot::{Baseline, Corpus, corpus::Header, map_roles};
 use crate::verdict::{CodeMap, SameCodes};
 use crate::wire::Credentials;
 use crate::world::World;
@@ -95,6 +96,13 @@ pub struct RunArgs {
     /// With --live: at most this many requests that would create an image; later ones are DryRun.
     #[arg(long, value_name = "N")]
     pub max_creates: Option<u64>,
+    /// Run the stored corpus of this baseline directory and compare every normalized response
+    /// with its snapshots; deviations must be listed in its accepted.toml.
+    #[arg(long, value_name = "DIR")]
+    pub baseline: Option<PathBuf>,
+    /// With --baseline: rewrite the snapshots from this run (and create the corpus if absent).
+    #[arg(long, requires = "baseline")]
+    pub update_baseline: bool,
 }
 
 /// Whether a host is AWS's own (where requests cost money).
@@ -174,7 +182,19 @@ async fn run_async(oracle: Arc<Oracle>, args: RunArgs) -> Result<u8> {
         Dialect::Ec2Query => Arc::new(SameCodes),
         Dialect::JsonEnvelope => Arc::new(EnvelopeCodes::builtin()?),
     };
-    let generator = Generator::new(&oracle, world.clone(), args.seed, args.only, args.rule.as_deref())?;
+    let mut baseline = match &args.baseline {
+        Some(dir) => Some(open_baseline(&oracle, dir, &world, &args)?),
+        None => None,
+    };
+    let run_roles: std::collections::BTreeMap<String, String> =
+        world.images.iter().filter_map(|i| Some((i.image_id.clone(), i.role.clone()?))).collect();
+    let case_source: Box<dyn Iterator<Item = crate::generate::Case>> = match baseline.as_mut() {
+        Some((_, cases)) => Box::new(std::mem::take(cases).into_iter()),
+        None => Box::new(
+            Generator::new(&oracle, world.clone(), args.seed, args.only, args.rule.as_deref())?
+                .take(args.cases as usize),
+        ),
+    };
     let concurrency = args.concurrency.unwrap_or(if aws { 2 } else { 8 });
     let runner = Arc::new(Runner::new(oracle.clone(), target, world, codes).context("cannot build the HTTP client")?);
 
@@ -198,7 +218,7 @@ async fn run_async(oracle: Arc<Oracle>, args: RunArgs) -> Result<u8> {
     let mut summary = Summary::default();
     // Cases that need a world the endpoint cannot be put in (an unauthorized caller) are not sent.
     let skipped = std::cell::Cell::new(0u64);
-    let cases = generator.take(args.cases as usize).filter(|c| {
+    let cases = case_source.filter(|c| {
         let keep = c.world.is_none();
         skipped.set(skipped.get() + u64::from(!keep));
         keep
@@ -207,19 +227,91 @@ async fn run_async(oracle: Arc<Oracle>, args: RunArgs) -> Result<u8> {
         let mut stream = pin!(runner.run(cases, concurrency));
         while let Some(rec) = stream.next().await {
             summary.add(&rec);
+            if let Some((b, _)) = baseline.as_mut() {
+                b.add(&rec, &run_roles);
+            }
             sink.case(&rec)?;
             progress.inc(1);
         }
     }
     progress.finish_and_clear();
-    summary.skipped = skipped.get();
+    summary.skipped += skipped.get();
+    let mut gate = None;
+    if let Some((b, _)) = &baseline {
+        if args.update_baseline {
+            let n = b.write()?;
+            eprintln!(
+                "copyimage-conformance: wrote {n} snapshot files to {}",
+                args.baseline.as_ref().map_or(String::new(), |d| d.display().to_string())
+            );
+        }
+        let cmp = b.compare()?;
+        for d in &cmp.diffs {
+            eprint!("{d}");
+        }
+        for (id, what) in &cmp.unaccepted {
+            eprintln!("copyimage-conformance: case {id} deviates and accepted.toml does not accept it: {what}");
+        }
+        summary.baseline = Some(cmp.clone());
+        gate = Some(cmp);
+    }
     summary.retries = runner.counters.retries.load(Ordering::Relaxed);
     summary.requests = runner.counters.requests.load(Ordering::Relaxed);
     sink.finish(&summary)?;
     if let Some(running) = embedded {
         running.shutdown().await;
     }
-    Ok(summary.exit_code())
+    Ok(match gate {
+        Some(cmp) if cmp.passes() => crate::exit::OK,
+        Some(_) => crate::exit::DEVIATIONS,
+        None => summary.exit_code(),
+    })
+}
+
+/// Opens a baseline and its corpus, rebased onto the run world. Without a corpus, one is
+/// generated (only with --update-baseline).
+fn open_baseline(
+    oracle: &Oracle,
+    dir: &std::path::Path,
+    world: &World,
+    args: &RunArgs,
+) -> Result<(Baseline, Vec<crate::generate::Case>)> {
+    let baseline = Baseline::open(dir)?;
+    let path = dir.join("corpus.jsonl");
+    let corpus = if path.exists() {
+        Corpus::load(&path)?
+    } else if args.update_baseline {
+        std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
+        let cases = Generator::new(oracle, world.clone(), args.seed, args.only, args.rule.as_deref())?
+            .take(args.cases as usize)
+            .collect();
+        let corpus = Corpus { header: Header { version: 1, seed: args.seed, world: world.clone() }, cases };
+        corpus.save(&path)?;
+        eprintln!("copyimage-conformance: wrote a corpus of {} cases to {}", corpus.cases.len(), path.display());
+        corpus
+    } else {
+        bail!("{}: no corpus; run once with --update-baseline to create the baseline", path.display());
+    };
+    let (ids, missing) = map_roles(&corpus.header.world, world);
+    if !missing.is_empty() {
+        eprintln!(
+            "copyimage-conformance: the world has no image for role(s) {}; cases that need them are skipped",
+            missing.join(", ")
+        );
+    }
+    let mut cases = Vec::with_capacity(corpus.cases.len());
+    let mut unmapped = 0u64;
+    for mut c in corpus.cases {
+        if crate::snapshot::corpus::rebase(&mut c, &ids, &corpus.header.world) {
+            cases.push(c);
+        } else {
+            unmapped += 1;
+        }
+    }
+    if unmapped > 0 {
+        eprintln!("copyimage-conformance: {unmapped} corpus cases skipped for want of an image role");
+    }
+    Ok((baseline, cases))
 }
 
 async fn reachable(host: &str, port: u16) -> Result<()> {

@@ -71,6 +71,9 @@ pub struct Summary {
     pub rules: BTreeMap<String, RuleCount>,
     /// The worst deviations, most serious first.
     pub worst: Vec<Worst>,
+    /// The comparison with a baseline, when the run had one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<crate::snapshot::Comparison>,
 }
 
 fn outcome_words(rec: &crate::run::StepRecord) -> String {

@@ -47,6 +47,21 @@ impl<W: Write> Sink for Terminal<W> {
             let pct = 100.0 * c.conforms as f64 / c.cases.max(1) as f64;
             writeln!(o, "{rule:<22} {:>7} {:>9} {pct:>7.1}%", c.cases, c.conforms)?;
         }
+        if let Some(b) = &s.baseline {
+            writeln!(
+                o,
+                "\nbaseline: {} snapshot files changed, {} deviations accepted, {} not accepted",
+                b.changed.len(),
+                b.accepted,
+                b.unaccepted.len()
+            )?;
+            for f in &b.changed {
+                writeln!(o, "  changed: {f}")?;
+            }
+            for (id, what) in &b.unaccepted {
+                writeln!(o, "  not accepted: case {id} {what}")?;
+            }
+        }
         if !s.worst.is_empty() {
             writeln!(o, "\nworst deviations (of {}):", s.cases - s.conforms)?;
             for w in &s.worst {

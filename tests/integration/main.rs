@@ -4,6 +4,7 @@
 //! proves the generator reaches every rule; `properties` checks the oracle's laws with
 //! proptest. Fixtures live in `tests/data/`.
 
+mod baseline;
 mod cli;
 mod coverage;
 mod fake;

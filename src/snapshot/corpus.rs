@@ -1,0 +1,117 @@
+//! The stored corpus: cases generated once from a seed, so generator changes do not reshuffle a
+//! baseline, and source images named by role so any endpoint's ids fit.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::generate::Case;
+use crate::snapshot::{BaselineError, io_err};
+use crate::world::World;
+
+/// The first line of `corpus.jsonl`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Header {
+    /// Format version.
+    pub version: u32,
+    /// The seed the cases came from.
+    pub seed: u64,
+    /// The world the cases were generated for; its images' roles are what cases refer to.
+    pub world: World,
+}
+
+/// A stored corpus.
+pub struct Corpus {
+    /// The header.
+    pub header: Header,
+    /// The cases, in order.
+    pub cases: Vec<Case>,
+}
+
+impl Corpus {
+    /// Reads `corpus.jsonl`; every error names the line.
+    pub fn load(path: &Path) -> Result<Self, BaselineError> {
+        let file = fs::File::open(path).map_err(|e| io_err(path, e))?;
+        let fmt =
+            |line: usize, message: String| BaselineError::Format { path: path.display().to_string(), line, message };
+        let mut lines = BufReader::new(file).lines();
+        let first = lines.next().ok_or_else(|| fmt(1, "empty corpus".into()))?.map_err(|e| io_err(path, e))?;
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Wrapper {
+            corpus: Header,
+        }
+        let header = serde_json::from_str::<Wrapper>(&first).map_err(|e| fmt(1, e.to_string()))?.corpus;
+        if header.version != 1 {
+            return Err(fmt(1, format!("corpus version {} is not supported (1 is)", header.version)));
+        }
+        let mut cases = vec![];
+        for (i, line) in lines.enumerate() {
+            let line = line.map_err(|e| io_err(path, e))?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            cases.push(serde_json::from_str::<Case>(&line).map_err(|e| fmt(i + 2, e.to_string()))?);
+        }
+        let mut header = header;
+        header.world.reindex();
+        Ok(Corpus { header, cases })
+    }
+
+    /// Writes `corpus.jsonl`.
+    pub fn save(&self, path: &Path) -> Result<(), BaselineError> {
+        let file = fs::File::create(path).map_err(|e| io_err(path, e))?;
+        let mut out = BufWriter::new(file);
+        let mut write = || -> std::io::Result<()> {
+            serde_json::to_writer(&mut out, &serde_json::json!({ "corpus": self.header }))?;
+            out.write_all(b"\n")?;
+            for c in &self.cases {
+                serde_json::to_writer(&mut out, c)?;
+                out.write_all(b"\n")?;
+            }
+            out.flush()
+        };
+        write().map_err(|e| io_err(path, e))
+    }
+}
+
+/// Maps the corpus world's image ids to the run world's, by role. Returns the id map and the
+/// roles the run world lacks.
+pub fn map_roles(corpus: &World, run: &World) -> (BTreeMap<String, String>, Vec<String>) {
+    let mut ids = BTreeMap::new();
+    let mut missing = vec![];
+    for img in &corpus.images {
+        let Some(role) = &img.role else { continue };
+        match run.images.iter().find(|i| i.role.as_ref() == Some(role)) {
+            Some(found) => {
+                ids.insert(img.image_id.clone(), found.image_id.clone());
+            }
+            None => missing.push(role.clone()),
+        }
+    }
+    (ids, missing)
+}
+
+/// Rewrites a case's source image ids from corpus ids to run ids; false when it names an
+/// image of a role the run world lacks.
+pub fn rebase(case: &mut Case, ids: &BTreeMap<String, String>, corpus_world: &World) -> bool {
+    let mut ok = true;
+    let mut fix = |params: &mut crate::world::Params| {
+        if let Some(id) = params.get("SourceImageId").cloned() {
+            if let Some(new) = ids.get(&id) {
+                params.insert("SourceImageId".into(), new.clone());
+            } else if corpus_world.has_image_id(&id) {
+                ok = false;
+            }
+        }
+    };
+    for s in &mut case.setup {
+        fix(&mut s.params);
+    }
+    fix(&mut case.params);
+    ok
+}

@@ -1,0 +1,239 @@
+//! Snapshot baselines: a stored corpus, each case's normalized response in insta-format files,
+//! and the deviations accepted for a target, so a gate fails only on change.
+//!
+//! A baseline directory holds `corpus.jsonl` (a header with the world the corpus was made
+//! for, then one case per line), one `<target>.snap` per case target, and `accepted.toml`.
+
+pub mod corpus;
+mod normalize;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::run::CaseRecord;
+use crate::verdict::Verdict;
+pub use corpus::{Corpus, map_roles};
+pub use normalize::render_case;
+
+/// A baseline that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum BaselineError {
+    /// A file could not be read or written.
+    #[error("{path}: {message}")]
+    Io {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// A file is malformed.
+    #[error("{path}:{line}: {message}")]
+    Format {
+        /// The file.
+        path: String,
+        /// Line number (from 1), 0 when unknown.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+fn io_err(path: &Path, e: impl std::fmt::Display) -> BaselineError {
+    BaselineError::Io { path: path.display().to_string(), message: e.to_string() }
+}
+
+/// One accepted deviation: cases decided by `rule` (and, if given, with this finding) do not
+/// fail the gate.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Accepted {
+    /// A deciding rule id.
+    pub rule: String,
+    /// The finding kind (`success_instead_of_error`, `wrong_code`, ..., or `unparseable`,
+    /// `transport_error`); any when absent.
+    pub finding: Option<String>,
+    /// Why the gap is accepted for this target.
+    pub reason: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AcceptedFile {
+    #[serde(default)]
+    accept: Vec<Accepted>,
+}
+
+/// The kinds of a verdict a rule of `accepted.toml` can name.
+pub fn finding_kinds(v: &Verdict) -> Vec<String> {
+    match v {
+        Verdict::Conforms { .. } => vec![],
+        Verdict::Deviation { findings } => findings
+            .iter()
+            .map(|f| {
+                serde_json::to_value(f).ok().and_then(|j| j["finding"].as_str().map(str::to_owned)).unwrap_or_default()
+            })
+            .collect(),
+        other => vec![other.kind().to_owned()],
+    }
+}
+
+/// The outcome of comparing a run with its baseline.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct Comparison {
+    /// Snapshot files whose content changed (or appeared, or went away).
+    pub changed: Vec<String>,
+    /// Non-conforming cases covered by `accepted.toml`.
+    pub accepted: u64,
+    /// Non-conforming cases not covered: `(case id, what)`.
+    pub unaccepted: Vec<(String, String)>,
+    /// Unified diffs of the changed files, for people.
+    #[serde(skip)]
+    pub diffs: Vec<String>,
+}
+
+impl Comparison {
+    /// Whether the gate passes.
+    pub fn passes(&self) -> bool {
+        self.changed.is_empty() && self.unaccepted.is_empty()
+    }
+}
+
+/// A baseline directory being checked or rewritten.
+pub struct Baseline {
+    dir: PathBuf,
+    accepted: Vec<Accepted>,
+    rendered: BTreeMap<String, String>,
+    accepted_count: u64,
+    unaccepted: Vec<(String, String)>,
+}
+
+const HEADER_SOURCE: &str = "copyimage-conformance";
+
+impl Baseline {
+    /// Opens a baseline directory (it may not exist yet when it is about to be written).
+    pub fn open(dir: &Path) -> Result<Self, BaselineError> {
+        let path = dir.join("accepted.toml");
+        let accepted = match fs::read_to_string(&path) {
+            Ok(text) => {
+                let file: AcceptedFile = toml::from_str(&text).map_err(|e| BaselineError::Format {
+                    path: path.display().to_string(),
+                    line: e.span().map_or(0, |s| 1 + text[..s.start].matches('\n').count()),
+                    message: e.message().to_owned(),
+                })?;
+                file.accept
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => vec![],
+            Err(e) => return Err(io_err(&path, e)),
+        };
+        Ok(Baseline { dir: dir.to_owned(), accepted, rendered: BTreeMap::new(), accepted_count: 0, unaccepted: vec![] })
+    }
+
+    /// The accepted deviations.
+    pub fn accepted(&self) -> &[Accepted] {
+        &self.accepted
+    }
+
+    /// Records one case's normalized response.
+    pub fn add(&mut self, rec: &CaseRecord, roles: &BTreeMap<String, String>) {
+        let text = self.rendered.entry(file_stem(&rec.target)).or_default();
+        text.push_str(&render_case(rec, roles));
+        let v = rec.verdict();
+        if v.passes() {
+            return;
+        }
+        let kinds = finding_kinds(v);
+        let covered = self
+            .accepted
+            .iter()
+            .any(|a| rec.result.prediction.has_rule(&a.rule) && a.finding.as_ref().is_none_or(|f| kinds.contains(f)));
+        if covered {
+            self.accepted_count += 1;
+        } else {
+            self.unaccepted.push((
+                rec.id.clone(),
+                format!("[{}] {}", rec.result.prediction.rule_ids().join(", "), crate::run::verdict_line(v)),
+            ));
+        }
+    }
+
+    /// Compares what was recorded with the files on disk.
+    pub fn compare(&self) -> Result<Comparison, BaselineError> {
+        let mut cmp =
+            Comparison { accepted: self.accepted_count, unaccepted: self.unaccepted.clone(), ..Default::default() };
+        let on_disk = self.snap_files()?;
+        for (stem, body) in &self.rendered {
+            let path = self.dir.join(format!("{stem}.snap"));
+            let old = match fs::read_to_string(&path) {
+                Ok(t) => snap_body(&t).to_owned(),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+                Err(e) => return Err(io_err(&path, e)),
+            };
+            if &old != body {
+                cmp.changed.push(format!("{stem}.snap"));
+                let diff = similar::TextDiff::from_lines(&old, body);
+                cmp.diffs.push(
+                    diff.unified_diff()
+                        .context_radius(2)
+                        .header(&format!("{} (baseline)", path.display()), &format!("{} (this run)", path.display()))
+                        .to_string(),
+                );
+            }
+        }
+        for stem in on_disk.iter().filter(|s| !self.rendered.contains_key(*s)) {
+            cmp.changed.push(format!("{stem}.snap"));
+            cmp.diffs
+                .push(format!("{}: no case of this target ran\n", self.dir.join(format!("{stem}.snap")).display()));
+        }
+        Ok(cmp)
+    }
+
+    /// Rewrites the snapshot files from what was recorded (and removes ones no case used).
+    pub fn write(&self) -> Result<usize, BaselineError> {
+        fs::create_dir_all(&self.dir).map_err(|e| io_err(&self.dir, e))?;
+        for stem in self.snap_files()?.iter().filter(|s| !self.rendered.contains_key(*s)) {
+            let path = self.dir.join(format!("{stem}.snap"));
+            fs::remove_file(&path).map_err(|e| io_err(&path, e))?;
+        }
+        for (stem, body) in &self.rendered {
+            let path = self.dir.join(format!("{stem}.snap"));
+            let text = format!("---\nsource: {HEADER_SOURCE}\nexpression: cases aimed at {stem}\n---\n{body}");
+            fs::write(&path, text).map_err(|e| io_err(&path, e))?;
+        }
+        Ok(self.rendered.len())
+    }
+
+    fn snap_files(&self) -> Result<Vec<String>, BaselineError> {
+        let entries = match fs::read_dir(&self.dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
+            Err(e) => return Err(io_err(&self.dir, e)),
+        };
+        let mut out = vec![];
+        for e in entries {
+            let e = e.map_err(|e| io_err(&self.dir, e))?;
+            let name = e.file_name().to_string_lossy().into_owned();
+            if let Some(stem) = name.strip_suffix(".snap") {
+                out.push(stem.to_owned());
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+}
+
+/// The body of an insta `.snap` file (after the `---` header).
+fn snap_body(text: &str) -> &str {
+    let Some(rest) = text.strip_prefix("---\n") else { return text };
+    match rest.find("\n---\n") {
+        Some(i) => &rest[i + 5..],
+        None => text,
+    }
+}
+
+/// A target name as a file stem.
+fn file_stem(target: &str) -> String {
+    target.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect()
+}

@@ -1,0 +1,102 @@
+//! A case's response written so that runs compare: request ids, image and snapshot ids, ports
+//! and long values replaced by stable placeholders.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::OnceLock;
+
+use regex::Regex;
+
+use crate::run::{CaseRecord, StepRecord, verdict_line};
+use crate::wire::Reply;
+
+fn ids() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| Regex::new(r"\b(ami|snap|vol|i)-[0-9a-zA-Z]{8,17}\b").expect("valid"))
+}
+
+fn ports() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| Regex::new(r"(127\.0\.0\.1|localhost|\[::1\]):\d+").expect("valid"))
+}
+
+fn uuids() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}").expect("valid")
+    })
+}
+
+/// Replaces run-specific values: source image ids by their role, other ids, ports, UUIDs.
+fn redact(text: &str, roles: &BTreeMap<String, String>) -> String {
+    let out = ids().replace_all(text, |c: &regex::Captures<'_>| match roles.get(&c[0]) {
+        Some(role) => format!("<{role}>"),
+        None => format!("[{}-id]", &c[1]),
+    });
+    let out = ports().replace_all(&out, "$1:[port]");
+    uuids().replace_all(&out, "[uuid]").into_owned()
+}
+
+fn shorten(v: &str) -> String {
+    let n = v.chars().count();
+    if n <= 40 { v.to_owned() } else { format!("{}…({n} chars)", v.chars().take(24).collect::<String>()) }
+}
+
+/// The request's parameters on one line; a tag specification with many tags is summarized.
+fn params_line(params: &crate::world::Params) -> String {
+    let mut tags: BTreeMap<&str, usize> = BTreeMap::new();
+    for k in params.keys() {
+        if let Some(rest) = k.strip_prefix("TagSpecification.")
+            && let Some((n, tail)) = rest.split_once('.')
+            && tail.starts_with("Tag.")
+            && tail.ends_with(".Key")
+        {
+            *tags.entry(n).or_default() += 1;
+        }
+    }
+    fn many<'k>(k: &'k str, tags: &BTreeMap<&str, usize>) -> Option<&'k str> {
+        let rest = k.strip_prefix("TagSpecification.")?;
+        let (n, tail) = rest.split_once('.')?;
+        (tail.starts_with("Tag.") && tags.get(n).is_some_and(|&c| c > 4)).then_some(n)
+    }
+    let mut out: Vec<String> = vec![];
+    let mut summarized: Vec<&str> = vec![];
+    for (k, v) in params {
+        match many(k, &tags) {
+            Some(n) if !summarized.contains(&n) => {
+                summarized.push(n);
+                out.push(format!("TagSpecification.{n}.Tag.*=({} tags)", tags[n]));
+            }
+            Some(_) => {}
+            None => out.push(format!("{k}={}", shorten(v))),
+        }
+    }
+    out.join(" ")
+}
+
+fn step(out: &mut String, label: &str, s: &StepRecord, roles: &BTreeMap<String, String>) {
+    let params = [params_line(&s.params)];
+    let _ = writeln!(out, "  {label}: {}", redact(&params.join(" "), roles));
+    let response = match (&s.reply, s.status) {
+        (Some(Reply::Success { image_id, .. }), Some(st)) => {
+            format!("{st} success imageId={}", image_id.as_deref().map_or("(none)".into(), |i| redact(i, roles)))
+        }
+        (Some(Reply::Error { code, message, .. }), Some(st)) => {
+            format!("{st} {code}: {}", redact(message.as_deref().unwrap_or(""), roles))
+        }
+        (Some(Reply::Unparseable { reason, .. }), Some(st)) => format!("{st} unparseable: {}", redact(reason, roles)),
+        _ => "no response".into(),
+    };
+    let _ = writeln!(out, "    response: {response}");
+    let _ = writeln!(out, "    verdict: {}", redact(&verdict_line(&s.verdict), roles));
+}
+
+/// One case's block in its target's `.snap` file.
+pub fn render_case(rec: &CaseRecord, roles: &BTreeMap<String, String>) -> String {
+    let mut out = format!("- case {}\n", rec.id);
+    for (i, s) in rec.setup.iter().enumerate() {
+        step(&mut out, &format!("setup {i}"), s, roles);
+    }
+    step(&mut out, "request", &rec.result, roles);
+    out
+}
