@@ -7,6 +7,7 @@ use std::io::{self, Write};
 use crate::report::{Sink, Summary};
 use crate::run::{CaseRecord, verdict_line};
 use crate::verdict::Verdict;
+use crate::wire::xml_escape::escape;
 
 struct Entry {
     id: String,
@@ -26,26 +27,6 @@ impl<W: Write> Junit<W> {
     pub fn new(out: W) -> Self {
         Junit { out, by_rule: BTreeMap::new() }
     }
-}
-
-/// Escapes text for an XML attribute or element.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            // Characters XML 1.0 cannot carry at all.
-            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {
-                out.push_str(&format!("\\u{{{:x}}}", c as u32))
-            }
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 impl<W: Write> Sink for Junit<W> {

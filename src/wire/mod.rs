@@ -5,6 +5,7 @@ pub mod curl;
 pub mod decode;
 pub mod encode;
 pub mod sign;
+pub mod xml_escape;
 
 use std::path::PathBuf;
 
