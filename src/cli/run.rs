@@ -78,6 +78,9 @@ pub struct RunArgs {
     /// Build the world from the endpoint's DescribeImages answer for these image ids.
     #[arg(long, value_name = "IMAGE_ID", num_args = 1..)]
     pub discover: Vec<String>,
+    /// Write the world the run used (after --setup or --discover) to this file.
+    #[arg(long, value_name = "FILE")]
+    pub world_out: Option<PathBuf>,
     /// Report format.
     #[arg(long, value_enum, default_value_t = Format::Terminal)]
     pub format: Format,
@@ -177,6 +180,10 @@ async fn run_async(oracle: Arc<Oracle>, args: RunArgs) -> Result<u8> {
     };
     if !args.discover.is_empty() {
         world = discover(&target, &world.account.clone(), &args.discover).await?;
+    }
+    if let Some(path) = &args.world_out {
+        let text = serde_json::to_string_pretty(&world)?;
+        std::fs::write(path, text + "\n").with_context(|| format!("{}: cannot write", path.display()))?;
     }
     let codes: Arc<dyn CodeMap> = match args.dialect {
         Dialect::Ec2Query => Arc::new(SameCodes),

@@ -56,7 +56,11 @@ pub async fn discover(target: &Target, account: &str, ids: &[String]) -> Result<
         };
         return Err(err(detail));
     }
-    let images = parse_images(&bytes, &target.region).map_err(err)?;
+    let mut images = parse_images(&bytes, &target.region).map_err(err)?;
+    // A discovered image is named by its own id: a corpus made with --discover maps to it.
+    for i in &mut images {
+        i.role.get_or_insert_with(|| i.image_id.clone());
+    }
     let missing: Vec<&str> =
         ids.iter().filter(|id| !images.iter().any(|i| &i.image_id == *id)).map(String::as_str).collect();
     if !missing.is_empty() {
