@@ -1,11 +1,9 @@
 //! `--discover`: builds a world from the endpoint's own `DescribeImages` answer.
 
-use std::time::SystemTime;
-
 use quick_xml::events::Event;
 
 use crate::run::Target;
-use crate::wire;
+use crate::run::setup::{SetupError, call};
 use crate::world::{Image, ImageState, Params, World};
 
 /// Why the endpoint's images could not be read.
@@ -33,29 +31,10 @@ pub enum DiscoverError {
 pub async fn discover(target: &Target, account: &str, ids: &[String]) -> Result<World, DiscoverError> {
     let err = |detail: String| DiscoverError::Request { endpoint: target.endpoint.clone(), detail };
     let params: Params = ids.iter().enumerate().map(|(i, id)| (format!("ImageId.{}", i + 1), id.clone())).collect();
-    let body = wire::form_body("DescribeImages", "2016-11-15", &params);
-    let mut req = http::Request::builder()
-        .method("POST")
-        .uri(&target.endpoint)
-        .header("content-type", "application/x-www-form-urlencoded; charset=utf-8")
-        .body(body.into_bytes())
-        .map_err(|e| err(e.to_string()))?;
-    wire::sign(&mut req, &target.credentials, &target.region, "ec2", SystemTime::now())
-        .map_err(|e| err(e.to_string()))?;
-    let req = reqwest::Request::try_from(req).map_err(|e| err(e.to_string()))?;
-    let client = reqwest::Client::builder().timeout(target.timeout).build().map_err(|e| err(e.to_string()))?;
-    let resp = client.execute(req).await.map_err(|e| err(e.to_string()))?;
-    let status = resp.status().as_u16();
-    let bytes = resp.bytes().await.map_err(|e| err(e.to_string()))?;
-    if status != 200 {
-        let detail = match wire::decode_xml(status, &bytes) {
-            wire::Reply::Error { code, message, .. } => {
-                format!("HTTP {status} {code}: {}", message.unwrap_or_default())
-            }
-            _ => format!("HTTP {status}"),
-        };
-        return Err(err(detail));
-    }
+    let bytes = call(target, &target.region, "DescribeImages", &params).await.map_err(|e| match e {
+        SetupError::Call { detail, .. } => err(detail),
+        other => err(other.to_string()),
+    })?;
     let mut images = parse_images(&bytes, &target.region).map_err(err)?;
     // A discovered image is named by its own id: a corpus made with --discover maps to it.
     for i in &mut images {

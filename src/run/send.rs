@@ -156,7 +156,7 @@ async fn attempt(client: &reqwest::Client, target: &Target, body: &str, shown: &
 }
 
 /// An error with its causes, on one line.
-fn describe(e: &dyn std::error::Error) -> String {
+pub(super) fn describe(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut cause = e.source();
     while let Some(c) = cause {
