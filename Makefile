@@ -1,10 +1,10 @@
 # One task runner for people and CI. `make test` is the README's test command; .ci/run calls it.
 CARGO ?= cargo
 
-.PHONY: test lint fmt-check unit run bench rules-md
+.PHONY: test lint fmt-check unit moto-gate moto-baseline run bench rules-md
 
-## Everything CI checks: formatting, lints, then every test.
-test: fmt-check lint unit
+## Everything CI checks: formatting, lints, every test, then the moto gate.
+test: fmt-check lint unit moto-gate
 
 fmt-check:
 	$(CARGO) fmt --check
@@ -14,6 +14,16 @@ lint:
 
 unit:
 	$(CARGO) test --locked
+
+## Install and start the pinned moto, run the stored corpus against it, compare with snapshots/moto.
+moto-gate:
+	$(CARGO) build --locked
+	scripts/moto-gate
+
+## Rewrite snapshots/moto from a run against moto (review the diff in git).
+moto-baseline:
+	$(CARGO) build --locked
+	scripts/moto-gate --update-baseline
 
 ## The main job: run generated cases against the embedded reference endpoint and report.
 run:

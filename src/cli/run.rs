@@ -76,8 +76,15 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE", conflicts_with = "discover")]
     pub world: Option<PathBuf>,
     /// Build the world from the endpoint's DescribeImages answer for these image ids.
-    #[arg(long, value_name = "IMAGE_ID", num_args = 1..)]
+    #[arg(long, value_name = "IMAGE_ID", num_args = 1.., conflicts_with = "setup")]
     pub discover: Vec<String>,
+    /// Prepare source images on the endpoint itself (plain, encrypted, in a second Region,
+    /// deregistered) and use what it reports as the world.
+    #[arg(long, conflicts_with = "world")]
+    pub setup: bool,
+    /// With --setup: the second Region.
+    #[arg(long, default_value = "us-west-2", value_name = "REGION")]
+    pub second_region: String,
     /// Write the world the run used (after --setup or --discover) to this file.
     #[arg(long, value_name = "FILE")]
     pub world_out: Option<PathBuf>,
@@ -180,6 +187,9 @@ async fn run_async(oracle: Arc<Oracle>, args: RunArgs) -> Result<u8> {
     };
     if !args.discover.is_empty() {
         world = discover(&target, &world.account.clone(), &args.discover).await?;
+    }
+    if args.setup {
+        world = crate::run::setup::setup(&target, &world.account.clone(), &args.second_region).await?;
     }
     if let Some(path) = &args.world_out {
         let text = serde_json::to_string_pretty(&world)?;
