@@ -64,7 +64,7 @@ pub enum Command {
     },
     /// Send generated cases to an endpoint and judge every response (the embedded reference
     /// endpoint when no --endpoint is given).
-    Run(run::RunArgs),
+    Run(Box<run::RunArgs>),
     /// Serve the embedded reference endpoint (EC2 Query and the JSON envelope) until Ctrl-C.
     Serve {
         /// Address to listen on.
@@ -108,7 +108,7 @@ pub fn run(cli: Cli) -> Result<u8> {
             Ok(exit::OK)
         }
         Command::Bench { seconds, seed } => bench(spec, seconds, seed),
-        Command::Run(args) => run::run(Arc::new(Oracle::new(spec)?), args),
+        Command::Run(args) => run::run(Arc::new(Oracle::new(spec)?), *args),
         Command::Serve { addr, world } => run::serve(Arc::new(Oracle::new(spec)?), addr, world),
     }
 }

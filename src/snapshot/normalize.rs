@@ -27,10 +27,12 @@ fn uuids() -> &'static Regex {
     })
 }
 
-/// Replaces run-specific values: source image ids by their role, other ids, ports, UUIDs.
-fn redact(text: &str, roles: &BTreeMap<String, String>) -> String {
+/// Replaces run-specific values: source image ids by their role, ids the endpoint made up,
+/// ports, UUIDs. Ids written in the stored request (`keep`) are stable and stay.
+fn redact(text: &str, roles: &BTreeMap<String, String>, keep: &[&str]) -> String {
     let out = ids().replace_all(text, |c: &regex::Captures<'_>| match roles.get(&c[0]) {
         Some(role) => format!("<{role}>"),
+        None if keep.contains(&&c[0]) => c[0].to_owned(),
         None => format!("[{}-id]", &c[1]),
     });
     let out = ports().replace_all(&out, "$1:[port]");
@@ -75,6 +77,8 @@ fn params_line(params: &crate::world::Params) -> String {
 }
 
 fn step(out: &mut String, label: &str, s: &StepRecord, roles: &BTreeMap<String, String>) {
+    let literal: Vec<&str> = s.params.values().flat_map(|v| ids().find_iter(v).map(|m| m.as_str())).collect();
+    let redact = |text: &str, roles: &BTreeMap<String, String>| redact(text, roles, &literal);
     let params = [params_line(&s.params)];
     let _ = writeln!(out, "  {label}: {}", redact(&params.join(" "), roles));
     let response = match (&s.reply, s.status) {
