@@ -8,6 +8,7 @@
 
 pub mod discover;
 mod send;
+pub mod stateful;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
