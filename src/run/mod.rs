@@ -9,6 +9,7 @@
 pub mod discover;
 mod send;
 pub mod setup;
+pub mod stateful;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};

@@ -23,6 +23,9 @@ pub struct Sent {
     pub outcome: Result<(u16, Reply), String>,
     /// Attempts made.
     pub attempts: u32,
+    /// The final reply's body as read, for callers that decode another operation's answer
+    /// (the stateful checks read DescribeImages through this path).
+    pub(crate) raw: Vec<u8>,
     method: &'static str,
     url: String,
     headers: Vec<(String, String)>,
@@ -69,8 +72,15 @@ fn build(target: &Target, body: &str, headers: &[(String, String)]) -> Result<ht
 /// Sends one request, retrying throttling and connection errors with backoff and jitter.
 pub async fn send(client: &reqwest::Client, target: &Target, params: &Params, counters: &Counters) -> Sent {
     let (body, headers) = body_for(target, params);
-    let mut sent =
-        Sent { outcome: Err(String::new()), attempts: 0, method: "POST", url: target.endpoint.clone(), headers, body };
+    let mut sent = Sent {
+        outcome: Err(String::new()),
+        attempts: 0,
+        raw: Vec::new(),
+        method: "POST",
+        url: target.endpoint.clone(),
+        headers,
+        body,
+    };
     loop {
         sent.attempts += 1;
         counters.requests.fetch_add(1, Ordering::Relaxed);
@@ -85,7 +95,10 @@ pub async fn send(client: &reqwest::Client, target: &Target, params: &Params, co
             continue;
         }
         sent.outcome = match outcome {
-            Attempt::Done(status, reply) => Ok((status, reply)),
+            Attempt::Done(status, reply, raw) => {
+                sent.raw = raw;
+                Ok((status, reply))
+            }
             Attempt::Throttled(status, reply) => {
                 let code = match reply {
                     Reply::Error { code, .. } => format!(" {code}"),
@@ -101,7 +114,7 @@ pub async fn send(client: &reqwest::Client, target: &Target, params: &Params, co
 }
 
 enum Attempt {
-    Done(u16, Reply),
+    Done(u16, Reply, Vec<u8>),
     Throttled(u16, Reply),
     Connect(String),
     Failed(String),
@@ -136,7 +149,7 @@ async fn attempt(client: &reqwest::Client, target: &Target, body: &str, shown: &
                 if bytes.len() + chunk.len() > target.max_body {
                     let head = String::from_utf8_lossy(&bytes[..bytes.len().min(200)]).into_owned();
                     let reason = format!("body larger than {} bytes", target.max_body);
-                    return Attempt::Done(status, Reply::Unparseable { reason, head });
+                    return Attempt::Done(status, Reply::Unparseable { reason, head }, Vec::new());
                 }
                 bytes.extend_from_slice(&chunk);
             }
@@ -152,7 +165,7 @@ async fn attempt(client: &reqwest::Client, target: &Target, body: &str, shown: &
         Dialect::JsonEnvelope => wire::decode_json(status, &bytes),
     };
     let throttled = status == 503 || matches!(&reply, Reply::Error { code, .. } if code == "RequestLimitExceeded");
-    if throttled { Attempt::Throttled(status, reply) } else { Attempt::Done(status, reply) }
+    if throttled { Attempt::Throttled(status, reply) } else { Attempt::Done(status, reply, bytes) }
 }
 
 /// An error with its causes, on one line.
