@@ -320,6 +320,18 @@ impl World {
 }
 
 impl World {
+    /// Sets the tags of the image(s) with this id.
+    pub fn set_image_tags(&mut self, image_id: &str, tags: BTreeMap<String, String>) {
+        let at: Vec<usize> = if self.images_fresh() {
+            self.index.by_id.get(image_id).cloned().unwrap_or_default()
+        } else {
+            (0..self.images.len()).filter(|&i| self.images[i].image_id == image_id).collect()
+        };
+        for i in at {
+            self.images[i].tags = tags.clone();
+        }
+    }
+
     /// Gives a pending copy its real ImageId (in images and in the tokens that name it).
     pub fn rename_image(&mut self, from: &str, to: &str) {
         if !(self.images_fresh() && self.tokens_fresh()) {
