@@ -113,6 +113,13 @@ pub struct RunArgs {
     /// With --baseline: rewrite the snapshots from this run (and create the corpus if absent).
     #[arg(long, requires = "baseline")]
     pub update_baseline: bool,
+    /// After the cases, check stateful properties (idempotency, what DescribeImages shows of a
+    /// copy, deregistered sources) over this many generated request sequences.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub stateful: u32,
+    /// Longest stateful sequence.
+    #[arg(long, value_name = "STEPS", default_value_t = 8)]
+    pub stateful_len: usize,
 }
 
 /// Whether a host is AWS's own (where requests cost money).
@@ -213,6 +220,8 @@ async fn run_async(oracle: Arc<Oracle>, args: RunArgs) -> Result<u8> {
         ),
     };
     let concurrency = args.concurrency.unwrap_or(if aws { 2 } else { 8 });
+    let stateful_target = target.clone();
+    let stateful_world = world.clone();
     let runner = Arc::new(Runner::new(oracle.clone(), target, world, codes).context("cannot build the HTTP client")?);
 
     let out: Box<dyn Write> = match &args.output {
@@ -272,14 +281,33 @@ async fn run_async(oracle: Arc<Oracle>, args: RunArgs) -> Result<u8> {
         summary.baseline = Some(cmp.clone());
         gate = Some(cmp);
     }
+    if args.stateful > 0 {
+        let skip: std::collections::BTreeSet<String> = baseline
+            .as_ref()
+            .map(|(b, _)| b.accepted_properties().iter().map(|p| p.property.clone()).collect())
+            .unwrap_or_default();
+        let cfg = crate::run::stateful::StatefulConfig {
+            sequences: args.stateful,
+            max_len: args.stateful_len,
+            seed: args.seed,
+        };
+        let oracle = oracle.clone();
+        let report = tokio::task::spawn_blocking(move || {
+            crate::run::stateful::check(&stateful_target, &oracle, &stateful_world, &cfg, &skip)
+        })
+        .await
+        .context("the stateful checks stopped")?;
+        summary.stateful = Some(report);
+    }
     summary.retries = runner.counters.retries.load(Ordering::Relaxed);
     summary.requests = runner.counters.requests.load(Ordering::Relaxed);
     sink.finish(&summary)?;
     if let Some(running) = embedded {
         running.shutdown().await;
     }
+    let stateful_ok = summary.stateful.as_ref().is_none_or(|r| r.failures.is_empty() && r.stopped.is_none());
     Ok(match gate {
-        Some(cmp) if cmp.passes() => crate::exit::OK,
+        Some(cmp) if cmp.passes() && stateful_ok => crate::exit::OK,
         Some(_) => crate::exit::DEVIATIONS,
         None => summary.exit_code(),
     })

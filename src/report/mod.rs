@@ -74,6 +74,9 @@ pub struct Summary {
     /// The comparison with a baseline, when the run had one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub baseline: Option<crate::snapshot::Comparison>,
+    /// The stateful property checks, when the run made them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stateful: Option<crate::run::stateful::StatefulReport>,
 }
 
 fn outcome_words(rec: &crate::run::StepRecord) -> String {
@@ -135,7 +138,12 @@ impl Summary {
 
     /// The exit code the run ends with.
     pub fn exit_code(&self) -> u8 {
-        if self.deviations + self.unparseable + self.transport_errors == 0 { exit::OK } else { exit::DEVIATIONS }
+        let stateful_ok = self.stateful.as_ref().is_none_or(|r| r.failures.is_empty() && r.stopped.is_none());
+        if self.deviations + self.unparseable + self.transport_errors == 0 && stateful_ok {
+            exit::OK
+        } else {
+            exit::DEVIATIONS
+        }
     }
 
     /// Share of cases that conformed, in percent.

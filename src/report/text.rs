@@ -62,6 +62,27 @@ impl<W: Write> Sink for Terminal<W> {
                 writeln!(o, "  not accepted: case {id} {what}")?;
             }
         }
+        if let Some(st) = &s.stateful {
+            writeln!(
+                o,
+                "\nstateful properties: {} sequences, {} properties failed",
+                st.sequences_run,
+                st.failures.len()
+            )?;
+            if let Some(why) = &st.stopped {
+                writeln!(o, "  stopped early: {why}")?;
+            }
+            for f in &st.failures {
+                writeln!(o, "\n  property {}: {}", f.property, f.detail)?;
+                for step in &f.steps {
+                    writeln!(o, "    {step}")?;
+                }
+                writeln!(o, "  reproduction script:")?;
+                for line in f.script.lines() {
+                    writeln!(o, "    {line}")?;
+                }
+            }
+        }
         if !s.worst.is_empty() {
             writeln!(o, "\nworst deviations (of {}):", s.cases - s.conforms)?;
             for w in &s.worst {
@@ -113,6 +134,22 @@ impl<W: Write> Sink for Markdown<W> {
         for (rule, c) in &s.rules {
             let pct = 100.0 * c.conforms as f64 / c.cases.max(1) as f64;
             writeln!(o, "| {rule} | {} | {} | {pct:.1} % |", c.cases, c.conforms)?;
+        }
+        if let Some(st) = &s.stateful {
+            writeln!(
+                o,
+                "\n### Stateful properties\n\n{} sequences, {} properties failed.",
+                st.sequences_run,
+                st.failures.len()
+            )?;
+            for f in &st.failures {
+                writeln!(o, "\n- **{}**: {}", f.property, f.detail)?;
+                writeln!(
+                    o,
+                    "  ```sh\n{}\n  ```",
+                    f.script.lines().map(|l| format!("  {l}")).collect::<Vec<_>>().join("\n")
+                )?;
+            }
         }
         if !s.worst.is_empty() {
             writeln!(o, "\n### Worst deviations\n")?;

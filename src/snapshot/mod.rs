@@ -59,11 +59,24 @@ pub struct Accepted {
     pub reason: String,
 }
 
+/// A stateful property the target is known to fail: it is not checked (and so cannot fail
+/// the gate).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptedProperty {
+    /// The property name (see `run::stateful::PROPERTIES`).
+    pub property: String,
+    /// Why the gap is accepted for this target.
+    pub reason: String,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct AcceptedFile {
     #[serde(default)]
     accept: Vec<Accepted>,
+    #[serde(default)]
+    accept_property: Vec<AcceptedProperty>,
 }
 
 /// The kinds of a verdict a rule of `accepted.toml` can name.
@@ -105,6 +118,7 @@ impl Comparison {
 pub struct Baseline {
     dir: PathBuf,
     accepted: Vec<Accepted>,
+    accepted_properties: Vec<AcceptedProperty>,
     rendered: BTreeMap<String, String>,
     accepted_count: u64,
     unaccepted: Vec<(String, String)>,
@@ -116,24 +130,48 @@ impl Baseline {
     /// Opens a baseline directory (it may not exist yet when it is about to be written).
     pub fn open(dir: &Path) -> Result<Self, BaselineError> {
         let path = dir.join("accepted.toml");
-        let accepted = match fs::read_to_string(&path) {
-            Ok(text) => {
-                let file: AcceptedFile = toml::from_str(&text).map_err(|e| BaselineError::Format {
-                    path: path.display().to_string(),
-                    line: e.span().map_or(0, |s| 1 + text[..s.start].matches('\n').count()),
-                    message: e.message().to_owned(),
-                })?;
-                file.accept
+        let file = match fs::read_to_string(&path) {
+            Ok(text) => toml::from_str::<AcceptedFile>(&text).map_err(|e| BaselineError::Format {
+                path: path.display().to_string(),
+                line: e.span().map_or(0, |s| 1 + text[..s.start].matches('\n').count()),
+                message: e.message().to_owned(),
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                AcceptedFile { accept: vec![], accept_property: vec![] }
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => vec![],
             Err(e) => return Err(io_err(&path, e)),
         };
-        Ok(Baseline { dir: dir.to_owned(), accepted, rendered: BTreeMap::new(), accepted_count: 0, unaccepted: vec![] })
+        for (i, p) in file.accept_property.iter().enumerate() {
+            if !crate::run::stateful::PROPERTIES.contains(&p.property.as_str()) {
+                return Err(BaselineError::Format {
+                    path: path.display().to_string(),
+                    line: 0,
+                    message: format!(
+                        "accept_property[{i}]: no property named {:?}; known: {}",
+                        p.property,
+                        crate::run::stateful::PROPERTIES.join(", ")
+                    ),
+                });
+            }
+        }
+        Ok(Baseline {
+            dir: dir.to_owned(),
+            accepted: file.accept,
+            accepted_properties: file.accept_property,
+            rendered: BTreeMap::new(),
+            accepted_count: 0,
+            unaccepted: vec![],
+        })
     }
 
     /// The accepted deviations.
     pub fn accepted(&self) -> &[Accepted] {
         &self.accepted
+    }
+
+    /// The stateful properties accepted as failing.
+    pub fn accepted_properties(&self) -> &[AcceptedProperty] {
+        &self.accepted_properties
     }
 
     /// Records one case's normalized response.

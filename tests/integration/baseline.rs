@@ -101,3 +101,16 @@ fn a_broken_accepted_file_is_named() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("corpus.jsonl: no corpus; run once with --update-baseline"), "{}", stderr(&o));
 }
+
+#[test]
+fn an_unknown_accepted_property_is_named() {
+    let dir = temp_dir("property");
+    std::fs::write(
+        dir.join("accepted.toml"),
+        "[[accept_property]]\nproperty = \"replay-same-id\"\nreason = \"typo\"\n",
+    )
+    .unwrap();
+    let o = run(&["run", "--quiet", "--baseline", dir.to_str().unwrap()], "");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no property named \"replay-same-id\"; known: "), "{}", stderr(&o));
+}

@@ -242,3 +242,11 @@ fn discover_builds_the_world_from_describe_images() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("did not return ami-0000000000000dead"), "{}", stderr(&o));
 }
+
+#[test]
+fn stateful_properties_hold_on_the_embedded_endpoint() {
+    let (code, v) = run_json(&["--cases", "10", "--stateful", "12"]);
+    assert_eq!(code, 0, "{}", v["summary"]);
+    assert_eq!(v["summary"]["stateful"]["sequences_run"], 12);
+    assert_eq!(v["summary"]["stateful"]["failures"], serde_json::json!([]));
+}
