@@ -141,3 +141,10 @@ fn gen_sample_snapshot() {
     let lines: Vec<Value> = stdout(&o).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     insta::assert_json_snapshot!("gen_seed_2026", lines);
 }
+
+#[test]
+fn readme_rule_table_is_the_spec_s() {
+    let table = stdout(&run(&["rules", "--format", "markdown"], ""));
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    assert!(readme.contains(&table), "README.md's rule table is stale: paste `make rules-md` into it");
+}

@@ -250,3 +250,30 @@ fn stateful_properties_hold_on_the_embedded_endpoint() {
     assert_eq!(v["summary"]["stateful"]["sequences_run"], 12);
     assert_eq!(v["summary"]["stateful"]["failures"], serde_json::json!([]));
 }
+
+#[test]
+fn secrets_never_appear_in_any_output() {
+    const SECRET: &str = "wJalrXUtnFEMI-super-secret-value-7d1f";
+    const TOKEN: &str = "IQoJb3JpZ2luX2VjE-session-token-9c2e";
+    for format in ["terminal", "json", "junit", "markdown"] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_copyimage-conformance"))
+            .args(["run", "--quiet", "--use-env-credentials", "--cases", "40", "--only", "invalid", "--stateful", "3"])
+            .args(["--format", format])
+            .env("AWS_ACCESS_KEY_ID", "AKIDCONFORMANCETEST")
+            .env("AWS_SECRET_ACCESS_KEY", SECRET)
+            .env("AWS_SESSION_TOKEN", TOKEN)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let _ = child.stdin.take();
+        let o = child.wait_with_output().unwrap();
+        let all = format!("{}{}", stdout(&o), stderr(&o));
+        assert!(!all.is_empty());
+        assert!(!all.contains(SECRET) && !all.contains(TOKEN), "{format} output leaks a secret");
+        if format == "json" {
+            // Reproductions name the variables instead.
+            assert!(all.contains("$AWS_SECRET_ACCESS_KEY") && all.contains("$AWS_SESSION_TOKEN"), "{all}");
+        }
+    }
+}
