@@ -13,7 +13,7 @@ lint:
 	$(CARGO) clippy --locked --all-targets -- -D warnings
 
 unit:
-	$(CARGO) test --locked
+	$(CARGO) test --locked --lib --bins --tests
 
 ## Install and start the pinned moto, run the stored corpus against it, compare with snapshots/moto.
 moto-gate:
