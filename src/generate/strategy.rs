@@ -149,7 +149,8 @@ fn fill(alphabet: &[char], len: usize, mut seed: u64) -> String {
             bits = z ^ (z >> 31);
             left = 8;
         }
-        s.push(alphabet[(bits & 0xff) as usize % alphabet.len()]);
+        // Multiply-shift maps a byte onto the alphabet without a division per character.
+        s.push(alphabet[((bits & 0xff) as usize * alphabet.len()) >> 8]);
         bits >>= 8;
         left -= 1;
     }
