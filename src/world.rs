@@ -202,10 +202,19 @@ impl World {
     pub fn reindex(&mut self) {
         let mut index = Index::default();
         for (i, img) in self.images.iter().enumerate() {
-            index.add_image(i, img);
+            // Forgotten copies keep their place with an empty id; they stay unfindable.
+            if img.image_id.is_empty() {
+                index.images += 1;
+            } else {
+                index.add_image(i, img);
+            }
         }
         for (i, t) in self.tokens.iter().enumerate() {
-            index.add_token(i, t);
+            if t.token.is_empty() {
+                index.tokens += 1;
+            } else {
+                index.add_token(i, t);
+            }
         }
         self.index = index;
     }
@@ -275,7 +284,7 @@ impl World {
         if self.tokens_fresh() {
             self.index.by_token.get(token).map(|&i| &self.tokens[i])
         } else {
-            self.tokens.iter().find(|t| t.token == token)
+            self.tokens.iter().find(|t| !t.token.is_empty() && t.token == token)
         }
     }
 

@@ -235,6 +235,9 @@ pub fn render_rules(spec: &Spec, format: RulesFormat) -> Result<String> {
 }
 
 fn bench(spec: Arc<Spec>, seconds: f64, seed: u64) -> Result<u8> {
+    if !(seconds.is_finite() && seconds > 0.0 && seconds <= 3600.0) {
+        bail!("--seconds {seconds}: give seconds between 0 and 3600");
+    }
     let oracle = Oracle::new(spec)?;
     let mut generator = Generator::new(&oracle, World::default_world(), seed, None, None)?;
     // Warm up caches and the allocator before timing.

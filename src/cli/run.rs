@@ -149,6 +149,15 @@ async fn run_async(oracle: Arc<Oracle>, args: RunArgs) -> Result<u8> {
     if let Some(r) = &region {
         world.region = r.clone();
     }
+    if oracle.spec().partition_of(&world.region).is_none() {
+        bail!(
+            "Region {:?} is not one the spec knows (specs/copy_image.toml [[partition]]); pass --region with a known one",
+            world.region
+        );
+    }
+    if !(args.timeout.is_finite() && args.timeout > 0.0 && args.timeout <= 3600.0) {
+        bail!("--timeout {}: give seconds between 0 and 3600", args.timeout);
+    }
     let endpoint = args.endpoint.clone().filter(|e| !e.is_empty()).or_else(|| env_nonempty("AWS_ENDPOINT_URL"));
     let (url, embedded) = match endpoint {
         Some(e) => (e, None),
@@ -162,6 +171,9 @@ async fn run_async(oracle: Arc<Oracle>, args: RunArgs) -> Result<u8> {
     let parsed = reqwest::Url::parse(&url).map_err(|e| anyhow!("--endpoint {url:?}: not a URL ({e})"))?;
     let host = parsed.host_str().filter(|_| matches!(parsed.scheme(), "http" | "https"));
     let Some(host) = host else { bail!("--endpoint {url:?}: needs an http:// or https:// URL with a host") };
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        bail!("--endpoint: credentials in the URL are not supported (they would be sent as the Host and printed)");
+    }
     let aws = is_aws_host(host);
     let port = parsed.port_or_known_default().unwrap_or(80);
     reachable(host, port).await.with_context(|| format!("cannot reach the endpoint {url}"))?;
@@ -186,7 +198,7 @@ async fn run_async(oracle: Arc<Oracle>, args: RunArgs) -> Result<u8> {
         dialect: args.dialect,
         credentials,
         dummy_credentials: dummy,
-        timeout: Duration::from_secs_f64(args.timeout.max(0.001)),
+        timeout: Duration::from_secs_f64(args.timeout),
         max_body: args.max_body,
         retries: args.retries,
         backoff: Duration::from_millis(200),
@@ -210,8 +222,14 @@ async fn run_async(oracle: Arc<Oracle>, args: RunArgs) -> Result<u8> {
         Some(dir) => Some(open_baseline(&oracle, dir, &world, &args)?),
         None => None,
     };
-    let run_roles: std::collections::BTreeMap<String, String> =
-        world.images.iter().filter_map(|i| Some((i.image_id.clone(), i.role.clone()?))).collect();
+    // Role images' ids and names, which snapshots show by role.
+    let run_roles: std::collections::BTreeMap<String, String> = world
+        .images
+        .iter()
+        .filter_map(|i| Some((i, i.role.clone()?)))
+        .flat_map(|(i, role)| [Some((i.image_id.clone(), role.clone())), i.name.clone().map(|n| (n, role))])
+        .flatten()
+        .collect();
     let case_source: Box<dyn Iterator<Item = crate::generate::Case>> = match baseline.as_mut() {
         Some((_, cases)) => Box::new(std::mem::take(cases).into_iter()),
         None => Box::new(
@@ -337,17 +355,17 @@ fn open_baseline(
     } else {
         bail!("{}: no corpus; run once with --update-baseline to create the baseline", path.display());
     };
-    let (ids, missing) = map_roles(&corpus.header.world, world);
-    if !missing.is_empty() {
+    let map = map_roles(&corpus.header.world, world);
+    if !map.missing.is_empty() {
         eprintln!(
             "copyimage-conformance: the world has no image for role(s) {}; cases that need them are skipped",
-            missing.join(", ")
+            map.missing.join(", ")
         );
     }
     let mut cases = Vec::with_capacity(corpus.cases.len());
     let mut unmapped = 0u64;
     for mut c in corpus.cases {
-        if crate::snapshot::corpus::rebase(&mut c, &ids, &corpus.header.world) {
+        if crate::snapshot::corpus::rebase(&mut c, &map, &corpus.header.world) {
             cases.push(c);
         } else {
             unmapped += 1;

@@ -235,7 +235,13 @@ fn copy_tags(oracle: &Oracle, world: &World, params: &Params) -> std::collection
 
 type Target = (&'static str, bool, u32, BoxedStrategy<Draft>);
 
+/// At most `n` characters of `s`.
+fn shorter(s: &str, n: usize) -> String {
+    s.chars().take(n).collect()
+}
+
 fn targets(i: &Inputs, world: &World) -> Vec<Target> {
+    let name_max = i.lim.name_max;
     let mut out: Vec<Target> = vec![];
     out.push((VALID, false, 12, valid(i, true).prop_map(|p| draft(VALID, false, p)).boxed()));
     let list = violations(i);
@@ -287,7 +293,7 @@ fn targets(i: &Inputs, world: &World) -> Vec<Target> {
                     // differs only in letter case.
                     let tok = second[key::CLIENT_TOKEN].to_uppercase();
                     second.insert(key::CLIENT_TOKEN.into(), tok);
-                    second.insert(key::NAME.into(), format!("{}-2", &p[key::NAME][..p[key::NAME].len().min(100)]));
+                    second.insert(key::NAME.into(), format!("{}-2", shorter(&p[key::NAME], name_max - 2)));
                 }
                 Draft { setup: vec![p], ..draft("R23-idem-replay", false, second) }
             })
@@ -303,7 +309,7 @@ fn targets(i: &Inputs, world: &World) -> Vec<Target> {
                 let mut second = p.clone();
                 if by_name {
                     let n = second.get(key::NAME).cloned().unwrap_or_default();
-                    second.insert(key::NAME.into(), format!("{}x", &n[..n.len().min(100)]));
+                    second.insert(key::NAME.into(), format!("{}x", shorter(&n, name_max - 1)));
                 } else {
                     second.insert(key::DESCRIPTION.into(), "changed".into());
                 }

@@ -38,6 +38,7 @@ impl Hit {
     const QUIET: Hit = Hit::at(Level::Quiet);
     const NEAR: Hit = Hit::at(Level::Near);
     const FIRES: Hit = Hit::at(Level::Fires);
+    const UNCERTAIN: Hit = Hit::at(Level::Uncertain);
 
     const fn at(level: Level) -> Hit {
         Hit { level, param: None, value: None, image: None, snapshot: None }
@@ -178,8 +179,6 @@ pub mod key {
     pub const TAG_RESOURCE_TYPE: &str = "TagSpecification.{n}.ResourceType";
     pub const TAG_KEY: &str = "TagSpecification.{n}.Tag.{m}.Key";
     pub const TAG_VALUE: &str = "TagSpecification.{n}.Tag.{m}.Value";
-    /// Members that never take part in the idempotency comparison.
-    pub const NOT_COMPARED: [&str; 2] = [CLIENT_TOKEN, DRY_RUN];
     /// Every top-level key, each with a slot in a parsed request. The spec must list the
     /// members among them (checked when the oracle is built).
     pub const SIMPLE: [&str; 15] = [
@@ -247,6 +246,8 @@ pub struct Limits {
     pub tag_key_forbidden: String,
     pub tag_value_max: usize,
     pub tags_per_resource: usize,
+    pub idem_ignored: Vec<String>,
+    pub idem_uncertain: Vec<String>,
 }
 
 impl Limits {
@@ -304,6 +305,8 @@ impl Limits {
             tag_key_forbidden: tag_key.forbidden_prefix.clone().unwrap_or_default(),
             tag_value_max: need(key::TAG_VALUE, "max_length", p(key::TAG_VALUE)?.max_length)?,
             tags_per_resource: spec.limits.tags_per_resource,
+            idem_ignored: spec.operation.idempotency_ignored.clone(),
+            idem_uncertain: spec.operation.idempotency_uncertain.clone(),
         })
     }
 
@@ -526,7 +529,9 @@ pub fn check(kind: RuleKind, c: &Ctx<'_>) -> Hit {
                     let param = || format!("TagSpecification.{n}.Tag.{m}.Key");
                     hit = hit.max(match k {
                         None | Some("") => Hit::on(Level::Fires, &param(), *k),
-                        Some(k) if k.starts_with(&lim.tag_key_forbidden) => Hit::on(Level::Fires, &param(), Some(k)),
+                        Some(k) if !lim.tag_key_forbidden.is_empty() && k.starts_with(&lim.tag_key_forbidden) => {
+                            Hit::on(Level::Fires, &param(), Some(k))
+                        }
                         Some(k)
                             if lim.tag_key_forbidden.len() > 1
                                 && k.starts_with(&lim.tag_key_forbidden[..lim.tag_key_forbidden.len() - 1]) =>
@@ -603,10 +608,12 @@ pub fn check(kind: RuleKind, c: &Ctx<'_>) -> Hit {
                 let case_twin = c.world.has_token_ignoring_case(token);
                 return Hit::near_if(kind == RuleKind::IdemReplay && case_twin);
             };
-            let same = same_params(req, &used.params);
-            match (kind, same) {
-                (RuleKind::IdemReplay, true) => Hit { image: Some(used.image_id.clone()), ..Hit::FIRES },
-                (RuleKind::IdemMismatch, false) => Hit::FIRES,
+            let same = same_params(req, &used.params, &lim.idem_ignored, &[]);
+            let same_but_uncertain = same_params(req, &used.params, &lim.idem_ignored, &lim.idem_uncertain);
+            match (kind, same, same_but_uncertain) {
+                (RuleKind::IdemReplay, _, true) => Hit { image: Some(used.image_id.clone()), ..Hit::FIRES },
+                (RuleKind::IdemMismatch, false, true) => Hit::UNCERTAIN,
+                (RuleKind::IdemMismatch, false, false) => Hit::FIRES,
                 _ => Hit::NEAR,
             }
         }
@@ -725,9 +732,10 @@ fn tag_len_check(req: &Request<'_>, max: usize, what: &str) -> Hit {
     hit
 }
 
-/// Whether two requests carry the same parameters for idempotency (token and DryRun aside).
-fn same_params(req: &Request<'_>, earlier: &crate::world::Params) -> bool {
-    let relevant = |k: &&String| !key::NOT_COMPARED.contains(&k.as_str());
+/// Whether two requests carry the same parameters for idempotency, leaving out `ignored`
+/// and `also_ignored` keys.
+fn same_params(req: &Request<'_>, earlier: &crate::world::Params, ignored: &[String], also_ignored: &[String]) -> bool {
+    let relevant = |k: &&String| !ignored.contains(k) && !also_ignored.contains(k);
     let now = req.params().iter().filter(|(k, _)| relevant(k));
     let before = earlier.iter().filter(|(k, _)| relevant(k));
     now.eq(before)

@@ -311,6 +311,28 @@ fn r23_r24_idempotency() {
 }
 
 #[test]
+fn idempotency_leaves_out_protocol_keys_and_is_unsure_about_dry_run() {
+    let mut w = world();
+    let first = with(&[("ClientToken", "tok-2")]);
+    w.record_copy(&first, "ami-22222222222222222", false);
+    let o = oracle();
+    // Spelling out Action and Version changes nothing on the wire: still a replay.
+    let spelled = o.predict(&w, &with(&[("ClientToken", "tok-2"), ("Action", "CopyImage"), ("Version", "2016-11-15")]));
+    assert_eq!(spelled.rule_ids(), ["R23-idem-replay"]);
+    // Whether DryRun counts is unknown: a replay and a mismatch are both acceptable.
+    let dry_false = o.predict(&w, &with(&[("ClientToken", "tok-2"), ("DryRun", "false")]));
+    assert!(
+        dry_false.accepts(200, None) && dry_false.accepts(400, Some("IdempotentParameterMismatch")),
+        "{dry_false:?}"
+    );
+    assert_eq!(dry_false.image_id.as_deref(), Some("ami-22222222222222222"));
+    let dry_true = o.predict(&w, &with(&[("ClientToken", "tok-2"), ("DryRun", "true")]));
+    for (status, code) in [(412, Some("DryRunOperation")), (400, Some("IdempotentParameterMismatch")), (200, None)] {
+        assert!(dry_true.accepts(status, code), "{status} {code:?}: {dry_true:?}");
+    }
+}
+
+#[test]
 fn r25_to_r29_source_image_state() {
     expect(
         &with(&[("SourceImageId", "ami-00000000000000000")]),

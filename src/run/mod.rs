@@ -3,8 +3,8 @@
 //! Cases stream through with bounded concurrency, so memory does not grow with their number.
 //! Each request is predicted when it is dispatched, against a mirror of the endpoint's state:
 //! a predicted copy is recorded as pending, then given its real ImageId (or dropped) when the
-//! reply arrives. Earlier cases' copies (a reused Name, a reused token) are thus predicted
-//! for, whatever order the cases finish in.
+//! reply arrives. Requests that share a Name or a ClientToken wait for each other, so the
+//! endpoint sees them in the order they were predicted in.
 
 pub mod discover;
 mod send;
@@ -46,8 +46,8 @@ pub struct Target {
     pub retries: u32,
     /// First backoff delay; doubles each retry, with full jitter.
     pub backoff: Duration,
-    /// Real AWS: `DryRun=true` is added to every request, except predicted copies while the
-    /// creation budget lasts.
+    /// Real AWS: `DryRun=true` is added to every request, except requests predicted to create
+    /// an image while the `--live` budget lasts.
     pub safety: Safety,
 }
 
@@ -124,6 +124,8 @@ pub struct Runner {
     codes: Arc<dyn CodeMap>,
     pending: AtomicU64,
     creates: AtomicU64,
+    inflight: Mutex<std::collections::HashSet<String>>,
+    released: tokio::sync::Notify,
     /// What the runner has done so far.
     pub counters: Counters,
 }
@@ -145,6 +147,8 @@ impl Runner {
             codes,
             pending: AtomicU64::new(0),
             creates: AtomicU64::new(0),
+            inflight: Mutex::new(Default::default()),
+            released: tokio::sync::Notify::new(),
             counters: Counters::default(),
         })
     }
@@ -178,6 +182,42 @@ impl Runner {
     }
 
     async fn step(&self, params: &Params) -> StepRecord {
+        // Requests that share state (a Name, a ClientToken) go one at a time, so the endpoint
+        // sees them in the order they were predicted in.
+        let keys = shared_keys(params);
+        self.claim(&keys).await;
+        let record = self.step_claimed(params).await;
+        self.release(&keys);
+        record
+    }
+
+    async fn claim(&self, keys: &[String]) {
+        loop {
+            let notified = self.released.notified();
+            tokio::pin!(notified);
+            // Registered before the check, so a release between the check and the wait is not missed.
+            notified.as_mut().enable();
+            {
+                let mut inflight = self.inflight.lock().unwrap_or_else(|e| e.into_inner());
+                if keys.iter().all(|k| !inflight.contains(k)) {
+                    inflight.extend(keys.iter().cloned());
+                    return;
+                }
+            }
+            notified.await;
+        }
+    }
+
+    fn release(&self, keys: &[String]) {
+        let mut inflight = self.inflight.lock().unwrap_or_else(|e| e.into_inner());
+        for k in keys {
+            inflight.remove(k);
+        }
+        drop(inflight);
+        self.released.notify_waiters();
+    }
+
+    async fn step_claimed(&self, params: &Params) -> StepRecord {
         let (params, prediction, pending) = self.predict_and_reserve(params);
         let params = &params;
         let started = Instant::now();
@@ -218,10 +258,13 @@ impl Runner {
         let mut world = self.mirror.lock().unwrap_or_else(|e| e.into_inner());
         let mut params = params.clone();
         let mut p = self.oracle.predict(&world, &params);
-        let creates = p.ok && p.codes.is_empty() && p.image_id.is_none();
-        if self.target.safety.force_dry_run && creates {
-            let spent = self.creates.fetch_add(1, Ordering::Relaxed);
-            if spent >= self.target.safety.max_creates {
+        if self.target.safety.force_dry_run {
+            // Real AWS: only a request predicted to create an image, while the --live budget
+            // lasts, goes out as it is. Everything else is a dry run, since a request predicted
+            // to fail may still succeed there.
+            let creates = p.ok && p.codes.is_empty() && p.image_id.is_none();
+            let budgeted = creates && self.creates.fetch_add(1, Ordering::Relaxed) < self.target.safety.max_creates;
+            if !budgeted {
                 params.insert("DryRun".into(), self.oracle.limits().bool_true.clone());
                 p = self.oracle.predict(&world, &params);
             }
@@ -239,9 +282,13 @@ impl Runner {
             Ok((_, Reply::Success { image_id: Some(id), .. })) => Some(id.as_str()),
             _ => None,
         };
+        // Without an answer (or with a success that names no image) the endpoint may have made
+        // the copy: the pending one stays, so later Names and tokens are predicted with it.
+        let unknown = matches!(&sent.outcome, Err(_) | Ok((_, Reply::Success { image_id: None, .. })));
         let mut world = self.mirror.lock().unwrap_or_else(|e| e.into_inner());
         match (pending, created) {
             (Some(pending), Some(id)) => world.rename_image(pending, id),
+            (Some(_), None) if unknown => {}
             (Some(pending), None) => world.forget_image(pending),
             // A copy the prediction did not expect: the endpoint made it all the same.
             (None, Some(id)) if p.image_id.as_deref() != Some(id) => {
@@ -255,6 +302,18 @@ impl Runner {
 
 const PENDING: &str = "pending-";
 
+/// The values through which one request's outcome can depend on another's.
+fn shared_keys(params: &Params) -> Vec<String> {
+    let mut keys = vec![];
+    if let Some(n) = params.get("Name") {
+        keys.push(format!("name:{n}"));
+    }
+    if let Some(t) = params.get("ClientToken") {
+        keys.push(format!("token:{t}"));
+    }
+    keys
+}
+
 /// A verdict in a few words.
 pub fn verdict_line(v: &Verdict) -> String {
     match v {
@@ -262,5 +321,86 @@ pub fn verdict_line(v: &Verdict) -> String {
         Verdict::Deviation { findings } => findings.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
         Verdict::Unparseable { reason } => format!("unparseable: {reason}"),
         Verdict::Transport { error } => format!("transport: {error}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generate::Generator;
+    use crate::verdict::SameCodes;
+
+    async fn run_with(safety: Safety, cases: usize) -> Vec<CaseRecord> {
+        run_cases(safety, |cases: Vec<Case>| cases, cases).await
+    }
+
+    async fn run_cases(safety: Safety, edit: impl Fn(Vec<Case>) -> Vec<Case>, cases: usize) -> Vec<CaseRecord> {
+        let oracle = Arc::new(Oracle::builtin().unwrap());
+        let world = World::default_world();
+        let running = crate::serve::bind(([127, 0, 0, 1], 0).into(), oracle.clone(), world.clone()).await.unwrap();
+        let target = Target {
+            endpoint: running.url(),
+            region: world.region.clone(),
+            dialect: Dialect::Ec2Query,
+            credentials: Credentials::dummy(),
+            dummy_credentials: true,
+            timeout: Duration::from_secs(5),
+            max_body: 1 << 20,
+            retries: 0,
+            backoff: Duration::from_millis(10),
+            safety,
+        };
+        let runner = Arc::new(Runner::new(oracle.clone(), target, world.clone(), Arc::new(SameCodes)).unwrap());
+        let cases: Vec<Case> = edit(Generator::new(&oracle, world, 3, None, None).unwrap().take(cases).collect());
+        let records: Vec<CaseRecord> = runner.run(cases, 4).collect().await;
+        running.shutdown().await;
+        records
+    }
+
+    fn steps(records: &[CaseRecord]) -> impl Iterator<Item = &StepRecord> {
+        records.iter().flat_map(|r| r.setup.iter().chain(std::iter::once(&r.result)))
+    }
+
+    #[tokio::test]
+    async fn real_aws_safety_makes_every_request_a_dry_run() {
+        let records = run_with(Safety { force_dry_run: true, max_creates: 0 }, 150).await;
+        for s in steps(&records) {
+            assert_eq!(s.params.get("DryRun").map(String::as_str), Some("true"), "{:?}", s.params);
+            assert!(!matches!(s.reply, Some(Reply::Success { .. })), "a request created an image: {:?}", s.params);
+        }
+        // The predictions are made for the requests as sent, so the run still conforms.
+        assert!(records.iter().all(|r| r.verdict().passes()));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn requests_sharing_a_name_reach_the_endpoint_in_prediction_order() {
+        let same_name = |cases: Vec<Case>| {
+            cases
+                .into_iter()
+                .filter(|c| c.target == crate::generate::VALID && c.setup.is_empty())
+                .map(|mut c| {
+                    c.params.insert("Name".into(), "shared-name".into());
+                    c.params.remove("DryRun");
+                    c
+                })
+                .collect()
+        };
+        let records = run_cases(Safety::default(), same_name, 200).await;
+        assert!(records.len() >= 30, "{}", records.len());
+        let created = records.iter().filter(|r| matches!(r.result.reply, Some(Reply::Success { .. }))).count();
+        // The first copy takes the name; the embedded endpoint refuses the others as duplicates.
+        assert_eq!(created, 1);
+        for r in &records {
+            assert!(r.verdict().passes(), "case {}: {:?}", r.id, r.verdict());
+        }
+    }
+
+    #[tokio::test]
+    async fn a_live_budget_caps_the_requests_that_create() {
+        let records = run_with(Safety { force_dry_run: true, max_creates: 2 }, 150).await;
+        let created = steps(&records).filter(|s| matches!(s.reply, Some(Reply::Success { .. }))).count();
+        let undry = steps(&records).filter(|s| s.params.get("DryRun").map(String::as_str) != Some("true")).count();
+        assert_eq!(created, 2);
+        assert_eq!(undry, 2);
     }
 }

@@ -997,11 +997,11 @@ impl Session<'_> {
         format!("{head}-{tag}")
     }
 
-    /// Counts a request predicted to make an image against the budget real AWS runs have.
-    fn spend(&mut self, p: &Prediction) -> Result<(), String> {
-        let creates = p.ok && p.codes.is_empty() && p.image_id.is_none();
+    /// Counts a CopyImage against the budget real AWS runs have. Every copy request counts,
+    /// whatever its prediction: one predicted to fail may still create an image on AWS.
+    fn spend(&mut self, _: &Prediction) -> Result<(), String> {
         let safety = &self.target.safety;
-        if !creates || !safety.force_dry_run {
+        if !safety.force_dry_run {
             return Ok(());
         }
         if self.creates >= safety.max_creates {

@@ -79,34 +79,50 @@ impl Corpus {
     }
 }
 
-/// Maps the corpus world's image ids to the run world's, by role. Returns the id map and the
-/// roles the run world lacks.
-pub fn map_roles(corpus: &World, run: &World) -> (BTreeMap<String, String>, Vec<String>) {
-    let mut ids = BTreeMap::new();
-    let mut missing = vec![];
+/// How a corpus's source images map onto a run's: by role.
+#[derive(Debug, Default)]
+pub struct RoleMap {
+    /// Corpus image id to run image id.
+    pub ids: BTreeMap<String, String>,
+    /// Corpus image name to the run image's name (names made by --setup differ per run).
+    pub names: BTreeMap<String, String>,
+    /// Roles the run world lacks.
+    pub missing: Vec<String>,
+}
+
+/// Maps the corpus world's images to the run world's, by role.
+pub fn map_roles(corpus: &World, run: &World) -> RoleMap {
+    let mut map = RoleMap::default();
     for img in &corpus.images {
         let Some(role) = &img.role else { continue };
         match run.images.iter().find(|i| i.role.as_ref() == Some(role)) {
             Some(found) => {
-                ids.insert(img.image_id.clone(), found.image_id.clone());
+                map.ids.insert(img.image_id.clone(), found.image_id.clone());
+                if let (Some(from), Some(to)) = (&img.name, &found.name) {
+                    map.names.insert(from.clone(), to.clone());
+                }
             }
-            None => missing.push(role.clone()),
+            None => map.missing.push(role.clone()),
         }
     }
-    (ids, missing)
+    map
 }
 
-/// Rewrites a case's source image ids from corpus ids to run ids; false when it names an
-/// image of a role the run world lacks.
-pub fn rebase(case: &mut Case, ids: &BTreeMap<String, String>, corpus_world: &World) -> bool {
+/// Rewrites a case's source image ids (and Names taken from corpus images, as duplicate-name
+/// cases do) from the corpus's to the run's; false when it names an image of a role the run
+/// world lacks.
+pub fn rebase(case: &mut Case, map: &RoleMap, corpus_world: &World) -> bool {
     let mut ok = true;
     let mut fix = |params: &mut crate::world::Params| {
         if let Some(id) = params.get("SourceImageId").cloned() {
-            if let Some(new) = ids.get(&id) {
+            if let Some(new) = map.ids.get(&id) {
                 params.insert("SourceImageId".into(), new.clone());
             } else if corpus_world.has_image_id(&id) {
                 ok = false;
             }
+        }
+        if let Some(new) = params.get("Name").and_then(|n| map.names.get(n)).cloned() {
+            params.insert("Name".into(), new);
         }
     };
     for s in &mut case.setup {

@@ -27,10 +27,19 @@ fn uuids() -> &'static Regex {
     })
 }
 
-/// Replaces run-specific values: source image ids by their role, ids the endpoint made up,
-/// ports, UUIDs. Ids written in the stored request (`keep`) are stable and stay.
+/// Replaces run-specific values: source image ids and names by their role (`roles` maps both),
+/// ids the endpoint made up, ports, UUIDs. Ids written in the stored request (`keep`) are
+/// stable and stay.
 fn redact(text: &str, roles: &BTreeMap<String, String>, keep: &[&str]) -> String {
-    let out = ids().replace_all(text, |c: &regex::Captures<'_>| match roles.get(&c[0]) {
+    // Names of role images first (--setup makes them unique per run), in the raw text, so the
+    // placeholders written below are never rewritten.
+    let mut named = text.to_owned();
+    for (name, role) in roles.iter().filter(|(k, _)| !ids().is_match(k)) {
+        if named.contains(name.as_str()) {
+            named = named.replace(name.as_str(), &format!("<{role} name>"));
+        }
+    }
+    let out = ids().replace_all(&named, |c: &regex::Captures<'_>| match roles.get(&c[0]) {
         Some(role) => format!("<{role}>"),
         None if keep.contains(&&c[0]) => c[0].to_owned(),
         None => format!("[{}-id]", &c[1]),

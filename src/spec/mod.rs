@@ -68,6 +68,10 @@ pub struct Operation {
     pub known_versions: Vec<String>,
     /// The XML namespace of success responses.
     pub xml_namespace: String,
+    /// Keys the idempotency comparison leaves out.
+    pub idempotency_ignored: Vec<String>,
+    /// Keys whose part in the idempotency comparison is unknown.
+    pub idempotency_uncertain: Vec<String>,
     /// Where these facts come from.
     pub source: String,
 }
