@@ -30,15 +30,20 @@ fn uuids() -> &'static Regex {
 /// Replaces run-specific values: source image ids and names by their role (`roles` maps both),
 /// ids the endpoint made up, ports, UUIDs. Ids written in the stored request (`keep`) are
 /// stable and stay.
-fn redact(text: &str, roles: &BTreeMap<String, String>, keep: &[&str]) -> String {
-    // Names of role images first (--setup makes them unique per run), in the raw text, so the
-    // placeholders written below are never rewritten.
+/// Names of role images (--setup makes them unique per run) replaced by their role. Runs on
+/// raw text, before any shortening or other placeholder.
+fn redact_names(text: &str, roles: &BTreeMap<String, String>) -> String {
     let mut named = text.to_owned();
     for (name, role) in roles.iter().filter(|(k, _)| !ids().is_match(k)) {
         if named.contains(name.as_str()) {
             named = named.replace(name.as_str(), &format!("<{role} name>"));
         }
     }
+    named
+}
+
+fn redact(text: &str, roles: &BTreeMap<String, String>, keep: &[&str]) -> String {
+    let named = redact_names(text, roles);
     let out = ids().replace_all(&named, |c: &regex::Captures<'_>| match roles.get(&c[0]) {
         Some(role) => format!("<{role}>"),
         None if keep.contains(&&c[0]) => c[0].to_owned(),
@@ -88,7 +93,8 @@ fn params_line(params: &crate::world::Params) -> String {
 fn step(out: &mut String, label: &str, s: &StepRecord, roles: &BTreeMap<String, String>) {
     let literal: Vec<&str> = s.params.values().flat_map(|v| ids().find_iter(v).map(|m| m.as_str())).collect();
     let redact = |text: &str, roles: &BTreeMap<String, String>| redact(text, roles, &literal);
-    let params = [params_line(&s.params)];
+    let named: crate::world::Params = s.params.iter().map(|(k, v)| (k.clone(), redact_names(v, roles))).collect();
+    let params = [params_line(&named)];
     let _ = writeln!(out, "  {label}: {}", redact(&params.join(" "), roles));
     let response = match (&s.reply, s.status) {
         (Some(Reply::Success { image_id, .. }), Some(st)) => {
