@@ -83,6 +83,27 @@ pub struct Image {
     pub role: Option<String>,
 }
 
+impl Image {
+    /// An available, unencrypted, visible image of the caller's with nothing else known.
+    pub fn new(image_id: &str, region: &str) -> Self {
+        Image {
+            image_id: image_id.to_owned(),
+            region: region.to_owned(),
+            state: ImageState::Available,
+            encrypted: false,
+            name: None,
+            description: None,
+            owner: None,
+            visible: true,
+            storage_shared: true,
+            billing_products: false,
+            snapshot_id: None,
+            tags: BTreeMap::new(),
+            role: None,
+        }
+    }
+}
+
 /// A client token already used by a successful copy.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -306,19 +327,10 @@ impl World {
         }
         let fresh = self.images_fresh();
         self.images.push(Image {
-            image_id: image_id.to_owned(),
-            region: self.region.clone(),
-            state: ImageState::Available,
             encrypted,
             name: params.get("Name").cloned(),
             description: params.get("Description").cloned(),
-            owner: None,
-            visible: true,
-            storage_shared: true,
-            billing_products: false,
-            snapshot_id: None,
-            tags: BTreeMap::new(),
-            role: None,
+            ..Image::new(image_id, &self.region)
         });
         if fresh {
             let i = self.images.len() - 1;

@@ -64,21 +64,7 @@ pub fn parse_images(xml: &[u8], region: &str) -> Result<Vec<Image>, String> {
             Ok(Event::Start(e)) => {
                 let name = String::from_utf8_lossy(e.local_name().as_ref().as_bytes()).into_owned();
                 if name == "item" && path.last().is_some_and(|p| p == "imagesSet") {
-                    cur = Some(Image {
-                        image_id: String::new(),
-                        region: region.to_owned(),
-                        state: ImageState::Available,
-                        encrypted: false,
-                        name: None,
-                        description: None,
-                        owner: None,
-                        visible: true,
-                        storage_shared: true,
-                        billing_products: false,
-                        snapshot_id: None,
-                        tags: Default::default(),
-                        role: None,
-                    });
+                    cur = Some(Image::new("", region));
                 }
                 path.push(name);
                 text.clear();

@@ -154,7 +154,7 @@ pub async fn setup(target: &Target, account: &str, second_region: &str) -> Resul
         }
         // moto no longer lists a deregistered image.
         None => {
-            Image { state: ImageState::Deregistered, role: Some(ROLE_DEREGISTERED.into()), ..bare_image(&gone, region) }
+            Image { state: ImageState::Deregistered, role: Some(ROLE_DEREGISTERED.into()), ..Image::new(&gone, region) }
         }
     };
     images.push(img);
@@ -333,25 +333,6 @@ fn state_name(s: ImageState) -> &'static str {
         ImageState::Pending => "pending",
         ImageState::Failed => "failed",
         ImageState::Deregistered => "deregistered",
-    }
-}
-
-/// An image known only by id: the endpoint no longer lists it.
-fn bare_image(id: &str, region: &str) -> Image {
-    Image {
-        image_id: id.to_owned(),
-        region: region.to_owned(),
-        state: ImageState::Available,
-        encrypted: false,
-        name: None,
-        description: None,
-        owner: None,
-        visible: true,
-        storage_shared: true,
-        billing_products: false,
-        snapshot_id: None,
-        tags: Default::default(),
-        role: None,
     }
 }
 
