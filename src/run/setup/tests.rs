@@ -148,7 +148,7 @@ fn error_display() {
 
 #[test]
 fn world_round_trips_through_its_file() {
-    let mut img = bare_image("ami-0123456789abcdef0", "us-east-1");
+    let mut img = Image::new("ami-0123456789abcdef0", "us-east-1");
     img.role = Some("plain".into());
     img.name = Some("conformance-plain-x".into());
     let world = World::new("us-east-1", "123456789012", vec![img]);
