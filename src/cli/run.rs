@@ -203,6 +203,7 @@ async fn run_async(oracle: Arc<Oracle>, args: RunArgs) -> Result<u8> {
         retries: args.retries,
         backoff: Duration::from_millis(200),
         safety,
+        protocol: crate::run::Protocol::from_spec(oracle.spec()),
     };
     if !args.discover.is_empty() {
         world = discover(&target, &world.account.clone(), &args.discover).await?;

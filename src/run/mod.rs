@@ -49,6 +49,40 @@ pub struct Target {
     /// Real AWS: `DryRun=true` is added to every request, except requests predicted to create
     /// an image while the `--live` budget lasts.
     pub safety: Safety,
+    /// The operation's Action and Version, and what throttling looks like, from the spec.
+    pub protocol: Protocol,
+}
+
+/// What the wire needs from the spec.
+#[derive(Clone, Debug)]
+pub struct Protocol {
+    /// The `Action` sent.
+    pub action: String,
+    /// The `Version` sent.
+    pub version: String,
+    /// Replies that mean "throttled, try again": the outcomes of the spec's throttling rule.
+    pub throttled: Vec<crate::spec::Outcome>,
+}
+
+/// The spec's rule that says what throttling looks like.
+pub const THROTTLE_RULE: &str = "R01-throttle";
+
+impl Protocol {
+    /// Reads the protocol facts from a spec.
+    pub fn from_spec(spec: &crate::spec::Spec) -> Self {
+        Protocol {
+            action: spec.operation.action.clone(),
+            version: spec.operation.version.clone(),
+            throttled: spec.rule(THROTTLE_RULE).map(|r| r.outcomes.clone()).unwrap_or_default(),
+        }
+    }
+
+    /// Whether a reply means throttling: a throttling status, or a throttling code.
+    pub fn is_throttled(&self, status: u16, reply: &Reply) -> bool {
+        self.throttled.iter().any(|o| {
+            o.status == status || matches!((reply, &o.code), (Reply::Error { code, .. }, Some(c)) if **c == **code)
+        })
+    }
 }
 
 /// What keeps a run from creating resources on a real account.
@@ -349,6 +383,7 @@ mod tests {
             retries: 0,
             backoff: Duration::from_millis(10),
             safety,
+            protocol: Protocol::from_spec(oracle.spec()),
         };
         let runner = Arc::new(Runner::new(oracle.clone(), target, world.clone(), Arc::new(SameCodes)).unwrap());
         let cases: Vec<Case> = edit(Generator::new(&oracle, world, 3, None, None).unwrap().take(cases).collect());

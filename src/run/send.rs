@@ -48,7 +48,7 @@ impl Sent {
 fn body_for(target: &Target, params: &Params) -> (String, Vec<(String, String)>) {
     match target.dialect {
         Dialect::Ec2Query => (
-            wire::form_body("CopyImage", "2016-11-15", params),
+            wire::form_body(&target.protocol.action, &target.protocol.version, params),
             vec![("content-type".into(), "application/x-www-form-urlencoded; charset=utf-8".into())],
         ),
         Dialect::JsonEnvelope => (
@@ -164,7 +164,7 @@ async fn attempt(client: &reqwest::Client, target: &Target, body: &str, shown: &
         Dialect::Ec2Query => wire::decode_xml(status, &bytes),
         Dialect::JsonEnvelope => wire::decode_json(status, &bytes),
     };
-    let throttled = status == 503 || matches!(&reply, Reply::Error { code, .. } if code == "RequestLimitExceeded");
+    let throttled = target.protocol.is_throttled(status, &reply);
     if throttled { Attempt::Throttled(status, reply) } else { Attempt::Done(status, reply, bytes) }
 }
 

@@ -18,7 +18,6 @@ use crate::wire::{self, Reply};
 use crate::world::{Image, ImageState, Params, World};
 
 /// The EC2 API version every call names.
-const VERSION: &str = "2016-11-15";
 /// How many leading bytes of an unexpected answer an error shows.
 const HEAD_LEN: usize = 200;
 /// How long a volume, snapshot or image may stay in a transitional state.
@@ -340,7 +339,7 @@ fn state_name(s: ImageState) -> &'static str {
 /// root must be `<{action}Response>`.
 pub(super) async fn call(target: &Target, region: &str, action: &str, params: &Params) -> Result<Vec<u8>, SetupError> {
     let fail = |detail: String| SetupError::call(target, action, detail);
-    let body = wire::form_body(action, VERSION, params);
+    let body = wire::form_body(action, &target.protocol.version, params);
     let mut req = http::Request::builder()
         .method("POST")
         .uri(&target.endpoint)

@@ -1346,6 +1346,7 @@ mod tests {
             retries: 0,
             backoff: Duration::from_millis(10),
             safety: Safety::default(),
+            protocol: crate::run::Protocol::from_spec(&crate::spec::Spec::builtin().unwrap()),
         }
     }
 

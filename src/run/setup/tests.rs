@@ -27,6 +27,7 @@ fn target(endpoint: &str) -> Target {
         retries: 0,
         backoff: Duration::from_millis(10),
         safety: Safety::default(),
+        protocol: crate::run::Protocol::from_spec(&crate::spec::Spec::builtin().unwrap()),
     }
 }
 
