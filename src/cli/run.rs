@@ -223,6 +223,11 @@ async fn run_async(oracle: Arc<Oracle>, args: RunArgs) -> Result<u8> {
         Some(dir) => Some(open_baseline(&oracle, dir, &world, &args)?),
         None => None,
     };
+    // Rules of the spec's last phase only annotate a success; they explain no deviation.
+    let annotations: Vec<String> = match oracle.spec().phases.last() {
+        Some(last) => oracle.spec().rules.iter().filter(|r| r.phase == last.name).map(|r| r.id.clone()).collect(),
+        None => vec![],
+    };
     // Role images' ids and names, which snapshots show by role.
     let run_roles: std::collections::BTreeMap<String, String> = world
         .images
@@ -273,7 +278,7 @@ async fn run_async(oracle: Arc<Oracle>, args: RunArgs) -> Result<u8> {
         while let Some(rec) = stream.next().await {
             summary.add(&rec);
             if let Some((b, _)) = baseline.as_mut() {
-                b.add(&rec, &run_roles);
+                b.add(&rec, &run_roles, &annotations);
             }
             sink.case(&rec)?;
             progress.inc(1);

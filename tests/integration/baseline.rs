@@ -114,3 +114,24 @@ fn an_unknown_accepted_property_is_named() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("no property named \"replay-same-id\"; known: "), "{}", stderr(&o));
 }
+
+#[test]
+fn annotations_and_other_findings_accept_nothing() {
+    let dir = temp_dir("strict");
+    let d = dir.to_str().unwrap();
+    // An error where success is due: the deciding rules include R34/R35, which only annotate.
+    let wrong = fake::start(Mode::Error("InvalidParameterValue"));
+    let args = ["run", "--quiet", "--endpoint", wrong.url.as_str(), "--baseline", d, "--only", "valid", "--cases", "8"];
+    let mut update = args.to_vec();
+    update.push("--update-baseline");
+    assert_eq!(run(&update, "").status.code(), Some(1));
+    let accepted = |entries: &str| {
+        std::fs::write(dir.join("accepted.toml"), entries).unwrap();
+        run(&args, "")
+    };
+    let o = accepted("[[accept]]\nrule = \"R35-success\"\nreason = \"an annotation explains nothing\"\n");
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(stdout(&o).contains("0 deviations accepted"), "{}", stdout(&o));
+    let o = accepted("[[accept]]\nrule = \"R21-dryrun\"\nfinding = \"wrong_status\"\nreason = \"the wrong finding\"\n");
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+}
