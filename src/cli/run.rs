@@ -329,9 +329,8 @@ async fn run_async(oracle: Arc<Oracle>, args: RunArgs) -> Result<u8> {
     if let Some(running) = embedded {
         running.shutdown().await;
     }
-    let stateful_ok = summary.stateful.as_ref().is_none_or(|r| r.failures.is_empty() && r.stopped.is_none());
     Ok(match gate {
-        Some(cmp) if cmp.passes() && stateful_ok => crate::exit::OK,
+        Some(cmp) if cmp.passes() && summary.stateful_passes() => crate::exit::OK,
         Some(_) => crate::exit::DEVIATIONS,
         None => summary.exit_code(),
     })

@@ -138,12 +138,16 @@ impl Summary {
 
     /// The exit code the run ends with.
     pub fn exit_code(&self) -> u8 {
-        let stateful_ok = self.stateful.as_ref().is_none_or(|r| r.failures.is_empty() && r.stopped.is_none());
-        if self.deviations + self.unparseable + self.transport_errors == 0 && stateful_ok {
+        if self.deviations + self.unparseable + self.transport_errors == 0 && self.stateful_passes() {
             exit::OK
         } else {
             exit::DEVIATIONS
         }
+    }
+
+    /// Whether the stateful checks (if any ran) found no failure and ran to their end.
+    pub fn stateful_passes(&self) -> bool {
+        self.stateful.as_ref().is_none_or(|r| r.failures.is_empty() && r.stopped.is_none())
     }
 
     /// Share of cases that conformed, in percent.

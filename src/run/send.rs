@@ -58,13 +58,19 @@ fn body_for(target: &Target, params: &Params) -> (String, Vec<(String, String)>)
     }
 }
 
-fn build(target: &Target, body: &str, headers: &[(String, String)]) -> Result<http::Request<Vec<u8>>, String> {
+/// A POST of `body` to the target, signed for `region`.
+pub(super) fn build(
+    target: &Target,
+    region: &str,
+    body: &str,
+    headers: &[(String, String)],
+) -> Result<http::Request<Vec<u8>>, String> {
     let mut b = http::Request::builder().method("POST").uri(&target.endpoint);
     for (k, v) in headers {
         b = b.header(k, v);
     }
     let mut req = b.body(body.as_bytes().to_vec()).map_err(|e| format!("cannot build the request: {e}"))?;
-    wire::sign(&mut req, &target.credentials, &target.region, "ec2", SystemTime::now())
+    wire::sign(&mut req, &target.credentials, region, "ec2", SystemTime::now())
         .map_err(|e| format!("cannot sign the request: {e}"))?;
     Ok(req)
 }
@@ -123,7 +129,7 @@ enum Attempt {
 async fn attempt(client: &reqwest::Client, target: &Target, body: &str, shown: &mut Vec<(String, String)>) -> Attempt {
     let base: Vec<(String, String)> =
         shown.iter().filter(|(k, _)| k == "content-type" || k == "accept").cloned().collect();
-    let req = match build(target, body, &base) {
+    let req = match build(target, &target.region, body, &base) {
         Ok(r) => r,
         Err(e) => return Attempt::Failed(e),
     };

@@ -340,14 +340,8 @@ fn state_name(s: ImageState) -> &'static str {
 pub(super) async fn call(target: &Target, region: &str, action: &str, params: &Params) -> Result<Vec<u8>, SetupError> {
     let fail = |detail: String| SetupError::call(target, action, detail);
     let body = wire::form_body(action, &target.protocol.version, params);
-    let mut req = http::Request::builder()
-        .method("POST")
-        .uri(&target.endpoint)
-        .header("content-type", "application/x-www-form-urlencoded; charset=utf-8")
-        .body(body.into_bytes())
-        .map_err(|e| fail(format!("cannot build the request: {e}")))?;
-    wire::sign(&mut req, &target.credentials, region, "ec2", SystemTime::now())
-        .map_err(|e| fail(format!("cannot sign the request: {e}")))?;
+    let form = [("content-type".to_owned(), "application/x-www-form-urlencoded; charset=utf-8".to_owned())];
+    let req = super::send::build(target, region, &body, &form).map_err(fail)?;
     let req = reqwest::Request::try_from(req).map_err(|e| fail(format!("cannot build the request: {e}")))?;
     let client = reqwest::Client::builder()
         .timeout(target.timeout)
