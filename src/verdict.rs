@@ -51,6 +51,26 @@ impl Verdict {
     }
 }
 
+/// A verdict in a few words, as reports and snapshots show it.
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Verdict::Conforms { .. } => f.write_str("conforms"),
+            Verdict::Deviation { findings } => {
+                for (i, finding) in findings.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str("; ")?;
+                    }
+                    write!(f, "{finding}")?;
+                }
+                Ok(())
+            }
+            Verdict::Unparseable { reason } => write!(f, "unparseable: {reason}"),
+            Verdict::Transport { error } => write!(f, "transport: {error}"),
+        }
+    }
+}
+
 /// One way a response differs from the prediction.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "finding", rename_all = "snake_case")]

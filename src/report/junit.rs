@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 use crate::report::{Sink, Summary};
-use crate::run::{CaseRecord, verdict_line};
+use crate::run::CaseRecord;
 use crate::verdict::Verdict;
 use crate::wire::xml_escape::escape;
 
@@ -35,9 +35,9 @@ impl<W: Write> Sink for Junit<W> {
         let v = rec.verdict();
         let failure = match v {
             Verdict::Conforms { .. } => None,
-            Verdict::Deviation { .. } => Some(("deviation", format!("{}\n\n{}", verdict_line(v), rec.result.curl))),
-            Verdict::Unparseable { .. } => Some(("unparseable", format!("{}\n\n{}", verdict_line(v), rec.result.curl))),
-            Verdict::Transport { .. } => Some(("transport_error", verdict_line(v))),
+            Verdict::Deviation { .. } => Some(("deviation", format!("{v}\n\n{}", rec.result.curl))),
+            Verdict::Unparseable { .. } => Some(("unparseable", format!("{v}\n\n{}", rec.result.curl))),
+            Verdict::Transport { .. } => Some(("transport_error", v.to_string())),
         };
         let entry = Entry {
             id: rec.id.clone(),

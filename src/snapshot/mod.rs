@@ -193,10 +193,7 @@ impl Baseline {
         if covered {
             self.accepted_count += 1;
         } else {
-            self.unaccepted.push((
-                rec.id.clone(),
-                format!("[{}] {}", rec.result.prediction.rule_ids().join(", "), crate::run::verdict_line(v)),
-            ));
+            self.unaccepted.push((rec.id.clone(), format!("[{}] {v}", rec.result.prediction.rule_ids().join(", "))));
         }
     }
 

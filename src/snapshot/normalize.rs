@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 
 use regex::Regex;
 
-use crate::run::{CaseRecord, StepRecord, verdict_line};
+use crate::run::{CaseRecord, StepRecord};
 use crate::wire::Reply;
 
 fn ids() -> &'static Regex {
@@ -107,7 +107,7 @@ fn step(out: &mut String, label: &str, s: &StepRecord, roles: &BTreeMap<String, 
         _ => "no response".into(),
     };
     let _ = writeln!(out, "    response: {response}");
-    let _ = writeln!(out, "    verdict: {}", redact(&verdict_line(&s.verdict), roles));
+    let _ = writeln!(out, "    verdict: {}", redact(&s.verdict.to_string(), roles));
 }
 
 /// One case's block in its target's `.snap` file.
