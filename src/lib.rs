@@ -14,6 +14,7 @@ pub mod oracle;
 pub mod report;
 pub mod run;
 pub mod serve;
+pub mod session;
 pub mod snapshot;
 pub mod spec;
 pub mod verdict;

@@ -1,6 +1,7 @@
 //! The command line: flags, and the glue from each subcommand to the library stages.
 
 pub mod run;
+pub mod serve;
 
 use std::io::{BufWriter, Read, Write};
 use std::path::PathBuf;
@@ -109,7 +110,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         }
         Command::Bench { seconds, seed } => bench(spec, seconds, seed),
         Command::Run(args) => run::run(Arc::new(Oracle::new(spec)?), *args),
-        Command::Serve { addr, world } => run::serve(Arc::new(Oracle::new(spec)?), addr, world),
+        Command::Serve { addr, world } => serve::serve(Arc::new(Oracle::new(spec)?), addr, world),
     }
 }
 

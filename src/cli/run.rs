@@ -1,27 +1,17 @@
-//! `run` and `serve`: the runner against an endpoint (the embedded one by default), and the
-//! embedded endpoint on its own.
+//! `run`: its flags, turned into a plan that a session executes against an endpoint (the
+//! embedded one by default).
 
-use std::io::{IsTerminal, Write};
-use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::pin::pin;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
-use std::time::Duration;
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
-use futures_util::StreamExt;
 
-use crate::generate::{Generator, Only};
+use crate::generate::Only;
 use crate::oracle::Oracle;
-use crate::report::{Json, Junit, Markdown, Sink, Summary, Terminal};
-use crate::run::{Dialect, Runner, Safety, Target, discover::discover};
-use crate::serve::{self, EnvelopeCodes};
-use crate::snapshot::{Baseline, Corpus, corpus::Header, map_roles};
-use crate::verdict::{CodeMap, SameCodes};
-use crate::wire::Credentials;
-use crate::world::World;
+use crate::report;
+use crate::run::Dialect;
+use crate::session::{Env, Flags, Plan, Session, SessionError};
 
 /// Report formats of `run`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -122,288 +112,61 @@ pub struct RunArgs {
     pub stateful_len: usize,
 }
 
-/// Whether a host is AWS's own (where requests cost money).
-pub fn is_aws_host(host: &str) -> bool {
-    let h = host.trim_end_matches('.').to_ascii_lowercase();
-    h.ends_with(".amazonaws.com") || h.ends_with(".amazonaws.com.cn") || h.ends_with(".api.aws")
+impl From<Format> for report::Format {
+    fn from(f: Format) -> Self {
+        match f {
+            Format::Terminal => report::Format::Terminal,
+            Format::Json => report::Format::Json,
+            Format::Junit => report::Format::Junit,
+            Format::Markdown => report::Format::Markdown,
+        }
+    }
 }
 
-fn env_nonempty(k: &str) -> Option<String> {
-    std::env::var(k).ok().filter(|v| !v.is_empty())
+impl From<RunArgs> for Flags {
+    fn from(a: RunArgs) -> Self {
+        Flags {
+            endpoint: a.endpoint,
+            region: a.region,
+            dialect: a.dialect,
+            concurrency: a.concurrency,
+            timeout: a.timeout,
+            max_body: a.max_body,
+            retries: a.retries,
+            seed: a.seed,
+            cases: a.cases,
+            only: a.only,
+            rule: a.rule,
+            world: a.world,
+            discover: a.discover,
+            setup: a.setup,
+            second_region: a.second_region,
+            world_out: a.world_out,
+            format: a.format.into(),
+            output: a.output,
+            quiet: a.quiet,
+            use_env_credentials: a.use_env_credentials,
+            live: a.live,
+            max_creates: a.max_creates,
+            baseline: a.baseline,
+            update_baseline: a.update_baseline,
+            stateful: a.stateful,
+            stateful_len: a.stateful_len,
+        }
+    }
 }
 
 /// Runs `run` and returns the exit code.
 pub fn run(oracle: Arc<Oracle>, args: RunArgs) -> Result<u8> {
+    let env = Env::from_process();
+    let plan = Plan::resolve(args.into(), oracle.spec(), &env)?;
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
-    runtime.block_on(run_async(oracle, args))
-}
-
-async fn run_async(oracle: Arc<Oracle>, args: RunArgs) -> Result<u8> {
-    let mut world = match &args.world {
-        Some(p) => World::load(p)?,
-        None => World::default_world(),
-    };
-    let region =
-        args.region.clone().or_else(|| env_nonempty("AWS_REGION")).or_else(|| env_nonempty("AWS_DEFAULT_REGION"));
-    if let Some(r) = &region {
-        world.region = r.clone();
-    }
-    if oracle.spec().partition_of(&world.region).is_none() {
-        bail!(
-            "Region {:?} is not one the spec knows (specs/copy_image.toml [[partition]]); pass --region with a known one",
-            world.region
-        );
-    }
-    if !(args.timeout.is_finite() && args.timeout > 0.0 && args.timeout <= 3600.0) {
-        bail!("--timeout {}: give seconds between 0 and 3600", args.timeout);
-    }
-    let endpoint = args.endpoint.clone().filter(|e| !e.is_empty()).or_else(|| env_nonempty("AWS_ENDPOINT_URL"));
-    let (url, embedded) = match endpoint {
-        Some(e) => (e, None),
-        None => {
-            let running = serve::bind(SocketAddr::from(([127, 0, 0, 1], 0)), oracle.clone(), world.clone())
-                .await
-                .context("cannot start the embedded endpoint")?;
-            (running.url(), Some(running))
-        }
-    };
-    let parsed = reqwest::Url::parse(&url).map_err(|e| anyhow!("--endpoint {url:?}: not a URL ({e})"))?;
-    let host = parsed.host_str().filter(|_| matches!(parsed.scheme(), "http" | "https"));
-    let Some(host) = host else { bail!("--endpoint {url:?}: needs an http:// or https:// URL with a host") };
-    if !parsed.username().is_empty() || parsed.password().is_some() {
-        bail!("--endpoint: credentials in the URL are not supported (they would be sent as the Host and printed)");
-    }
-    let aws = is_aws_host(host);
-    let port = parsed.port_or_known_default().unwrap_or(80);
-    reachable(host, port).await.with_context(|| format!("cannot reach the endpoint {url}"))?;
-
-    let (credentials, dummy) = if aws || args.use_env_credentials {
-        match Credentials::from_process_env()? {
-            Some(c) => (c, false),
-            None => bail!(
-                "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE with ~/.aws/credentials"
-            ),
-        }
-    } else {
-        (Credentials::dummy(), true)
-    };
-    if args.live && !aws {
-        bail!("--live is for real AWS endpoints; {url} is not one");
-    }
-    let safety = Safety { force_dry_run: aws, max_creates: if args.live { args.max_creates.unwrap_or(0) } else { 0 } };
-    let target = Target {
-        endpoint: url.clone(),
-        region: world.region.clone(),
-        dialect: args.dialect,
-        credentials,
-        dummy_credentials: dummy,
-        timeout: Duration::from_secs_f64(args.timeout),
-        max_body: args.max_body,
-        retries: args.retries,
-        backoff: Duration::from_millis(200),
-        safety,
-        protocol: crate::run::Protocol::from_spec(oracle.spec()),
-    };
-    if !args.discover.is_empty() {
-        world = discover(&target, &world.account.clone(), &args.discover).await?;
-    }
-    if args.setup {
-        world = crate::run::setup::setup(&target, &world.account.clone(), &args.second_region).await?;
-    }
-    if let Some(path) = &args.world_out {
-        let text = serde_json::to_string_pretty(&world)?;
-        std::fs::write(path, text + "\n").with_context(|| format!("{}: cannot write", path.display()))?;
-    }
-    let codes: Arc<dyn CodeMap> = match args.dialect {
-        Dialect::Ec2Query => Arc::new(SameCodes),
-        Dialect::JsonEnvelope => Arc::new(EnvelopeCodes::builtin()?),
-    };
-    let mut baseline = match &args.baseline {
-        Some(dir) => Some(open_baseline(&oracle, dir, &world, &args)?),
-        None => None,
-    };
-    // Rules of the spec's last phase only annotate a success; they explain no deviation.
-    let annotations: Vec<String> = match oracle.spec().phases.last() {
-        Some(last) => oracle.spec().rules.iter().filter(|r| r.phase == last.name).map(|r| r.id.clone()).collect(),
-        None => vec![],
-    };
-    // Role images' ids and names, which snapshots show by role.
-    let run_roles: std::collections::BTreeMap<String, String> = world
-        .images
-        .iter()
-        .filter_map(|i| Some((i, i.role.clone()?)))
-        .flat_map(|(i, role)| [Some((i.image_id.clone(), role.clone())), i.name.clone().map(|n| (n, role))])
-        .flatten()
-        .collect();
-    let case_source: Box<dyn Iterator<Item = crate::generate::Case>> = match baseline.as_mut() {
-        Some((_, cases)) => Box::new(std::mem::take(cases).into_iter()),
-        None => Box::new(
-            Generator::new(&oracle, world.clone(), args.seed, args.only, args.rule.as_deref())?
-                .take(args.cases as usize),
-        ),
-    };
-    let concurrency = args.concurrency.unwrap_or(if aws { 2 } else { 8 });
-    let stateful_target = target.clone();
-    let stateful_world = world.clone();
-    let runner = Arc::new(Runner::new(oracle.clone(), target, world, codes).context("cannot build the HTTP client")?);
-
-    let out: Box<dyn Write> = match &args.output {
-        Some(p) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(p).with_context(|| format!("{}: cannot create", p.display()))?,
-        )),
-        None => Box::new(std::io::BufWriter::new(std::io::stdout())),
-    };
-    let mut sink: Box<dyn Sink> = match args.format {
-        Format::Terminal => Box::new(Terminal::new(out, &url)),
-        Format::Json => Box::new(Json::new(out)),
-        Format::Junit => Box::new(Junit::new(out)),
-        Format::Markdown => Box::new(Markdown::new(out, &url)),
-    };
-    let progress = if args.quiet || !std::io::stderr().is_terminal() {
-        indicatif::ProgressBar::hidden()
-    } else {
-        indicatif::ProgressBar::new(args.cases)
-    };
-    let mut summary = Summary::default();
-    // Cases that need a world the endpoint cannot be put in (an unauthorized caller) are not sent.
-    let skipped = std::cell::Cell::new(0u64);
-    let cases = case_source.filter(|c| {
-        let keep = c.world.is_none();
-        skipped.set(skipped.get() + u64::from(!keep));
-        keep
-    });
-    {
-        let mut stream = pin!(runner.run(cases, concurrency));
-        while let Some(rec) = stream.next().await {
-            summary.add(&rec);
-            if let Some((b, _)) = baseline.as_mut() {
-                b.add(&rec, &run_roles, &annotations);
-            }
-            sink.case(&rec)?;
-            progress.inc(1);
-        }
-    }
-    progress.finish_and_clear();
-    summary.skipped += skipped.get();
-    let mut gate = None;
-    if let Some((b, _)) = &baseline {
-        if args.update_baseline {
-            let n = b.write()?;
-            eprintln!(
-                "copyimage-conformance: wrote {n} snapshot files to {}",
-                args.baseline.as_ref().map_or(String::new(), |d| d.display().to_string())
-            );
-        }
-        let cmp = b.compare()?;
-        for d in &cmp.diffs {
-            eprint!("{d}");
-        }
-        for (id, what) in &cmp.unaccepted {
-            eprintln!("copyimage-conformance: case {id} deviates and accepted.toml does not accept it: {what}");
-        }
-        summary.baseline = Some(cmp.clone());
-        gate = Some(cmp);
-    }
-    if args.stateful > 0 {
-        let skip: std::collections::BTreeSet<String> = baseline
-            .as_ref()
-            .map(|(b, _)| b.accepted_properties().iter().map(|p| p.property.clone()).collect())
-            .unwrap_or_default();
-        let cfg = crate::run::stateful::StatefulConfig {
-            sequences: args.stateful,
-            max_len: args.stateful_len,
-            seed: args.seed,
-        };
-        let oracle = oracle.clone();
-        let report = tokio::task::spawn_blocking(move || {
-            crate::run::stateful::check(&stateful_target, &oracle, &stateful_world, &cfg, &skip)
-        })
-        .await
-        .context("the stateful checks stopped")?;
-        summary.stateful = Some(report);
-    }
-    summary.retries = runner.counters.retries.load(Ordering::Relaxed);
-    summary.requests = runner.counters.requests.load(Ordering::Relaxed);
-    sink.finish(&summary)?;
-    if let Some(running) = embedded {
-        running.shutdown().await;
-    }
-    Ok(match gate {
-        Some(cmp) if cmp.passes() && summary.stateful_passes() => crate::exit::OK,
-        Some(_) => crate::exit::DEVIATIONS,
-        None => summary.exit_code(),
-    })
-}
-
-/// Opens a baseline and its corpus, rebased onto the run world. Without a corpus, one is
-/// generated (only with --update-baseline).
-fn open_baseline(
-    oracle: &Oracle,
-    dir: &std::path::Path,
-    world: &World,
-    args: &RunArgs,
-) -> Result<(Baseline, Vec<crate::generate::Case>)> {
-    let baseline = Baseline::open(dir)?;
-    let path = dir.join("corpus.jsonl");
-    let corpus = if path.exists() {
-        Corpus::load(&path)?
-    } else if args.update_baseline {
-        std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
-        let cases = Generator::new(oracle, world.clone(), args.seed, args.only, args.rule.as_deref())?
-            .take(args.cases as usize)
-            .collect();
-        let corpus = Corpus { header: Header { version: 1, seed: args.seed, world: world.clone() }, cases };
-        corpus.save(&path)?;
-        eprintln!("copyimage-conformance: wrote a corpus of {} cases to {}", corpus.cases.len(), path.display());
-        corpus
-    } else {
-        bail!("{}: no corpus; run once with --update-baseline to create the baseline", path.display());
-    };
-    let map = map_roles(&corpus.header.world, world);
-    if !map.missing.is_empty() {
-        eprintln!(
-            "copyimage-conformance: the world has no image for role(s) {}; cases that need them are skipped",
-            map.missing.join(", ")
-        );
-    }
-    let mut cases = Vec::with_capacity(corpus.cases.len());
-    let mut unmapped = 0u64;
-    for mut c in corpus.cases {
-        if crate::snapshot::corpus::rebase(&mut c, &map, &corpus.header.world) {
-            cases.push(c);
-        } else {
-            unmapped += 1;
-        }
-    }
-    if unmapped > 0 {
-        eprintln!("copyimage-conformance: {unmapped} corpus cases skipped for want of an image role");
-    }
-    Ok((baseline, cases))
-}
-
-async fn reachable(host: &str, port: u16) -> Result<()> {
-    let connect = tokio::net::TcpStream::connect((host, port));
-    match tokio::time::timeout(Duration::from_secs(5), connect).await {
-        Ok(Ok(_)) => Ok(()),
-        Ok(Err(e)) => Err(e.into()),
-        Err(_) => bail!("no connection within 5 s"),
-    }
-}
-
-/// Runs `serve` until Ctrl-C.
-pub fn serve(oracle: Arc<Oracle>, addr: SocketAddr, world: Option<PathBuf>) -> Result<u8> {
-    let world = match world {
-        Some(p) => World::load(&p)?,
-        None => World::default_world(),
-    };
-    let runtime =
-        tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
-    runtime.block_on(async move {
-        let running = serve::bind(addr, oracle, world).await.with_context(|| format!("cannot listen on {addr}"))?;
-        eprintln!("copyimage-conformance: serving EC2 CopyImage on {} (Ctrl-C stops)", running.url());
-        tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;
-        running.shutdown().await;
-        Ok(crate::exit::OK)
-    })
+    let outcome =
+        runtime.block_on(Session::new(oracle, plan, env).run(&mut std::io::stderr())).map_err(|e| match e {
+            // A closed pipe is told by the io::Error in the chain (see main), so it goes unwrapped.
+            SessionError::Report(io) => anyhow::Error::new(io),
+            other => anyhow::Error::new(other),
+        })?;
+    Ok(outcome.exit_code())
 }

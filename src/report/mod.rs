@@ -9,8 +9,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use crate::exit;
-use crate::run::{CaseRecord, verdict_line};
+use crate::run::CaseRecord;
 use crate::verdict::Verdict;
 
 pub use junit::Junit;
@@ -124,7 +123,7 @@ impl Summary {
                 rules: rec.result.prediction.rule_ids().into_iter().map(str::to_owned).collect(),
                 expected: expected_words(&rec.result.prediction),
                 got: outcome_words(&rec.result),
-                finding: verdict_line(v),
+                finding: v.to_string(),
                 curl: rec.result.curl.clone(),
                 severity,
             };
@@ -136,23 +135,32 @@ impl Summary {
         }
     }
 
-    /// The exit code the run ends with.
-    pub fn exit_code(&self) -> u8 {
-        if self.deviations + self.unparseable + self.transport_errors == 0 && self.stateful_passes() {
-            exit::OK
-        } else {
-            exit::DEVIATIONS
-        }
-    }
-
-    /// Whether the stateful checks (if any ran) found no failure and ran to their end.
-    pub fn stateful_passes(&self) -> bool {
-        self.stateful.as_ref().is_none_or(|r| r.failures.is_empty() && r.stopped.is_none())
-    }
-
     /// Share of cases that conformed, in percent.
     pub fn score(&self) -> f64 {
         if self.cases == 0 { 100.0 } else { 100.0 * self.conforms as f64 / self.cases as f64 }
+    }
+}
+
+/// The report formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// [`Terminal`].
+    Terminal,
+    /// [`Json`].
+    Json,
+    /// [`Junit`].
+    Junit,
+    /// [`Markdown`].
+    Markdown,
+}
+
+/// A report in `format` to `out`; `endpoint` is the URL tested, which some formats name.
+pub fn sink(format: Format, out: Box<dyn Write>, endpoint: &str) -> Box<dyn Sink> {
+    match format {
+        Format::Terminal => Box::new(Terminal::new(out, endpoint)),
+        Format::Json => Box::new(Json::new(out)),
+        Format::Junit => Box::new(Junit::new(out)),
+        Format::Markdown => Box::new(Markdown::new(out, endpoint)),
     }
 }
 
