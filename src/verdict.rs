@@ -341,4 +341,18 @@ mod tests {
         assert!(image_id_ok("ami-12345678") && image_id_ok("ami-0123456789abcdef0"));
         assert!(!image_id_ok("ami-0123456789ABCDEF0") && !image_id_ok("ami-123") && !image_id_ok("img-12345678"));
     }
+
+    #[test]
+    fn a_verdict_shows_in_a_few_words() {
+        let wrong = Finding::WrongCode { got: "A".into(), expected: vec!["B".into(), "C".into()] };
+        let shown = |v: Verdict| v.to_string();
+        assert_eq!(shown(Verdict::Conforms { notes: vec![Finding::MissingImageId] }), "conforms");
+        assert_eq!(
+            shown(Verdict::Deviation { findings: vec![wrong, Finding::MissingImageId] }),
+            "A, expected B or C; success without an imageId"
+        );
+        assert_eq!(shown(Verdict::Deviation { findings: vec![] }), "");
+        assert_eq!(shown(Verdict::Unparseable { reason: "no XML".into() }), "unparseable: no XML");
+        assert_eq!(shown(Verdict::Transport { error: "timed out".into() }), "transport: timed out");
+    }
 }

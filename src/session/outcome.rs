@@ -31,7 +31,7 @@ impl Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::run::stateful::StatefulReport;
+    use crate::run::stateful::{PropertyFailure, StatefulReport};
     use crate::snapshot::Comparison;
 
     fn code(edit: impl FnOnce(&mut Summary)) -> u8 {
@@ -70,6 +70,14 @@ mod tests {
     #[test]
     fn stateful_checks_must_pass_and_finish() {
         assert_eq!(code(|s| s.stateful = Some(StatefulReport::default())), exit::OK);
+        let failure = PropertyFailure {
+            property: "replay-same-image-id".into(),
+            detail: "d".into(),
+            steps: vec![],
+            script: String::new(),
+        };
+        let failed = StatefulReport { sequences_run: 3, failures: vec![failure], stopped: None };
+        assert_eq!(code(|s| s.stateful = Some(failed)), exit::DEVIATIONS);
         assert_eq!(code(|s| s.stateful = Some(stopped())), exit::DEVIATIONS);
         let gated = |s: &mut Summary| (s.baseline, s.stateful) = (Some(Comparison::default()), Some(stopped()));
         assert_eq!(code(gated), exit::DEVIATIONS);

@@ -148,3 +148,21 @@ fn readme_rule_table_is_the_spec_s() {
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
     assert!(readme.contains(&table), "README.md's rule table is stale: paste `make rules-md` into it");
 }
+
+#[test]
+fn live_on_an_emulator_is_refused_before_any_request() {
+    // The plan refuses it, so even an endpoint that takes no connections is not tried.
+    let o = run(&["run", "--quiet", "--live", "--max-creates", "1", "--endpoint", "http://127.0.0.1:9/"], "");
+    assert_setup_error(&o, "--live is for real AWS endpoints; http://127.0.0.1:9/ is not one");
+    let o = run(&["run", "--quiet", "--live", "--max-creates", "1"], "");
+    assert_setup_error(&o, "--live is for real AWS endpoints; the embedded endpoint is not one");
+}
+
+#[test]
+fn run_plan_errors_are_one_line_and_exit_2() {
+    let o = run(&["run", "--quiet", "--region", "mars-north-1"], "");
+    assert_setup_error(&o, "Region \"mars-north-1\" is not one the spec knows");
+    assert_setup_error(&run(&["run", "--quiet", "--timeout", "0"], ""), "--timeout 0: give seconds between 0 and 3600");
+    let o = run(&["run", "--quiet", "--endpoint", "http://user:pw@127.0.0.1:9/"], "");
+    assert_setup_error(&o, "--endpoint: credentials in the URL are not supported");
+}
