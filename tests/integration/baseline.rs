@@ -3,14 +3,14 @@
 
 use std::path::{Path, PathBuf};
 
+use tempfile::TempDir;
+
 use crate::fake::{self, Mode};
 use crate::{run, stderr, stdout};
 
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("cic-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A fresh, empty directory that is removed when the test ends, pass or fail.
+fn temp_dir(name: &str) -> TempDir {
+    tempfile::Builder::new().prefix(&format!("cic-{name}-")).tempdir().unwrap()
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -33,13 +33,15 @@ fn the_committed_embedded_baseline_passes() {
     // Every stored case is either sent or skipped (it needs a world no endpoint can be put in).
     let (sent, skipped) = (v["summary"]["cases"].as_u64().unwrap(), v["summary"]["skipped"].as_u64().unwrap());
     assert_eq!(sent + skipped, 400);
+    assert!(sent > 0, "no stored case was sent");
     assert_eq!(v["summary"]["conforms"].as_u64().unwrap(), sent);
 }
 
 #[test]
 fn changing_one_expected_response_fails_with_a_diff() {
-    let dir = temp_dir("changed");
-    copy_dir(&committed(), &dir);
+    let tmp = temp_dir("changed");
+    let dir = tmp.path();
+    copy_dir(&committed(), dir);
     let snap = dir.join("R09-amiid-malformed.snap");
     let text = std::fs::read_to_string(&snap).unwrap();
     let edited = text.replacen("response: 400 InvalidAMIID.Malformed", "response: 400 InvalidAMIID.NotFound", 1);
@@ -56,7 +58,8 @@ fn changing_one_expected_response_fails_with_a_diff() {
 
 #[test]
 fn deviations_pass_only_when_accepted_and_changes_always_fail() {
-    let dir = temp_dir("accepted");
+    let tmp = temp_dir("accepted");
+    let dir = tmp.path();
     let d = dir.to_str().unwrap();
     let wrong = fake::start(Mode::Success);
     fn args<'a>(url: &'a str, d: &'a str) -> Vec<&'a str> {
@@ -90,21 +93,23 @@ fn deviations_pass_only_when_accepted_and_changes_always_fail() {
 
 #[test]
 fn a_broken_accepted_file_is_named() {
-    let dir = temp_dir("broken");
+    let tmp = temp_dir("broken");
+    let dir = tmp.path();
     std::fs::write(dir.join("accepted.toml"), "[[accept]]\nrule = \"R04-missing\"\nwhy = \"no reason field\"\n")
         .unwrap();
     let o = run(&["run", "--quiet", "--baseline", dir.to_str().unwrap()], "");
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("accepted.toml:3: unknown field `why`"), "{}", stderr(&o));
     let empty = temp_dir("empty");
-    let o = run(&["run", "--quiet", "--baseline", empty.to_str().unwrap()], "");
+    let o = run(&["run", "--quiet", "--baseline", empty.path().to_str().unwrap()], "");
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("corpus.jsonl: no corpus; run once with --update-baseline"), "{}", stderr(&o));
 }
 
 #[test]
 fn an_unknown_accepted_property_is_named() {
-    let dir = temp_dir("property");
+    let tmp = temp_dir("property");
+    let dir = tmp.path();
     std::fs::write(
         dir.join("accepted.toml"),
         "[[accept_property]]\nproperty = \"replay-same-id\"\nreason = \"typo\"\n",
@@ -117,7 +122,8 @@ fn an_unknown_accepted_property_is_named() {
 
 #[test]
 fn annotations_and_other_findings_accept_nothing() {
-    let dir = temp_dir("strict");
+    let tmp = temp_dir("strict");
+    let dir = tmp.path();
     let d = dir.to_str().unwrap();
     // An error where success is due: the deciding rules include R34/R35, which only annotate.
     let wrong = fake::start(Mode::Error("InvalidParameterValue"));

@@ -85,11 +85,12 @@ fn missing_case_file_and_bad_world_name_the_file() {
 #[test]
 fn bad_spec_names_the_file_and_key() {
     // Derived from the built-in spec so the fixture cannot drift from it.
-    let path = std::env::temp_dir().join(format!("spec_duplicate_rule_{}.toml", std::process::id()));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("spec_duplicate_rule.toml");
     let text = copyimage_conformance::spec::BUILTIN.replace("id = \"R08-desc\"", "id = \"R07-name\"");
+    assert_ne!(text, copyimage_conformance::spec::BUILTIN);
     std::fs::write(&path, text).unwrap();
     let o = run(&["--spec", path.to_str().unwrap(), "rules"], "");
-    std::fs::remove_file(&path).ok();
     assert_setup_error(&o, "rule.R07-name: duplicate rule id");
 }
 
@@ -114,6 +115,7 @@ fn gen_is_byte_identical_for_a_seed() {
 #[test]
 fn gen_only_and_rule_filters() {
     let valid = stdout(&run(&["gen", "--only", "valid", "--count", "50"], ""));
+    assert_eq!(valid.lines().count(), 50, "{valid}");
     for line in valid.lines() {
         let v: Value = serde_json::from_str(line).unwrap();
         assert_eq!(v["kind"], "valid");
@@ -121,6 +123,7 @@ fn gen_only_and_rule_filters() {
         assert!(p["ok"] == true || p["codes"] == serde_json::json!(["DryRunOperation"]), "{line}");
     }
     let r07 = stdout(&run(&["gen", "--rule", "R07-name", "--count", "50"], ""));
+    assert_eq!(r07.lines().count(), 50, "{r07}");
     for line in r07.lines() {
         let v: Value = serde_json::from_str(line).unwrap();
         assert_eq!(v["target"], "R07-name");
@@ -139,6 +142,7 @@ fn rules_table_snapshot() {
 fn gen_sample_snapshot() {
     let o = run(&["gen", "--seed", "2026", "--count", "12"], "");
     let lines: Vec<Value> = stdout(&o).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 12);
     insta::assert_json_snapshot!("gen_seed_2026", lines);
 }
 

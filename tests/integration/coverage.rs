@@ -14,6 +14,7 @@ fn five_thousand_cases_reach_every_rule_on_both_sides() {
     let oracle = Oracle::builtin().unwrap();
     let base = World::default_world();
     let ids: Vec<String> = oracle.rule_ids().map(str::to_owned).collect();
+    assert!(!ids.is_empty(), "the oracle has no rules to cover");
     let mut decided = BTreeSet::new();
     let mut near = BTreeSet::new();
     for case in Generator::new(&oracle, base.clone(), 2026, None, None).unwrap().take(CASES) {

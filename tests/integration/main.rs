@@ -2,11 +2,13 @@
 //!
 //! `cli` runs the built binary as a user would and checks output and exit codes; `coverage`
 //! proves the generator reaches every rule; `properties` checks the oracle's laws with
-//! proptest. Fixtures live in `tests/data/`.
+//! proptest; `docs` checks that every rule and accepted deviation is explained in `docs/`.
+//! Fixtures live in `tests/data/`.
 
 mod baseline;
 mod cli;
 mod coverage;
+mod docs;
 mod fake;
 mod properties;
 mod runner;
