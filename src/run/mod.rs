@@ -7,6 +7,8 @@
 //! endpoint sees them in the order they were predicted in.
 
 pub mod discover;
+pub mod ec2;
+pub mod properties;
 mod send;
 pub mod setup;
 pub mod stateful;
@@ -172,7 +174,7 @@ impl Runner {
         world: World,
         codes: Arc<dyn CodeMap>,
     ) -> Result<Self, reqwest::Error> {
-        let client = reqwest::Client::builder().timeout(target.timeout).build()?;
+        let client = ec2::http_client(&target)?;
         Ok(Runner {
             oracle,
             target,

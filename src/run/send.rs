@@ -3,6 +3,7 @@
 use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime};
 
+use crate::run::ec2::{self, TransportError};
 use crate::run::{Counters, Target};
 use crate::wire::{self, Reply};
 use crate::world::Params;
@@ -56,23 +57,6 @@ fn body_for(target: &Target, params: &Params) -> (String, Vec<(String, String)>)
             vec![("content-type".into(), "application/json".into()), ("accept".into(), "application/json".into())],
         ),
     }
-}
-
-/// A POST of `body` to the target, signed for `region`.
-pub(super) fn build(
-    target: &Target,
-    region: &str,
-    body: &str,
-    headers: &[(String, String)],
-) -> Result<http::Request<Vec<u8>>, String> {
-    let mut b = http::Request::builder().method("POST").uri(&target.endpoint);
-    for (k, v) in headers {
-        b = b.header(k, v);
-    }
-    let mut req = b.body(body.as_bytes().to_vec()).map_err(|e| format!("cannot build the request: {e}"))?;
-    wire::sign(&mut req, &target.credentials, region, "ec2", SystemTime::now())
-        .map_err(|e| format!("cannot sign the request: {e}"))?;
-    Ok(req)
 }
 
 /// Sends one request, retrying throttling and connection errors with backoff and jitter.
@@ -129,61 +113,31 @@ enum Attempt {
 async fn attempt(client: &reqwest::Client, target: &Target, body: &str, shown: &mut Vec<(String, String)>) -> Attempt {
     let base: Vec<(String, String)> =
         shown.iter().filter(|(k, _)| k == "content-type" || k == "accept").cloned().collect();
-    let req = match build(target, &target.region, body, &base) {
+    let req = match ec2::build(target, &target.region, body, &base) {
         Ok(r) => r,
-        Err(e) => return Attempt::Failed(e),
+        Err(e) => return Attempt::Failed(e.to_string()),
     };
     *shown = req
         .headers()
         .iter()
         .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
         .collect();
-    let req = match reqwest::Request::try_from(req) {
-        Ok(r) => r,
-        Err(e) => return Attempt::Failed(format!("cannot build the request: {e}")),
-    };
-    let mut resp = match client.execute(req).await {
-        Ok(r) => r,
-        Err(e) if e.is_timeout() => return Attempt::Failed(format!("timed out after {:?}", target.timeout)),
-        Err(e) => return Attempt::Connect(describe(&e)),
-    };
-    let status = resp.status().as_u16();
-    let mut bytes = Vec::new();
-    loop {
-        match resp.chunk().await {
-            Ok(Some(chunk)) => {
-                if bytes.len() + chunk.len() > target.max_body {
-                    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(200)]).into_owned();
-                    let reason = format!("body larger than {} bytes", target.max_body);
-                    return Attempt::Done(status, Reply::Unparseable { reason, head }, Vec::new());
-                }
-                bytes.extend_from_slice(&chunk);
-            }
-            Ok(None) => break,
-            Err(e) if e.is_timeout() => {
-                return Attempt::Failed(format!("timed out after {:?} reading the body", target.timeout));
-            }
-            Err(e) => return Attempt::Connect(format!("connection lost while reading the body: {}", describe(&e))),
+    let (status, bytes) = match ec2::exchange(client, target, req).await {
+        Ok(answer) => answer,
+        Err(TransportError::TooLarge { status, max, head }) => {
+            let head = String::from_utf8_lossy(&head).into_owned();
+            let reason = format!("body larger than {max} bytes");
+            return Attempt::Done(status, Reply::Unparseable { reason, head }, Vec::new());
         }
-    }
+        Err(e @ (TransportError::Connect(_) | TransportError::BodyLost(_))) => return Attempt::Connect(e.to_string()),
+        Err(e) => return Attempt::Failed(e.to_string()),
+    };
     let reply = match target.dialect {
         Dialect::Ec2Query => wire::decode_xml(status, &bytes),
         Dialect::JsonEnvelope => wire::decode_json(status, &bytes),
     };
     let throttled = target.protocol.is_throttled(status, &reply);
     if throttled { Attempt::Throttled(status, reply) } else { Attempt::Done(status, reply, bytes) }
-}
-
-/// An error with its causes, on one line.
-pub(super) fn describe(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cause = c.source();
-    }
-    s
 }
 
 /// Exponential backoff with full jitter, capped at 20 s.
