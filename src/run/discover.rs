@@ -1,7 +1,7 @@
 //! `--discover`: builds a world from the endpoint's own `DescribeImages` answer.
 
 use crate::run::Target;
-use crate::run::ec2::{Ec2Client, describe};
+use crate::run::ec2::{Ec2Client, error_chain};
 use crate::world::World;
 
 /// Why the endpoint's images could not be read.
@@ -28,7 +28,8 @@ pub enum DiscoverError {
 /// Asks the endpoint for `ids` and returns a world of the target's Region holding them.
 pub async fn discover(target: &Target, account: &str, ids: &[String]) -> Result<World, DiscoverError> {
     let err = |detail: String| DiscoverError::Request { endpoint: target.endpoint.clone(), detail };
-    let client = Ec2Client::new(target).map_err(|e| err(format!("cannot build the HTTP client: {}", describe(&e))))?;
+    let client =
+        Ec2Client::new(target).map_err(|e| err(format!("cannot build the HTTP client: {}", error_chain(&e))))?;
     let asked: Vec<&str> = ids.iter().map(String::as_str).collect();
     let mut images = client.describe_images(&target.region, &asked).await.map_err(|e| err(e.detail))?;
     // A discovered image is named by its own id: a corpus made with --discover maps to it.

@@ -81,7 +81,7 @@ pub(crate) async fn exchange(
     let mut resp = match client.execute(req).await {
         Ok(r) => r,
         Err(e) if e.is_timeout() => return Err(TransportError::Timeout(target.timeout)),
-        Err(e) => return Err(TransportError::Connect(describe(&e))),
+        Err(e) => return Err(TransportError::Connect(error_chain(&e))),
     };
     let status = resp.status().as_u16();
     let mut bytes = Vec::new();
@@ -96,13 +96,13 @@ pub(crate) async fn exchange(
             }
             Ok(None) => return Ok((status, bytes)),
             Err(e) if e.is_timeout() => return Err(TransportError::BodyTimeout(target.timeout)),
-            Err(e) => return Err(TransportError::BodyLost(describe(&e))),
+            Err(e) => return Err(TransportError::BodyLost(error_chain(&e))),
         }
     }
 }
 
 /// An error with its causes, on one line.
-pub(crate) fn describe(e: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut cause = e.source();
     while let Some(c) = cause {

@@ -25,7 +25,7 @@ use crate::oracle::{Oracle, Prediction, render_region};
 use crate::verdict::{CodeMap, Finding, Verdict, judge};
 use crate::wire::{Credentials, Reply};
 use crate::world::{Params, World};
-pub use send::{Dialect, Sent};
+pub use send::{Dialect, SendError, Sent};
 
 /// How to reach the endpoint.
 #[derive(Clone, Debug)]
@@ -268,7 +268,7 @@ impl Runner {
             .map(|m| render_region(m, &self.target.region));
         let verdict = match &sent.outcome {
             Ok((status, reply)) => judge(&prediction, *status, reply, expected_image, exact.as_deref(), &*self.codes),
-            Err(error) => Verdict::Transport { error: error.clone() },
+            Err(error) => Verdict::Transport { error: error.to_string() },
         };
         let curl = sent.curl(&self.target);
         let (status, reply) = match sent.outcome {

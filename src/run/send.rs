@@ -21,7 +21,7 @@ pub enum Dialect {
 /// What sending one request came to.
 pub struct Sent {
     /// The status and decoded reply, or why there was none.
-    pub outcome: Result<(u16, Reply), String>,
+    pub outcome: Result<(u16, Reply), SendError>,
     /// Attempts made.
     pub attempts: u32,
     /// The final reply's body as read, for callers that decode another operation's answer
@@ -31,6 +31,32 @@ pub struct Sent {
     url: String,
     headers: Vec<(String, String)>,
     body: String,
+}
+
+/// Why a request got no reply to judge.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// Every attempt was throttled.
+    #[error("throttled (HTTP {status}{}) on all {attempts} attempts", .code.as_ref().map(|c| format!(" {c}")).unwrap_or_default())]
+    Throttled {
+        /// The last attempt's status.
+        status: u16,
+        /// The last attempt's error code, if it had one.
+        code: Option<String>,
+        /// Attempts made.
+        attempts: u32,
+    },
+    /// Every attempt met a connection error.
+    #[error("{error} (after {attempts} attempts)")]
+    Unreachable {
+        /// The last attempt's error.
+        error: TransportError,
+        /// Attempts made.
+        attempts: u32,
+    },
+    /// A failure that retrying cannot help: no answer in time, a request that cannot be built.
+    #[error(transparent)]
+    Failed(TransportError),
 }
 
 impl Sent {
@@ -61,53 +87,48 @@ fn body_for(target: &Target, params: &Params) -> (String, Vec<(String, String)>)
 
 /// Sends one request, retrying throttling and connection errors with backoff and jitter.
 pub async fn send(client: &reqwest::Client, target: &Target, params: &Params, counters: &Counters) -> Sent {
-    let (body, headers) = body_for(target, params);
-    let mut sent = Sent {
-        outcome: Err(String::new()),
-        attempts: 0,
-        raw: Vec::new(),
-        method: "POST",
-        url: target.endpoint.clone(),
-        headers,
-        body,
-    };
-    loop {
-        sent.attempts += 1;
+    let (body, mut headers) = body_for(target, params);
+    let mut attempts = 0;
+    let outcome = loop {
+        attempts += 1;
         counters.requests.fetch_add(1, Ordering::Relaxed);
-        let outcome = attempt(client, target, &sent.body, &mut sent.headers).await;
+        let outcome = attempt(client, target, &body, &mut headers).await;
         let retry = match &outcome {
-            Attempt::Throttled(..) | Attempt::Connect(_) => sent.attempts <= target.retries,
+            Attempt::Throttled(..) | Attempt::Connect(_) => attempts <= target.retries,
             _ => false,
         };
-        if retry {
-            counters.retries.fetch_add(1, Ordering::Relaxed);
-            tokio::time::sleep(backoff(target.backoff, sent.attempts)).await;
-            continue;
+        if !retry {
+            break outcome;
         }
-        sent.outcome = match outcome {
-            Attempt::Done(status, reply, raw) => {
-                sent.raw = raw;
-                Ok((status, reply))
-            }
-            Attempt::Throttled(status, reply) => {
-                let code = match reply {
-                    Reply::Error { code, .. } => format!(" {code}"),
-                    _ => String::new(),
-                };
-                Err(format!("throttled (HTTP {status}{code}) on all {} attempts", sent.attempts))
-            }
-            Attempt::Connect(e) => Err(format!("{e} (after {} attempts)", sent.attempts)),
-            Attempt::Failed(e) => Err(e),
-        };
-        return sent;
-    }
+        counters.retries.fetch_add(1, Ordering::Relaxed);
+        tokio::time::sleep(backoff(target.backoff, attempts)).await;
+    };
+    let mut raw = Vec::new();
+    let outcome = match outcome {
+        Attempt::Done(status, reply, body) => {
+            raw = body;
+            Ok((status, reply))
+        }
+        Attempt::Throttled(status, reply) => {
+            let code = match reply {
+                Reply::Error { code, .. } => Some(code),
+                _ => None,
+            };
+            Err(SendError::Throttled { status, code, attempts })
+        }
+        Attempt::Connect(error) => Err(SendError::Unreachable { error, attempts }),
+        Attempt::Failed(error) => Err(SendError::Failed(error)),
+    };
+    Sent { outcome, attempts, raw, method: "POST", url: target.endpoint.clone(), headers, body }
 }
 
+/// What one attempt came to.
 enum Attempt {
     Done(u16, Reply, Vec<u8>),
     Throttled(u16, Reply),
-    Connect(String),
-    Failed(String),
+    /// Worth another attempt.
+    Connect(TransportError),
+    Failed(TransportError),
 }
 
 async fn attempt(client: &reqwest::Client, target: &Target, body: &str, shown: &mut Vec<(String, String)>) -> Attempt {
@@ -115,7 +136,7 @@ async fn attempt(client: &reqwest::Client, target: &Target, body: &str, shown: &
         shown.iter().filter(|(k, _)| k == "content-type" || k == "accept").cloned().collect();
     let req = match ec2::build(target, &target.region, body, &base) {
         Ok(r) => r,
-        Err(e) => return Attempt::Failed(e.to_string()),
+        Err(e) => return Attempt::Failed(e),
     };
     *shown = req
         .headers()
@@ -129,8 +150,8 @@ async fn attempt(client: &reqwest::Client, target: &Target, body: &str, shown: &
             let reason = format!("body larger than {max} bytes");
             return Attempt::Done(status, Reply::Unparseable { reason, head }, Vec::new());
         }
-        Err(e @ (TransportError::Connect(_) | TransportError::BodyLost(_))) => return Attempt::Connect(e.to_string()),
-        Err(e) => return Attempt::Failed(e.to_string()),
+        Err(e @ (TransportError::Connect(_) | TransportError::BodyLost(_))) => return Attempt::Connect(e),
+        Err(e) => return Attempt::Failed(e),
     };
     let reply = match target.dialect {
         Dialect::Ec2Query => wire::decode_xml(status, &bytes),

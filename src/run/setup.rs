@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::run::Target;
-use crate::run::ec2::{CallError, Ec2Client, describe as describe_error, head};
+use crate::run::ec2::{CallError, Ec2Client, error_chain, head};
 use crate::wire::xml_path::text_at;
 use crate::world::{Image, ImageState, Params, World};
 
@@ -119,7 +119,7 @@ pub async fn setup(target: &Target, account: &str, second_region: &str) -> Resul
         return Err(SetupError::SameRegion { region: region.to_owned() });
     }
     let c = Ec2Client::new(target).map_err(|e| {
-        SetupError::call(target, "RegisterImage", format!("cannot build the HTTP client: {}", describe_error(&e)))
+        SetupError::call(target, "RegisterImage", format!("cannot build the HTTP client: {}", error_chain(&e)))
     })?;
     let c = &c;
     let tag = unique_tag();

@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use crate::generate::strategy::Inputs;
 use crate::oracle::Oracle;
 use crate::run::properties::PROPERTIES;
-use crate::run::{Counters, Dialect, Target, ec2};
+use crate::run::{Counters, Dialect, SendError, Target, ec2};
 use crate::wire::{CodeMap, EnvelopeCodes, EnvelopeError, SameCodes};
 use crate::world::{ImageState, World};
 use ops::{Sequences, nonce};
@@ -101,8 +101,8 @@ enum Stop {
     NoAnswer {
         /// The endpoint.
         endpoint: String,
-        /// The transport error, after retries.
-        error: String,
+        /// Why, after retries.
+        error: SendError,
     },
     /// Real AWS: the creation budget is spent.
     #[error("stopped: the stateful checks make real copies, and the creation budget ({0}) is spent")]

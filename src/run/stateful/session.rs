@@ -12,7 +12,7 @@ use crate::run::properties::{
     COPY_ACCEPTED, DEREGISTERED_SOURCE_ERROR, DESCRIBE_DESCRIPTION, DESCRIBE_ENCRYPTED, DESCRIBE_FOUND, DESCRIBE_NAME,
     DESCRIBE_STATE, DESCRIBE_TAGS, MISMATCH_ERROR, REPLAY_NO_NEW_IMAGE, REPLAY_SAME_IMAGE_ID,
 };
-use crate::run::send::{self, Sent};
+use crate::run::send;
 use crate::run::{Counters, Dialect, Target, verdict_line};
 use crate::verdict::{CodeMap, judge};
 use crate::wire::Reply;
@@ -51,6 +51,16 @@ pub(super) enum Unlisted {
     /// A success that cannot be read.
     #[error(transparent)]
     Unreadable(DescribeError),
+}
+
+/// An answered request.
+struct Answered {
+    /// The request as a `curl` command.
+    curl: String,
+    status: u16,
+    reply: Reply,
+    /// The body as read; empty when it was too large.
+    raw: Vec<u8>,
 }
 
 /// The images a DescribeImages answer lists, or why it lists none.
@@ -176,7 +186,7 @@ impl Session<'_> {
         let (params, generated) = self.fresh(p, tag);
         let prediction = self.oracle.predict(&self.model, &params);
         self.spend(&prediction)?;
-        let (sent, status, reply) = self.send(&params)?;
+        let Answered { curl, status, reply, .. } = self.send(&params)?;
         let line = format!("{n}. Copy: CopyImage {} → {}", show(&params), outcome(status, &reply));
         if let Reply::Success { image_id: Some(id), .. } = &reply {
             self.record(&params, id);
@@ -187,15 +197,15 @@ impl Session<'_> {
             let detail = format!("step {n}: a valid copy: {}", verdict_line(&verdict));
             (COPY_ACCEPTED, detail, None)
         });
-        Ok(Step { line, curl: Some(sent.curl(self.target)), failure })
+        Ok(Step { line, curl: Some(curl), failure })
     }
 
     fn replay(&mut self, c: &Made, n: usize, checked: &dyn Fn(&str) -> bool) -> Result<Step, Stop> {
         let prediction = self.oracle.predict(&self.model, &c.params);
-        let (sent, status, reply) = self.send(&c.params)?;
+        let Answered { curl, status, reply, .. } = self.send(&c.params)?;
         let line =
             format!("{n}. Replay of step {} (same ClientToken, same parameters) → {}", c.step, outcome(status, &reply));
-        let curl = Some(sent.curl(self.target));
+        let curl = Some(curl);
         let verdict = judge(&prediction, status, &reply, Some(&c.image_id), None, &*self.codes);
         if checked(REPLAY_SAME_IMAGE_ID) && !verdict.passes() {
             let detail = format!(
@@ -244,7 +254,7 @@ impl Session<'_> {
         params.insert(key::NAME.into(), name.clone());
         let prediction = self.oracle.predict(&self.model, &params);
         self.spend(&prediction)?;
-        let (sent, status, reply) = self.send(&params)?;
+        let Answered { curl, status, reply, .. } = self.send(&params)?;
         let line = format!(
             "{n}. Replay of step {} with Name={name:?} (same ClientToken) → {}",
             c.step,
@@ -260,7 +270,7 @@ impl Session<'_> {
                 format!("step {n}: step {}'s ClientToken with another Name: {}", c.step, verdict_line(&verdict));
             (MISMATCH_ERROR, detail, None)
         });
-        Ok(Step { line, curl: Some(sent.curl(self.target)), failure })
+        Ok(Step { line, curl: Some(curl), failure })
     }
 
     fn describe_copy(&mut self, c: &Made, n: usize, checked: &dyn Fn(&str) -> bool) -> Result<Step, Stop> {
@@ -344,7 +354,7 @@ impl Session<'_> {
         params.insert(key::SOURCE_REGION.into(), region);
         let prediction = self.oracle.predict(&self.model, &params);
         self.spend(&prediction)?;
-        let (sent, status, reply) = self.send(&params)?;
+        let Answered { curl, status, reply, .. } = self.send(&params)?;
         let line =
             format!("{n}. Copy from deregistered {id}: CopyImage {} → {}", show(&params), outcome(status, &reply));
         if let Reply::Success { image_id: Some(made), .. } = &reply {
@@ -359,7 +369,7 @@ impl Session<'_> {
             );
             (DEREGISTERED_SOURCE_ERROR, detail, None)
         });
-        Ok(Step { line, curl: Some(sent.curl(self.target)), failure })
+        Ok(Step { line, curl: Some(curl), failure })
     }
 
     /// Adds a copy the endpoint made to the model.
@@ -400,10 +410,12 @@ impl Session<'_> {
         Ok(())
     }
 
-    fn send(&self, params: &Params) -> Result<(Sent, u16, Reply), Stop> {
-        let mut sent = self.rt.block_on(send::send(&self.client, self.target, params, &self.counters));
-        match std::mem::replace(&mut sent.outcome, Err(String::new())) {
-            Ok((status, reply)) => Ok((sent, status, reply)),
+    /// Sends one request through the runner's request path (retries included).
+    fn send(&self, params: &Params) -> Result<Answered, Stop> {
+        let sent = self.rt.block_on(send::send(&self.client, self.target, params, &self.counters));
+        let curl = sent.curl(self.target);
+        match sent.outcome {
+            Ok((status, reply)) => Ok(Answered { curl, status, reply, raw: sent.raw }),
             Err(error) => Err(Stop::NoAnswer { endpoint: self.target.endpoint.clone(), error }),
         }
     }
@@ -412,22 +424,21 @@ impl Session<'_> {
     /// not be read.
     pub(super) fn describe(&self, mut query: Params) -> Result<(String, Listed), Stop> {
         query.insert(key::ACTION.into(), "DescribeImages".into());
-        let (sent, status, reply) = self.send(&query)?;
-        let curl = sent.curl(self.target);
+        let Answered { curl, status, reply, raw } = self.send(&query)?;
         let images = match reply {
             Reply::Error { code, message, .. } => {
                 Err(Unlisted::Refused { status, code, message: message.unwrap_or_default() })
             }
             // No body kept: empty, or larger than the target's limit.
-            Reply::Unparseable { reason, .. } if sent.raw.is_empty() => Err(Unlisted::NoBody { status, reason }),
+            Reply::Unparseable { reason, .. } if raw.is_empty() => Err(Unlisted::NoBody { status, reason }),
             _ if !(200..300).contains(&status) => {
-                let head = String::from_utf8_lossy(&sent.raw[..sent.raw.len().min(200)]).into_owned();
+                let head = String::from_utf8_lossy(&raw[..raw.len().min(200)]).into_owned();
                 Err(Unlisted::Status { status, head })
             }
             // Text verbatim: whether the endpoint keeps a Name or a tag as sent is checked.
             _ => match self.target.dialect {
-                Dialect::Ec2Query => read_xml(&sent.raw, Text::Verbatim).map_err(Unlisted::Unreadable),
-                Dialect::JsonEnvelope => read_json(&sent.raw).map_err(Unlisted::Unreadable),
+                Dialect::Ec2Query => read_xml(&raw, Text::Verbatim).map_err(Unlisted::Unreadable),
+                Dialect::JsonEnvelope => read_json(&raw).map_err(Unlisted::Unreadable),
             },
         };
         Ok((curl, images))
