@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::oracle::Prediction;
 use crate::wire::Reply;
+pub use crate::wire::codes::{CodeMap, SameCodes};
 
 /// What one case came to. Every case sent gets exactly one.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -165,21 +166,6 @@ impl fmt::Display for Finding {
 pub fn image_id_ok(id: &str) -> bool {
     let Some(hex) = id.strip_prefix("ami-") else { return false };
     matches!(hex.len(), 8 | 17) && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-}
-
-/// Maps the codes a dialect returns to EC2 codes (identity for EC2 Query).
-pub trait CodeMap: Send + Sync {
-    /// Whether `got` (as returned by the endpoint) stands for the EC2 code `ec2`.
-    fn matches(&self, got: &str, ec2: &str) -> bool;
-}
-
-/// EC2 Query: codes are EC2 codes.
-pub struct SameCodes;
-
-impl CodeMap for SameCodes {
-    fn matches(&self, got: &str, ec2: &str) -> bool {
-        got == ec2
-    }
 }
 
 /// Judges one reply.

@@ -7,6 +7,8 @@
 //! endpoint sees them in the order they were predicted in.
 
 pub mod discover;
+pub mod ec2;
+pub mod properties;
 mod send;
 pub mod setup;
 pub mod stateful;
@@ -23,7 +25,7 @@ use crate::oracle::{Oracle, Prediction, render_region};
 use crate::verdict::{CodeMap, Finding, Verdict, judge};
 use crate::wire::{Credentials, Reply};
 use crate::world::{Params, World};
-pub use send::{Dialect, Sent};
+pub use send::{Dialect, SendError, Sent};
 
 /// How to reach the endpoint.
 #[derive(Clone, Debug)]
@@ -172,7 +174,7 @@ impl Runner {
         world: World,
         codes: Arc<dyn CodeMap>,
     ) -> Result<Self, reqwest::Error> {
-        let client = reqwest::Client::builder().timeout(target.timeout).build()?;
+        let client = ec2::http_client(&target)?;
         Ok(Runner {
             oracle,
             target,
@@ -266,7 +268,7 @@ impl Runner {
             .map(|m| render_region(m, &self.target.region));
         let verdict = match &sent.outcome {
             Ok((status, reply)) => judge(&prediction, *status, reply, expected_image, exact.as_deref(), &*self.codes),
-            Err(error) => Verdict::Transport { error: error.clone() },
+            Err(error) => Verdict::Transport { error: error.to_string() },
         };
         let curl = sent.curl(&self.target);
         let (status, reply) = match sent.outcome {

@@ -3,6 +3,7 @@
 use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime};
 
+use crate::run::ec2::{self, TransportError};
 use crate::run::{Counters, Target};
 use crate::wire::{self, Reply};
 use crate::world::Params;
@@ -20,7 +21,7 @@ pub enum Dialect {
 /// What sending one request came to.
 pub struct Sent {
     /// The status and decoded reply, or why there was none.
-    pub outcome: Result<(u16, Reply), String>,
+    pub outcome: Result<(u16, Reply), SendError>,
     /// Attempts made.
     pub attempts: u32,
     /// The final reply's body as read, for callers that decode another operation's answer
@@ -30,6 +31,32 @@ pub struct Sent {
     url: String,
     headers: Vec<(String, String)>,
     body: String,
+}
+
+/// Why a request got no reply to judge.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// Every attempt was throttled.
+    #[error("throttled (HTTP {status}{}) on all {attempts} attempts", .code.as_ref().map(|c| format!(" {c}")).unwrap_or_default())]
+    Throttled {
+        /// The last attempt's status.
+        status: u16,
+        /// The last attempt's error code, if it had one.
+        code: Option<String>,
+        /// Attempts made.
+        attempts: u32,
+    },
+    /// Every attempt met a connection error.
+    #[error("{error} (after {attempts} attempts)")]
+    Unreachable {
+        /// The last attempt's error.
+        error: TransportError,
+        /// Attempts made.
+        attempts: u32,
+    },
+    /// A failure that retrying cannot help: no answer in time, a request that cannot be built.
+    #[error(transparent)]
+    Failed(TransportError),
 }
 
 impl Sent {
@@ -58,78 +85,56 @@ fn body_for(target: &Target, params: &Params) -> (String, Vec<(String, String)>)
     }
 }
 
-/// A POST of `body` to the target, signed for `region`.
-pub(super) fn build(
-    target: &Target,
-    region: &str,
-    body: &str,
-    headers: &[(String, String)],
-) -> Result<http::Request<Vec<u8>>, String> {
-    let mut b = http::Request::builder().method("POST").uri(&target.endpoint);
-    for (k, v) in headers {
-        b = b.header(k, v);
-    }
-    let mut req = b.body(body.as_bytes().to_vec()).map_err(|e| format!("cannot build the request: {e}"))?;
-    wire::sign(&mut req, &target.credentials, region, "ec2", SystemTime::now())
-        .map_err(|e| format!("cannot sign the request: {e}"))?;
-    Ok(req)
-}
-
 /// Sends one request, retrying throttling and connection errors with backoff and jitter.
 pub async fn send(client: &reqwest::Client, target: &Target, params: &Params, counters: &Counters) -> Sent {
-    let (body, headers) = body_for(target, params);
-    let mut sent = Sent {
-        outcome: Err(String::new()),
-        attempts: 0,
-        raw: Vec::new(),
-        method: "POST",
-        url: target.endpoint.clone(),
-        headers,
-        body,
-    };
-    loop {
-        sent.attempts += 1;
+    let (body, mut headers) = body_for(target, params);
+    let mut attempts = 0;
+    let outcome = loop {
+        attempts += 1;
         counters.requests.fetch_add(1, Ordering::Relaxed);
-        let outcome = attempt(client, target, &sent.body, &mut sent.headers).await;
+        let outcome = attempt(client, target, &body, &mut headers).await;
         let retry = match &outcome {
-            Attempt::Throttled(..) | Attempt::Connect(_) => sent.attempts <= target.retries,
+            Attempt::Throttled(..) | Attempt::Connect(_) => attempts <= target.retries,
             _ => false,
         };
-        if retry {
-            counters.retries.fetch_add(1, Ordering::Relaxed);
-            tokio::time::sleep(backoff(target.backoff, sent.attempts)).await;
-            continue;
+        if !retry {
+            break outcome;
         }
-        sent.outcome = match outcome {
-            Attempt::Done(status, reply, raw) => {
-                sent.raw = raw;
-                Ok((status, reply))
-            }
-            Attempt::Throttled(status, reply) => {
-                let code = match reply {
-                    Reply::Error { code, .. } => format!(" {code}"),
-                    _ => String::new(),
-                };
-                Err(format!("throttled (HTTP {status}{code}) on all {} attempts", sent.attempts))
-            }
-            Attempt::Connect(e) => Err(format!("{e} (after {} attempts)", sent.attempts)),
-            Attempt::Failed(e) => Err(e),
-        };
-        return sent;
-    }
+        counters.retries.fetch_add(1, Ordering::Relaxed);
+        tokio::time::sleep(backoff(target.backoff, attempts)).await;
+    };
+    let mut raw = Vec::new();
+    let outcome = match outcome {
+        Attempt::Done(status, reply, body) => {
+            raw = body;
+            Ok((status, reply))
+        }
+        Attempt::Throttled(status, reply) => {
+            let code = match reply {
+                Reply::Error { code, .. } => Some(code),
+                _ => None,
+            };
+            Err(SendError::Throttled { status, code, attempts })
+        }
+        Attempt::Connect(error) => Err(SendError::Unreachable { error, attempts }),
+        Attempt::Failed(error) => Err(SendError::Failed(error)),
+    };
+    Sent { outcome, attempts, raw, method: "POST", url: target.endpoint.clone(), headers, body }
 }
 
+/// What one attempt came to.
 enum Attempt {
     Done(u16, Reply, Vec<u8>),
     Throttled(u16, Reply),
-    Connect(String),
-    Failed(String),
+    /// Worth another attempt.
+    Connect(TransportError),
+    Failed(TransportError),
 }
 
 async fn attempt(client: &reqwest::Client, target: &Target, body: &str, shown: &mut Vec<(String, String)>) -> Attempt {
     let base: Vec<(String, String)> =
         shown.iter().filter(|(k, _)| k == "content-type" || k == "accept").cloned().collect();
-    let req = match build(target, &target.region, body, &base) {
+    let req = match ec2::build(target, &target.region, body, &base) {
         Ok(r) => r,
         Err(e) => return Attempt::Failed(e),
     };
@@ -138,52 +143,22 @@ async fn attempt(client: &reqwest::Client, target: &Target, body: &str, shown: &
         .iter()
         .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
         .collect();
-    let req = match reqwest::Request::try_from(req) {
-        Ok(r) => r,
-        Err(e) => return Attempt::Failed(format!("cannot build the request: {e}")),
-    };
-    let mut resp = match client.execute(req).await {
-        Ok(r) => r,
-        Err(e) if e.is_timeout() => return Attempt::Failed(format!("timed out after {:?}", target.timeout)),
-        Err(e) => return Attempt::Connect(describe(&e)),
-    };
-    let status = resp.status().as_u16();
-    let mut bytes = Vec::new();
-    loop {
-        match resp.chunk().await {
-            Ok(Some(chunk)) => {
-                if bytes.len() + chunk.len() > target.max_body {
-                    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(200)]).into_owned();
-                    let reason = format!("body larger than {} bytes", target.max_body);
-                    return Attempt::Done(status, Reply::Unparseable { reason, head }, Vec::new());
-                }
-                bytes.extend_from_slice(&chunk);
-            }
-            Ok(None) => break,
-            Err(e) if e.is_timeout() => {
-                return Attempt::Failed(format!("timed out after {:?} reading the body", target.timeout));
-            }
-            Err(e) => return Attempt::Connect(format!("connection lost while reading the body: {}", describe(&e))),
+    let (status, bytes) = match ec2::exchange(client, target, req).await {
+        Ok(answer) => answer,
+        Err(TransportError::TooLarge { status, max, head }) => {
+            let head = String::from_utf8_lossy(&head).into_owned();
+            let reason = format!("body larger than {max} bytes");
+            return Attempt::Done(status, Reply::Unparseable { reason, head }, Vec::new());
         }
-    }
+        Err(e @ (TransportError::Connect(_) | TransportError::BodyLost(_))) => return Attempt::Connect(e),
+        Err(e) => return Attempt::Failed(e),
+    };
     let reply = match target.dialect {
         Dialect::Ec2Query => wire::decode_xml(status, &bytes),
         Dialect::JsonEnvelope => wire::decode_json(status, &bytes),
     };
     let throttled = target.protocol.is_throttled(status, &reply);
     if throttled { Attempt::Throttled(status, reply) } else { Attempt::Done(status, reply, bytes) }
-}
-
-/// An error with its causes, on one line.
-pub(super) fn describe(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cause = c.source();
-    }
-    s
 }
 
 /// Exponential backoff with full jitter, capped at 20 s.

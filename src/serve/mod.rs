@@ -24,8 +24,8 @@ use tokio::task::JoinHandle;
 
 use crate::generate::record_if_copied;
 use crate::oracle::{Oracle, render_region};
+pub use crate::wire::{EnvelopeCodes, EnvelopeError};
 use crate::world::{Params, World};
-pub use envelope::{EnvelopeCodes, EnvelopeError};
 pub use params::RequestError;
 
 /// The largest request body read; a larger one is a malformed request.

@@ -64,7 +64,7 @@ pub struct Accepted {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AcceptedProperty {
-    /// The property name (see `run::stateful::PROPERTIES`).
+    /// The property name (see `run::properties::PROPERTIES`).
     pub property: String,
     /// Why the gap is accepted for this target.
     pub reason: String,
@@ -142,14 +142,14 @@ impl Baseline {
             Err(e) => return Err(io_err(&path, e)),
         };
         for (i, p) in file.accept_property.iter().enumerate() {
-            if !crate::run::stateful::PROPERTIES.contains(&p.property.as_str()) {
+            if !crate::run::properties::PROPERTIES.contains(&p.property.as_str()) {
                 return Err(BaselineError::Format {
                     path: path.display().to_string(),
                     line: 0,
                     message: format!(
                         "accept_property[{i}]: no property named {:?}; known: {}",
                         p.property,
-                        crate::run::stateful::PROPERTIES.join(", ")
+                        crate::run::properties::PROPERTIES.join(", ")
                     ),
                 });
             }

@@ -1,14 +1,19 @@
 //! The wire: request bodies (ec2Query form and a JSON envelope), SigV4 signing and credentials,
-//! response decoding, and a copy-paste `curl` reproduction of a request.
+//! response decoding (CopyImage replies, DescribeImages answers, the dialects' error codes), and
+//! a copy-paste `curl` reproduction of a request.
 
+pub mod codes;
 pub mod curl;
 pub mod decode;
+pub mod describe;
 pub mod encode;
 pub mod sign;
 pub mod xml_escape;
+pub mod xml_path;
 
 use std::path::PathBuf;
 
+pub use codes::{CodeMap, EnvelopeCodes, EnvelopeError, SameCodes};
 pub use curl::curl_command;
 pub use decode::{Reply, decode_json, decode_xml};
 pub use encode::{form_body, json_body, percent_encode};

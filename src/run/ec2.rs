@@ -1,0 +1,272 @@
+//! The EC2 client every part of the runner shares: the one HTTP client, a signed request, one
+//! bounded exchange with the endpoint, and the ec2Query calls (`DescribeImages` among them)
+//! that `setup` and `--discover` make.
+
+use std::time::{Duration, SystemTime};
+
+use crate::run::Target;
+use crate::wire::describe::{Text, read_xml};
+use crate::wire::xml_path::root_name;
+use crate::wire::{self, Reply, WireError};
+use crate::world::{Image, Params};
+
+/// How many leading bytes of an unexpected answer an error shows.
+const HEAD_LEN: usize = 200;
+
+/// The HTTP client for `target`: one request, reply included, may take `target.timeout`.
+pub fn http_client(target: &Target) -> Result<reqwest::Client, reqwest::Error> {
+    reqwest::Client::builder().timeout(target.timeout).build()
+}
+
+/// Why an exchange with the endpoint brought no whole answer.
+#[derive(Debug, thiserror::Error)]
+pub enum TransportError {
+    /// The request cannot be put together.
+    #[error("cannot build the request: {0}")]
+    Build(#[source] http::Error),
+    /// The request cannot be handed to the HTTP client.
+    #[error("cannot build the request: {0}")]
+    Convert(#[source] reqwest::Error),
+    /// The request cannot be signed.
+    #[error("cannot sign the request: {0}")]
+    Sign(#[source] WireError),
+    /// No answer in time.
+    #[error("timed out after {0:?}")]
+    Timeout(Duration),
+    /// The answer's body did not come in time.
+    #[error("timed out after {0:?} reading the body")]
+    BodyTimeout(Duration),
+    /// No connection, or no answer on it; the error with its causes.
+    #[error("{0}")]
+    Connect(String),
+    /// The connection broke while the body came; the error with its causes.
+    #[error("connection lost while reading the body: {0}")]
+    BodyLost(String),
+    /// The body is larger than the target allows.
+    #[error("HTTP {status}: answer larger than {max} bytes")]
+    TooLarge {
+        /// The answer's status.
+        status: u16,
+        /// The largest body read.
+        max: usize,
+        /// The first bytes of the body.
+        head: Vec<u8>,
+    },
+}
+
+/// A POST of `body` to the target with `headers`, signed for `region`.
+pub(crate) fn build(
+    target: &Target,
+    region: &str,
+    body: &str,
+    headers: &[(String, String)],
+) -> Result<http::Request<Vec<u8>>, TransportError> {
+    let mut b = http::Request::builder().method("POST").uri(&target.endpoint);
+    for (k, v) in headers {
+        b = b.header(k, v);
+    }
+    let mut req = b.body(body.as_bytes().to_vec()).map_err(TransportError::Build)?;
+    wire::sign(&mut req, &target.credentials, region, "ec2", SystemTime::now()).map_err(TransportError::Sign)?;
+    Ok(req)
+}
+
+/// Sends a request and reads the answer's status and body, the body no larger than
+/// `target.max_body`.
+pub(crate) async fn exchange(
+    client: &reqwest::Client,
+    target: &Target,
+    req: http::Request<Vec<u8>>,
+) -> Result<(u16, Vec<u8>), TransportError> {
+    let req = reqwest::Request::try_from(req).map_err(TransportError::Convert)?;
+    let mut resp = match client.execute(req).await {
+        Ok(r) => r,
+        Err(e) if e.is_timeout() => return Err(TransportError::Timeout(target.timeout)),
+        Err(e) => return Err(TransportError::Connect(error_chain(&e))),
+    };
+    let status = resp.status().as_u16();
+    let mut bytes = Vec::new();
+    loop {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => {
+                if bytes.len() + chunk.len() > target.max_body {
+                    bytes.truncate(HEAD_LEN);
+                    return Err(TransportError::TooLarge { status, max: target.max_body, head: bytes });
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok((status, bytes)),
+            Err(e) if e.is_timeout() => return Err(TransportError::BodyTimeout(target.timeout)),
+            Err(e) => return Err(TransportError::BodyLost(error_chain(&e))),
+        }
+    }
+}
+
+/// An error with its causes, on one line.
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cause = c.source();
+    }
+    s
+}
+
+/// An ec2Query call that failed, or whose answer is not the call's.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{detail}")]
+pub struct CallError {
+    /// The HTTP status, if an answer came.
+    pub status: Option<u16>,
+    /// The error code of an EC2 error answer, e.g. `InvalidAMIID.NotFound`.
+    pub code: Option<String>,
+    /// What went wrong: the endpoint's code and message, or the status and the answer's first
+    /// bytes, or the transport error.
+    pub detail: String,
+}
+
+impl CallError {
+    /// A failure without an EC2 error code.
+    pub fn other(status: Option<u16>, detail: String) -> Self {
+        CallError { status, code: None, detail }
+    }
+
+    fn transport(e: &TransportError) -> Self {
+        let detail = match e {
+            // A call either answers or not: how far it got does not matter here.
+            TransportError::Timeout(t) | TransportError::BodyTimeout(t) => format!("timed out after {t:?}"),
+            TransportError::Connect(d) | TransportError::BodyLost(d) => d.clone(),
+            other => other.to_string(),
+        };
+        CallError::other(None, detail)
+    }
+}
+
+/// The ec2Query calls of `setup` and `--discover`, all through one HTTP client.
+pub struct Ec2Client<'t> {
+    http: reqwest::Client,
+    target: &'t Target,
+}
+
+impl<'t> Ec2Client<'t> {
+    /// A client for `target`'s endpoint (whatever its dialect, the calls speak ec2Query).
+    pub fn new(target: &'t Target) -> Result<Self, reqwest::Error> {
+        Ok(Ec2Client { http: http_client(target)?, target })
+    }
+
+    /// The target the calls go to.
+    pub fn target(&self) -> &'t Target {
+        self.target
+    }
+
+    /// Sends one ec2Query call signed for `region` and returns the body of its 2xx answer,
+    /// whose root must be `<{action}Response>`.
+    pub async fn call(&self, region: &str, action: &str, params: &Params) -> Result<Vec<u8>, CallError> {
+        let body = wire::form_body(action, &self.target.protocol.version, params);
+        let form = [("content-type".to_owned(), "application/x-www-form-urlencoded; charset=utf-8".to_owned())];
+        let req = build(self.target, region, &body, &form).map_err(|e| CallError::transport(&e))?;
+        let (status, bytes) = exchange(&self.http, self.target, req).await.map_err(|e| CallError::transport(&e))?;
+        check_answer(action, status, &bytes)?;
+        Ok(bytes)
+    }
+
+    /// `DescribeImages` with `ImageId.N` for `ids`, read into images of `region` (text
+    /// trimmed, as a world holds it).
+    pub async fn describe_images(&self, region: &str, ids: &[&str]) -> Result<Vec<Image>, CallError> {
+        let params: Params =
+            ids.iter().enumerate().map(|(i, id)| (format!("ImageId.{}", i + 1), (*id).to_owned())).collect();
+        let answer = self.call(region, "DescribeImages", &params).await?;
+        let images = read_xml(&answer, Text::Trimmed).map_err(|e| CallError::other(None, e.to_string()))?;
+        Ok(images.into_iter().map(|i| i.into_image(region)).collect())
+    }
+}
+
+/// Whether an answer is a success of `action`; if not, the EC2 error code (when there is one)
+/// and a one-line account of the answer.
+pub(crate) fn check_answer(action: &str, status: u16, body: &[u8]) -> Result<(), CallError> {
+    let fail = |code: Option<String>, detail: String| Err(CallError { status: Some(status), code, detail });
+    if !(200..300).contains(&status) {
+        return match wire::decode_xml(status, body) {
+            Reply::Error { code, message: Some(m), .. } if !m.is_empty() => {
+                let detail = format!("HTTP {status} {code}: {m}");
+                fail(Some(code), detail)
+            }
+            Reply::Error { code, .. } => {
+                let detail = format!("HTTP {status} {code}");
+                fail(Some(code), detail)
+            }
+            _ => fail(None, format!("HTTP {status}: {}", head(body))),
+        };
+    }
+    let expected = format!("{action}Response");
+    match root_name(body) {
+        Ok(root) if root == expected => Ok(()),
+        Ok(root) => fail(None, format!("HTTP {status} with <{root}>, not <{expected}>: {}", head(body))),
+        Err(e) => fail(None, format!("HTTP {status}, {e}: {}", head(body))),
+    }
+}
+
+/// The answer's first bytes on one line, for error messages.
+pub(crate) fn head(body: &[u8]) -> String {
+    if body.is_empty() {
+        return "(empty body)".into();
+    }
+    let text = String::from_utf8_lossy(&body[..body.len().min(HEAD_LEN)]);
+    let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if body.len() > HEAD_LEN { format!("{one_line}…") } else { one_line }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(status: u16, code: Option<&str>, detail: &str) -> Result<(), CallError> {
+        Err(CallError { status: Some(status), code: code.map(str::to_owned), detail: detail.to_owned() })
+    }
+
+    #[test]
+    fn failures_name_code_and_message_or_status_and_first_bytes() {
+        let envelope = r#"<?xml version="1.0"?><Response xmlns="http://ec2.amazonaws.com/doc/2016-11-15"><Errors><Error><Code>InvalidParameterValue</Code><Message>bad Name</Message></Error></Errors><RequestID>r</RequestID></Response>"#;
+        assert_eq!(
+            check_answer("RegisterImage", 400, envelope.as_bytes()),
+            err(400, Some("InvalidParameterValue"), "HTTP 400 InvalidParameterValue: bad Name")
+        );
+        let no_message = b"<Response><Errors><Error><Code>Boom</Code></Error></Errors></Response>";
+        assert_eq!(check_answer("X", 503, no_message), err(503, Some("Boom"), "HTTP 503 Boom"));
+
+        let html = b"<!doctype html>\n<html lang=en>\n<title>500 Internal Server Error</title>\n<h1>Internal Server Error</h1>";
+        assert_eq!(
+            check_answer("DeregisterImage", 500, html),
+            err(
+                500,
+                None,
+                "HTTP 500: <!doctype html> <html lang=en> <title>500 Internal Server Error</title> \
+                 <h1>Internal Server Error</h1>"
+            )
+        );
+        assert_eq!(check_answer("X", 404, b""), err(404, None, "HTTP 404: (empty body)"));
+        let long = vec![b'x'; 500];
+        let e = check_answer("X", 502, &long).expect_err("502");
+        assert_eq!(e.detail, format!("HTTP 502: {}…", "x".repeat(200)));
+
+        // moto routes an unsigned request to S3, which answers 200 with its own document.
+        let s3 = br#"<ListAllMyBucketsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Buckets/></ListAllMyBucketsResult>"#;
+        let e = check_answer("RegisterImage", 200, s3).expect_err("wrong root");
+        assert_eq!(e.code, None);
+        assert!(e.detail.starts_with("HTTP 200 with <ListAllMyBucketsResult>, not <RegisterImageResponse>: "), "{e}");
+        let e = check_answer("RegisterImage", 200, b"").expect_err("empty");
+        assert_eq!(e.detail, "HTTP 200, no root element: (empty body)");
+        assert_eq!(check_answer("RegisterImage", 200, b"<a:RegisterImageResponse xmlns:a='u'/>"), Ok(()));
+    }
+
+    #[test]
+    fn a_call_without_an_answer_names_the_transport_error_only() {
+        let e = CallError::transport(&TransportError::BodyTimeout(Duration::from_secs(3)));
+        assert_eq!(e, CallError::other(None, "timed out after 3s".into()));
+        let e = CallError::transport(&TransportError::BodyLost("reset".into()));
+        assert_eq!(e.detail, "reset");
+        let e = CallError::transport(&TransportError::TooLarge { status: 200, max: 10, head: vec![] });
+        assert_eq!(e.detail, "HTTP 200: answer larger than 10 bytes");
+    }
+}
