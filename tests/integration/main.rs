@@ -2,12 +2,14 @@
 //!
 //! `cli` runs the built binary as a user would and checks output and exit codes; `coverage`
 //! proves the generator reaches every rule; `properties` checks the oracle's laws with
-//! proptest. Fixtures live in `tests/data/`.
+//! proptest; `mutants` measures which planted endpoint faults the default run catches.
+//! Fixtures live in `tests/data/`.
 
 mod baseline;
 mod cli;
 mod coverage;
 mod fake;
+mod mutants;
 mod properties;
 mod runner;
 
@@ -60,9 +62,16 @@ impl Drop for ChildGuard {
 
 /// Starts `copyimage-conformance serve` on a free port and waits until it answers.
 pub fn serve_for_test() -> TestServe {
+    serve_for_test_with(&[])
+}
+
+/// Starts `copyimage-conformance serve` with extra `args` (e.g. `--mutant NAME`) on a free port
+/// and waits until it answers.
+pub fn serve_for_test_with(args: &[&str]) -> TestServe {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let child = Command::new(env!("CARGO_BIN_EXE_copyimage-conformance"))
         .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
+        .args(args)
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
