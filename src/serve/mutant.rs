@@ -131,16 +131,27 @@ pub enum Mutant {
 
 /// A rule fault: how the endpoint's copy of the spec is patched.
 enum Patch {
-    /// The endpoint answers as if this rule never fired.
-    Ignore(&'static str),
-    /// The rule answers with this outcome.
-    Outcome(&'static str, &'static str, u16),
-    /// The rule is checked in this phase.
-    Phase(&'static str, &'static str),
-    /// A parameter's limits are changed.
+    /// A rule changes.
+    Rule(&'static str, RulePatch),
+    /// A parameter's limits change.
     Param(&'static str, fn(&mut Parameter)),
-    /// The tags-per-resource limit is changed.
+    /// The tags-per-resource limit changes.
     TagLimit(usize),
+}
+
+/// How a rule changes.
+enum RulePatch {
+    /// The endpoint answers as if the rule never fired.
+    Ignore,
+    /// The rule answers with this code and status.
+    Outcome(&'static str, u16),
+    /// The rule is checked in this phase.
+    Phase(&'static str),
+}
+
+/// The endpoint answers as if `rule` never fired.
+fn ignore(rule: &'static str) -> Patch {
+    Patch::Rule(rule, RulePatch::Ignore)
 }
 
 impl Mutant {
@@ -180,41 +191,54 @@ impl Mutant {
             | CrossPartitionCopy => Stage::State,
             ErrorStatus200 | SuccessWithoutImageId | MalformedImageId | DropsXmlNamespace => Stage::Wire,
             DescribeDropsTags | DescribeShowsFailed => Stage::Describe,
-            _ => Stage::Syntax,
+            AcceptsShortName
+            | AcceptsLongName
+            | AcceptsLongDescription
+            | AcceptsBadBooleans
+            | AcceptsNonNumericDuration
+            | IgnoresDurationRange
+            | MalformedAsNotFound
+            | IgnoresRegionCheck
+            | AllowsTwoDestinations
+            | IgnoresResourceType
+            | IgnoresTagLimit
+            | AcceptsReservedTagKeys
+            | IgnoresKmsDependency
+            | AcceptsLongToken => Stage::Syntax,
         }
     }
 
     fn patch(self) -> Option<Patch> {
         use Mutant::*;
         Some(match self {
-            IgnoresUnknownParams => Patch::Ignore("R03-unknown-param"),
-            AcceptsAnyAction => Patch::Ignore("R02-action"),
-            AcceptsAnyVersion => Patch::Ignore("R02-version"),
-            AcceptsBadListIndex => Patch::Ignore("R36-list-index"),
+            IgnoresUnknownParams => ignore("R03-unknown-param"),
+            AcceptsAnyAction => ignore("R02-action"),
+            AcceptsAnyVersion => ignore("R02-version"),
+            AcceptsBadListIndex => ignore("R36-list-index"),
             AcceptsShortName => Patch::Param("Name", |p| p.min_length = Some(1)),
             AcceptsLongName => Patch::Param("Name", |p| p.max_length = p.max_length.map(|n| n + 1)),
             AcceptsLongDescription => Patch::Param("Description", |p| p.max_length = p.max_length.map(|n| n + 1)),
-            AcceptsBadBooleans => Patch::Ignore("R05-bool"),
-            AcceptsNonNumericDuration => Patch::Ignore("R06-long"),
-            IgnoresDurationRange => Patch::Ignore("R12-duration-range"),
-            MalformedAsNotFound => Patch::Outcome("R09-amiid-malformed", "InvalidAMIID.NotFound", 400),
-            IgnoresRegionCheck => Patch::Ignore("R10-region"),
-            AllowsTwoDestinations => Patch::Ignore("R11-dest-exclusive"),
-            IgnoresResourceType => Patch::Ignore("R15-tag-rt-bad"),
+            AcceptsBadBooleans => ignore("R05-bool"),
+            AcceptsNonNumericDuration => ignore("R06-long"),
+            IgnoresDurationRange => ignore("R12-duration-range"),
+            MalformedAsNotFound => Patch::Rule("R09-amiid-malformed", RulePatch::Outcome("InvalidAMIID.NotFound", 400)),
+            IgnoresRegionCheck => ignore("R10-region"),
+            AllowsTwoDestinations => ignore("R11-dest-exclusive"),
+            IgnoresResourceType => ignore("R15-tag-rt-bad"),
             IgnoresTagLimit => Patch::TagLimit(usize::MAX),
-            AcceptsReservedTagKeys => Patch::Ignore("R16-tag-key"),
-            IgnoresKmsDependency => Patch::Ignore("R19-kms-dep"),
-            AcceptsLongToken => Patch::Ignore("R20-token-len"),
-            IgnoresDryRun => Patch::Ignore("R21-dryrun"),
-            DryRunStatus400 => Patch::Outcome("R21-dryrun", "DryRunOperation", 400),
-            DryRunBeforeSyntax => Patch::Phase("R21-dryrun", "protocol"),
-            IgnoresTokenMismatch => Patch::Ignore("R24-idem-mismatch"),
-            CopiesMissingSource => Patch::Ignore("R25-ami-notfound"),
-            CopiesUnavailableSource => Patch::Ignore("R26-ami-unavailable"),
-            IgnoresStoragePermission => Patch::Ignore("R27-storage-perm"),
-            CopiesMarketplaceImage => Patch::Ignore("R28-marketplace"),
-            AllowsUnencrypting => Patch::Ignore("R29-unencrypt"),
-            CrossPartitionCopy => Patch::Ignore("R30-unsupported-pair"),
+            AcceptsReservedTagKeys => ignore("R16-tag-key"),
+            IgnoresKmsDependency => ignore("R19-kms-dep"),
+            AcceptsLongToken => ignore("R20-token-len"),
+            IgnoresDryRun => ignore("R21-dryrun"),
+            DryRunStatus400 => Patch::Rule("R21-dryrun", RulePatch::Outcome("DryRunOperation", 400)),
+            DryRunBeforeSyntax => Patch::Rule("R21-dryrun", RulePatch::Phase("protocol")),
+            IgnoresTokenMismatch => ignore("R24-idem-mismatch"),
+            CopiesMissingSource => ignore("R25-ami-notfound"),
+            CopiesUnavailableSource => ignore("R26-ami-unavailable"),
+            IgnoresStoragePermission => ignore("R27-storage-perm"),
+            CopiesMarketplaceImage => ignore("R28-marketplace"),
+            AllowsUnencrypting => ignore("R29-unencrypt"),
+            CrossPartitionCopy => ignore("R30-unsupported-pair"),
             ForgetsClientToken
             | ErrorStatus200
             | SuccessWithoutImageId
@@ -237,24 +261,23 @@ impl Mutant {
                 None => return Err(missing(&spec, format!("parameter.{key}"))),
             },
             Patch::TagLimit(n) => spec.limits.tags_per_resource = n,
-            Patch::Ignore(id) | Patch::Outcome(id, ..) | Patch::Phase(id, _) => {
+            Patch::Rule(id, change) => {
                 // The last phase is the fall-through: a rule moved there with a success
                 // outcome answers as if it had not fired.
                 let success_phase = spec.phases.last().map(|p| p.name.clone()).unwrap_or_default();
                 let Some(rule) = spec.rules.iter_mut().find(|r| r.id == id) else {
                     return Err(missing(&spec, format!("rule.{id}")));
                 };
-                match patch {
-                    Patch::Ignore(_) => {
+                match change {
+                    RulePatch::Ignore => {
                         rule.phase = success_phase;
                         rule.outcomes = vec![Outcome { code: None, status: 200 }];
                         rule.uncertain_also = None;
                     }
-                    Patch::Outcome(_, code, status) => {
+                    RulePatch::Outcome(code, status) => {
                         rule.outcomes = vec![Outcome { code: Some(code.into()), status }]
                     }
-                    Patch::Phase(_, phase) => rule.phase = phase.to_owned(),
-                    Patch::Param(..) | Patch::TagLimit(_) => unreachable!("handled above"),
+                    RulePatch::Phase(phase) => rule.phase = phase.to_owned(),
                 }
             }
         }
