@@ -26,10 +26,11 @@ use tokio::task::JoinHandle;
 
 use crate::generate::record_if_copied;
 use crate::oracle::{Oracle, render_region};
-use crate::world::{Image, Params, World};
+use crate::world::{Params, World};
 pub use envelope::{EnvelopeCodes, EnvelopeError};
-pub use mutant::Mutant;
 pub use params::RequestError;
+
+pub use mutant::Mutant;
 
 /// The largest request body read; a larger one is a malformed request.
 pub const BODY_LIMIT: usize = 1 << 20;
@@ -210,7 +211,7 @@ impl Endpoint {
                 }
                 && (owners.is_empty() || owners.contains(&world.owner_of(i)))
         });
-        let images: Vec<Cow<'_, Image>> =
+        let images: Vec<Cow<'_, crate::world::Image>> =
             images.map(|i| self.mutant.map_or(Cow::Borrowed(i), |m| m.described(i))).collect();
         let images = images.iter().map(|i| &**i);
         let body = match dialect {
