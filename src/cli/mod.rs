@@ -74,6 +74,12 @@ pub enum Command {
         /// World file: the source images the endpoint starts with.
         #[arg(long, value_name = "FILE")]
         world: Option<PathBuf>,
+        /// Plant this known fault in the endpoint (see --list-mutants).
+        #[arg(long, value_enum, value_name = "NAME")]
+        mutant: Option<crate::serve::Mutant>,
+        /// Print the mutants, with the stage each breaks and the fault it plants, and exit.
+        #[arg(long)]
+        list_mutants: bool,
     },
     /// Measure generation plus prediction on one core.
     Bench {
@@ -110,7 +116,11 @@ pub fn run(cli: Cli) -> Result<u8> {
         }
         Command::Bench { seconds, seed } => bench(spec, seconds, seed),
         Command::Run(args) => run::run(Arc::new(Oracle::new(spec)?), *args),
-        Command::Serve { addr, world } => serve::serve(Arc::new(Oracle::new(spec)?), addr, world),
+        Command::Serve { list_mutants: true, .. } => {
+            std::io::stdout().lock().write_all(crate::serve::mutant::list().as_bytes())?;
+            Ok(exit::OK)
+        }
+        Command::Serve { addr, world, mutant, .. } => serve::serve(Arc::new(Oracle::new(spec)?), addr, world, mutant),
     }
 }
 

@@ -7,9 +7,11 @@
 //! the endpoint's world, so later requests see them.
 
 pub mod envelope;
+pub mod mutant;
 pub mod params;
 pub mod xml;
 
+use std::borrow::Cow;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
@@ -27,6 +29,8 @@ use crate::oracle::{Oracle, render_region};
 pub use crate::wire::{EnvelopeCodes, EnvelopeError};
 use crate::world::{Params, World};
 pub use params::RequestError;
+
+pub use mutant::Mutant;
 
 /// The largest request body read; a larger one is a malformed request.
 pub const BODY_LIMIT: usize = 1 << 20;
@@ -48,6 +52,8 @@ const JSON_CONTENT_TYPE: &str = "application/json";
 pub struct Endpoint {
     oracle: Arc<Oracle>,
     codes: EnvelopeCodes,
+    /// The fault it plants, if any (see [`mutant`]).
+    mutant: Option<Mutant>,
     shared: Mutex<Shared>,
 }
 
@@ -99,7 +105,15 @@ impl Endpoint {
 
     /// An endpoint with its own envelope code table.
     pub fn with_codes(oracle: Arc<Oracle>, world: World, codes: EnvelopeCodes) -> Self {
-        Endpoint { oracle, codes, shared: Mutex::new(Shared { world, images_created: 0, requests: 0 }) }
+        Endpoint { oracle, codes, mutant: None, shared: Mutex::new(Shared { world, images_created: 0, requests: 0 }) }
+    }
+
+    /// An endpoint that plants `mutant`'s fault: it answers with the mutant's oracle (built
+    /// from a patched copy of `oracle`'s spec) and applies its endpoint hooks.
+    pub fn mutated(oracle: &Arc<Oracle>, world: World, mutant: Mutant) -> Result<Self, crate::spec::SpecError> {
+        let mut endpoint = Self::new(mutant.oracle(oracle)?, world);
+        endpoint.mutant = Some(mutant);
+        Ok(endpoint)
     }
 
     /// The oracle it answers with.
@@ -168,12 +182,16 @@ impl Endpoint {
             Some(replayed) => replayed.clone(),
             None => {
                 let id = next_image_id(shared);
-                record_if_copied(&self.oracle, &mut shared.world, params, &prediction, &id);
+                let recorded = self.mutant.map_or(Cow::Borrowed(params), |m| m.recorded(params));
+                record_if_copied(&self.oracle, &mut shared.world, &recorded, &prediction, &id);
                 id
             }
         };
         let body = match dialect {
-            Dialect::Xml => xml::copy_image(&self.oracle.spec().operation.xml_namespace, &request_id, &image_id),
+            Dialect::Xml => match self.mutant {
+                None => xml::copy_image(self.namespace(), &request_id, Some(&image_id)),
+                Some(m) => xml::copy_image(self.namespace(), &request_id, m.image_id(&image_id).as_deref()),
+            },
             Dialect::Json => envelope::success(&image_id, &envelope::rfc3339(SystemTime::now())),
         };
         Reply { status, dialect, request_id, body }
@@ -193,12 +211,11 @@ impl Endpoint {
                 }
                 && (owners.is_empty() || owners.contains(&world.owner_of(i)))
         });
+        let images: Vec<Cow<'_, crate::world::Image>> =
+            images.map(|i| self.mutant.map_or(Cow::Borrowed(i), |m| m.described(i))).collect();
+        let images = images.iter().map(|i| &**i);
         let body = match dialect {
-            Dialect::Xml => xml::describe_images(
-                &self.oracle.spec().operation.xml_namespace,
-                &request_id,
-                images.map(|i| (i, world.owner_of(i))),
-            ),
+            Dialect::Xml => xml::describe_images(self.namespace(), &request_id, images.map(|i| (i, world.owner_of(i)))),
             Dialect::Json => {
                 let images: Vec<serde_json::Value> = images
                     .map(|i| {
@@ -221,11 +238,21 @@ impl Endpoint {
     }
 
     fn error(&self, dialect: Dialect, request_id: String, status: StatusCode, code: &str, message: &str) -> Reply {
+        let status = match self.mutant {
+            Some(m) => StatusCode::from_u16(m.error_status(status.as_u16())).unwrap_or(status),
+            None => status,
+        };
         let body = match dialect {
             Dialect::Xml => xml::error(code, message, &request_id),
             Dialect::Json => envelope::error(self.codes.envelope_code(code), message),
         };
         Reply { status, dialect, request_id, body }
+    }
+
+    /// The XML namespace of the replies.
+    fn namespace(&self) -> &str {
+        let namespace = &self.oracle.spec().operation.xml_namespace;
+        self.mutant.map_or(namespace, |m| m.namespace(namespace))
     }
 }
 
@@ -359,7 +386,12 @@ impl Running {
 /// Binds `addr` (port 0 picks a free port) and serves an endpoint over `world` on a spawned
 /// task until [`Running::shutdown`] (or until the `Running` is dropped).
 pub async fn bind(addr: SocketAddr, oracle: Arc<Oracle>, world: World) -> std::io::Result<Running> {
-    let endpoint = Arc::new(Endpoint::new(oracle, world));
+    bind_endpoint(addr, Endpoint::new(oracle, world)).await
+}
+
+/// Binds `addr` and serves `endpoint` (e.g. a [`Endpoint::mutated`] one) as [`bind`] does.
+pub async fn bind_endpoint(addr: SocketAddr, endpoint: Endpoint) -> std::io::Result<Running> {
+    let endpoint = Arc::new(endpoint);
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
     let (stop, stopped) = oneshot::channel::<()>();

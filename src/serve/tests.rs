@@ -309,3 +309,38 @@ fn request_ids_are_uuid_shaped_and_distinct() {
     assert_eq!(a.len(), 36);
     assert_eq!(request_id(1), a);
 }
+
+async fn start_mutant(mutant: Mutant) -> Running {
+    let oracle = Arc::new(Oracle::builtin().unwrap());
+    let endpoint = Endpoint::mutated(&oracle, World::default_world(), mutant).unwrap();
+    bind_endpoint("127.0.0.1:0".parse().unwrap(), endpoint).await.unwrap()
+}
+
+#[tokio::test]
+async fn mutants_plant_their_endpoint_faults() {
+    let r = start_mutant(Mutant::ForgetsClientToken).await;
+    let first = post(&r, format!("{VALID}&ClientToken=tok-1")).await;
+    let again = post(&r, format!("{VALID}&ClientToken=tok-1")).await;
+    assert_ne!(first.xml("imageId"), again.xml("imageId"), "{}", again.body);
+    assert!(r.endpoint().world().token("tok-1").is_none());
+    r.shutdown().await;
+
+    let r = start_mutant(Mutant::SuccessWithoutImageId).await;
+    let a = post(&r, VALID).await;
+    assert_eq!((a.status, a.xml("imageId")), (200, None), "{}", a.body);
+    r.shutdown().await;
+
+    let r = start_mutant(Mutant::ErrorStatus200).await;
+    let a = post(&r, "Action=CopyImage&SourceImageId=ami-0a1b2c3d4e5f60718&SourceRegion=us-east-1").await;
+    assert_eq!((a.status, a.xml("Code")), (200, Some("MissingParameter")), "{}", a.body);
+    r.shutdown().await;
+
+    let r = start_mutant(Mutant::DropsXmlNamespace).await;
+    assert!(post(&r, VALID).await.body.contains("<CopyImageResponse xmlns=\"\">"));
+    r.shutdown().await;
+
+    let r = start_mutant(Mutant::DescribeShowsFailed).await;
+    let d = post(&r, "Action=DescribeImages&ImageId.1=ami-0a1b2c3d4e5f60718").await;
+    assert_eq!(d.xml("imageState"), Some("failed"), "{}", d.body);
+    r.shutdown().await;
+}

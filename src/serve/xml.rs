@@ -27,15 +27,17 @@ pub fn error(code: &str, message: &str, request_id: &str) -> String {
     out
 }
 
-/// The `CopyImageResponse` document.
-pub fn copy_image(namespace: &str, request_id: &str, image_id: &str) -> String {
+/// The `CopyImageResponse` document; `image_id` is left out only by a mutant.
+pub fn copy_image(namespace: &str, request_id: &str, image_id: Option<&str>) -> String {
     let mut out = String::with_capacity(256);
     out.push_str(DECLARATION);
     out.push_str("<CopyImageResponse xmlns=\"");
     escape_into(&mut out, namespace);
     out.push_str("\">");
     element(&mut out, "requestId", request_id);
-    element(&mut out, "imageId", image_id);
+    if let Some(id) = image_id {
+        element(&mut out, "imageId", id);
+    }
     out.push_str("</CopyImageResponse>");
     out
 }

@@ -277,7 +277,7 @@ struct RawSpec {
 }
 
 /// A loaded and checked spec.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Spec {
     /// Where it was loaded from.
     pub origin: String,

@@ -2,7 +2,8 @@
 //!
 //! `cli` runs the built binary as a user would and checks output and exit codes; `coverage`
 //! proves the generator reaches every rule; `properties` checks the oracle's laws with
-//! proptest; `docs` checks that every rule and accepted deviation is explained in `docs/`.
+//! proptest; `docs` checks that every rule and accepted deviation is explained in `docs/`;
+//! `mutants` measures which planted endpoint faults the default run catches.
 //! Fixtures live in `tests/data/`.
 
 mod baseline;
@@ -10,6 +11,7 @@ mod cli;
 mod coverage;
 mod docs;
 mod fake;
+mod mutants;
 mod properties;
 mod runner;
 
@@ -62,9 +64,16 @@ impl Drop for ChildGuard {
 
 /// Starts `copyimage-conformance serve` on a free port and waits until it answers.
 pub fn serve_for_test() -> TestServe {
+    serve_for_test_with(&[])
+}
+
+/// Starts `copyimage-conformance serve` with extra `args` (e.g. `--mutant NAME`) on a free port
+/// and waits until it answers.
+pub fn serve_for_test_with(args: &[&str]) -> TestServe {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let child = Command::new(env!("CARGO_BIN_EXE_copyimage-conformance"))
         .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
+        .args(args)
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
