@@ -125,7 +125,7 @@ impl Oracle {
     /// implemented rule is in the spec.
     pub fn new(spec: Arc<Spec>) -> Result<Self, SpecError> {
         let limits = Arc::new(Limits::from_spec(&spec)?);
-        let mut rules = Vec::new();
+        let mut compiled = Vec::new();
         for r in &spec.rules {
             match (r.predicted, rules::find(&r.id)) {
                 (true, None) => {
@@ -143,7 +143,7 @@ impl Oracle {
                 (false, None) => continue,
                 (true, Some(rule)) => {
                     let phase = spec.phases.iter().position(|p| p.name == r.phase).expect("checked at load");
-                    rules.push(CompiledRule {
+                    compiled.push(CompiledRule {
                         id: Arc::from(r.id.as_str()),
                         check: rule.check,
                         replays: rule.id == rules::IDEM_REPLAY.id,
@@ -169,7 +169,7 @@ impl Oracle {
             .iter()
             .enumerate()
             .map(|(pi, p)| {
-                let members = rules.iter().enumerate().filter(|(_, r)| r.phase == pi).map(|(i, _)| i).collect();
+                let members = compiled.iter().enumerate().filter(|(_, r)| r.phase == pi).map(|(i, _)| i).collect();
                 (p.combine, p.overlaps_next, members)
             })
             .collect();
@@ -186,7 +186,7 @@ impl Oracle {
             spec.require_param(k)?;
         }
         let index_check = request::IndexCheck::new(spec.regex(&spec.encoding.list_index_pattern).clone());
-        Ok(Oracle { spec, limits, rules, phases, simple_keys, index_check })
+        Ok(Oracle { spec, limits, rules: compiled, phases, simple_keys, index_check })
     }
 
     /// The oracle over the built-in spec.

@@ -8,7 +8,7 @@ use crate::generate::oneof::one_of;
 use crate::generate::strategy::{Inputs, Violation};
 use crate::oracle::key;
 
-/// Violates [`crate::oracle::rules::ACTION`].
+/// Violates `rules::ACTION`.
 pub(super) fn action(_: &Inputs, rule: &'static str) -> Option<BoxedStrategy<Violation>> {
     Some(
         prop::sample::select(vec!["CopyImages", "", "Copy_Image", "copyimage"])
@@ -17,7 +17,7 @@ pub(super) fn action(_: &Inputs, rule: &'static str) -> Option<BoxedStrategy<Vio
     )
 }
 
-/// Violates [`crate::oracle::rules::VERSION`].
+/// Violates `rules::VERSION`.
 pub(super) fn version(_: &Inputs, rule: &'static str) -> Option<BoxedStrategy<Violation>> {
     Some(
         prop::sample::select(vec!["banana", "", "2014-01-01", "2016-11-16"])
@@ -26,7 +26,7 @@ pub(super) fn version(_: &Inputs, rule: &'static str) -> Option<BoxedStrategy<Vi
     )
 }
 
-/// Violates [`crate::oracle::rules::UNKNOWN_PARAM`].
+/// Violates `rules::UNKNOWN_PARAM`.
 pub(super) fn unknown_param(_: &Inputs, rule: &'static str) -> Option<BoxedStrategy<Violation>> {
     Some(
         one_of!(
@@ -49,7 +49,7 @@ pub(super) fn unknown_param(_: &Inputs, rule: &'static str) -> Option<BoxedStrat
     )
 }
 
-/// Violates [`crate::oracle::rules::LIST_INDEX`].
+/// Violates `rules::LIST_INDEX`.
 pub(super) fn list_index(_: &Inputs, rule: &'static str) -> Option<BoxedStrategy<Violation>> {
     Some(
         prop::sample::select(vec!["0", "01", "x", "-1", ""])

@@ -10,13 +10,13 @@ use crate::generate::oneof::one_of;
 use crate::generate::strategy::{Inputs, Violation};
 use crate::oracle::key;
 
-/// Violates [`crate::oracle::rules::DRY_RUN`].
+/// Violates `rules::DRY_RUN`.
 pub(super) fn dry_run(i: &Inputs, rule: &'static str) -> Option<BoxedStrategy<Violation>> {
     let t = i.lim.bool_true.clone();
     Some(Just(v(rule, true, vec![kv(key::DRY_RUN, t)])).boxed())
 }
 
-/// Violates [`crate::oracle::rules::AMI_NOT_FOUND`].
+/// Violates `rules::AMI_NOT_FOUND`.
 pub(super) fn ami_not_found(i: &Inputs, rule: &'static str) -> Option<BoxedStrategy<Violation>> {
     let (home, images) = (i.partition_regions.clone(), i.copyable.clone());
     Some(
@@ -32,18 +32,18 @@ pub(super) fn ami_not_found(i: &Inputs, rule: &'static str) -> Option<BoxedStrat
     )
 }
 
-/// Violates [`crate::oracle::rules::AMI_UNAVAILABLE`], when the world has an image that is not available.
+/// Violates `rules::AMI_UNAVAILABLE`, when the world has an image that is not available.
 pub(super) fn ami_unavailable(i: &Inputs, rule: &'static str) -> Option<BoxedStrategy<Violation>> {
     pick(&i.unavailable, rule)
 }
 
-/// Violates [`crate::oracle::rules::STORAGE_PERMISSION`], when the world has another account's image whose
+/// Violates `rules::STORAGE_PERMISSION`, when the world has another account's image whose
 /// storage is not shared.
 pub(super) fn storage_permission(i: &Inputs, rule: &'static str) -> Option<BoxedStrategy<Violation>> {
     pick(&i.storage_denied, rule)
 }
 
-/// Violates [`crate::oracle::rules::MARKETPLACE`], when the world has another account's image with billing
+/// Violates `rules::MARKETPLACE`, when the world has another account's image with billing
 /// products.
 pub(super) fn marketplace(i: &Inputs, rule: &'static str) -> Option<BoxedStrategy<Violation>> {
     pick(&i.marketplace, rule)
@@ -61,7 +61,7 @@ fn pick(list: &[(String, String)], rule: &'static str) -> Option<BoxedStrategy<V
     )
 }
 
-/// Violates [`crate::oracle::rules::UNENCRYPT`], when the world has an encrypted copyable image.
+/// Violates `rules::UNENCRYPT`, when the world has an encrypted copyable image.
 pub(super) fn unencrypt(i: &Inputs, rule: &'static str) -> Option<BoxedStrategy<Violation>> {
     if i.encrypted.is_empty() {
         return None;
@@ -85,7 +85,7 @@ pub(super) fn unencrypt(i: &Inputs, rule: &'static str) -> Option<BoxedStrategy<
     )
 }
 
-/// Violates [`crate::oracle::rules::UNSUPPORTED_PAIR`].
+/// Violates `rules::UNSUPPORTED_PAIR`.
 pub(super) fn unsupported_pair(i: &Inputs, rule: &'static str) -> Option<BoxedStrategy<Violation>> {
     let foreign = i.foreign_regions.clone();
     Some(
@@ -108,7 +108,7 @@ pub(super) fn unsupported_pair(i: &Inputs, rule: &'static str) -> Option<BoxedSt
     )
 }
 
-/// Violates [`crate::oracle::rules::NAME_DUPLICATE`], when the caller owns a named image in the destination
+/// Violates `rules::NAME_DUPLICATE`, when the caller owns a named image in the destination
 /// Region.
 pub(super) fn name_duplicate(i: &Inputs, rule: &'static str) -> Option<BoxedStrategy<Violation>> {
     if i.taken_names.is_empty() {

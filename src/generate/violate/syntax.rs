@@ -10,7 +10,7 @@ use crate::generate::oneof::{OneOf, one_of};
 use crate::generate::strategy::{Inputs, Violation};
 use crate::oracle::key;
 
-/// Violates [`crate::oracle::rules::MISSING`].
+/// Violates `rules::MISSING`.
 pub(super) fn missing(i: &Inputs, rule: &'static str) -> Option<BoxedStrategy<Violation>> {
     let l = &i.lim;
     let req = l.required.clone();
@@ -23,7 +23,7 @@ pub(super) fn missing(i: &Inputs, rule: &'static str) -> Option<BoxedStrategy<Vi
     )
 }
 
-/// Violates [`crate::oracle::rules::BOOL`].
+/// Violates `rules::BOOL`.
 pub(super) fn bool(i: &Inputs, rule: &'static str) -> Option<BoxedStrategy<Violation>> {
     let l = &i.lim;
     let bools = l.booleans.clone();
@@ -45,7 +45,7 @@ pub(super) fn bool(i: &Inputs, rule: &'static str) -> Option<BoxedStrategy<Viola
     )
 }
 
-/// Violates [`crate::oracle::rules::LONG`].
+/// Violates `rules::LONG`.
 pub(super) fn long(_: &Inputs, rule: &'static str) -> Option<BoxedStrategy<Violation>> {
     Some(
         prop::sample::select(vec!["fifteen", "15.0", "1e3", " 15", "", "0x0f"])
@@ -54,7 +54,7 @@ pub(super) fn long(_: &Inputs, rule: &'static str) -> Option<BoxedStrategy<Viola
     )
 }
 
-/// Violates [`crate::oracle::rules::NAME`].
+/// Violates `rules::NAME`.
 pub(super) fn name(i: &Inputs, rule: &'static str) -> Option<BoxedStrategy<Violation>> {
     let l = &i.lim;
     let (ok, unc, bad) = (i.alpha.name_ok.clone(), i.alpha.name_uncertain.clone(), i.alpha.name_bad.clone());
@@ -78,7 +78,7 @@ pub(super) fn name(i: &Inputs, rule: &'static str) -> Option<BoxedStrategy<Viola
     )
 }
 
-/// Violates [`crate::oracle::rules::DESCRIPTION`].
+/// Violates `rules::DESCRIPTION`.
 pub(super) fn description(i: &Inputs, rule: &'static str) -> Option<BoxedStrategy<Violation>> {
     let l = &i.lim;
     Some(
@@ -88,7 +88,7 @@ pub(super) fn description(i: &Inputs, rule: &'static str) -> Option<BoxedStrateg
     )
 }
 
-/// Violates [`crate::oracle::rules::AMI_ID_MALFORMED`].
+/// Violates `rules::AMI_ID_MALFORMED`.
 pub(super) fn ami_id_malformed(_: &Inputs, rule: &'static str) -> Option<BoxedStrategy<Violation>> {
     Some(
         one_of!(
@@ -110,7 +110,7 @@ pub(super) fn ami_id_malformed(_: &Inputs, rule: &'static str) -> Option<BoxedSt
     )
 }
 
-/// Violates [`crate::oracle::rules::REGION`].
+/// Violates `rules::REGION`.
 pub(super) fn region(_: &Inputs, rule: &'static str) -> Option<BoxedStrategy<Violation>> {
     Some(
         prop::sample::select(vec![
@@ -127,7 +127,7 @@ pub(super) fn region(_: &Inputs, rule: &'static str) -> Option<BoxedStrategy<Vio
     )
 }
 
-/// Violates [`crate::oracle::rules::DEST_EXCLUSIVE`].
+/// Violates `rules::DEST_EXCLUSIVE`.
 pub(super) fn dest_exclusive(i: &Inputs, rule: &'static str) -> Option<BoxedStrategy<Violation>> {
     let region = i.region.clone();
     Some(
@@ -152,7 +152,7 @@ pub(super) fn dest_exclusive(i: &Inputs, rule: &'static str) -> Option<BoxedStra
     )
 }
 
-/// Violates [`crate::oracle::rules::DURATION_RANGE`].
+/// Violates `rules::DURATION_RANGE`.
 pub(super) fn duration_range(i: &Inputs, rule: &'static str) -> Option<BoxedStrategy<Violation>> {
     let l = &i.lim;
     let (lo, hi, st) = (l.duration_min, l.duration_max, l.duration_step);
@@ -172,7 +172,7 @@ pub(super) fn duration_range(i: &Inputs, rule: &'static str) -> Option<BoxedStra
     )
 }
 
-/// Violates [`crate::oracle::rules::DURATION_DEST`].
+/// Violates `rules::DURATION_DEST`.
 pub(super) fn duration_dest(i: &Inputs, rule: &'static str) -> Option<BoxedStrategy<Violation>> {
     let lo = i.lim.duration_min;
     let region = i.region.clone();
@@ -186,7 +186,7 @@ pub(super) fn duration_dest(i: &Inputs, rule: &'static str) -> Option<BoxedStrat
     )
 }
 
-/// Violates [`crate::oracle::rules::KMS_DEPENDENCY`].
+/// Violates `rules::KMS_DEPENDENCY`.
 pub(super) fn kms_dependency(i: &Inputs, rule: &'static str) -> Option<BoxedStrategy<Violation>> {
     let l = &i.lim;
     let f = l.bool_false.clone();
@@ -206,7 +206,7 @@ pub(super) fn kms_dependency(i: &Inputs, rule: &'static str) -> Option<BoxedStra
     )
 }
 
-/// Violates [`crate::oracle::rules::TOKEN_LENGTH`].
+/// Violates `rules::TOKEN_LENGTH`.
 pub(super) fn token_length(i: &Inputs, rule: &'static str) -> Option<BoxedStrategy<Violation>> {
     let l = &i.lim;
     let (certain, max) = (l.token_certain(), l.token_max);

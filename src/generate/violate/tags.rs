@@ -9,7 +9,7 @@ use crate::generate::draw::{ALNUM, TEXT, text};
 use crate::generate::oneof::one_of;
 use crate::generate::strategy::{Inputs, Violation};
 
-/// Violates [`crate::oracle::rules::TAG_RT_MISSING`].
+/// Violates `rules::TAG_RT_MISSING`.
 pub(super) fn tag_rt_missing(_: &Inputs, rule: &'static str) -> Option<BoxedStrategy<Violation>> {
     Some(
         any::<bool>()
@@ -26,7 +26,7 @@ pub(super) fn tag_rt_missing(_: &Inputs, rule: &'static str) -> Option<BoxedStra
     )
 }
 
-/// Violates [`crate::oracle::rules::TAG_RT_BAD`].
+/// Violates `rules::TAG_RT_BAD`.
 pub(super) fn tag_rt_bad(_: &Inputs, rule: &'static str) -> Option<BoxedStrategy<Violation>> {
     Some(
         prop::sample::select(vec!["instance", "volume", "Image", "IMAGE", "snapshots", "ami"])
@@ -46,7 +46,7 @@ pub(super) fn tag_rt_bad(_: &Inputs, rule: &'static str) -> Option<BoxedStrategy
     )
 }
 
-/// Violates [`crate::oracle::rules::TAG_SPEC_EMPTY`].
+/// Violates `rules::TAG_SPEC_EMPTY`.
 pub(super) fn tag_spec_empty(i: &Inputs, rule: &'static str) -> Option<BoxedStrategy<Violation>> {
     let l = &i.lim;
     Some(
@@ -58,7 +58,7 @@ pub(super) fn tag_spec_empty(i: &Inputs, rule: &'static str) -> Option<BoxedStra
     )
 }
 
-/// Violates [`crate::oracle::rules::TAG_KEY`].
+/// Violates `rules::TAG_KEY`.
 pub(super) fn tag_key(i: &Inputs, rule: &'static str) -> Option<BoxedStrategy<Violation>> {
     let l = &i.lim;
     let forbidden = l.tag_key_forbidden.clone();
@@ -81,7 +81,7 @@ pub(super) fn tag_key(i: &Inputs, rule: &'static str) -> Option<BoxedStrategy<Vi
     )
 }
 
-/// Violates [`crate::oracle::rules::TAG_KEY_LENGTH`].
+/// Violates `rules::TAG_KEY_LENGTH`.
 pub(super) fn tag_key_length(i: &Inputs, rule: &'static str) -> Option<BoxedStrategy<Violation>> {
     let l = &i.lim;
     Some(
@@ -102,7 +102,7 @@ pub(super) fn tag_key_length(i: &Inputs, rule: &'static str) -> Option<BoxedStra
     )
 }
 
-/// Violates [`crate::oracle::rules::TAG_VALUE`].
+/// Violates `rules::TAG_VALUE`.
 pub(super) fn tag_value(i: &Inputs, rule: &'static str) -> Option<BoxedStrategy<Violation>> {
     let l = &i.lim;
     Some(
@@ -123,7 +123,7 @@ pub(super) fn tag_value(i: &Inputs, rule: &'static str) -> Option<BoxedStrategy<
     )
 }
 
-/// Violates [`crate::oracle::rules::TAG_COUNT`].
+/// Violates `rules::TAG_COUNT`.
 pub(super) fn tag_count(i: &Inputs, rule: &'static str) -> Option<BoxedStrategy<Violation>> {
     let l = &i.lim;
     let most = l.tags_per_resource;
@@ -141,7 +141,7 @@ pub(super) fn tag_count(i: &Inputs, rule: &'static str) -> Option<BoxedStrategy<
     )
 }
 
-/// Violates [`crate::oracle::rules::LIST_GAP`].
+/// Violates `rules::LIST_GAP`.
 pub(super) fn list_gap(_: &Inputs, rule: &'static str) -> Option<BoxedStrategy<Violation>> {
     Some(
         prop::sample::select(vec![(1u32, 3u32), (2, 1), (1, 2)])
