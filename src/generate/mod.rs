@@ -2,14 +2,17 @@
 //! boundary), several violations at once, and stateful sequences (a repeated ClientToken, a
 //! repeated Name). The same seed gives the same cases, byte for byte.
 
+mod draw;
+mod inputs;
+mod oneof;
 pub mod strategy;
+mod violate;
 
 use proptest::strategy::{BoxedStrategy, Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use serde::{Deserialize, Serialize};
 
-use crate::oracle::rules::key;
-use crate::oracle::{Oracle, Prediction};
+use crate::oracle::{Oracle, Prediction, key, record_if_copied, rules};
 use crate::world::{Params, World};
 use strategy::{Inputs, OneOf, any_violation, apply, valid, violations};
 
@@ -174,65 +177,6 @@ pub fn world_after_setup(oracle: &Oracle, base: &World, case: &Case) -> World {
     world
 }
 
-/// Adds a copy to the world when the prediction is a plain success (not a dry run, not a
-/// replay). The copy is encrypted when asked or when its source is.
-pub fn record_if_copied(oracle: &Oracle, world: &mut World, params: &Params, p: &Prediction, image_id: &str) {
-    if !(p.ok && p.codes.is_empty() && p.image_id.is_none()) {
-        return;
-    }
-    let lim = oracle.limits();
-    let source_encrypted = match (params.get(key::SOURCE_IMAGE_ID), params.get(key::SOURCE_REGION)) {
-        (Some(id), Some(r)) => world.image(id, r).is_some_and(|i| i.encrypted),
-        _ => false,
-    };
-    let encrypted = lim.is_true(params.get(key::ENCRYPTED).map(String::as_str)) || source_encrypted;
-    let tags = copy_tags(oracle, world, params);
-    world.record_copy(params, image_id, encrypted);
-    if !tags.is_empty() {
-        world.set_image_tags(image_id, tags);
-    }
-}
-
-/// The tags a copy carries ([ref] 5.4): with `CopyImageTags=true` the source's user-defined
-/// tags (not `aws:` ones; of another account's image only `ec2:SharedTag/` ones), then the
-/// `TagSpecification`s of ResourceType `image`, which win on a clash (inferred: the merge is
-/// not documented).
-fn copy_tags(oracle: &Oracle, world: &World, params: &Params) -> std::collections::BTreeMap<String, String> {
-    let mut tags = std::collections::BTreeMap::new();
-    if oracle.limits().is_true(params.get(key::COPY_IMAGE_TAGS).map(String::as_str))
-        && let (Some(id), Some(r)) = (params.get(key::SOURCE_IMAGE_ID), params.get(key::SOURCE_REGION))
-        && let Some(src) = world.image(id, r)
-    {
-        let foreign = world.owner_of(src) != world.account;
-        for (k, v) in &src.tags {
-            let keep = if foreign { k.starts_with("ec2:SharedTag/") } else { !k.starts_with("aws:") };
-            if keep {
-                tags.insert(k.clone(), v.clone());
-            }
-        }
-    }
-    for (k, rt) in params {
-        let Some(n) = k.strip_prefix("TagSpecification.").and_then(|r| r.strip_suffix(".ResourceType")) else {
-            continue;
-        };
-        if rt != "image" {
-            continue;
-        }
-        let prefix = format!("TagSpecification.{n}.Tag.");
-        for (tk, tv) in params.range(prefix.clone()..) {
-            let Some(m) = tk.strip_prefix(&prefix).and_then(|r| r.strip_suffix(".Key")) else {
-                if !tk.starts_with(&prefix) {
-                    break;
-                }
-                continue;
-            };
-            let value = params.get(&format!("{prefix}{m}.Value")).cloned().unwrap_or_default();
-            tags.insert(tv.clone(), value);
-        }
-    }
-    tags
-}
-
 type Target = (&'static str, bool, u32, BoxedStrategy<Draft>);
 
 /// At most `n` characters of `s`.
@@ -240,8 +184,9 @@ fn shorter(s: &str, n: usize) -> String {
     s.chars().take(n).collect()
 }
 
+/// Every target with its weight: valid requests, each rule's violations, several at once, then
+/// the sequences. The order is part of the seed contract.
 fn targets(i: &Inputs, world: &World) -> Vec<Target> {
-    let name_max = i.lim.name_max;
     let mut out: Vec<Target> = vec![];
     out.push((VALID, false, 12, valid(i, true).prop_map(|p| draft(VALID, false, p)).boxed()));
     let list = violations(i);
@@ -268,20 +213,31 @@ fn targets(i: &Inputs, world: &World) -> Vec<Target> {
             })
             .boxed(),
     ));
+    out.extend(sequence_targets(i, world));
+    out
+}
+
+/// Targets that need another world or a setup request: an unauthorized caller, a replayed or
+/// mismatched ClientToken, a Name used again.
+fn sequence_targets(i: &Inputs, world: &World) -> Vec<Target> {
+    let name_max = i.lim.name_max;
+    let mut out: Vec<Target> = vec![];
     let mut denied = world.clone();
     denied.authorized = false;
     out.push((
-        "R22-authz",
+        rules::AUTHZ.id,
         true,
         1,
-        valid(i, true).prop_map(move |p| Draft { world: Some(denied.clone()), ..draft("R22-authz", true, p) }).boxed(),
+        valid(i, true)
+            .prop_map(move |p| Draft { world: Some(denied.clone()), ..draft(rules::AUTHZ.id, true, p) })
+            .boxed(),
     ));
     let with_token = |p: &mut Params, t: u64| {
         p.remove(key::DRY_RUN);
         p.entry(key::CLIENT_TOKEN.to_owned()).or_insert_with(|| format!("tok-{t:016x}"));
     };
     out.push((
-        "R23-idem-replay",
+        rules::IDEM_REPLAY.id,
         false,
         1,
         (valid(i, false), proptest::prelude::any::<u64>(), proptest::prelude::any::<u8>())
@@ -295,12 +251,12 @@ fn targets(i: &Inputs, world: &World) -> Vec<Target> {
                     second.insert(key::CLIENT_TOKEN.into(), tok);
                     second.insert(key::NAME.into(), format!("{}-2", shorter(&p[key::NAME], name_max - 2)));
                 }
-                Draft { setup: vec![p], ..draft("R23-idem-replay", false, second) }
+                Draft { setup: vec![p], ..draft(rules::IDEM_REPLAY.id, false, second) }
             })
             .boxed(),
     ));
     out.push((
-        "R24-idem-mismatch",
+        rules::IDEM_MISMATCH.id,
         true,
         1,
         (valid(i, false), proptest::prelude::any::<u64>(), proptest::prelude::any::<bool>())
@@ -313,7 +269,7 @@ fn targets(i: &Inputs, world: &World) -> Vec<Target> {
                 } else {
                     second.insert(key::DESCRIPTION.into(), "changed".into());
                 }
-                Draft { setup: vec![p], ..draft("R24-idem-mismatch", true, second) }
+                Draft { setup: vec![p], ..draft(rules::IDEM_MISMATCH.id, true, second) }
             })
             .boxed(),
     ));
@@ -354,33 +310,6 @@ mod tests {
         let e = Generator::new(&o, World::default_world(), 1, None, Some("R99")).err().unwrap().to_string();
         assert!(e.starts_with("--rule R99: no such target"), "{e}");
         assert!(e.contains("R07-name"), "{e}");
-    }
-
-    #[test]
-    fn copies_carry_source_and_specified_tags() {
-        let o = Oracle::builtin().unwrap();
-        let mut w = World::default_world();
-        let p: Params = [
-            ("Name", "tagged-copy"),
-            ("SourceImageId", "ami-0a1b2c3d4e5f60718"),
-            ("SourceRegion", "us-east-1"),
-            ("CopyImageTags", "true"),
-            ("TagSpecification.1.ResourceType", "image"),
-            ("TagSpecification.1.Tag.1.Key", "env"),
-            ("TagSpecification.1.Tag.1.Value", "prod"),
-            ("TagSpecification.2.ResourceType", "snapshot"),
-            ("TagSpecification.2.Tag.1.Key", "only-on-snapshots"),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect();
-        let pred = o.predict(&w, &p);
-        record_if_copied(&o, &mut w, &p, &pred, "ami-44444444444444444");
-        let copy = w.image("ami-44444444444444444", "us-east-1").unwrap();
-        // The source has env=test and team=conformance; the specification wins on env.
-        let want: std::collections::BTreeMap<String, String> =
-            [("env", "prod"), ("team", "conformance")].into_iter().map(|(k, v)| (k.into(), v.into())).collect();
-        assert_eq!(copy.tags, want);
     }
 
     #[test]

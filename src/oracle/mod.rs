@@ -6,6 +6,9 @@
 //! outcomes and lets evaluation go on; an `overlaps_next` phase also accepts the next phase
 //! that fires. The last phase is the fall-through, reached only when nothing decided.
 
+mod copy;
+pub mod key;
+pub mod limits;
 pub mod request;
 pub mod rules;
 
@@ -16,7 +19,10 @@ use serde::{Deserialize, Serialize};
 use crate::spec::{Combine, Confidence, Outcome, Spec, SpecError, UncertainAlso};
 use crate::world::{Params, World};
 use request::{Request, canonical_params};
-use rules::{Ctx, Hit, Level, Limits, RuleKind, check, key};
+use rules::{Ctx, Hit, Level};
+
+pub use copy::record_if_copied;
+pub use limits::Limits;
 
 thread_local! {
     static HITS: std::cell::RefCell<Vec<Hit>> = const { std::cell::RefCell::new(Vec::new()) };
@@ -92,7 +98,9 @@ pub struct Trace {
 
 struct CompiledRule {
     id: Arc<str>,
-    kind: RuleKind,
+    check: fn(&Ctx<'_>) -> Hit,
+    /// Whether a firing hit names the image a success returns (an idempotent replay).
+    replays: bool,
     phase: usize,
     outcomes: Vec<Outcome>,
     uncertain_also: Option<UncertainAlso>,
@@ -104,7 +112,7 @@ struct CompiledRule {
 /// The oracle, built once from a spec.
 pub struct Oracle {
     spec: Arc<Spec>,
-    limits: Limits,
+    limits: Arc<Limits>,
     rules: Vec<CompiledRule>,
     /// Rule indexes per phase, in order; the last phase is the fall-through.
     phases: Vec<(Combine, bool, Vec<usize>)>,
@@ -116,11 +124,10 @@ impl Oracle {
     /// Builds the oracle, checking that every predicted spec rule is implemented and every
     /// implemented rule is in the spec.
     pub fn new(spec: Arc<Spec>) -> Result<Self, SpecError> {
-        let limits = Limits::from_spec(&spec)?;
-        let mut rules = Vec::new();
+        let limits = Arc::new(Limits::from_spec(&spec)?);
+        let mut compiled = Vec::new();
         for r in &spec.rules {
-            let kind = RuleKind::from_id(&r.id);
-            match (r.predicted, kind) {
+            match (r.predicted, rules::find(&r.id)) {
                 (true, None) => {
                     return Err(spec.error(
                         format!("rule.{}", r.id),
@@ -134,11 +141,12 @@ impl Oracle {
                     ));
                 }
                 (false, None) => continue,
-                (true, Some(kind)) => {
+                (true, Some(rule)) => {
                     let phase = spec.phases.iter().position(|p| p.name == r.phase).expect("checked at load");
-                    rules.push(CompiledRule {
+                    compiled.push(CompiledRule {
                         id: Arc::from(r.id.as_str()),
-                        kind,
+                        check: rule.check,
+                        replays: rule.id == rules::IDEM_REPLAY.id,
                         phase,
                         outcomes: r.outcomes.clone(),
                         uncertain_also: r.uncertain_also,
@@ -149,7 +157,7 @@ impl Oracle {
                 }
             }
         }
-        for (id, _) in RuleKind::ALL {
+        for id in rules::ALL.iter().map(|r| r.id) {
             if spec.rule(id).is_none() {
                 return Err(
                     spec.error(format!("rule.{id}"), "missing; the oracle implements it and needs its outcomes")
@@ -161,7 +169,7 @@ impl Oracle {
             .iter()
             .enumerate()
             .map(|(pi, p)| {
-                let members = rules.iter().enumerate().filter(|(_, r)| r.phase == pi).map(|(i, _)| i).collect();
+                let members = compiled.iter().enumerate().filter(|(_, r)| r.phase == pi).map(|(i, _)| i).collect();
                 (p.combine, p.overlaps_next, members)
             })
             .collect();
@@ -178,7 +186,7 @@ impl Oracle {
             spec.require_param(k)?;
         }
         let index_check = request::IndexCheck::new(spec.regex(&spec.encoding.list_index_pattern).clone());
-        Ok(Oracle { spec, limits, rules, phases, simple_keys, index_check })
+        Ok(Oracle { spec, limits, rules: compiled, phases, simple_keys, index_check })
     }
 
     /// The oracle over the built-in spec.
@@ -191,8 +199,8 @@ impl Oracle {
         &self.spec
     }
 
-    /// The limits it checks.
-    pub fn limits(&self) -> &Limits {
+    /// The limits it checks, shared with whoever needs them beyond a call.
+    pub fn limits(&self) -> &Arc<Limits> {
         &self.limits
     }
 
@@ -220,7 +228,7 @@ impl Oracle {
         };
         let ctx = Ctx { spec: &self.spec, lim: &self.limits, world, req, image };
         out.clear();
-        out.extend(self.rules.iter().map(|r| check(r.kind, &ctx)));
+        out.extend(self.rules.iter().map(|r| (r.check)(&ctx)));
     }
 
     /// Predicts, and reports which rules fired or were met at their boundary.
@@ -307,7 +315,7 @@ impl Acc {
             self.rules.push(rule.id.clone());
         }
         self.confidence = self.confidence.max(Some(rule.confidence));
-        if rule.kind == RuleKind::IdemReplay {
+        if rule.replays {
             self.image_id = hit.image.clone();
         }
         if self.message.is_none() && !rule.outcomes[0].is_success() {

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::oracle::rules::key::{self, ACTION, VERSION};
+use crate::oracle::key::{self, ACTION, VERSION};
 use crate::world::Params;
 
 const LIST: &str = "TagSpecification";

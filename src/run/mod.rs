@@ -20,8 +20,8 @@ use std::time::{Duration, Instant};
 use futures_util::stream::{self, Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 
-use crate::generate::{Case, record_if_copied};
-use crate::oracle::{Oracle, Prediction, render_region};
+use crate::generate::Case;
+use crate::oracle::{Oracle, Prediction, record_if_copied, render_region};
 use crate::verdict::{CodeMap, Finding, Verdict, judge};
 use crate::wire::{Credentials, Reply};
 use crate::world::{Params, World};

@@ -24,8 +24,7 @@ use axum::routing::get;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::generate::record_if_copied;
-use crate::oracle::{Oracle, render_region};
+use crate::oracle::{Oracle, record_if_copied, render_region};
 pub use crate::wire::{EnvelopeCodes, EnvelopeError};
 use crate::world::{Params, World};
 pub use params::RequestError;

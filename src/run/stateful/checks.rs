@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use super::script::clip;
 use super::session::{Made, Session};
 use super::shrink::tag_specs;
-use crate::oracle::rules::key;
+use crate::oracle::key;
 use crate::wire::describe::DescribedImage;
 use crate::world::Params;
 

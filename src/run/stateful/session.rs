@@ -6,7 +6,7 @@ use super::Stop;
 use super::checks::state_problem;
 use super::ops::Op;
 use super::script::{expected, outcome, show};
-use crate::oracle::rules::key;
+use crate::oracle::key;
 use crate::oracle::{Oracle, Prediction};
 use crate::run::properties::{
     COPY_ACCEPTED, DEREGISTERED_SOURCE_ERROR, DESCRIBE_DESCRIPTION, DESCRIBE_ENCRYPTED, DESCRIBE_FOUND, DESCRIBE_NAME,

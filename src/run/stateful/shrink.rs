@@ -8,7 +8,7 @@ use proptest::strategy::ValueTree;
 use super::ops::Op;
 use super::session::{Failed, Session, Trace, failing};
 use super::{PropertyFailure, Stop};
-use crate::oracle::rules::key;
+use crate::oracle::key;
 use crate::world::Params;
 
 /// proptest's shrinking attempts per failing property; each attempt sends a whole sequence

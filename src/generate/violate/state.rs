@@ -1,0 +1,125 @@
+//! Violations that need the world: a dry run, and source images that are missing, unavailable,
+//! not shared, from the Marketplace, encrypted, in another partition, or a Name in use.
+
+use proptest::prelude::*;
+use proptest::strategy::{BoxedStrategy, Just};
+
+use super::{kv, v};
+use crate::generate::draw::{HEX, fill, outpost_arn};
+use crate::generate::oneof::one_of;
+use crate::generate::strategy::{Inputs, Violation};
+use crate::oracle::key;
+
+/// Violates `rules::DRY_RUN`.
+pub(super) fn dry_run(i: &Inputs, rule: &'static str) -> Option<BoxedStrategy<Violation>> {
+    let t = i.lim.bool_true.clone();
+    Some(Just(v(rule, true, vec![kv(key::DRY_RUN, t)])).boxed())
+}
+
+/// Violates `rules::AMI_NOT_FOUND`.
+pub(super) fn ami_not_found(i: &Inputs, rule: &'static str) -> Option<BoxedStrategy<Violation>> {
+    let (home, images) = (i.partition_regions.clone(), i.copyable.clone());
+    Some(
+        one_of!(
+            any::<u64>().prop_map(|s| vec![kv(key::SOURCE_IMAGE_ID, format!("ami-{}", fill(HEX, 17, s)))]),
+            // A real image, asked for in a Region it is not in.
+            (prop::sample::select(images), prop::sample::select(home))
+                .prop_filter("another Region than the image's", |((_, r, _), other)| r != other)
+                .prop_map(|((id, _, _), other)| vec![kv(key::SOURCE_IMAGE_ID, id), kv(key::SOURCE_REGION, other)]),
+        )
+        .prop_map(move |e| v(rule, true, e))
+        .boxed(),
+    )
+}
+
+/// Violates `rules::AMI_UNAVAILABLE`, when the world has an image that is not available.
+pub(super) fn ami_unavailable(i: &Inputs, rule: &'static str) -> Option<BoxedStrategy<Violation>> {
+    pick(&i.unavailable, rule)
+}
+
+/// Violates `rules::STORAGE_PERMISSION`, when the world has another account's image whose
+/// storage is not shared.
+pub(super) fn storage_permission(i: &Inputs, rule: &'static str) -> Option<BoxedStrategy<Violation>> {
+    pick(&i.storage_denied, rule)
+}
+
+/// Violates `rules::MARKETPLACE`, when the world has another account's image with billing
+/// products.
+pub(super) fn marketplace(i: &Inputs, rule: &'static str) -> Option<BoxedStrategy<Violation>> {
+    pick(&i.marketplace, rule)
+}
+
+/// A copy of one of `list`'s images; none when the list is empty.
+fn pick(list: &[(String, String)], rule: &'static str) -> Option<BoxedStrategy<Violation>> {
+    if list.is_empty() {
+        return None;
+    }
+    Some(
+        prop::sample::select(list.to_vec())
+            .prop_map(move |(id, r)| v(rule, true, vec![kv(key::SOURCE_IMAGE_ID, id), kv(key::SOURCE_REGION, r)]))
+            .boxed(),
+    )
+}
+
+/// Violates `rules::UNENCRYPT`, when the world has an encrypted copyable image.
+pub(super) fn unencrypt(i: &Inputs, rule: &'static str) -> Option<BoxedStrategy<Violation>> {
+    if i.encrypted.is_empty() {
+        return None;
+    }
+    let f = i.lim.bool_false.clone();
+    Some(
+        prop::sample::select(i.encrypted.clone())
+            .prop_map(move |(id, r)| {
+                v(
+                    rule,
+                    true,
+                    vec![
+                        kv(key::SOURCE_IMAGE_ID, id),
+                        kv(key::SOURCE_REGION, r),
+                        kv(key::ENCRYPTED, f.clone()),
+                        (key::KMS_KEY_ID.into(), None),
+                    ],
+                )
+            })
+            .boxed(),
+    )
+}
+
+/// Violates `rules::UNSUPPORTED_PAIR`.
+pub(super) fn unsupported_pair(i: &Inputs, rule: &'static str) -> Option<BoxedStrategy<Violation>> {
+    let foreign = i.foreign_regions.clone();
+    Some(
+        one_of!(
+            prop::sample::select(foreign).prop_map(|r| vec![kv(key::SOURCE_REGION, r)]),
+            // An Outpost in another Region than the source image.
+            (prop::sample::select(i.copyable.clone()), prop::sample::select(i.partition_regions.clone()), any::<u64>())
+                .prop_filter("another Region than the image's", |((_, r, _), other, _)| r != other)
+                .prop_map(|((id, r, _), other, s)| vec![
+                    kv(key::SOURCE_IMAGE_ID, id),
+                    kv(key::SOURCE_REGION, r),
+                    kv(key::OUTPOST, outpost_arn(&other, s)),
+                    (key::AZ.into(), None),
+                    (key::AZ_ID.into(), None),
+                    (key::DURATION.into(), None)
+                ]),
+        )
+        .prop_map(move |e| v(rule, true, e))
+        .boxed(),
+    )
+}
+
+/// Violates `rules::NAME_DUPLICATE`, when the caller owns a named image in the destination
+/// Region.
+pub(super) fn name_duplicate(i: &Inputs, rule: &'static str) -> Option<BoxedStrategy<Violation>> {
+    if i.taken_names.is_empty() {
+        return None;
+    }
+    // Names from other Regions are the boundary: the same name, no clash.
+    let names: Vec<(String, bool)> = i
+        .taken_names
+        .iter()
+        .map(|n| (n.clone(), true))
+        .chain(i.other_region_names.iter().map(|n| (n.clone(), false)))
+        .collect();
+    Some(prop::sample::select(names).prop_map(move |(n, _)| v(rule, false, vec![kv(key::NAME, n)])).boxed())
+}

@@ -1,0 +1,147 @@
+//! Every limit the rule checks use, read from the spec once, and how a boolean text reads.
+
+use regex::Regex;
+
+use crate::oracle::key;
+use crate::spec::{ParamType, Spec, SpecError};
+
+/// A boolean text as AWS may read it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BoolText {
+    /// Exactly the spec's `true`.
+    True,
+    /// Exactly the spec's `false`.
+    False,
+    /// `true` in other letter case.
+    CaseTrue,
+    /// `false` in other letter case.
+    CaseFalse,
+    /// Anything else.
+    Invalid,
+}
+
+/// Every limit the checks (and the generator's strategies) use, read from the spec once
+/// (fields named for the spec values).
+#[allow(missing_docs)]
+#[derive(Debug)]
+pub struct Limits {
+    pub action: String,
+    /// The API version requests are sent with.
+    pub version: String,
+    pub known_versions: Vec<String>,
+    pub bool_true: String,
+    pub bool_false: String,
+    pub bool_case_uncertain: bool,
+    pub required: Vec<String>,
+    pub booleans: Vec<String>,
+    pub name_min: usize,
+    pub name_max: usize,
+    pub name_re: Regex,
+    pub name_re_uncertain: Option<Regex>,
+    pub ami_re: Regex,
+    pub desc_max: usize,
+    pub token_max: usize,
+    pub token_uncertain_above: usize,
+    pub duration_min: i64,
+    pub duration_max: i64,
+    pub duration_step: i64,
+    pub resource_types: Vec<String>,
+    pub tag_key_max: usize,
+    pub tag_key_forbidden: String,
+    pub tag_value_max: usize,
+    pub tags_per_resource: usize,
+    pub idem_ignored: Vec<String>,
+    pub idem_uncertain: Vec<String>,
+}
+
+impl Limits {
+    /// Reads the limits, failing with the spec key that is missing.
+    pub fn from_spec(spec: &Spec) -> Result<Self, SpecError> {
+        let p = |k: &str| spec.require_param(k);
+        let need = |k: &str, field: &str, v: Option<usize>| {
+            v.ok_or_else(|| spec.error(format!("parameter.{k}.{field}"), "missing; the oracle needs it"))
+        };
+        let need_i = |k: &str, field: &str, v: Option<i64>| {
+            v.ok_or_else(|| spec.error(format!("parameter.{k}.{field}"), "missing; the oracle needs it"))
+        };
+        let name = p(key::NAME)?;
+        let ami = p(key::SOURCE_IMAGE_ID)?;
+        let token = p(key::CLIENT_TOKEN)?;
+        let dur = p(key::DURATION)?;
+        let tag_key = p(key::TAG_KEY)?;
+        let re = |k: &str, pat: Option<&String>| -> Result<Regex, SpecError> {
+            pat.map(|s| spec.regex(s).clone())
+                .ok_or_else(|| spec.error(format!("parameter.{k}.pattern"), "missing; the oracle needs it"))
+        };
+        for k in [
+            key::SOURCE_REGION,
+            key::DESCRIPTION,
+            key::KMS_KEY_ID,
+            key::OUTPOST,
+            key::AZ,
+            key::AZ_ID,
+            key::TAG_VALUE,
+            key::TAG_RESOURCE_TYPE,
+        ] {
+            p(k)?;
+        }
+        Ok(Limits {
+            action: spec.operation.action.clone(),
+            version: spec.operation.version.clone(),
+            known_versions: spec.operation.known_versions.clone(),
+            bool_true: spec.encoding.boolean_values[0].clone(),
+            bool_false: spec.encoding.boolean_values[1].clone(),
+            bool_case_uncertain: spec.encoding.boolean_case_variants_uncertain,
+            required: spec.parameters.iter().filter(|p| p.required).map(|p| p.key.clone()).collect(),
+            booleans: spec.parameters.iter().filter(|p| p.ty == ParamType::Boolean).map(|p| p.key.clone()).collect(),
+            name_min: need(key::NAME, "min_length", name.min_length)?,
+            name_max: need(key::NAME, "max_length", name.max_length)?,
+            name_re: re(key::NAME, name.pattern.as_ref())?,
+            name_re_uncertain: name.pattern_uncertain.as_ref().map(|s| spec.regex(s).clone()),
+            ami_re: re(key::SOURCE_IMAGE_ID, ami.pattern.as_ref())?,
+            desc_max: need(key::DESCRIPTION, "max_length", p(key::DESCRIPTION)?.max_length)?,
+            token_max: need(key::CLIENT_TOKEN, "max_length", token.max_length)?,
+            token_uncertain_above: token.uncertain_above.or(token.max_length).unwrap_or(usize::MAX),
+            duration_min: need_i(key::DURATION, "min", dur.min)?,
+            duration_max: need_i(key::DURATION, "max", dur.max)?,
+            duration_step: dur.step.unwrap_or(1),
+            resource_types: p(key::TAG_RESOURCE_TYPE)?.values.clone().unwrap_or_default(),
+            tag_key_max: need(key::TAG_KEY, "max_length", tag_key.max_length)?,
+            tag_key_forbidden: tag_key.forbidden_prefix.clone().unwrap_or_default(),
+            tag_value_max: need(key::TAG_VALUE, "max_length", p(key::TAG_VALUE)?.max_length)?,
+            tags_per_resource: spec.limits.tags_per_resource,
+            idem_ignored: spec.operation.idempotency_ignored.clone(),
+            idem_uncertain: spec.operation.idempotency_uncertain.clone(),
+        })
+    }
+
+    /// The longest ClientToken AWS certainly accepts.
+    pub fn token_certain(&self) -> usize {
+        self.token_uncertain_above.min(self.token_max)
+    }
+
+    /// How a boolean text reads.
+    pub fn bool_text(&self, v: &str) -> BoolText {
+        if v == self.bool_true {
+            BoolText::True
+        } else if v == self.bool_false {
+            BoolText::False
+        } else if v.eq_ignore_ascii_case(&self.bool_true) {
+            BoolText::CaseTrue
+        } else if v.eq_ignore_ascii_case(&self.bool_false) {
+            BoolText::CaseFalse
+        } else {
+            BoolText::Invalid
+        }
+    }
+
+    /// Whether a boolean member reads as true (any letter case).
+    pub fn is_true(&self, v: Option<&str>) -> bool {
+        v.is_some_and(|v| matches!(self.bool_text(v), BoolText::True | BoolText::CaseTrue))
+    }
+
+    /// Whether a boolean member reads as false (any letter case).
+    pub fn is_false(&self, v: Option<&str>) -> bool {
+        v.is_some_and(|v| matches!(self.bool_text(v), BoolText::False | BoolText::CaseFalse))
+    }
+}

@@ -1,0 +1,64 @@
+//! Rules of the idempotency phase: a ClientToken used before, with the same or other
+//! parameters.
+
+use super::{Ctx, Hit, Rule};
+use crate::oracle::key;
+use crate::oracle::request::Request;
+use crate::world::{Params, TokenUse};
+
+/// A used ClientToken with other parameters.
+pub const IDEM_MISMATCH: Rule = Rule {
+    id: "R24-idem-mismatch",
+    check: |c| match earlier_use(c) {
+        Earlier::None | Earlier::CaseTwin => Hit::QUIET,
+        Earlier::Used { same, same_but_uncertain, .. } => match (same, same_but_uncertain) {
+            (false, true) => Hit::UNCERTAIN,
+            (false, false) => Hit::FIRES,
+            _ => Hit::NEAR,
+        },
+    },
+};
+
+/// A used ClientToken with the same parameters: the first copy's ImageId again.
+pub const IDEM_REPLAY: Rule = Rule {
+    id: "R23-idem-replay",
+    check: |c| match earlier_use(c) {
+        Earlier::None => Hit::QUIET,
+        // Tokens are case-sensitive: one differing only in letter case is the boundary.
+        Earlier::CaseTwin => Hit::NEAR,
+        Earlier::Used { used, same_but_uncertain: true, .. } => {
+            Hit { image: Some(used.image_id.clone()), ..Hit::FIRES }
+        }
+        Earlier::Used { .. } => Hit::NEAR,
+    },
+};
+
+/// What the world knows of the request's ClientToken.
+enum Earlier<'a> {
+    /// No token, or one never used and without a letter-case twin.
+    None,
+    /// Never used, but a token differing only in letter case was.
+    CaseTwin,
+    /// Used before; whether the parameters match, and whether they match once the keys
+    /// whose effect on idempotency is uncertain are left out too.
+    Used { used: &'a TokenUse, same: bool, same_but_uncertain: bool },
+}
+
+fn earlier_use<'a>(c: &Ctx<'a>) -> Earlier<'a> {
+    let Some(token) = c.get(key::CLIENT_TOKEN) else { return Earlier::None };
+    let Some(used) = c.world.token(token) else {
+        return if c.world.has_token_ignoring_case(token) { Earlier::CaseTwin } else { Earlier::None };
+    };
+    let same = same_params(c.req, &used.params, &c.lim.idem_ignored, &[]);
+    let same_but_uncertain = same_params(c.req, &used.params, &c.lim.idem_ignored, &c.lim.idem_uncertain);
+    Earlier::Used { used, same, same_but_uncertain }
+}
+
+/// Whether two requests carry the same parameters for idempotency, leaving out `ignored`
+/// and `also_ignored` keys.
+fn same_params(req: &Request<'_>, earlier: &Params, ignored: &[String], also_ignored: &[String]) -> bool {
+    let relevant = |k: &&String| !ignored.contains(k) && !also_ignored.contains(k);
+    let now = req.params().iter().filter(|(k, _)| relevant(k));
+    let before = earlier.iter().filter(|(k, _)| relevant(k));
+    now.eq(before)
+}
