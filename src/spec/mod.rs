@@ -178,12 +178,15 @@ pub struct Limits {
     pub tags_per_resource_source: String,
 }
 
-/// `[[partition]]`: the Regions of one AWS partition.
+/// `[[partition]]`: the Regions and endpoint DNS suffixes of one AWS partition.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Partition {
     /// Partition name (`aws`, `aws-cn`, ...).
     pub name: String,
+    /// DNS suffixes of its endpoints (`amazonaws.com`, `api.aws`, ...): a host under one is
+    /// AWS's own.
+    pub dns_suffixes: Vec<String>,
     /// Region codes.
     pub regions: Vec<String>,
 }

@@ -8,7 +8,9 @@ mod baseline;
 mod cli;
 mod coverage;
 mod fake;
+mod plan_errors;
 mod properties;
+mod proxy;
 mod runner;
 
 use std::io::Write;
