@@ -82,6 +82,16 @@ mod tests {
     }
 
     #[test]
+    fn a_spec_partition_without_a_suffix_is_refused() {
+        let text = include_str!("../../specs/copy_image.toml");
+        let without = text.replace(r#"dns_suffixes = ["c2s.ic.gov"]"#, "dns_suffixes = []");
+        assert_ne!(text, without);
+        let e = Spec::parse(&without, "test.toml").unwrap_err();
+        assert!(e.to_string().contains("partition.aws-iso.dns_suffixes"), "{e}");
+        assert!(e.to_string().contains("a partition needs at least one DNS suffix"), "{e}");
+    }
+
+    #[test]
     fn aws_hosts_are_recognised() {
         let hosts = hosts();
         for host in [

@@ -391,6 +391,15 @@ impl Spec {
             }
         }
 
+        for p in &self.partitions {
+            // Safety derives AWS's hosts from these: without one, the partition's endpoints
+            // would pass for emulators.
+            if p.dns_suffixes.iter().all(|s| s.trim_matches('.').is_empty()) {
+                let key = format!("partition.{}.dns_suffixes", p.name);
+                return Err(err(key, "a partition needs at least one DNS suffix".into()));
+            }
+        }
+
         let mut ids = HashSet::new();
         for r in &self.rules {
             let at = |field: &str| format!("rule.{}.{field}", r.id);

@@ -2,8 +2,10 @@
 //!
 //! `cli` runs the built binary as a user would and checks output and exit codes; `coverage`
 //! proves the generator reaches every rule; `properties` checks the oracle's laws with
-//! proptest. Fixtures live in `tests/data/`.
+//! proptest; `plan_errors`, `proxy` and `aws_namespace` check what a run refuses and what it
+//! would send to AWS. Fixtures live in `tests/data/`.
 
+mod aws_namespace;
 mod baseline;
 mod cli;
 mod coverage;
