@@ -231,7 +231,8 @@ pub struct Remote {
     pub host: String,
     /// Its port, or the scheme's.
     pub port: u16,
-    /// Whether it is AWS's own, where requests cost money.
+    /// Whether it counts as AWS's, where requests cost money (see [`safety`]): every request
+    /// is then a DryRun unless `--live` allows creating.
     pub aws: bool,
 }
 
@@ -459,10 +460,11 @@ fn remote(url: String) -> Result<Remote, PlanError> {
     Ok(Remote { host: host.to_owned(), port: parsed.port_or_known_default().unwrap_or(80), aws: false, url })
 }
 
-/// The host and port of a URL as written: between `://` (or any user info) and the path,
-/// query or fragment. Special schemes take `\` for `/`, so it ends the host too.
+/// The host and port of an http(s) URL as written: after the scheme's colon, its slashes and
+/// any user info, up to the path, query or fragment. The parser takes `\` for `/` and lets
+/// slashes be missing (`http:host`), so this does too.
 fn written_host(url: &str) -> &str {
-    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let rest = url.split_once(':').map_or(url, |(_, rest)| rest).trim_start_matches(['/', '\\']);
     let authority = rest.split(['/', '?', '#', '\\']).next().unwrap_or(rest);
     authority.rsplit_once('@').map_or(authority, |(_, host)| host)
 }

@@ -281,7 +281,13 @@ fn query_strings_and_fragments_in_the_endpoint_are_refused() {
 
 #[test]
 fn a_percent_encoded_host_is_refused() {
-    for url in ["https://ec2.us-east-1.amazonaws%2Ecom/", "http://local%68ost:5000/", "http://%31%32%37.0.0.1:5000/"] {
+    for url in [
+        "https://ec2.us-east-1.amazonaws%2Ecom/",
+        "http://local%68ost:5000/",
+        "http://%31%32%37.0.0.1:5000/",
+        "http:ec2.us-east-1.amazonaws%2Ecom/",
+        "http:\\\\ec2.us-east-1.amazonaws%2Ecom/",
+    ] {
         let e = resolve(with_endpoint(url)).unwrap_err();
         assert_eq!(e.to_string(), format!("--endpoint {url:?}: percent-encoded host; write the host plainly"));
     }
