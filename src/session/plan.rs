@@ -450,12 +450,13 @@ fn remote(url: String) -> Result<Remote, PlanError> {
     if !parsed.username().is_empty() || parsed.password().is_some() {
         return Err(PlanError::CredentialsInUrl);
     }
+    // First, so that no later message repeats a query string (it may hold a token).
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(PlanError::QueryInUrl);
+    }
     // The parser decodes escapes in the host, so only the text as given shows them.
     if written_host(&url).contains('%') {
         return Err(PlanError::PercentEncodedHost { url });
-    }
-    if parsed.query().is_some() || parsed.fragment().is_some() {
-        return Err(PlanError::QueryInUrl);
     }
     Ok(Remote { host: host.to_owned(), port: parsed.port_or_known_default().unwrap_or(80), aws: false, url })
 }

@@ -269,6 +269,7 @@ fn query_strings_and_fragments_in_the_endpoint_are_refused() {
         "https://ec2.us-east-1.amazonaws.com/?",
         "http://localhost:5000/#frag",
         "http://localhost:5000/?X-Amz-Security-Token=secret-token",
+        "http://local%68ost:5000/?X-Amz-Security-Token=secret-token",
     ] {
         let e = resolve(with_endpoint(url)).unwrap_err();
         assert_eq!(
