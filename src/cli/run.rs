@@ -30,6 +30,13 @@ pub enum Format {
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// Endpoint URL; without one, the embedded reference endpoint is started and tested.
+    ///
+    /// No query string, fragment or percent-encoded host. The endpoint counts as real AWS (every
+    /// request a DryRun unless --live) when its host is under a DNS suffix of the spec's
+    /// partitions (amazonaws.com, api.aws, amazonaws.com.cn, c2s.ic.gov, sc2s.sgov.gov,
+    /// cloud.adc-e.uk, csp.hci.ic.gov, amazonaws.eu, ...), or when it is any other host (an IP
+    /// address, localhost, an unknown name) and --use-env-credentials is given without
+    /// --not-aws. Otherwise it is an emulator, signed with AWS's public example keys.
     #[arg(long, env = "AWS_ENDPOINT_URL_EC2", value_name = "URL")]
     pub endpoint: Option<String>,
     /// The endpoint's Region (default: AWS_REGION, AWS_DEFAULT_REGION, then the world's).
@@ -38,7 +45,7 @@ pub struct RunArgs {
     /// Wire dialect.
     #[arg(long, value_enum, default_value_t = Dialect::Ec2Query)]
     pub dialect: Dialect,
-    /// Requests in flight at once (default: 8 for emulators, 2 for AWS).
+    /// Requests in flight at once, 1 to 1024 (default: 8 for emulators, 2 for AWS).
     #[arg(long)]
     pub concurrency: Option<usize>,
     /// Seconds allowed for one request.
@@ -47,13 +54,13 @@ pub struct RunArgs {
     /// Largest reply body read, in bytes.
     #[arg(long, default_value_t = 1 << 20)]
     pub max_body: usize,
-    /// Retries for throttling (503, RequestLimitExceeded) and connection errors.
+    /// Retries for throttling (503, RequestLimitExceeded) and connection errors, 0 to 10.
     #[arg(long, default_value_t = 3)]
     pub retries: u32,
     /// Seed of the generated cases.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// How many cases.
+    /// How many cases, 1 to 10000000.
     #[arg(long, default_value_t = 300)]
     pub cases: u64,
     /// Only valid or only invalid cases.
@@ -69,7 +76,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "IMAGE_ID", num_args = 1.., conflicts_with = "setup")]
     pub discover: Vec<String>,
     /// Prepare source images on the endpoint itself (plain, encrypted, in a second Region,
-    /// deregistered) and use what it reports as the world.
+    /// deregistered) and use what it reports as the world. On real AWS this creates resources
+    /// and needs --live.
     #[arg(long, conflicts_with = "world")]
     pub setup: bool,
     /// With --setup: the second Region.
@@ -87,13 +95,20 @@ pub struct RunArgs {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
-    /// Sign requests to an emulator with your AWS credentials instead of dummy ones.
+    /// Sign requests to an emulator with your AWS credentials instead of dummy ones. An endpoint
+    /// whose host is not known to be an emulator's is then treated as real AWS (every request a
+    /// DryRun), unless --not-aws is given too.
     #[arg(long)]
     pub use_env_credentials: bool,
+    /// With --use-env-credentials: the endpoint (an IP address, localhost, an unknown name) is
+    /// not AWS, so requests are not forced to DryRun. Refused for hosts under AWS's own domains.
+    #[arg(long, requires = "use_env_credentials")]
+    pub not_aws: bool,
     /// Real AWS: let requests that create images go out (otherwise every request is a DryRun).
     #[arg(long, requires = "max_creates")]
     pub live: bool,
-    /// With --live: at most this many requests that would create an image; later ones are DryRun.
+    /// With --live (required): at most this many requests that would create an image; later
+    /// ones are DryRun.
     #[arg(long, value_name = "N")]
     pub max_creates: Option<u64>,
     /// Run the stored corpus of this baseline directory and compare every normalized response
@@ -104,10 +119,10 @@ pub struct RunArgs {
     #[arg(long, requires = "baseline")]
     pub update_baseline: bool,
     /// After the cases, check stateful properties (idempotency, what DescribeImages shows of a
-    /// copy, deregistered sources) over this many generated request sequences.
+    /// copy, deregistered sources) over this many generated request sequences, 0 to 100000.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub stateful: u32,
-    /// Longest stateful sequence.
+    /// Longest stateful sequence, 1 to 64 steps.
     #[arg(long, value_name = "STEPS", default_value_t = 8)]
     pub stateful_len: usize,
 }
@@ -146,6 +161,7 @@ impl From<RunArgs> for Flags {
             output: a.output,
             quiet: a.quiet,
             use_env_credentials: a.use_env_credentials,
+            not_aws: a.not_aws,
             live: a.live,
             max_creates: a.max_creates,
             baseline: a.baseline,

@@ -10,6 +10,7 @@
 mod baseline;
 mod outcome;
 pub mod plan;
+mod reach;
 pub mod safety;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -49,6 +50,19 @@ pub enum SessionError {
     /// No TCP connection to the endpoint.
     #[error("cannot reach the endpoint {url}")]
     Unreachable {
+        /// The endpoint.
+        url: String,
+        /// Why not.
+        #[source]
+        source: io::Error,
+    },
+    /// No TCP connection to the proxy the requests would go through.
+    #[error("cannot reach the proxy {host}:{port} (from HTTP_PROXY, HTTPS_PROXY or ALL_PROXY) for the endpoint {url}")]
+    ProxyUnreachable {
+        /// The proxy's host.
+        host: String,
+        /// The proxy's port.
+        port: u16,
         /// The endpoint.
         url: String,
         /// Why not.
@@ -177,7 +191,8 @@ impl Session {
         Ok(Outcome { summary })
     }
 
-    /// Starts the embedded endpoint, or checks that the given one takes connections.
+    /// Starts the embedded endpoint, or checks that the given one (or the proxy in front of it)
+    /// takes connections.
     async fn connect(&self) -> Result<Connected, SessionError> {
         match &self.plan.endpoint {
             Endpoint::Embedded => {
@@ -188,10 +203,16 @@ impl Session {
                 Ok(Connected { url: running.url(), embedded: Some(running) })
             }
             Endpoint::Remote(remote) => {
-                reachable(&remote.host, remote.port)
-                    .await
-                    .map_err(|source| SessionError::Unreachable { url: remote.url.clone(), source })?;
-                Ok(Connected { url: remote.url.clone(), embedded: None })
+                let url = remote.url.clone();
+                match reach::first_hop(remote, &self.env) {
+                    reach::Hop::Direct => reach::reachable(&remote.host, remote.port)
+                        .await
+                        .map_err(|source| SessionError::Unreachable { url: url.clone(), source })?,
+                    reach::Hop::Proxy { host, port } => reach::reachable(&host, port)
+                        .await
+                        .map_err(|source| SessionError::ProxyUnreachable { host, port, url: url.clone(), source })?,
+                }
+                Ok(Connected { url, embedded: None })
             }
         }
     }
@@ -326,13 +347,4 @@ fn role_names(world: &World) -> BTreeMap<String, String> {
         .flat_map(|(i, role)| [Some((i.image_id.clone(), role.clone())), i.name.clone().map(|n| (n, role))])
         .flatten()
         .collect()
-}
-
-/// Opens (and drops) one TCP connection, within 5 s.
-async fn reachable(host: &str, port: u16) -> io::Result<()> {
-    let connect = tokio::net::TcpStream::connect((host, port));
-    match tokio::time::timeout(Duration::from_secs(5), connect).await {
-        Ok(connected) => connected.map(drop),
-        Err(_) => Err(io::Error::new(io::ErrorKind::TimedOut, "no connection within 5 s")),
-    }
 }

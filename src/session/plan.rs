@@ -14,7 +14,7 @@ use crate::run::{Dialect, Safety};
 use crate::spec::Spec;
 use crate::world::{World, WorldError};
 
-use super::safety;
+use super::safety::{self, AwsHosts};
 
 /// What the user asked for: `run`'s flags as plain values (the command line's `RunArgs`
 /// converted; see its help for each one).
@@ -61,6 +61,9 @@ pub struct Flags {
     pub quiet: bool,
     /// Sign requests to an emulator with the environment's credentials.
     pub use_env_credentials: bool,
+    /// With `use_env_credentials`: the endpoint is not AWS, though its host is not known to be
+    /// an emulator's (an IP literal, an unknown name).
+    pub not_aws: bool,
     /// Real AWS: let requests that create images go out.
     pub live: bool,
     /// With `live`: at most this many of them.
@@ -161,6 +164,53 @@ pub enum PlanError {
         /// The endpoint, or "the embedded endpoint".
         url: String,
     },
+    /// `--endpoint` has a query string or fragment, which every request would carry.
+    // The URL is not repeated: a query string may hold a presigned token.
+    #[error("--endpoint: a query string or fragment is not allowed (it would be sent, and signed, with every request)")]
+    QueryInUrl,
+    /// `--endpoint`'s host is written with percent escapes, which hide what it names.
+    #[error("--endpoint {url:?}: percent-encoded host; write the host plainly")]
+    PercentEncodedHost {
+        /// The endpoint given.
+        url: String,
+    },
+    /// `--not-aws` for a host under one of AWS's own DNS suffixes.
+    #[error("--not-aws: {host} is under {suffix}, one of AWS's own domains (specs/copy_image.toml [[partition]])")]
+    NotAwsOnAws {
+        /// The endpoint's host.
+        host: String,
+        /// The AWS suffix it is under.
+        suffix: String,
+    },
+    /// `--setup` on AWS without `--live`: setup creates resources, none of them a DryRun.
+    #[error(
+        "--setup creates images, volumes and snapshots on {url}, which is AWS's: add --live and --max-creates to allow it"
+    )]
+    SetupNeedsLive {
+        /// The endpoint.
+        url: String,
+    },
+    /// `--max-creates` without `--live`, where it would be ignored.
+    #[error("--max-creates only counts with --live; without --live every request is a DryRun")]
+    MaxCreatesWithoutLive,
+    /// A numeric flag out of its range.
+    #[error("{flag} {value}: out of range; give {range}")]
+    OutOfRange {
+        /// The flag.
+        flag: &'static str,
+        /// The value given.
+        value: u64,
+        /// The allowed range, in words.
+        range: &'static str,
+    },
+    /// A credential variable holds a control character (a pasted newline), which no signed
+    /// request can carry.
+    // Only the variable's name is shown: its value is a secret.
+    #[error("{var} contains a control character (a newline?); it cannot be sent in a signed request")]
+    ControlCharacter {
+        /// The variable.
+        var: &'static str,
+    },
 }
 
 /// The endpoint a run tests.
@@ -181,7 +231,8 @@ pub struct Remote {
     pub host: String,
     /// Its port, or the scheme's.
     pub port: u16,
-    /// Whether it is AWS's own, where requests cost money.
+    /// Whether it counts as AWS's, where requests cost money (see [`safety`]): every request
+    /// is then a DryRun unless `--live` allows creating.
     pub aws: bool,
 }
 
@@ -256,6 +307,18 @@ const CONCURRENCY_AWS: usize = 2;
 /// The longest `--timeout`, in seconds.
 const MAX_TIMEOUT: f64 = 3600.0;
 
+/// Bounds of the numeric flags, inclusive: `(flag, least, most, the range in words)`. Wider
+/// values are mistakes (a 0 that would silently mean 1 or nothing) or would swamp an endpoint
+/// or the machine; `--help` shows the same numbers.
+const CONCURRENCY: (&str, u64, u64, &str) = ("--concurrency", 1, 1024, "1 to 1024");
+const CASES: (&str, u64, u64, &str) = ("--cases", 1, 10_000_000, "1 to 10000000");
+const RETRIES: (&str, u64, u64, &str) = ("--retries", 0, 10, "0 to 10");
+const STATEFUL: (&str, u64, u64, &str) = ("--stateful", 0, 100_000, "0 to 100000");
+const STATEFUL_LEN: (&str, u64, u64, &str) = ("--stateful-len", 1, 64, "1 to 64");
+
+/// The variables that hold signing credentials.
+const CREDENTIAL_VARS: [&str; 3] = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"];
+
 impl Plan {
     /// Resolves flags against the spec and the environment. Reads the world file, touches no
     /// network.
@@ -275,11 +338,8 @@ impl Plan {
         if !(flags.timeout.is_finite() && flags.timeout > 0.0 && flags.timeout <= MAX_TIMEOUT) {
             return Err(PlanError::Timeout { seconds: flags.timeout });
         }
-        let endpoint =
-            match flags.endpoint.clone().filter(|e| !e.is_empty()).or_else(|| env.nonempty("AWS_ENDPOINT_URL")) {
-                Some(url) => Endpoint::Remote(remote(url)?),
-                None => Endpoint::Embedded,
-            };
+        check_bounds(&flags)?;
+        let endpoint = endpoint(&flags, spec, env)?;
         let aws = matches!(&endpoint, Endpoint::Remote(r) if r.aws);
         let safety = safety::decide(aws, flags.live, flags.max_creates).ok_or_else(|| PlanError::LiveNotAws {
             url: match &endpoint {
@@ -287,8 +347,21 @@ impl Plan {
                 Endpoint::Embedded => "the embedded endpoint".to_owned(),
             },
         })?;
+        if flags.max_creates.is_some() && !flags.live {
+            return Err(PlanError::MaxCreatesWithoutLive);
+        }
+        if let Endpoint::Remote(r) = &endpoint
+            && r.aws
+            && flags.setup
+            && !flags.live
+        {
+            return Err(PlanError::SetupNeedsLive { url: r.url.clone() });
+        }
         let credentials =
             if aws || flags.use_env_credentials { CredentialSource::Environment } else { CredentialSource::Dummy };
+        if credentials == CredentialSource::Environment {
+            check_credential_vars(env)?;
+        }
         let stateful = (flags.stateful > 0).then_some(StatefulConfig {
             sequences: flags.stateful,
             max_len: flags.stateful_len,
@@ -320,7 +393,53 @@ impl Plan {
     }
 }
 
-/// Checks an endpoint URL: http(s), a host, no user name or password.
+/// Checks the numeric flags against their bounds.
+fn check_bounds(flags: &Flags) -> Result<(), PlanError> {
+    let checks = [
+        (CONCURRENCY, flags.concurrency.map(|c| c as u64)),
+        (CASES, Some(flags.cases)),
+        (RETRIES, Some(u64::from(flags.retries))),
+        (STATEFUL, Some(u64::from(flags.stateful))),
+        (STATEFUL_LEN, Some(flags.stateful_len as u64)),
+    ];
+    for ((flag, least, most, range), value) in checks {
+        match value {
+            Some(value) if !(least..=most).contains(&value) => {
+                return Err(PlanError::OutOfRange { flag, value, range });
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Refuses credential variables with control characters, naming the variable only.
+fn check_credential_vars(env: &Env) -> Result<(), PlanError> {
+    match CREDENTIAL_VARS.into_iter().find(|v| env.var(v).is_some_and(|value| value.chars().any(char::is_control))) {
+        Some(var) => Err(PlanError::ControlCharacter { var }),
+        None => Ok(()),
+    }
+}
+
+/// The endpoint tested: the flag, `AWS_ENDPOINT_URL`, or the embedded one; whether it counts
+/// as AWS follows [`safety`]'s rule.
+fn endpoint(flags: &Flags, spec: &Spec, env: &Env) -> Result<Endpoint, PlanError> {
+    let Some(url) = flags.endpoint.clone().filter(|e| !e.is_empty()).or_else(|| env.nonempty("AWS_ENDPOINT_URL"))
+    else {
+        return Ok(Endpoint::Embedded);
+    };
+    let mut remote = remote(url)?;
+    let hosts = AwsHosts::from_spec(spec);
+    let known = hosts.suffix_of(&remote.host);
+    if let (Some(suffix), true) = (known, flags.not_aws) {
+        return Err(PlanError::NotAwsOnAws { host: remote.host, suffix: suffix.trim_start_matches('.').to_owned() });
+    }
+    remote.aws = safety::is_aws(known.is_some(), flags.use_env_credentials, flags.not_aws);
+    Ok(Endpoint::Remote(remote))
+}
+
+/// Checks an endpoint URL: http(s), a host written plainly, no user name or password, no query
+/// string or fragment. Whether it is AWS's is left to the caller (`aws` is false).
 fn remote(url: String) -> Result<Remote, PlanError> {
     let parsed = match reqwest::Url::parse(&url) {
         Ok(u) => u,
@@ -331,12 +450,24 @@ fn remote(url: String) -> Result<Remote, PlanError> {
     if !parsed.username().is_empty() || parsed.password().is_some() {
         return Err(PlanError::CredentialsInUrl);
     }
-    Ok(Remote {
-        host: host.to_owned(),
-        port: parsed.port_or_known_default().unwrap_or(80),
-        aws: safety::is_aws_host(host),
-        url,
-    })
+    // First, so that no later message repeats a query string (it may hold a token).
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(PlanError::QueryInUrl);
+    }
+    // The parser decodes escapes in the host, so only the text as given shows them.
+    if written_host(&url).contains('%') {
+        return Err(PlanError::PercentEncodedHost { url });
+    }
+    Ok(Remote { host: host.to_owned(), port: parsed.port_or_known_default().unwrap_or(80), aws: false, url })
+}
+
+/// The host and port of an http(s) URL as written: after the scheme's colon, its slashes and
+/// any user info, up to the path, query or fragment. The parser takes `\` for `/` and lets
+/// slashes be missing (`http:host`), so this does too.
+fn written_host(url: &str) -> &str {
+    let rest = url.split_once(':').map_or(url, |(_, rest)| rest).trim_start_matches(['/', '\\']);
+    let authority = rest.split(['/', '?', '#', '\\']).next().unwrap_or(rest);
+    authority.rsplit_once('@').map_or(authority, |(_, host)| host)
 }
 
 #[cfg(test)]

@@ -1,16 +1,58 @@
-//! Whether real money is at stake: which hosts are AWS's own, and what a run may do there.
+//! Whether real money is at stake: which endpoints count as AWS's own, and what a run may do
+//! there.
+//!
+//! The rule, in order:
+//! 1. a host under a DNS suffix of one of the spec's partitions (`amazonaws.com`, `api.aws`,
+//!    `c2s.ic.gov`, ...) is AWS;
+//! 2. any other host (an IP literal, `localhost`, an unknown name) is AWS when the run signs with
+//!    real credentials (`--use-env-credentials`), unless `--not-aws` says otherwise: such a host
+//!    may be a proxy or tunnel to AWS, and real keys would spend real money there;
+//! 3. otherwise it is an emulator: the public dummy keys can create nothing on a real account.
 
 use crate::run::Safety;
+use crate::spec::Spec;
 
-/// Host suffixes of AWS's own endpoints, where requests cost money. One list, so that it can
-/// be swapped for suffixes derived from the spec's partitions.
-pub const AWS_HOST_SUFFIXES: &[&str] = &[".amazonaws.com", ".amazonaws.com.cn", ".api.aws"];
+/// Host suffixes of AWS's own endpoints, derived from the spec's partitions (one list).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AwsHosts {
+    // Lower case, each with its leading dot, so that `notamazonaws.com` does not match.
+    suffixes: Vec<String>,
+}
 
-/// Whether a host is AWS's own (where requests cost money). Case and a trailing dot do not
-/// matter.
-pub fn is_aws_host(host: &str) -> bool {
-    let h = host.trim_end_matches('.').to_ascii_lowercase();
-    AWS_HOST_SUFFIXES.iter().any(|suffix| h.ends_with(suffix))
+impl AwsHosts {
+    /// The suffixes of every partition in `spec`, deduplicated.
+    pub fn from_spec(spec: &Spec) -> Self {
+        let mut suffixes: Vec<String> = spec
+            .partitions
+            .iter()
+            .flat_map(|p| &p.dns_suffixes)
+            .map(|s| s.trim_matches('.').to_ascii_lowercase())
+            .filter(|s| !s.is_empty())
+            .map(|s| format!(".{s}"))
+            .collect();
+        suffixes.sort();
+        suffixes.dedup();
+        AwsHosts { suffixes }
+    }
+
+    /// The suffix `host` is under (with its leading dot), if any. Case and a trailing dot do
+    /// not matter; a bare suffix (`amazonaws.com`) is no endpoint and does not match.
+    pub fn suffix_of(&self, host: &str) -> Option<&str> {
+        let h = host.trim_end_matches('.').to_ascii_lowercase();
+        self.suffixes.iter().find(|suffix| h.ends_with(suffix.as_str())).map(String::as_str)
+    }
+
+    /// Whether `host` is under one of the suffixes.
+    pub fn contains(&self, host: &str) -> bool {
+        self.suffix_of(host).is_some()
+    }
+}
+
+/// Whether an endpoint counts as AWS (see the module's rule): `known` when its host is under
+/// an AWS suffix, `real_credentials` when the run signs with the environment's credentials,
+/// `not_aws` when the user vouches that it is not AWS.
+pub fn is_aws(known: bool, real_credentials: bool, not_aws: bool) -> bool {
+    known || (real_credentials && !not_aws)
 }
 
 /// What a run against an endpoint may do: on AWS every request is a DryRun, except, with
@@ -27,22 +69,54 @@ pub fn decide(aws: bool, live: bool, max_creates: Option<u64>) -> Option<Safety>
 mod tests {
     use super::*;
 
+    fn hosts() -> AwsHosts {
+        AwsHosts::from_spec(&Spec::builtin().unwrap())
+    }
+
+    #[test]
+    fn every_partition_of_the_spec_has_a_suffix() {
+        let spec = Spec::builtin().unwrap();
+        for p in &spec.partitions {
+            assert!(!p.dns_suffixes.is_empty(), "partition {} has no DNS suffix", p.name);
+        }
+    }
+
+    #[test]
+    fn a_spec_partition_without_a_suffix_is_refused() {
+        let text = include_str!("../../specs/copy_image.toml");
+        let without = text.replace(r#"dns_suffixes = ["c2s.ic.gov"]"#, "dns_suffixes = []");
+        assert_ne!(text, without);
+        let e = Spec::parse(&without, "test.toml").unwrap_err();
+        assert!(e.to_string().contains("partition.aws-iso.dns_suffixes"), "{e}");
+        assert!(e.to_string().contains("a partition needs at least one DNS suffix"), "{e}");
+    }
+
     #[test]
     fn aws_hosts_are_recognised() {
+        let hosts = hosts();
         for host in [
             "ec2.us-east-1.amazonaws.com",
             "ec2.us-east-1.amazonaws.com.",
             "EC2.US-EAST-1.AMAZONAWS.COM",
             "ec2.cn-north-1.amazonaws.com.cn",
+            "ec2.cn-north-1.api.amazonwebservices.com.cn",
             "ec2.us-east-1.api.aws",
             "Ec2.Eu-West-1.Api.Aws.",
+            "ec2.us-iso-east-1.c2s.ic.gov",
+            "ec2.us-isob-east-1.sc2s.sgov.gov",
+            "ec2.eu-isoe-west-1.cloud.adc-e.uk",
+            "ec2.us-isof-south-1.csp.hci.ic.gov",
+            "ec2.eusc-de-east-1.amazonaws.eu",
+            "ec2.eusc-de-east-1.api.amazonwebservices.eu",
         ] {
-            assert!(is_aws_host(host), "{host} is AWS's");
+            assert!(hosts.contains(host), "{host} is AWS's");
         }
+        assert_eq!(hosts.suffix_of("ec2.us-iso-east-1.c2s.ic.gov"), Some(".c2s.ic.gov"));
     }
 
     #[test]
-    fn other_hosts_are_not_aws() {
+    fn other_hosts_are_not_aws_hosts() {
+        let hosts = hosts();
         for host in [
             "localhost",
             "127.0.0.1",
@@ -50,12 +124,29 @@ mod tests {
             "amazonaws.com.evil.example",
             "notamazonaws.com",
             "amazonaws.com",
+            "c2s.ic.gov",
             "api.aws.example",
             "ec2.us-east-1.amazonaws.co",
+            "ec2.example.eu",
             "",
         ] {
-            assert!(!is_aws_host(host), "{host} is not AWS's");
+            assert!(!hosts.contains(host), "{host} is not AWS's");
         }
+    }
+
+    #[test]
+    fn a_known_suffix_is_aws_whatever_the_credentials() {
+        for (real, not_aws) in [(false, false), (true, false), (true, true), (false, true)] {
+            assert!(is_aws(true, real, not_aws));
+        }
+    }
+
+    #[test]
+    fn other_hosts_are_aws_with_real_credentials_unless_vouched_for() {
+        assert!(is_aws(false, true, false), "an IP literal or unknown host signed with real keys");
+        assert!(!is_aws(false, true, true), "--not-aws");
+        assert!(!is_aws(false, false, false), "dummy keys: an emulator");
+        assert!(!is_aws(false, false, true));
     }
 
     #[test]
@@ -63,7 +154,6 @@ mod tests {
         let s = decide(true, false, None).unwrap();
         assert!(s.force_dry_run);
         assert_eq!(s.max_creates, 0);
-        // --max-creates without --live grants nothing.
         assert_eq!(decide(true, false, Some(5)).unwrap().max_creates, 0);
     }
 

@@ -178,12 +178,15 @@ pub struct Limits {
     pub tags_per_resource_source: String,
 }
 
-/// `[[partition]]`: the Regions of one AWS partition.
+/// `[[partition]]`: the Regions and endpoint DNS suffixes of one AWS partition.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Partition {
     /// Partition name (`aws`, `aws-cn`, ...).
     pub name: String,
+    /// DNS suffixes of its endpoints (`amazonaws.com`, `api.aws`, ...): a host under one is
+    /// AWS's own.
+    pub dns_suffixes: Vec<String>,
     /// Region codes.
     pub regions: Vec<String>,
 }
@@ -385,6 +388,15 @@ impl Spec {
             }
             if p.ty == ParamType::Enum && p.values.as_ref().is_none_or(Vec::is_empty) {
                 return Err(err(at("values"), "an enum needs at least one value".into()));
+            }
+        }
+
+        for p in &self.partitions {
+            // Safety derives AWS's hosts from these: without one, the partition's endpoints
+            // would pass for emulators.
+            if p.dns_suffixes.iter().all(|s| s.trim_matches('.').is_empty()) {
+                let key = format!("partition.{}.dns_suffixes", p.name);
+                return Err(err(key, "a partition needs at least one DNS suffix".into()));
             }
         }
 

@@ -1,18 +1,18 @@
 //! The integration tests, one binary (each `tests/*.rs` would be its own link).
 //!
-//! `cli` runs the built binary as a user would and checks output and exit codes; `coverage`
-//! proves the generator reaches every rule; `properties` checks the oracle's laws with
-//! proptest; `docs` checks that every rule and accepted deviation is explained in `docs/`;
-//! `mutants` measures which planted endpoint faults the default run catches.
-//! Fixtures live in `tests/data/`.
+//! One module per concern, each saying in its first line what it checks; most run the built
+//! binary as a user would and assert its output and exit code. Fixtures live in `tests/data/`.
 
+mod aws_namespace;
 mod baseline;
 mod cli;
 mod coverage;
 mod docs;
 mod fake;
 mod mutants;
+mod plan_errors;
 mod properties;
+mod proxy;
 mod runner;
 
 use std::io::Write;

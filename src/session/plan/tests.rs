@@ -26,6 +26,7 @@ fn flags() -> Flags {
         output: None,
         quiet: false,
         use_env_credentials: false,
+        not_aws: false,
         live: false,
         max_creates: None,
         baseline: None,
@@ -189,4 +190,166 @@ fn the_environment_shows_no_values() {
     let env = Env::new([("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI-secret")], false);
     let shown = format!("{env:?}");
     assert!(shown.contains("AWS_SECRET_ACCESS_KEY") && !shown.contains("wJalrXUtnFEMI"), "{shown}");
+}
+
+const FAKE_KEYS: [(&str, &str); 2] =
+    [("AWS_ACCESS_KEY_ID", "AKIDPLANTEST"), ("AWS_SECRET_ACCESS_KEY", "plan-test-secret")];
+
+fn is_aws(plan: &Plan) -> bool {
+    matches!(&plan.endpoint, Endpoint::Remote(r) if r.aws)
+}
+
+#[test]
+fn every_partition_of_the_spec_is_aws() {
+    for host in [
+        "ec2.us-east-1.amazonaws.com",
+        "ec2.us-east-1.api.aws",
+        "ec2.cn-north-1.amazonaws.com.cn",
+        "ec2.cn-north-1.api.amazonwebservices.com.cn",
+        "ec2.us-gov-west-1.amazonaws.com",
+        "ec2.us-iso-east-1.c2s.ic.gov",
+        "ec2.us-isob-east-1.sc2s.sgov.gov",
+        "ec2.eu-isoe-west-1.cloud.adc-e.uk",
+        "ec2.us-isof-south-1.csp.hci.ic.gov",
+        "ec2.eusc-de-east-1.amazonaws.eu",
+    ] {
+        let plan = resolve(with_endpoint(&format!("https://{host}/"))).unwrap();
+        assert!(is_aws(&plan), "{host} is AWS's");
+        assert!(plan.safety.force_dry_run && plan.credentials == CredentialSource::Environment, "{host}");
+    }
+}
+
+#[test]
+fn ip_literals_and_unknown_hosts_signed_with_real_credentials_are_aws() {
+    for url in ["http://127.0.0.1:4566/", "http://[::1]:80/", "http://10.0.0.7/", "https://ec2.example.internal/"] {
+        let plan = resolve_in(Flags { use_env_credentials: true, ..with_endpoint(url) }, &FAKE_KEYS).unwrap();
+        assert!(is_aws(&plan) && plan.safety.force_dry_run, "{url} with real credentials is treated as AWS");
+        assert_eq!(plan.concurrency, 2, "{url}");
+        // With the public dummy keys nothing can be spent: an emulator.
+        let plan = resolve(with_endpoint(url)).unwrap();
+        assert!(!is_aws(&plan) && !plan.safety.force_dry_run, "{url} with dummy credentials is an emulator");
+    }
+}
+
+#[test]
+fn setup_on_aws_without_live_is_refused() {
+    let setup = Flags { setup: true, ..with_endpoint("https://ec2.us-east-1.amazonaws.com/") };
+    let e = resolve(setup).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "--setup creates images, volumes and snapshots on https://ec2.us-east-1.amazonaws.com/, which is AWS's: \
+         add --live and --max-creates to allow it"
+    );
+    let live = Flags {
+        setup: true,
+        live: true,
+        max_creates: Some(4),
+        ..with_endpoint("https://ec2.us-east-1.amazonaws.com/")
+    };
+    assert!(resolve(live).unwrap().setup.is_some());
+    let e = resolve_in(
+        Flags { setup: true, use_env_credentials: true, ..with_endpoint("http://127.0.0.1:5000/") },
+        &FAKE_KEYS,
+    );
+    assert!(e.is_err(), "an IP literal with real credentials counts as AWS for --setup too");
+    assert!(resolve(Flags { setup: true, ..with_endpoint("http://127.0.0.1:5000/") }).is_ok());
+}
+
+#[test]
+fn max_creates_without_live_is_refused() {
+    let e =
+        resolve(Flags { max_creates: Some(3), ..with_endpoint("https://ec2.us-east-1.amazonaws.com/") }).unwrap_err();
+    assert_eq!(e.to_string(), "--max-creates only counts with --live; without --live every request is a DryRun");
+}
+
+#[test]
+fn query_strings_and_fragments_in_the_endpoint_are_refused() {
+    for url in [
+        "https://ec2.us-east-1.amazonaws.com/?DryRun=false",
+        "https://ec2.us-east-1.amazonaws.com/?",
+        "http://localhost:5000/#frag",
+        "http://localhost:5000/?X-Amz-Security-Token=secret-token",
+        "http://local%68ost:5000/?X-Amz-Security-Token=secret-token",
+    ] {
+        let e = resolve(with_endpoint(url)).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "--endpoint: a query string or fragment is not allowed (it would be sent, and signed, with every request)",
+            "{url}"
+        );
+    }
+}
+
+#[test]
+fn a_percent_encoded_host_is_refused() {
+    for url in [
+        "https://ec2.us-east-1.amazonaws%2Ecom/",
+        "http://local%68ost:5000/",
+        "http://%31%32%37.0.0.1:5000/",
+        "http:ec2.us-east-1.amazonaws%2Ecom/",
+        "http:\\\\ec2.us-east-1.amazonaws%2Ecom/",
+    ] {
+        let e = resolve(with_endpoint(url)).unwrap_err();
+        assert_eq!(e.to_string(), format!("--endpoint {url:?}: percent-encoded host; write the host plainly"));
+    }
+    // A percent sign in the path is the path's business.
+    assert!(resolve(with_endpoint("http://localhost:5000/a%20b")).is_ok());
+}
+
+#[test]
+fn control_characters_in_credential_variables_are_refused_by_name() {
+    let endpoint = with_endpoint("https://ec2.us-east-1.amazonaws.com/");
+    for var in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"] {
+        let mut env = vec![("AWS_ACCESS_KEY_ID", "AKIDPLANTEST"), ("AWS_SECRET_ACCESS_KEY", "plan-secret-value")];
+        env.retain(|(k, _)| *k != var);
+        for bad in ["line-one\nline-two", "tab\there", "bell\u{7}"] {
+            let mut env = env.clone();
+            env.push((var, bad));
+            let e = resolve_in(endpoint.clone(), &env).unwrap_err();
+            assert_eq!(
+                e.to_string(),
+                format!("{var} contains a control character (a newline?); it cannot be sent in a signed request")
+            );
+            assert!(!e.to_string().contains("line-one") && !e.to_string().contains("plan-secret"));
+        }
+    }
+    // Emulators signed with the dummy keys never read them.
+    assert!(resolve_in(with_endpoint("http://localhost:5000/"), &[("AWS_SESSION_TOKEN", "a\nb")]).is_ok());
+}
+
+#[test]
+fn numeric_flags_out_of_range_are_refused_by_name_and_range() {
+    let cases: [(Flags, &str); 8] = [
+        (Flags { concurrency: Some(0), ..flags() }, "--concurrency 0: out of range; give 1 to 1024"),
+        (Flags { concurrency: Some(1025), ..flags() }, "--concurrency 1025: out of range; give 1 to 1024"),
+        (Flags { cases: 0, ..flags() }, "--cases 0: out of range; give 1 to 10000000"),
+        (Flags { cases: 10_000_001, ..flags() }, "--cases 10000001: out of range; give 1 to 10000000"),
+        (Flags { retries: 11, ..flags() }, "--retries 11: out of range; give 0 to 10"),
+        (Flags { stateful: 100_001, ..flags() }, "--stateful 100001: out of range; give 0 to 100000"),
+        (Flags { stateful: 1, stateful_len: 0, ..flags() }, "--stateful-len 0: out of range; give 1 to 64"),
+        (Flags { stateful_len: 65, ..flags() }, "--stateful-len 65: out of range; give 1 to 64"),
+    ];
+    for (f, message) in cases {
+        assert_eq!(resolve(f).unwrap_err().to_string(), message);
+    }
+    let edges =
+        Flags { concurrency: Some(1024), cases: 1, retries: 10, stateful: 100_000, stateful_len: 64, ..flags() };
+    let plan = resolve(edges).unwrap();
+    assert_eq!((plan.concurrency, plan.cases, plan.retries), (1024, 1, 10));
+    assert!(resolve(Flags { concurrency: Some(1), stateful_len: 1, ..flags() }).is_ok());
+}
+
+#[test]
+fn not_aws_vouches_for_other_hosts_but_not_for_aws_domains() {
+    let vouched = Flags { use_env_credentials: true, not_aws: true, ..with_endpoint("http://127.0.0.1:4566/") };
+    let plan = resolve_in(vouched, &FAKE_KEYS).unwrap();
+    assert!(!is_aws(&plan) && !plan.safety.force_dry_run);
+    assert_eq!(plan.credentials, CredentialSource::Environment);
+    let on_aws =
+        Flags { use_env_credentials: true, not_aws: true, ..with_endpoint("https://ec2.us-iso-east-1.c2s.ic.gov/") };
+    let e = resolve_in(on_aws, &FAKE_KEYS).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "--not-aws: ec2.us-iso-east-1.c2s.ic.gov is under c2s.ic.gov, one of AWS's own domains (specs/copy_image.toml [[partition]])"
+    );
 }

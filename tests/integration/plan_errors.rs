@@ -1,0 +1,97 @@
+//! `run`'s input checks as a user meets them: bad numbers, endpoints and credentials are one
+//! line naming the flag or variable, exit code 2, before any connection.
+
+use std::process::{Command, Output, Stdio};
+
+use copyimage_conformance::exit;
+
+use crate::{stderr, stdout};
+
+/// Runs `run` with `args` and only the environment given (besides PATH).
+fn run_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_copyimage-conformance"));
+    cmd.arg("run").arg("--quiet").args(args).env_clear().stdin(Stdio::null());
+    if let Some(path) = std::env::var_os("PATH") {
+        cmd.env("PATH", path);
+    }
+    cmd.envs(env.iter().copied()).output().expect("the binary runs")
+}
+
+#[track_caller]
+fn assert_refused(o: &Output, expected: &str) {
+    let err = stderr(o);
+    assert_eq!(o.status.code(), Some(exit::SETUP_ERROR.into()), "{err}");
+    assert_eq!(err.trim_end(), format!("copyimage-conformance: error: {expected}"));
+    assert!(stdout(o).is_empty());
+}
+
+#[test]
+fn numbers_out_of_range_name_the_flag_and_the_range() {
+    // An endpoint that takes no connections: the plan refuses before trying it.
+    let closed = ["--endpoint", "http://127.0.0.1:9/"];
+    let cases: [(&[&str], &str); 6] = [
+        (&["--concurrency", "0"], "--concurrency 0: out of range; give 1 to 1024"),
+        (&["--cases", "0"], "--cases 0: out of range; give 1 to 10000000"),
+        (&["--retries", "4000000000"], "--retries 4000000000: out of range; give 0 to 10"),
+        (&["--stateful", "100001"], "--stateful 100001: out of range; give 0 to 100000"),
+        (&["--stateful-len", "0"], "--stateful-len 0: out of range; give 1 to 64"),
+        (&["--stateful-len", "65"], "--stateful-len 65: out of range; give 1 to 64"),
+    ];
+    for (args, expected) in cases {
+        assert_refused(&run_with_env(&[&closed[..], args].concat(), &[]), expected);
+    }
+}
+
+#[test]
+fn max_creates_without_live_is_refused() {
+    let o = run_with_env(&["--endpoint", "https://ec2.us-east-1.amazonaws.com/", "--max-creates", "5"], &[]);
+    assert_refused(&o, "--max-creates only counts with --live; without --live every request is a DryRun");
+}
+
+#[test]
+fn endpoints_with_a_query_or_an_escaped_host_are_refused() {
+    let o = run_with_env(&["--endpoint", "https://ec2.us-east-1.amazonaws.com/?DryRun=false"], &[]);
+    assert_refused(
+        &o,
+        "--endpoint: a query string or fragment is not allowed (it would be sent, and signed, with every request)",
+    );
+    let o = run_with_env(&["--endpoint", "http://ec2.us-east-1.amazonaws%2Ecom/"], &[]);
+    assert_refused(
+        &o,
+        "--endpoint \"http://ec2.us-east-1.amazonaws%2Ecom/\": percent-encoded host; write the host plainly",
+    );
+}
+
+#[test]
+fn a_newline_in_the_session_token_is_refused_by_name_without_its_value() {
+    let env = [
+        ("AWS_ACCESS_KEY_ID", "AKIDPLANERRORS"),
+        ("AWS_SECRET_ACCESS_KEY", "plan-errors-secret"),
+        ("AWS_SESSION_TOKEN", "token-first-line\ntoken-second-line"),
+    ];
+    let o = run_with_env(&["--use-env-credentials", "--cases", "3"], &env);
+    assert_refused(
+        &o,
+        "AWS_SESSION_TOKEN contains a control character (a newline?); it cannot be sent in a signed request",
+    );
+    assert!(!stderr(&o).contains("token-first-line"));
+}
+
+#[test]
+fn setup_on_aws_without_live_is_refused_before_any_connection() {
+    // Port 9 of a documentation address: a connection attempt would fail differently.
+    let o = run_with_env(&["--endpoint", "https://ec2.us-east-1.amazonaws.com:9/", "--setup"], &[]);
+    assert_refused(
+        &o,
+        "--setup creates images, volumes and snapshots on https://ec2.us-east-1.amazonaws.com:9/, which is AWS's: \
+         add --live and --max-creates to allow it",
+    );
+}
+
+#[test]
+fn not_aws_needs_env_credentials() {
+    let o = run_with_env(&["--endpoint", "http://127.0.0.1:9/", "--not-aws"], &[]);
+    assert_eq!(o.status.code(), Some(exit::SETUP_ERROR.into()));
+    let err = stderr(&o);
+    assert!(err.contains("--use-env-credentials") && err.trim_end().lines().count() == 1, "{err}");
+}
