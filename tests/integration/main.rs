@@ -8,6 +8,7 @@ mod baseline;
 mod cli;
 mod coverage;
 mod fake;
+mod hostile;
 mod properties;
 mod runner;
 
