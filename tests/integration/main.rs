@@ -2,12 +2,15 @@
 //!
 //! `cli` runs the built binary as a user would and checks output and exit codes; `coverage`
 //! proves the generator reaches every rule; `properties` checks the oracle's laws with
-//! proptest. Fixtures live in `tests/data/`.
+//! proptest; `fuzz_decoders` throws broken replies at the response decoders; `hostile` checks
+//! that hostile replies and spec files give findings and clear errors, not damage. Fixtures
+//! live in `tests/data/`.
 
 mod baseline;
 mod cli;
 mod coverage;
 mod fake;
+mod fuzz_decoders;
 mod hostile;
 mod properties;
 mod runner;
