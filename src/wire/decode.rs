@@ -246,9 +246,10 @@ fn close(out: &mut Scan, path: &mut Vec<String>, capture: &mut Option<Capture>, 
 /// - a 2xx whose root is `CopyImageResponse` → [`Reply::Success`];
 /// - any status with `Response/Errors/Error/Code` → [`Reply::Error`] (the first `Error`);
 /// - anything else (an HTML page, an empty, truncated or non-UTF-8 body, another root such as
-///   S3's `ListAllMyBucketsResult`) → [`Reply::Unparseable`].
+///   S3's `ListAllMyBucketsResult`, elements nested deeper than [`MAX_DEPTH`]) →
+///   [`Reply::Unparseable`].
 ///
-/// Never panics.
+/// Never panics; the work is linear in the body's length, and stops at [`MAX_DEPTH`].
 pub fn decode_xml(status: u16, body: &[u8]) -> Reply {
     if body.is_empty() {
         return unparseable("empty body", body);
@@ -293,9 +294,10 @@ pub fn decode_xml(status: u16, body: &[u8]) -> Reply {
 /// - `{"success": true, "data": {"id": "...", ...}}` with a 2xx → [`Reply::Success`]
 ///   (`image_id` from `data.id`);
 /// - `{"success": false, "error": {"code": "...", "message": "..."}}` → [`Reply::Error`];
-/// - anything else → [`Reply::Unparseable`].
+/// - anything else (objects and arrays nested deeper than [`MAX_DEPTH`] included) →
+///   [`Reply::Unparseable`].
 ///
-/// Never panics.
+/// Never panics; the work is linear in the body's length.
 pub fn decode_json(status: u16, body: &[u8]) -> Reply {
     use serde_json::Value;
     if body.iter().all(u8::is_ascii_whitespace) {
