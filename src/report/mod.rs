@@ -1,6 +1,7 @@
 //! Reports: a summary folded from the stream of case records, and the formats that show it
 //! (terminal, JSON, JUnit, Markdown).
 
+mod escape;
 mod junit;
 mod text;
 

@@ -1,7 +1,9 @@
-//! The terminal summary and the Markdown report for a CI job summary.
+//! The terminal summary and the Markdown report for a CI job summary. Text that may come from
+//! the server is escaped on the way out (`report::escape`).
 
 use std::io::{self, Write};
 
+use crate::report::escape::{block, cell, line};
 use crate::report::{Sink, Summary};
 use crate::run::CaseRecord;
 
@@ -26,7 +28,7 @@ impl<W: Write> Sink for Terminal<W> {
 
     fn finish(&mut self, s: &Summary) -> io::Result<()> {
         let o = &mut self.out;
-        writeln!(o, "copyimage-conformance against {}", self.endpoint)?;
+        writeln!(o, "copyimage-conformance against {}", line(&self.endpoint))?;
         writeln!(
             o,
             "{} cases: {} conform ({:.1} %), {} deviations, {} unparseable, {} transport errors",
@@ -45,7 +47,7 @@ impl<W: Write> Sink for Terminal<W> {
         writeln!(o, "\n{:<22} {:>7} {:>9} {:>8}", "rule", "cases", "conform", "score")?;
         for (rule, c) in &s.rules {
             let pct = 100.0 * c.conforms as f64 / c.cases.max(1) as f64;
-            writeln!(o, "{rule:<22} {:>7} {:>9} {pct:>7.1}%", c.cases, c.conforms)?;
+            writeln!(o, "{:<22} {:>7} {:>9} {pct:>7.1}%", line(rule), c.cases, c.conforms)?;
         }
         if let Some(b) = &s.baseline {
             writeln!(
@@ -56,10 +58,10 @@ impl<W: Write> Sink for Terminal<W> {
                 b.unaccepted.len()
             )?;
             for f in &b.changed {
-                writeln!(o, "  changed: {f}")?;
+                writeln!(o, "  changed: {}", line(f))?;
             }
             for (id, what) in &b.unaccepted {
-                writeln!(o, "  not accepted: case {id} {what}")?;
+                writeln!(o, "  not accepted: case {} {}", line(id), line(what))?;
             }
         }
         if let Some(st) = &s.stateful {
@@ -70,27 +72,27 @@ impl<W: Write> Sink for Terminal<W> {
                 st.failures.len()
             )?;
             if let Some(why) = &st.stopped {
-                writeln!(o, "  stopped early: {why}")?;
+                writeln!(o, "  stopped early: {}", line(why))?;
             }
             for f in &st.failures {
-                writeln!(o, "\n  property {}: {}", f.property, f.detail)?;
+                writeln!(o, "\n  property {}: {}", line(&f.property), line(&f.detail))?;
                 for step in &f.steps {
-                    writeln!(o, "    {step}")?;
+                    writeln!(o, "    {}", line(step))?;
                 }
                 writeln!(o, "  reproduction script:")?;
-                for line in f.script.lines() {
-                    writeln!(o, "    {line}")?;
+                for l in f.script.lines() {
+                    writeln!(o, "    {}", block(l))?;
                 }
             }
         }
         if !s.worst.is_empty() {
             writeln!(o, "\nworst deviations (of {}):", s.cases - s.conforms)?;
             for w in &s.worst {
-                writeln!(o, "\n  case {} [{}]", w.id, w.rules.join(", "))?;
-                writeln!(o, "    expected: {}", w.expected)?;
-                writeln!(o, "    got:      {}", w.got)?;
-                writeln!(o, "    finding:  {}", w.finding)?;
-                writeln!(o, "    reproduce: {}", w.curl)?;
+                writeln!(o, "\n  case {} [{}]", line(&w.id), line(&w.rules.join(", ")))?;
+                writeln!(o, "    expected: {}", line(&w.expected))?;
+                writeln!(o, "    got:      {}", line(&w.got))?;
+                writeln!(o, "    finding:  {}", line(&w.finding))?;
+                writeln!(o, "    reproduce: {}", block(&w.curl))?;
             }
         }
         o.flush()
@@ -117,7 +119,7 @@ impl<W: Write> Sink for Markdown<W> {
 
     fn finish(&mut self, s: &Summary) -> io::Result<()> {
         let o = &mut self.out;
-        writeln!(o, "## CopyImage conformance: `{}`\n", self.endpoint)?;
+        writeln!(o, "## CopyImage conformance: `{}`\n", line(&self.endpoint))?;
         writeln!(o, "| cases | conform | deviations | unparseable | transport errors | score |")?;
         writeln!(o, "|---:|---:|---:|---:|---:|---:|")?;
         writeln!(
@@ -133,7 +135,7 @@ impl<W: Write> Sink for Markdown<W> {
         writeln!(o, "| rule | cases | conform | score |\n|---|---:|---:|---:|")?;
         for (rule, c) in &s.rules {
             let pct = 100.0 * c.conforms as f64 / c.cases.max(1) as f64;
-            writeln!(o, "| {rule} | {} | {} | {pct:.1} % |", c.cases, c.conforms)?;
+            writeln!(o, "| {} | {} | {} | {pct:.1} % |", cell(rule), c.cases, c.conforms)?;
         }
         if let Some(st) = &s.stateful {
             writeln!(
@@ -143,11 +145,11 @@ impl<W: Write> Sink for Markdown<W> {
                 st.failures.len()
             )?;
             for f in &st.failures {
-                writeln!(o, "\n- **{}**: {}", f.property, f.detail)?;
+                writeln!(o, "\n- **{}**: {}", line(&f.property), line(&f.detail))?;
                 writeln!(
                     o,
                     "  ```sh\n{}\n  ```",
-                    f.script.lines().map(|l| format!("  {l}")).collect::<Vec<_>>().join("\n")
+                    f.script.lines().map(|l| format!("  {}", block(l))).collect::<Vec<_>>().join("\n")
                 )?;
             }
         }
@@ -157,13 +159,13 @@ impl<W: Write> Sink for Markdown<W> {
                 writeln!(
                     o,
                     "- **case {}** ({}): expected {}, got {}. {}",
-                    w.id,
-                    w.rules.join(", "),
-                    w.expected,
-                    w.got,
-                    w.finding
+                    line(&w.id),
+                    line(&w.rules.join(", ")),
+                    line(&w.expected),
+                    line(&w.got),
+                    line(&w.finding)
                 )?;
-                writeln!(o, "  ```sh\n  {}\n  ```", w.curl)?;
+                writeln!(o, "  ```sh\n  {}\n  ```", block(&w.curl))?;
             }
         }
         o.flush()

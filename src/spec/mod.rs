@@ -4,6 +4,8 @@
 //! with outcomes, sources and confidences. The oracle, the generator and the embedded endpoint
 //! read every limit, code, status and message from here.
 
+mod bounds;
+
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -15,6 +17,8 @@ use serde::{Deserialize, Serialize};
 pub const BUILTIN: &str = include_str!("../../specs/copy_image.toml");
 /// The name the built-in spec is reported under in error messages.
 pub const BUILTIN_ORIGIN: &str = "specs/copy_image.toml";
+
+pub use bounds::{MAX_COUNT, MAX_LENGTH, MAX_NUMBER};
 
 /// A spec that cannot be used, with the file and the key at fault.
 #[derive(Debug, thiserror::Error)]
@@ -373,19 +377,7 @@ impl Spec {
                 }
                 self.compile(&at("pattern_uncertain"), re)?;
             }
-            if let (Some(lo), Some(hi)) = (p.min_length, p.max_length)
-                && lo > hi
-            {
-                return Err(err(at("min_length"), format!("{lo} is above max_length {hi}")));
-            }
-            if let (Some(lo), Some(hi)) = (p.min, p.max)
-                && lo > hi
-            {
-                return Err(err(at("min"), format!("{lo} is above max {hi}")));
-            }
-            if p.step == Some(0) {
-                return Err(err(at("step"), "must not be 0".into()));
-            }
+            bounds::check_parameter(p).map_err(|(field, msg)| err(at(field), msg))?;
             if p.ty == ParamType::Enum && p.values.as_ref().is_none_or(Vec::is_empty) {
                 return Err(err(at("values"), "an enum needs at least one value".into()));
             }
@@ -399,6 +391,8 @@ impl Spec {
                 return Err(err(key, "a partition needs at least one DNS suffix".into()));
             }
         }
+
+        bounds::check_limits(&self.limits).map_err(|(field, msg)| err(format!("limits.{field}"), msg))?;
 
         let mut ids = HashSet::new();
         for r in &self.rules {

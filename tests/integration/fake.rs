@@ -25,6 +25,8 @@ pub enum Mode {
     ThrottleOnce,
     /// 200 with a body larger than the runner reads.
     Huge,
+    /// This status with this body, as given.
+    Raw(u16, &'static str),
 }
 
 /// A running fake server.
@@ -102,6 +104,7 @@ fn serve(mut stream: TcpStream, mode: Mode, count: &AtomicU64) {
             }
         }
         Mode::Huge => (200, format!("{ok}{}", " ".repeat(3 << 20))),
+        Mode::Raw(status, body) => (status, body.to_owned()),
     };
     let _ = n;
     let head = format!(
