@@ -93,6 +93,9 @@ impl<W: Write> Sink for Terminal<W> {
                 writeln!(o, "    reproduce: {}", w.curl)?;
             }
         }
+        if let Some(line) = s.interruption() {
+            writeln!(o, "\n{line}")?;
+        }
         o.flush()
     }
 }
@@ -165,6 +168,9 @@ impl<W: Write> Sink for Markdown<W> {
                 )?;
                 writeln!(o, "  ```sh\n  {}\n  ```", w.curl)?;
             }
+        }
+        if let Some(line) = s.interruption() {
+            writeln!(o, "\n**{line}**")?;
         }
         o.flush()
     }

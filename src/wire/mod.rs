@@ -1,9 +1,11 @@
 //! The wire: request bodies (ec2Query form and a JSON envelope), SigV4 signing and credentials,
-//! response decoding, and a copy-paste `curl` reproduction of a request.
+//! redaction of those credentials from what the tool writes, response decoding, and a
+//! copy-paste `curl` reproduction of a request.
 
 pub mod curl;
 pub mod decode;
 pub mod encode;
+pub mod redact;
 pub mod sign;
 pub mod xml_escape;
 
@@ -12,6 +14,7 @@ use std::path::PathBuf;
 pub use curl::curl_command;
 pub use decode::{Reply, decode_json, decode_xml};
 pub use encode::{form_body, json_body, percent_encode};
+pub use redact::{Redacting, Redactor};
 pub use sign::{Credentials, sign};
 
 /// A problem with credentials or with signing a request.

@@ -2,7 +2,8 @@
 //!
 //! `cli` runs the built binary as a user would and checks output and exit codes; `coverage`
 //! proves the generator reaches every rule; `properties` checks the oracle's laws with
-//! proptest; `docs` checks that every rule and accepted deviation is explained in `docs/`.
+//! proptest; `docs` checks that every rule and accepted deviation is explained in `docs/`;
+//! `redact` runs against a server that echoes credentials back; `interrupt` sends Ctrl-C.
 //! Fixtures live in `tests/data/`.
 
 mod baseline;
@@ -10,7 +11,9 @@ mod cli;
 mod coverage;
 mod docs;
 mod fake;
+mod interrupt;
 mod properties;
+mod redact;
 mod runner;
 
 use std::io::Write;
