@@ -4,6 +4,7 @@
 
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
@@ -22,6 +23,17 @@ fn start(url: &str, args: &[&str]) -> Child {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap()
+}
+
+/// Waits until `fake` has seen a request (so the run, and its Ctrl-C handler, are under way),
+/// then a little longer.
+fn until_sending(fake: &fake::Fake) {
+    let start = Instant::now();
+    while fake.requests.load(Ordering::SeqCst) == 0 {
+        assert!(start.elapsed() < Duration::from_secs(20), "no request came");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(400));
 }
 
 fn sigint(child: &Child) {
@@ -49,7 +61,7 @@ fn ctrl_c_writes_a_complete_report_of_the_cases_done() {
     let tmp = TempDir::new().unwrap();
     let report = tmp.path().join("report.json");
     let child = start(&slow.url, &["--cases", "200", "--format", "json", "--output", report.to_str().unwrap()]);
-    std::thread::sleep(Duration::from_millis(1000));
+    until_sending(&slow);
     sigint(&child);
     let o = wait(child, Duration::from_secs(10));
     let err = stderr(&o);
@@ -69,7 +81,7 @@ fn ctrl_c_writes_a_complete_report_of_the_cases_done() {
 fn a_second_ctrl_c_aborts_at_once() {
     let slow = fake::start(Mode::Slow(5000));
     let child = start(&slow.url, &["--cases", "50", "--format", "json"]);
-    std::thread::sleep(Duration::from_millis(800));
+    until_sending(&slow);
     sigint(&child);
     std::thread::sleep(Duration::from_millis(200));
     let second = Instant::now();
@@ -102,7 +114,7 @@ fn an_interrupted_update_baseline_leaves_the_baseline_as_it_was() {
     let before = listing(dir);
     let d = dir.to_str().unwrap();
     let child = start(&slow.url, &["--cases", "200", "--baseline", d, "--update-baseline", "--format", "json"]);
-    std::thread::sleep(Duration::from_millis(1000));
+    until_sending(&slow);
     sigint(&child);
     let o = wait(child, Duration::from_secs(10));
     let err = stderr(&o);
