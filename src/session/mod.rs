@@ -185,26 +185,7 @@ impl Session {
             Some(b) => Some(baseline::open(&self.oracle, &self.plan, b, &world, redactor, diag)?),
             None => None,
         };
-        let (cases, planned): (Box<dyn Iterator<Item = Case> + '_>, u64) = match opened.as_mut() {
-            Some(o) => {
-                let cases = std::mem::take(&mut o.cases);
-                let n = cases.len() as u64;
-                (Box::new(cases.into_iter()), n)
-            }
-            None => (
-                Box::new(
-                    Generator::new(
-                        &self.oracle,
-                        world.clone(),
-                        self.plan.seed,
-                        self.plan.only,
-                        self.plan.rule.as_deref(),
-                    )?
-                    .take(self.plan.cases as usize),
-                ),
-                self.plan.cases,
-            ),
-        };
+        let (cases, planned) = self.planned_cases(opened.as_mut(), &world)?;
         let runner =
             Runner::new(self.oracle.clone(), target.clone(), world.clone(), codes).map_err(SessionError::Client)?;
         let runner = Arc::new(runner);
@@ -242,6 +223,22 @@ impl Session {
             running.shutdown().await;
         }
         Ok(Outcome { summary })
+    }
+
+    /// The cases to run, the baseline's corpus or generated ones, and how many they are.
+    fn planned_cases(
+        &self,
+        opened: Option<&mut baseline::Opened>,
+        world: &World,
+    ) -> Result<(Box<dyn Iterator<Item = Case> + '_>, u64), SessionError> {
+        if let Some(o) = opened {
+            let cases = std::mem::take(&mut o.cases);
+            let n = cases.len() as u64;
+            return Ok((Box::new(cases.into_iter()), n));
+        }
+        let plan = &self.plan;
+        let generator = Generator::new(&self.oracle, world.clone(), plan.seed, plan.only, plan.rule.as_deref())?;
+        Ok((Box::new(generator.take(plan.cases as usize)), plan.cases))
     }
 
     /// Starts the embedded endpoint, or checks that the given one takes connections.
