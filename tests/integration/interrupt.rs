@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
 use crate::fake::{self, Mode};
-use crate::stderr;
+use crate::{stderr, stdout};
 
 const INTERRUPTED: i32 = 130;
 
@@ -75,6 +75,38 @@ fn ctrl_c_writes_a_complete_report_of_the_cases_done() {
     let done = cases + v["summary"]["skipped"].as_u64().unwrap();
     let line = format!("interrupted after {done} of 200 cases; not run: {} cases from", 200 - done);
     assert!(err.contains(&line), "{err}");
+}
+
+#[test]
+fn an_interrupted_junit_report_is_complete_xml() {
+    let slow = fake::start(Mode::Slow(300));
+    let child = start(&slow.url, &["--cases", "200", "--format", "junit"]);
+    until_sending(&slow);
+    sigint(&child);
+    let o = wait(child, Duration::from_secs(10));
+    assert_eq!(o.status.code(), Some(INTERRUPTED), "{}", stderr(&o));
+    let xml = stdout(&o);
+    assert!(xml.starts_with("<?xml") && xml.ends_with("</testsuites>\n"), "{xml}");
+    assert!(xml.contains("<!-- interrupted after "), "{xml}");
+}
+
+#[test]
+fn ctrl_c_during_the_stateful_checks_reports_the_cases_without_them() {
+    let slow = fake::start(Mode::Slow(300));
+    let child = start(&slow.url, &["--cases", "2", "--stateful", "50", "--format", "json"]);
+    // Two case requests, then the stateful checks' own.
+    let begun = Instant::now();
+    while slow.requests.load(Ordering::SeqCst) < 4 {
+        assert!(begun.elapsed() < Duration::from_secs(20), "the stateful checks did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    sigint(&child);
+    let o = wait(child, Duration::from_secs(10));
+    assert_eq!(o.status.code(), Some(INTERRUPTED), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["summary"]["cases"], 2);
+    assert_eq!(v["summary"]["not_run"], serde_json::json!(["the stateful checks"]));
+    assert!(v["summary"]["stateful"].is_null(), "{}", v["summary"]);
 }
 
 #[test]
