@@ -27,7 +27,8 @@ const MIN_SECRET_LEN: usize = 8;
 fn named_values() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
-        let signature = r"(signature(?:=|%3d))[0-9a-f]+";
+        // Eight hex digits at least, so that prose such as `signature=face` stays.
+        let signature = r"(signature(?:=|%3d))[0-9a-f]{8,}";
         let token = r#"(x-amz-security-token(?::[ \t]*|%3a(?:%20)*|=|%3d))[^\s"'&<>,;\\$][^\s"'&<>,;\\]*"#;
         Regex::new(&format!("(?i){signature}|{token}")).expect("valid")
     })
@@ -100,13 +101,12 @@ impl Redactor {
     pub fn text<'a>(&self, text: &'a str) -> Cow<'a, str> {
         match self.bytes(text.as_bytes()) {
             Cow::Borrowed(_) => Cow::Borrowed(text),
-            // Masking replaces whole ASCII-delimited runs with ASCII, so UTF-8 stays valid.
+            // Secrets are whole UTF-8 strings and the pattern matches whole characters, so
+            // what is left is UTF-8.
             Cow::Owned(b) => Cow::Owned(String::from_utf8_lossy(&b).into_owned()),
         }
     }
-}
 
-impl Redactor {
     /// `value` with every secret in its strings replaced by [`MASK`], by way of its JSON form.
     /// Redacting a record before it is shortened or excerpted for a report or a snapshot
     /// leaves no piece of a secret behind. A value without secrets is returned untouched.
@@ -231,6 +231,7 @@ mod tests {
         assert_eq!(r.text("\"x-amz-security-token: IQo\""), "\"x-amz-security-token: ***\"");
         let curl = r#"-H "x-amz-security-token: $AWS_SESSION_TOKEN""#;
         assert_eq!(r.text(curl), curl);
+        assert_eq!(r.text("a signature=face"), "a signature=face");
     }
 
     #[test]
