@@ -6,3 +6,6 @@ pub const OK: u8 = 0;
 pub const DEVIATIONS: u8 = 1;
 /// Bad usage or set-up: flags, spec, world, corpus, baseline or an unreachable endpoint.
 pub const SETUP_ERROR: u8 = 2;
+/// Ctrl-C stopped the run (128 + SIGINT, as shells report it): the reports hold the cases
+/// done so far, marked as interrupted; a second Ctrl-C aborts with this code and no report.
+pub const INTERRUPTED: u8 = 130;

@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use copyimage_conformance::{cli, exit};
+use copyimage_conformance::{cli, exit, wire};
 
 fn main() -> ExitCode {
     let args = match cli::Cli::try_parse() {
@@ -25,7 +25,9 @@ fn main() -> ExitCode {
             }) {
                 return ExitCode::from(exit::OK);
             }
-            eprintln!("copyimage-conformance: error: {err:#}");
+            // Set-up errors can quote a server that echoed the request's credentials.
+            let redactor = wire::Redactor::from_process_env();
+            eprintln!("copyimage-conformance: error: {}", redactor.text(&format!("{err:#}")));
             ExitCode::from(exit::SETUP_ERROR)
         }
     }

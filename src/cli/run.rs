@@ -178,11 +178,14 @@ pub fn run(oracle: Arc<Oracle>, args: RunArgs) -> Result<u8> {
     let plan = Plan::resolve(args.into(), oracle.spec(), &env)?;
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
-    let outcome =
-        runtime.block_on(Session::new(oracle, plan, env).run(&mut std::io::stderr())).map_err(|e| match e {
-            // A closed pipe is told by the io::Error in the chain (see main), so it goes unwrapped.
-            SessionError::Report(io) => anyhow::Error::new(io),
-            other => anyhow::Error::new(other),
-        })?;
+    let session = Session::new(oracle, plan, env).on_ctrl_c();
+    let result = runtime.block_on(session.run(&mut std::io::stderr()));
+    // Stateful checks left running by Ctrl-C hold a blocking thread; the process does not wait.
+    runtime.shutdown_background();
+    let outcome = result.map_err(|e| match e {
+        // A closed pipe is told by the io::Error in the chain (see main), so it goes unwrapped.
+        SessionError::Report(io) => anyhow::Error::new(io),
+        other => anyhow::Error::new(other),
+    })?;
     Ok(outcome.exit_code())
 }

@@ -58,6 +58,10 @@ impl<W: Write> Sink for Junit<W> {
             r#"<testsuites name="copyimage-conformance" tests="{}" failures="{failures}" errors="0">"#,
             s.cases
         )?;
+        if let Some(line) = s.interruption() {
+            // A comment may not hold `--`.
+            writeln!(o, "  <!-- {} -->", line.replace("--", "- -"))?;
+        }
         for (rule, entries) in &self.by_rule {
             let fails = entries.iter().filter(|e| e.failure.is_some()).count();
             writeln!(

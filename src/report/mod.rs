@@ -77,6 +77,15 @@ pub struct Summary {
     /// The stateful property checks, when the run made them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stateful: Option<crate::run::stateful::StatefulReport>,
+    /// Set when Ctrl-C stopped the run: it ran part of its cases and phases.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub interrupted: bool,
+    /// With `interrupted`: the cases the run was to send (or skip).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub planned: Option<u64>,
+    /// With `interrupted`: what did not run (cases, stateful checks, baseline steps).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_run: Vec<String>,
 }
 
 fn outcome_words(rec: &crate::run::StepRecord) -> String {
@@ -134,6 +143,17 @@ impl Summary {
                 self.worst.truncate(WORST);
             }
         }
+    }
+
+    /// For an interrupted run, the line that says how far it got and what did not run.
+    pub fn interruption(&self) -> Option<String> {
+        if !self.interrupted {
+            return None;
+        }
+        let done = self.cases + self.skipped;
+        let planned = self.planned.unwrap_or(done);
+        let not_run = if self.not_run.is_empty() { "nothing".to_owned() } else { self.not_run.join("; ") };
+        Some(format!("interrupted after {done} of {planned} cases; not run: {not_run}"))
     }
 
     /// Share of cases that conformed, in percent.

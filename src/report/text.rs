@@ -95,6 +95,9 @@ impl<W: Write> Sink for Terminal<W> {
                 writeln!(o, "    reproduce: {}", block(&w.curl))?;
             }
         }
+        if let Some(line) = s.interruption() {
+            writeln!(o, "\n{line}")?;
+        }
         o.flush()
     }
 }
@@ -167,6 +170,9 @@ impl<W: Write> Sink for Markdown<W> {
                 )?;
                 writeln!(o, "  ```sh\n  {}\n  ```", block(&w.curl))?;
             }
+        }
+        if let Some(line) = s.interruption() {
+            writeln!(o, "\n**{line}**")?;
         }
         o.flush()
     }

@@ -6,8 +6,14 @@
 //! through the report and the baseline, then the stateful checks. Diagnostics for people
 //! (snapshot files written, diffs, unaccepted deviations) go to a writer the caller gives;
 //! they are best effort, so a closed standard error does not stop a run.
+//!
+//! Everything the session writes (reports, diagnostics, snapshots, the corpus, the world
+//! file) has the credentials the process holds redacted, whatever a server echoed. An
+//! [`Interrupt`] (Ctrl-C) stops new cases from starting: the cases in flight finish, the
+//! stateful checks and baseline steps not yet done are skipped, and the reports say so.
 
 mod baseline;
+mod interrupt;
 mod outcome;
 pub mod plan;
 mod reach;
@@ -34,9 +40,10 @@ use crate::run::{Dialect, Protocol, Runner, Target};
 use crate::serve::{self, EnvelopeCodes, EnvelopeError};
 use crate::snapshot::{Baseline, BaselineError};
 use crate::verdict::{CodeMap, SameCodes};
-use crate::wire::{Credentials, WireError};
+use crate::wire::{Credentials, Redacting, Redactor, WireError};
 use crate::world::World;
 
+pub use interrupt::Interrupt;
 pub use outcome::Outcome;
 pub use plan::{CredentialSource, Endpoint, Env, Flags, Plan, PlanError};
 
@@ -135,6 +142,8 @@ pub struct Session {
     oracle: Arc<Oracle>,
     plan: Plan,
     env: Env,
+    interrupt: Interrupt,
+    ctrl_c: bool,
 }
 
 /// The endpoint a session talks to: its URL, and the embedded server when it runs one.
@@ -146,49 +155,104 @@ struct Connected {
 impl Session {
     /// A session for `plan`; `env` is where credentials come from when the plan says so.
     pub fn new(oracle: Arc<Oracle>, plan: Plan, env: Env) -> Self {
-        Session { oracle, plan, env }
+        Session { oracle, plan, env, interrupt: Interrupt::default(), ctrl_c: false }
+    }
+
+    /// Stops the run when `interrupt` is raised.
+    pub fn with_interrupt(mut self, interrupt: Interrupt) -> Self {
+        self.interrupt = interrupt;
+        self
+    }
+
+    /// Raises the interrupt on Ctrl-C (a second Ctrl-C ends the process); for the command
+    /// line, not for a library caller whose process owns SIGINT.
+    pub fn on_ctrl_c(mut self) -> Self {
+        self.ctrl_c = true;
+        self
     }
 
     /// Runs the plan: the cases, the baseline gate and the stateful checks, reported as they
     /// complete; `diag` gets the messages for people.
     pub async fn run(self, diag: &mut dyn Write) -> Result<Outcome, SessionError> {
+        if self.ctrl_c {
+            self.interrupt.listen_for_ctrl_c();
+        }
+        // The environment's credentials are redacted even when requests are signed with the
+        // dummy ones: the process holds them. The dummy ones are published examples.
+        let held = Credentials::from_env(&|k| self.env.var(k)).ok().flatten();
+        let redactor = Redactor::new(held.as_ref());
+        let mut diag = Redacting::new(diag, redactor.clone());
+        let outcome = self.execute(&redactor, &mut diag).await;
+        let _ = diag.flush();
+        outcome
+    }
+
+    async fn execute(&self, redactor: &Redactor, diag: &mut dyn Write) -> Result<Outcome, SessionError> {
         let connected = self.connect().await?;
         let target = self.target(&connected.url)?;
-        let world = self.world(&target).await?;
+        let world = self.world(&target, redactor).await?;
         let codes: Arc<dyn CodeMap> = match self.plan.dialect {
             Dialect::Ec2Query => Arc::new(SameCodes),
             Dialect::JsonEnvelope => Arc::new(EnvelopeCodes::builtin()?),
         };
         let mut opened = match &self.plan.baseline {
-            Some(b) => Some(baseline::open(&self.oracle, &self.plan, b, &world, diag)?),
+            Some(b) => Some(baseline::open(&self.oracle, &self.plan, b, &world, redactor, diag)?),
             None => None,
         };
-        let cases: Box<dyn Iterator<Item = Case> + '_> = match opened.as_mut() {
-            Some((_, cases)) => Box::new(std::mem::take(cases).into_iter()),
-            None => Box::new(
-                Generator::new(&self.oracle, world.clone(), self.plan.seed, self.plan.only, self.plan.rule.as_deref())?
-                    .take(self.plan.cases as usize),
-            ),
-        };
-        let mut baseline = opened.map(|(b, _)| b);
+        let (cases, planned) = self.planned_cases(opened.as_mut(), &world)?;
         let runner =
             Runner::new(self.oracle.clone(), target.clone(), world.clone(), codes).map_err(SessionError::Client)?;
         let runner = Arc::new(runner);
-        let mut sink = self.sink(&connected.url)?;
-        let mut summary = self.cases(&runner, cases, &world, baseline.as_mut(), &mut *sink).await?;
-        if let (Some(b), Some(plan)) = (&baseline, &self.plan.baseline) {
-            summary.baseline = Some(baseline::finish(b, plan, diag)?);
+        let mut sink = self.sink(&connected.url, redactor)?;
+        let recorder = opened.as_mut().map(|o| &mut o.baseline);
+        let (mut summary, next) = self.cases(&runner, cases, &world, recorder, &mut *sink, redactor).await?;
+        let mut not_run = vec![];
+        if let Some(id) = next {
+            not_run.push(format!("{} cases from {id} on", planned.saturating_sub(summary.cases + summary.skipped)));
+        }
+        if let (Some(o), Some(plan)) = (&opened, &self.plan.baseline) {
+            if self.interrupt.is_raised() {
+                not_run.push(baseline::skipped(plan, diag));
+            } else {
+                summary.baseline = Some(baseline::finish(o, plan, redactor, diag)?);
+            }
         }
         if let Some(cfg) = &self.plan.stateful {
-            summary.stateful = Some(self.stateful(cfg.clone(), target, world, baseline.as_ref()).await?);
+            let accepted = opened.as_ref().map(|o| &o.baseline);
+            match self.stateful(cfg.clone(), target, world, accepted).await? {
+                Some(report) => summary.stateful = Some(redactor.scrub(report)),
+                None => not_run.push("the stateful checks".to_owned()),
+            }
         }
         summary.retries = runner.counters.retries.load(Ordering::Relaxed);
         summary.requests = runner.counters.requests.load(Ordering::Relaxed);
+        if self.interrupt.is_raised() {
+            (summary.interrupted, summary.planned, summary.not_run) = (true, Some(planned), not_run);
+        }
         sink.finish(&summary).map_err(SessionError::Report)?;
+        if let Some(line) = summary.interruption() {
+            let _ = writeln!(diag, "copyimage-conformance: {line}");
+        }
         if let Some(running) = connected.embedded {
             running.shutdown().await;
         }
         Ok(Outcome { summary })
+    }
+
+    /// The cases to run, the baseline's corpus or generated ones, and how many they are.
+    fn planned_cases(
+        &self,
+        opened: Option<&mut baseline::Opened>,
+        world: &World,
+    ) -> Result<(Box<dyn Iterator<Item = Case> + '_>, u64), SessionError> {
+        if let Some(o) = opened {
+            let cases = std::mem::take(&mut o.cases);
+            let n = cases.len() as u64;
+            return Ok((Box::new(cases.into_iter()), n));
+        }
+        let plan = &self.plan;
+        let generator = Generator::new(&self.oracle, world.clone(), plan.seed, plan.only, plan.rule.as_deref())?;
+        Ok((Box::new(generator.take(plan.cases as usize)), plan.cases))
     }
 
     /// Starts the embedded endpoint, or checks that the given one (or the proxy in front of it)
@@ -244,7 +308,7 @@ impl Session {
 
     /// The world the cases run against: the plan's, or what `--discover` or `--setup` found;
     /// written out when asked.
-    async fn world(&self, target: &Target) -> Result<World, SessionError> {
+    async fn world(&self, target: &Target, redactor: &Redactor) -> Result<World, SessionError> {
         let mut world = self.plan.world.clone();
         if !self.plan.discover.is_empty() {
             world = discover(target, &world.account.clone(), &self.plan.discover).await?;
@@ -254,13 +318,14 @@ impl Session {
         }
         if let Some(path) = &self.plan.world_out {
             let text = serde_json::to_string_pretty(&world)?;
-            std::fs::write(path, text + "\n").map_err(|source| SessionError::Write { path: path.clone(), source })?;
+            std::fs::write(path, redactor.text(&text).into_owned() + "\n")
+                .map_err(|source| SessionError::Write { path: path.clone(), source })?;
         }
         Ok(world)
     }
 
-    /// The report, to the plan's file or standard output.
-    fn sink(&self, url: &str) -> Result<Box<dyn Sink>, SessionError> {
+    /// The report, to the plan's file or standard output, redacted.
+    fn sink(&self, url: &str, redactor: &Redactor) -> Result<Box<dyn Sink>, SessionError> {
         let out: Box<dyn Write> = match &self.plan.output {
             Some(p) => {
                 let file =
@@ -269,10 +334,11 @@ impl Session {
             }
             None => Box::new(io::BufWriter::new(io::stdout())),
         };
-        Ok(report::sink(self.plan.format, out, url))
+        Ok(report::sink(self.plan.format, Box::new(Redacting::new(out, redactor.clone())), url))
     }
 
-    /// Runs the cases, each record to the report, the summary and the baseline.
+    /// Runs the cases, each record (redacted) to the report, the summary and the baseline,
+    /// until they end or the run is interrupted; then the id of the first case not sent.
     async fn cases(
         &self,
         runner: &Arc<Runner>,
@@ -280,7 +346,8 @@ impl Session {
         world: &World,
         mut baseline: Option<&mut Baseline>,
         sink: &mut dyn Sink,
-    ) -> Result<Summary, SessionError> {
+        redactor: &Redactor,
+    ) -> Result<(Summary, Option<String>), SessionError> {
         let annotations = annotation_rules(&self.oracle);
         let roles = role_names(world);
         let progress = if self.plan.progress {
@@ -291,6 +358,16 @@ impl Session {
         let mut summary = Summary::default();
         // Cases that need a world the endpoint cannot be put in (an unauthorized caller) are not sent.
         let skipped = std::cell::Cell::new(0u64);
+        // The runner takes a case only when a request slot is free, so once interrupted no
+        // new case starts while the ones in flight finish.
+        let next = std::cell::Cell::new(None);
+        let cases = cases.take_while(|c| {
+            let go = !self.interrupt.is_raised();
+            if !go {
+                next.set(Some(c.id.clone()));
+            }
+            go
+        });
         let cases = cases.filter(|c| {
             let keep = c.world.is_none();
             skipped.set(skipped.get() + u64::from(!keep));
@@ -299,6 +376,7 @@ impl Session {
         {
             let mut stream = pin!(runner.run(cases, self.plan.concurrency));
             while let Some(rec) = stream.next().await {
+                let rec = redactor.scrub(rec);
                 summary.add(&rec);
                 if let Some(b) = baseline.as_deref_mut() {
                     b.add(&rec, &roles, &annotations);
@@ -309,24 +387,33 @@ impl Session {
         }
         progress.finish_and_clear();
         summary.skipped += skipped.get();
-        Ok(summary)
+        Ok((summary, next.take()))
     }
 
-    /// The stateful checks, skipping the properties the baseline accepts as failing.
+    /// The stateful checks, skipping the properties the baseline accepts as failing; `None`
+    /// when the run is interrupted before or while they run.
     async fn stateful(
         &self,
         cfg: StatefulConfig,
         target: Target,
         world: World,
         baseline: Option<&Baseline>,
-    ) -> Result<StatefulReport, SessionError> {
+    ) -> Result<Option<StatefulReport>, SessionError> {
+        if self.interrupt.is_raised() {
+            return Ok(None);
+        }
         let skip: BTreeSet<String> =
             baseline.map(|b| b.accepted_properties().iter().map(|p| p.property.clone()).collect()).unwrap_or_default();
         let oracle = self.oracle.clone();
         // The checks block (they drive their own requests); they run off the async workers.
-        tokio::task::spawn_blocking(move || crate::run::stateful::check(&target, &oracle, &world, &cfg, &skip))
-            .await
-            .map_err(SessionError::Stateful)
+        let checks =
+            tokio::task::spawn_blocking(move || crate::run::stateful::check(&target, &oracle, &world, &cfg, &skip));
+        // The checks cannot be stopped between sequences from here: interrupted, they are left
+        // to run out on their thread (the command line does not wait for it) unreported.
+        tokio::select! {
+            joined = checks => joined.map(Some).map_err(SessionError::Stateful),
+            () = self.interrupt.raised() => Ok(None),
+        }
     }
 }
 

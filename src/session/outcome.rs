@@ -13,12 +13,17 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    /// The exit code the run ends with: [`exit::OK`] when the cases pass and the stateful
-    /// checks (if any ran) found no failure and ran to their end, else [`exit::DEVIATIONS`].
-    /// With a baseline, the cases pass when its gate does (accepted deviations do not fail
-    /// it); without one, when every case conformed.
+    /// The exit code the run ends with: [`exit::INTERRUPTED`] when Ctrl-C stopped it, else
+    /// [`exit::OK`] when the cases pass and the stateful checks (if any ran) found no failure
+    /// and ran to their end, else [`exit::DEVIATIONS`]. With a baseline, the cases pass when
+    /// its gate does (accepted deviations do not fail it); without one, when every case
+    /// conformed.
     pub fn exit_code(&self) -> u8 {
         let s = &self.summary;
+        // What did run may have passed, but the run as asked for did not happen.
+        if s.interrupted {
+            return exit::INTERRUPTED;
+        }
         let cases_pass = match &s.baseline {
             Some(gate) => gate.passes(),
             None => s.deviations + s.unparseable + s.transport_errors == 0,
@@ -65,6 +70,13 @@ mod tests {
         assert_eq!(code(|s| s.baseline = Some(changed)), exit::DEVIATIONS);
         let unaccepted = Comparison { unaccepted: vec![("c1".into(), "x".into())], ..Comparison::default() };
         assert_eq!(code(|s| s.baseline = Some(unaccepted)), exit::DEVIATIONS);
+    }
+
+    #[test]
+    fn an_interrupted_run_is_interrupted_whatever_it_found() {
+        assert_eq!(code(|s| s.interrupted = true), exit::INTERRUPTED);
+        assert_eq!(code(|s| (s.interrupted, s.deviations) = (true, 2)), exit::INTERRUPTED);
+        assert_eq!(exit::INTERRUPTED, 130);
     }
 
     #[test]

@@ -3,13 +3,14 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
 use crate::generate::Case;
-use crate::snapshot::{BaselineError, io_err};
+use crate::snapshot::{BaselineError, io_err, write_atomic};
+use crate::wire::{Redacting, Redactor};
 use crate::world::World;
 
 /// The first line of `corpus.jsonl`.
@@ -62,20 +63,24 @@ impl Corpus {
         Ok(Corpus { header, cases })
     }
 
-    /// Writes `corpus.jsonl`.
-    pub fn save(&self, path: &Path) -> Result<(), BaselineError> {
-        let file = fs::File::create(path).map_err(|e| io_err(path, e))?;
-        let mut out = BufWriter::new(file);
-        let mut write = || -> std::io::Result<()> {
-            serde_json::to_writer(&mut out, &serde_json::json!({ "corpus": self.header }))?;
-            out.write_all(b"\n")?;
-            for c in &self.cases {
-                serde_json::to_writer(&mut out, c)?;
+    /// Writes `corpus.jsonl` whole (a world from `--discover` or `--setup` holds what the
+    /// endpoint said, so it goes through `redactor`).
+    pub fn save(&self, path: &Path, redactor: &Redactor) -> Result<(), BaselineError> {
+        let mut bytes = vec![];
+        {
+            let mut out = Redacting::new(&mut bytes, redactor.clone());
+            let mut write = || -> std::io::Result<()> {
+                serde_json::to_writer(&mut out, &serde_json::json!({ "corpus": self.header }))?;
                 out.write_all(b"\n")?;
-            }
-            out.flush()
-        };
-        write().map_err(|e| io_err(path, e))
+                for c in &self.cases {
+                    serde_json::to_writer(&mut out, c)?;
+                    out.write_all(b"\n")?;
+                }
+                out.flush()
+            };
+            write().map_err(|e| io_err(path, e))?;
+        }
+        write_atomic(path, &bytes)
     }
 }
 

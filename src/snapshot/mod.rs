@@ -3,6 +3,8 @@
 //!
 //! A baseline directory holds `corpus.jsonl` (a header with the world the corpus was made
 //! for, then one case per line), one `<target>.snap` per case target, and `accepted.toml`.
+//! Every file is written whole or not at all (a temporary file renamed into place), with the
+//! credentials the process holds redacted.
 
 pub mod corpus;
 mod normalize;
@@ -15,6 +17,7 @@ use serde::Deserialize;
 
 use crate::run::CaseRecord;
 use crate::verdict::Verdict;
+use crate::wire::Redactor;
 pub use corpus::{Corpus, map_roles};
 pub use normalize::render_case;
 
@@ -43,6 +46,25 @@ pub enum BaselineError {
 
 fn io_err(path: &Path, e: impl std::fmt::Display) -> BaselineError {
     BaselineError::Io { path: path.display().to_string(), message: e.to_string() }
+}
+
+/// Writes `bytes` to `path` whole or not at all: into a temporary file of the same directory,
+/// synced, then renamed over `path`; an interrupted run leaves no half-written file.
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), BaselineError> {
+    use std::io::Write;
+    let name = path.file_name().map_or_else(Default::default, |n| n.to_string_lossy().into_owned());
+    let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+    let written = fs::File::create(&tmp).and_then(|mut f| {
+        f.write_all(bytes)?;
+        f.sync_all()
+    });
+    match written.and_then(|()| fs::rename(&tmp, path)) {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            let _ = fs::remove_file(&tmp);
+            Err(io_err(path, e))
+        }
+    }
 }
 
 /// One accepted deviation: cases decided by `rule` (and, if given, with this finding) do not
@@ -122,6 +144,7 @@ pub struct Baseline {
     rendered: BTreeMap<String, String>,
     accepted_count: u64,
     unaccepted: Vec<(String, String)>,
+    redactor: Redactor,
 }
 
 const HEADER_SOURCE: &str = "copyimage-conformance";
@@ -161,7 +184,13 @@ impl Baseline {
             rendered: BTreeMap::new(),
             accepted_count: 0,
             unaccepted: vec![],
+            redactor: Redactor::none(),
         })
+    }
+
+    /// Redacts what is recorded (and so what is compared and written) with `redactor`.
+    pub fn redact_with(&mut self, redactor: Redactor) {
+        self.redactor = redactor;
     }
 
     /// The accepted deviations.
@@ -178,7 +207,7 @@ impl Baseline {
     /// a success (the spec's last phase): they never explain a deviation.
     pub fn add(&mut self, rec: &CaseRecord, roles: &BTreeMap<String, String>, annotations: &[String]) {
         let text = self.rendered.entry(file_stem(&rec.target)).or_default();
-        text.push_str(&render_case(rec, roles));
+        text.push_str(&self.redactor.text(&render_case(rec, roles)));
         let v = rec.verdict();
         if v.passes() {
             return;
@@ -228,7 +257,8 @@ impl Baseline {
         Ok(cmp)
     }
 
-    /// Rewrites the snapshot files from what was recorded (and removes ones no case used).
+    /// Rewrites the snapshot files from what was recorded (and removes ones no case used); each
+    /// file is replaced whole.
     pub fn write(&self) -> Result<usize, BaselineError> {
         fs::create_dir_all(&self.dir).map_err(|e| io_err(&self.dir, e))?;
         for stem in self.snap_files()?.iter().filter(|s| !self.rendered.contains_key(*s)) {
@@ -238,7 +268,7 @@ impl Baseline {
         for (stem, body) in &self.rendered {
             let path = self.dir.join(format!("{stem}.snap"));
             let text = format!("---\nsource: {HEADER_SOURCE}\nexpression: cases aimed at {stem}\n---\n{body}");
-            fs::write(&path, text).map_err(|e| io_err(&path, e))?;
+            write_atomic(&path, text.as_bytes())?;
         }
         Ok(self.rendered.len())
     }

@@ -1,12 +1,14 @@
 //! The wire: request bodies (ec2Query form and a JSON envelope), SigV4 signing and credentials,
-//! response decoding (CopyImage replies, DescribeImages answers, the dialects' error codes), and
-//! a copy-paste `curl` reproduction of a request.
+//! redaction of those credentials from what the tool writes, response decoding (CopyImage
+//! replies, DescribeImages answers, the dialects' error codes), and a copy-paste `curl`
+//! reproduction of a request.
 
 pub mod codes;
 pub mod curl;
 pub mod decode;
 pub mod describe;
 pub mod encode;
+pub mod redact;
 pub mod sign;
 pub mod xml_escape;
 pub mod xml_path;
@@ -17,6 +19,7 @@ pub use codes::{CodeMap, EnvelopeCodes, EnvelopeError, SameCodes};
 pub use curl::curl_command;
 pub use decode::{Reply, decode_json, decode_xml};
 pub use encode::{form_body, json_body, percent_encode};
+pub use redact::{Redacting, Redactor};
 pub use sign::{Credentials, sign};
 
 /// A problem with credentials or with signing a request.

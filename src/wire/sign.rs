@@ -71,6 +71,11 @@ impl Credentials {
         &self.access_key_id
     }
 
+    /// The secret parts, for redaction: the secret access key, then the session token if any.
+    pub fn secrets(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.secret_access_key.as_str()).chain(self.session_token.as_deref())
+    }
+
     /// Whether these are temporary credentials with a session token.
     pub fn has_session_token(&self) -> bool {
         self.session_token.is_some()

@@ -2,8 +2,8 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// How the server answers every request.
@@ -27,6 +27,10 @@ pub enum Mode {
     Huge,
     /// This status with this body, as given.
     Raw(u16, &'static str),
+    /// Hostile: echoes each request's head and body (raw and percent-encoded) back, in turn
+    /// in an error `<Message>`, in a success body and in an unparseable 500; `DescribeImages`
+    /// of `ami-12345678` answers with that image, its description the echo.
+    Echo,
 }
 
 /// A running fake server.
@@ -35,6 +39,8 @@ pub struct Fake {
     pub url: String,
     /// Requests it received.
     pub requests: Arc<AtomicU64>,
+    /// The hex of every `Signature=` in the requests' `Authorization` headers.
+    pub signatures: Arc<Mutex<Vec<String>>>,
 }
 
 /// Starts a fake server on a free loopback port; it lives until the test process ends.
@@ -42,19 +48,22 @@ pub fn start(mode: Mode) -> Fake {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/", listener.local_addr().unwrap());
     let requests = Arc::new(AtomicU64::new(0));
-    let count = requests.clone();
+    let signatures = Arc::new(Mutex::new(Vec::new()));
+    let (count, seen) = (requests.clone(), signatures.clone());
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
-            let count = count.clone();
-            std::thread::spawn(move || serve(stream, mode, &count));
+            let (count, seen) = (count.clone(), seen.clone());
+            std::thread::spawn(move || serve(stream, mode, &count, &seen));
         }
     });
-    Fake { url, requests }
+    Fake { url, requests, signatures }
 }
 
-fn read_request(stream: &TcpStream) -> Option<String> {
+/// The request's head (request line and headers) and body.
+fn read_request(stream: &TcpStream) -> Option<(String, String)> {
     let mut reader = BufReader::new(stream);
     let mut len = 0usize;
+    let mut head = String::new();
     loop {
         let mut line = String::new();
         if reader.read_line(&mut line).ok()? == 0 {
@@ -66,15 +75,19 @@ fn read_request(stream: &TcpStream) -> Option<String> {
         if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
             len = v.trim().parse().ok()?;
         }
+        head.push_str(&line);
     }
     let mut body = vec![0; len];
     reader.read_exact(&mut body).ok()?;
-    Some(String::from_utf8_lossy(&body).into_owned())
+    Some((head, String::from_utf8_lossy(&body).into_owned()))
 }
 
-fn serve(mut stream: TcpStream, mode: Mode, count: &AtomicU64) {
+fn serve(mut stream: TcpStream, mode: Mode, count: &AtomicU64, seen: &Mutex<Vec<String>>) {
     // One request per connection: the runner's client reconnects as it would to moto.
-    let Some(body) = read_request(&stream) else { return };
+    let Some((head, body)) = read_request(&stream) else { return };
+    if let Some((_, sig)) = head.split_once("Signature=") {
+        seen.lock().unwrap().push(sig.chars().take_while(char::is_ascii_hexdigit).collect());
+    }
     let n = count.fetch_add(1, Ordering::SeqCst);
     let ok = r#"<?xml version="1.0" encoding="UTF-8"?><CopyImageResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>r</requestId><imageId>ami-0123456789abcdef0</imageId></CopyImageResponse>"#.to_owned();
     let err = |code: &str| {
@@ -105,12 +118,68 @@ fn serve(mut stream: TcpStream, mode: Mode, count: &AtomicU64) {
         }
         Mode::Huge => (200, format!("{ok}{}", " ".repeat(3 << 20))),
         Mode::Raw(status, body) => (status, body.to_owned()),
+        Mode::Echo => echo(n, &head, &body),
     };
-    let _ = n;
     let head = format!(
         "HTTP/1.1 {status} X\r\ncontent-type: text/xml\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
         reply.len()
     );
     let _ = stream.write_all(head.as_bytes());
     let _ = stream.write_all(reply.as_bytes());
+}
+
+/// [`Mode::Echo`]'s answer to the `n`th request.
+fn echo(n: u64, head: &str, body: &str) -> (u16, String) {
+    // The signing headers first, so that an excerpt of the start holds them too.
+    let lower = head.to_ascii_lowercase();
+    let signing: String = head
+        .lines()
+        .zip(lower.lines())
+        .filter(|(_, l)| l.starts_with("authorization") || l.starts_with("x-amz-security-token"))
+        .map(|(h, _)| format!("{h}; "))
+        .collect();
+    let said = format!("you sent: {signing}{head}{body} (encoded: {})", percent_encode(head));
+    let xml = said.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    let error = |xml: &str| {
+        format!(
+            "<Response><Errors><Error><Code>InvalidParameterValue</Code><Message>{xml}</Message></Error></Errors><RequestID>r</RequestID></Response>"
+        )
+    };
+    if body.contains("Action=DescribeImages") {
+        if !body.contains("ami-12345678") {
+            return (400, error(&xml));
+        }
+        let image = format!(
+            "<item><imageId>ami-12345678</imageId><imageState>available</imageState><name>echo</name><description>{xml}</description></item>"
+        );
+        return (200, format!("<DescribeImagesResponse><imagesSet>{image}</imagesSet></DescribeImagesResponse>"));
+    }
+    match n % 3 {
+        0 => (
+            200,
+            format!(
+                "<CopyImageResponse><requestId>r</requestId><imageId>ami-0123456789abcdef0</imageId><note>{xml}</note></CopyImageResponse>"
+            ),
+        ),
+        1 => (
+            400,
+            format!(
+                "<Response><Errors><Error><Code>InvalidParameterValue</Code><Message>{xml}</Message></Error></Errors><RequestID>r</RequestID></Response>"
+            ),
+        ),
+        _ => (500, said),
+    }
+}
+
+/// Every byte but unreserved ASCII as `%XX`.
+fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }

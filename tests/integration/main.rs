@@ -11,10 +11,12 @@ mod docs;
 mod fake;
 mod fuzz_decoders;
 mod hostile;
+mod interrupt;
 mod mutants;
 mod plan_errors;
 mod properties;
 mod proxy;
+mod redact;
 mod runner;
 
 use std::io::Write;

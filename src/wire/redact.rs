@@ -1,0 +1,264 @@
+//! Redaction of the credentials the process holds from every text the tool writes: the
+//! secret access key and the session token (raw, percent-encoded, JSON- and XML-escaped), and
+//! any request signature or session token a server echoes back after its header name.
+//!
+//! The access key id stays visible: it is not a secret, and AWS prints it in its own errors.
+
+use std::borrow::Cow;
+use std::io::{self, Write};
+use std::sync::OnceLock;
+
+use regex::bytes::{Captures, Regex};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::{Credentials, percent_encode, xml_escape};
+
+/// What a redacted secret is replaced with.
+pub const MASK: &str = "***";
+
+// Shorter "secrets" would blank out ordinary words; AWS secret keys are 40 characters and
+// session tokens hundreds.
+const MIN_SECRET_LEN: usize = 8;
+
+/// A signature or a session token after its name: `Signature=<hex>`, `X-Amz-Signature%3D<hex>`,
+/// `x-amz-security-token: <value>`. A value cut short (a body excerpt) goes too; a shell
+/// variable (`$AWS_SESSION_TOKEN` in a reproduction) stays.
+fn named_values() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        // Eight hex digits at least, so that prose such as `signature=face` stays.
+        let signature = r"(signature(?:=|%3d))[0-9a-f]{8,}";
+        let token = r#"(x-amz-security-token(?::[ \t]*|%3a(?:%20)*|=|%3d))[^\s"'&<>,;\\$][^\s"'&<>,;\\]*"#;
+        Regex::new(&format!("(?i){signature}|{token}")).expect("valid")
+    })
+}
+
+/// Replaces the credentials a process holds in text it is about to write.
+#[derive(Clone, Debug, Default)]
+pub struct Redactor {
+    // Every written form of every secret, longest first so no form leaves a tail of another.
+    literals: Vec<Vec<u8>>,
+}
+
+impl Redactor {
+    /// A redactor that knows no secret; it still removes echoed signatures and tokens.
+    pub fn none() -> Self {
+        Redactor::default()
+    }
+
+    /// A redactor for the secret key and session token of `credentials` (when there are
+    /// any).
+    pub fn new(credentials: Option<&Credentials>) -> Self {
+        let mut literals = vec![];
+        for secret in credentials.into_iter().flat_map(Credentials::secrets) {
+            if secret.len() < MIN_SECRET_LEN {
+                continue;
+            }
+            let json = serde_json::to_string(secret).unwrap_or_default();
+            let json = json.trim_matches('"');
+            let upper = percent_encode(secret);
+            let lower = lower_hex_escapes(&upper);
+            for form in [secret, json, &json.replace('/', "\\/"), &upper, &lower, &xml_escape::escape(secret)] {
+                literals.push(form.as_bytes().to_vec());
+            }
+        }
+        literals.sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
+        literals.dedup();
+        Redactor { literals }
+    }
+
+    /// A redactor for the credentials in the process environment (or its credentials file);
+    /// one that knows no secret when there are none or they cannot be read.
+    pub fn from_process_env() -> Self {
+        Redactor::new(Credentials::from_process_env().ok().flatten().as_ref())
+    }
+
+    /// Whether `text` holds something to redact.
+    pub fn finds(&self, text: &[u8]) -> bool {
+        named_values().is_match(text) || self.literals.iter().any(|l| contains(text, l))
+    }
+
+    /// `text` with every secret replaced by [`MASK`].
+    pub fn bytes<'a>(&self, text: &'a [u8]) -> Cow<'a, [u8]> {
+        if !self.finds(text) {
+            return Cow::Borrowed(text);
+        }
+        let mut out = text.to_vec();
+        for literal in &self.literals {
+            if contains(&out, literal) {
+                out = replace(&out, literal, MASK.as_bytes());
+            }
+        }
+        let masked = named_values().replace_all(&out, |c: &Captures<'_>| {
+            let name = c.get(1).or_else(|| c.get(2)).map_or(&[][..], |m| m.as_bytes());
+            [name, MASK.as_bytes()].concat()
+        });
+        Cow::Owned(masked.into_owned())
+    }
+
+    /// `text` with every secret replaced by [`MASK`].
+    pub fn text<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        match self.bytes(text.as_bytes()) {
+            Cow::Borrowed(_) => Cow::Borrowed(text),
+            // Secrets are whole UTF-8 strings and the pattern matches whole characters, so
+            // what is left is UTF-8.
+            Cow::Owned(b) => Cow::Owned(String::from_utf8_lossy(&b).into_owned()),
+        }
+    }
+
+    /// `value` with every secret in its strings replaced by [`MASK`], by way of its JSON form.
+    /// Redacting a record before it is shortened or excerpted for a report or a snapshot
+    /// leaves no piece of a secret behind. A value without secrets is returned untouched.
+    pub fn scrub<T: Serialize + DeserializeOwned>(&self, value: T) -> T {
+        let Ok(json) = serde_json::to_string(&value) else { return value };
+        if !self.finds(json.as_bytes()) {
+            return value;
+        }
+        // Masks are plain ASCII in place of whole escaped runs, so the JSON stays valid; if it
+        // did not, the writers' redaction still applies.
+        serde_json::from_str(&self.text(&json)).unwrap_or(value)
+    }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+fn replace(haystack: &[u8], needle: &[u8], with: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(haystack.len());
+    let mut rest = haystack;
+    while let Some(at) = rest.windows(needle.len()).position(|w| w == needle) {
+        out.extend_from_slice(&rest[..at]);
+        out.extend_from_slice(with);
+        rest = &rest[at + needle.len()..];
+    }
+    out.extend_from_slice(rest);
+    out
+}
+
+/// `%2F` as `%2f`: some encoders write lowercase hex.
+fn lower_hex_escapes(encoded: &str) -> String {
+    let mut out = String::with_capacity(encoded.len());
+    let mut chars = encoded.chars();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c == '%' {
+            out.extend(chars.by_ref().take(2).map(|h| h.to_ascii_lowercase()));
+        }
+    }
+    out
+}
+
+/// A writer that redacts what passes through it. It holds back an unfinished line, so a
+/// secret split across two `write` calls is still found; `flush` (and drop) let it out.
+pub struct Redacting<W: Write> {
+    inner: W,
+    redactor: Redactor,
+    pending: Vec<u8>,
+}
+
+impl<W: Write> Redacting<W> {
+    /// Redacts what is written to `inner`.
+    pub fn new(inner: W, redactor: Redactor) -> Self {
+        Redacting { inner, redactor, pending: vec![] }
+    }
+
+    fn emit(&mut self, upto: usize) -> io::Result<()> {
+        let text: Vec<u8> = self.pending.drain(..upto).collect();
+        self.inner.write_all(&self.redactor.bytes(&text))
+    }
+}
+
+impl<W: Write> Write for Redacting<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.pending.extend_from_slice(buf);
+        // Secrets hold no line break, so whole lines can go.
+        if let Some(last) = self.pending.iter().rposition(|&b| b == b'\n') {
+            self.emit(last + 1)?;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.emit(self.pending.len())?;
+        self.inner.flush()
+    }
+}
+
+impl<W: Write> Drop for Redacting<W> {
+    fn drop(&mut self) {
+        // Best effort, as for BufWriter: an error here has nowhere to go.
+        let _ = self.flush();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYzzSECRET";
+    const TOKEN: &str = "IQoJb3JpZ2luX2Vj/token+value==";
+
+    fn redactor() -> Redactor {
+        Redactor::new(Some(&Credentials::new("AKIDEXAMPLE", SECRET, Some(TOKEN.into()))))
+    }
+
+    #[test]
+    fn masks_every_form_of_the_secrets_and_keeps_the_key_id() {
+        let r = redactor();
+        let forms = [
+            SECRET.to_owned(),
+            TOKEN.to_owned(),
+            percent_encode(TOKEN),
+            lower_hex_escapes(&percent_encode(SECRET)),
+            TOKEN.replace('/', "\\/"),
+        ];
+        for form in forms {
+            let text = format!("key AKIDEXAMPLE said {form}.");
+            assert_eq!(r.text(&text), "key AKIDEXAMPLE said ***.", "{form}");
+        }
+    }
+
+    #[test]
+    fn masks_echoed_signatures_and_token_headers_without_knowing_them() {
+        let sig = "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31";
+        let r = Redactor::none();
+        let auth = format!("Credential=AKIDEXAMPLE/20150830/us-east-1/ec2/aws4_request, Signature={sig}\r\n");
+        assert_eq!(r.text(&auth), "Credential=AKIDEXAMPLE/20150830/us-east-1/ec2/aws4_request, Signature=***\r\n");
+        assert_eq!(r.text(&format!("X-Amz-Signature%3D{}", &sig[..20])), "X-Amz-Signature%3D***");
+        assert_eq!(r.text("x-amz-security-token: IQoJb3Jp\r\nhost: h"), "x-amz-security-token: ***\r\nhost: h");
+        assert_eq!(r.text("\"x-amz-security-token: IQo\""), "\"x-amz-security-token: ***\"");
+        let curl = r#"-H "x-amz-security-token: $AWS_SESSION_TOKEN""#;
+        assert_eq!(r.text(curl), curl);
+        assert_eq!(r.text("a signature=face"), "a signature=face");
+    }
+
+    #[test]
+    fn leaves_text_without_secrets_alone() {
+        let text = "HTTP 400 InvalidAMIID.Malformed: ami-1234 (signature not checked)";
+        assert!(matches!(redactor().text(text), Cow::Borrowed(_)));
+        let short = Redactor::new(Some(&Credentials::new("AKID", "abc", Some("tok".into()))));
+        assert_eq!(short.text("abc tok"), "abc tok");
+    }
+
+    #[test]
+    fn scrubbing_masks_strings_inside_a_value() {
+        let value = serde_json::json!({"message": format!("token {TOKEN} seen"), "n": 3});
+        let scrubbed = redactor().scrub(value);
+        assert_eq!(scrubbed, serde_json::json!({"message": "token *** seen", "n": 3}));
+    }
+
+    #[test]
+    fn a_secret_split_across_writes_is_still_masked() {
+        let mut out = vec![];
+        {
+            let mut w = Redacting::new(&mut out, redactor());
+            let (a, b) = TOKEN.split_at(9);
+            w.write_all(format!("first line\ntoken {a}").as_bytes()).unwrap();
+            w.write_all(format!("{b} end\nno newline {SECRET}").as_bytes()).unwrap();
+            w.flush().unwrap();
+        }
+        assert_eq!(String::from_utf8(out).unwrap(), "first line\ntoken *** end\nno newline ***");
+    }
+}

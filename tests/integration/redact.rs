@@ -1,0 +1,109 @@
+//! Credentials a hostile server echoes back (the session token, the request signature) never
+//! reach a report, a snapshot, a world file, standard output or standard error.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use tempfile::TempDir;
+
+use crate::fake::{self, Fake, Mode};
+use crate::{stderr, stdout};
+
+const KEY_ID: &str = "AKIDECHOTEST";
+// `/`, `+` and `=` so that the percent-encoded forms differ from the raw ones.
+const SECRET: &str = "wJalrXUtnFEMI/echoed+secret=key-7d1f";
+const TOKEN: &str = "IQoJb3JpZ2luX2VjE/echoed+session=token-9c2e";
+
+fn percent_encoded(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// Runs the binary against `fake` with recognizable environment credentials.
+fn hostile_run(fake: &Fake, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_copyimage-conformance"))
+        .args(["run", "--quiet", "--use-env-credentials", "--endpoint", &fake.url])
+        .args(args)
+        .env("AWS_ACCESS_KEY_ID", KEY_ID)
+        .env("AWS_SECRET_ACCESS_KEY", SECRET)
+        .env("AWS_SESSION_TOKEN", TOKEN)
+        .env_remove("AWS_PROFILE")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap()
+}
+
+/// Asserts that no form of a secret, and no signature the server saw, is in `text`.
+fn assert_clean(fake: &Fake, what: &str, text: &str) {
+    for secret in [SECRET, TOKEN] {
+        assert!(!text.contains(secret), "{what} holds a secret:\n{text}");
+        assert!(!text.contains(&percent_encoded(secret)), "{what} holds a percent-encoded secret:\n{text}");
+    }
+    let signatures = fake.signatures.lock().unwrap();
+    assert!(!signatures.is_empty(), "the server saw no signature");
+    for sig in signatures.iter() {
+        assert_eq!(sig.len(), 64, "{sig}");
+        assert!(!text.contains(sig.as_str()), "{what} holds the signature {sig}:\n{text}");
+    }
+}
+
+fn files_under(dir: &Path) -> Vec<(String, String)> {
+    let mut out = vec![];
+    for e in std::fs::read_dir(dir).unwrap() {
+        let path = e.unwrap().path();
+        out.push((path.display().to_string(), std::fs::read_to_string(&path).unwrap()));
+    }
+    out
+}
+
+#[test]
+fn echoed_credentials_reach_no_report_snapshot_or_world_file() {
+    let fake = fake::start(Mode::Echo);
+    let tmp = TempDir::new().unwrap();
+    let (report, world, baseline) = (tmp.path().join("report"), tmp.path().join("world.json"), tmp.path().join("b"));
+    for format in ["json", "terminal", "junit", "markdown"] {
+        let mut args = vec!["--cases", "24", "--discover", "ami-12345678", "--format", format];
+        args.extend(["--output", report.to_str().unwrap(), "--world-out", world.to_str().unwrap()]);
+        if format == "json" {
+            args.extend(["--baseline", baseline.to_str().unwrap(), "--update-baseline", "--stateful", "2"]);
+        }
+        let o = hostile_run(&fake, &args);
+        assert!(matches!(o.status.code(), Some(0 | 1)), "{format}: {}", stderr(&o));
+        let report_text = std::fs::read_to_string(&report).unwrap();
+        assert_clean(&fake, &format!("{format} stdout"), &stdout(&o));
+        assert_clean(&fake, &format!("{format} stderr"), &stderr(&o));
+        assert_clean(&fake, &format!("{format} report"), &report_text);
+        let world_text = std::fs::read_to_string(&world).unwrap();
+        assert_clean(&fake, "the --world-out file", &world_text);
+        // The echo did get through, redacted: the access key id is not a secret and stays.
+        assert!(world_text.contains(&format!("Credential={KEY_ID}/")), "{world_text}");
+        if format == "json" {
+            assert!(report_text.contains(&format!("Credential={KEY_ID}/")), "{report_text}");
+            let snaps = files_under(&baseline);
+            assert!(snaps.iter().any(|(p, _)| p.ends_with(".snap")), "no snapshot written");
+            for (path, text) in snaps {
+                assert_clean(&fake, &path, &text);
+            }
+        }
+    }
+}
+
+#[test]
+fn echoed_credentials_reach_no_error_message() {
+    let fake = fake::start(Mode::Echo);
+    let o = hostile_run(&fake, &["--discover", "ami-0000000000000dead"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("DescribeImages on"), "{err}");
+    assert!(err.contains(&format!("Credential={KEY_ID}/")), "{err}");
+    assert_clean(&fake, "stderr", &err);
+}
