@@ -6,6 +6,7 @@
 //! `mutants` measures which planted endpoint faults the default run catches.
 //! Fixtures live in `tests/data/`.
 
+mod architecture;
 mod baseline;
 mod cli;
 mod coverage;
