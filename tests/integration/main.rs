@@ -3,7 +3,9 @@
 //! `cli` runs the built binary as a user would and checks output and exit codes; `coverage`
 //! proves the generator reaches every rule; `properties` checks the oracle's laws with
 //! proptest; `docs` checks that every rule and accepted deviation is explained in `docs/`;
-//! `mutants` measures which planted endpoint faults the default run catches.
+//! `mutants` measures which planted endpoint faults the default run catches; `architecture`
+//! checks the source tree's shape (stage layering, one-way sibling imports, file and function
+//! lengths).
 //! Fixtures live in `tests/data/`.
 
 mod architecture;
