@@ -6,7 +6,7 @@ mod draw;
 mod inputs;
 mod oneof;
 pub mod strategy;
-mod violate;
+pub mod violate;
 
 use proptest::strategy::{BoxedStrategy, Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
@@ -14,7 +14,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::oracle::{Oracle, Prediction, key, record_if_copied, rules};
 use crate::world::{Params, World};
-use strategy::{Inputs, OneOf, any_violation, apply, valid, violations};
+use strategy::{Inputs, OneOf, any_violation, apply, valid};
+use violate::violations;
 
 /// The target name of valid cases.
 pub const VALID: &str = "valid";

@@ -12,7 +12,6 @@ use crate::world::Params;
 pub use crate::generate::draw::Alphabets;
 pub use crate::generate::inputs::Inputs;
 pub use crate::generate::oneof::OneOf;
-pub use crate::generate::violate::violations;
 
 /// One change to a request: set a key, or remove it (`None`). A key ending in `.*` removes
 /// every key with that prefix.

@@ -3,6 +3,7 @@
 //! One module per concern, each saying in its first line what it checks; most run the built
 //! binary as a user would and assert its output and exit code. Fixtures live in `tests/data/`.
 
+mod architecture;
 mod aws_namespace;
 mod baseline;
 mod cli;

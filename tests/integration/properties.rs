@@ -3,7 +3,8 @@
 
 use std::sync::OnceLock;
 
-use copyimage_conformance::generate::strategy::{Inputs, Violation, any_violation, apply, valid, violations};
+use copyimage_conformance::generate::strategy::{Inputs, Violation, any_violation, apply, valid};
+use copyimage_conformance::generate::violate::violations;
 use copyimage_conformance::oracle::Oracle;
 use copyimage_conformance::world::{Params, World};
 use proptest::prelude::*;

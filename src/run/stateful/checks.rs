@@ -4,8 +4,9 @@
 use std::collections::BTreeMap;
 
 use super::script::clip;
-use super::session::{Made, Session};
+use super::session::Session;
 use super::shrink::tag_specs;
+use super::trace::Made;
 use crate::oracle::key;
 use crate::wire::describe::DescribedImage;
 use crate::world::Params;
@@ -111,14 +112,14 @@ impl Session<'_> {
         };
         self.oracle.limits().is_true(params.get(key::ENCRYPTED).map(String::as_str)) || source
     }
-}
 
-/// describe-state: the copy is `pending` or `available`.
-pub(super) fn state_problem(image: &DescribedImage) -> Option<String> {
-    match image.state.as_deref() {
-        Some("pending" | "available") => None,
-        Some(s) => Some(format!("state {s:?}, not pending or available")),
-        None => Some("no state".into()),
+    /// describe-state: the copy is `pending` or `available`.
+    pub(super) fn state_problem(image: &DescribedImage) -> Option<String> {
+        match image.state.as_deref() {
+            Some("pending" | "available") => None,
+            Some(s) => Some(format!("state {s:?}, not pending or available")),
+            None => Some("no state".into()),
+        }
     }
 }
 

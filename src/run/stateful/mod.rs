@@ -8,9 +8,10 @@
 //! nonce, the run number and the step number. The sequences themselves (which steps, which
 //! parameters) depend only on the seed.
 //!
-//! By role: [`ops`] draws the sequences, [`session`] runs them against the endpoint, [`checks`]
-//! holds the properties a described copy must have, [`shrink`] makes a failing sequence
-//! shorter and plainer, [`script`] writes what a failure shows.
+//! By role: [`ops`] draws the sequences, [`session`] runs them against the endpoint and
+//! [`trace`] records what a run did, [`checks`] holds the properties a described copy must
+//! have, [`shrink`] makes a failing sequence shorter and plainer, [`script`] writes what a
+//! failure shows.
 
 mod checks;
 mod ops;
@@ -19,6 +20,7 @@ mod session;
 mod shrink;
 #[cfg(test)]
 mod tests;
+mod trace;
 
 use std::collections::BTreeSet;
 

@@ -2,7 +2,7 @@
 //! the shrunk sequence again.
 
 use super::PropertyFailure;
-use super::session::{Failed, Session, Trace};
+use super::trace::{Failed, Trace};
 use crate::oracle::Prediction;
 use crate::wire::Reply;
 use crate::world::Params;
@@ -10,41 +10,33 @@ use crate::world::Params;
 /// TagSpecification members shown in a step's description; the script has them all.
 const SHOWN_TAG_MEMBERS: usize = 6;
 
-impl Session<'_> {
-    /// The failure as a report shows it: detail, steps, and a bash script that sends the
-    /// shrunk sequence again.
-    pub(super) fn failure(&self, trace: &Trace, failed: Failed) -> PropertyFailure {
-        let mut script = String::from("#!/usr/bin/env bash\n");
-        script
-            .push_str(&comment(&format!("Stateful property `{}` fails on {}.", failed.property, self.target.endpoint)));
-        script.push_str(&comment(&failed.detail));
-        script.push_str(&comment(
-            "The shrunk sequence, one request per step. Its ClientTokens and Names are the recorded \
-             run's: an endpoint that saw them already answers differently, so start from a fresh \
-             endpoint or change them first.",
-        ));
-        script.push_str("set -u\n");
-        for (line, curl) in trace.steps.iter().zip(&trace.curls) {
-            script.push('\n');
-            script.push_str(&comment(line));
-            if let Some(curl) = curl {
-                script.push_str(curl);
-                script.push_str("\necho\n");
-            }
-        }
-        if let Some(curl) = &failed.evidence {
-            script.push('\n');
-            script.push_str(&comment("The request that shows the failure:"));
+/// The failure as a report shows it: detail, steps, and a bash script that sends the
+/// shrunk sequence again.
+pub(super) fn failure(endpoint: &str, trace: &Trace, failed: Failed) -> PropertyFailure {
+    let mut script = String::from("#!/usr/bin/env bash\n");
+    script.push_str(&comment(&format!("Stateful property `{}` fails on {}.", failed.property, endpoint)));
+    script.push_str(&comment(&failed.detail));
+    script.push_str(&comment(
+        "The shrunk sequence, one request per step. Its ClientTokens and Names are the recorded \
+         run's: an endpoint that saw them already answers differently, so start from a fresh \
+         endpoint or change them first.",
+    ));
+    script.push_str("set -u\n");
+    for (line, curl) in trace.steps.iter().zip(&trace.curls) {
+        script.push('\n');
+        script.push_str(&comment(line));
+        if let Some(curl) = curl {
             script.push_str(curl);
             script.push_str("\necho\n");
         }
-        PropertyFailure {
-            property: failed.property.to_owned(),
-            detail: failed.detail,
-            steps: trace.steps.clone(),
-            script,
-        }
     }
+    if let Some(curl) = &failed.evidence {
+        script.push('\n');
+        script.push_str(&comment("The request that shows the failure:"));
+        script.push_str(curl);
+        script.push_str("\necho\n");
+    }
+    PropertyFailure { property: failed.property.to_owned(), detail: failed.detail, steps: trace.steps.clone(), script }
 }
 
 /// A step's parameters in a line: every member, long values clipped, TagSpecification

@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use proptest::strategy::ValueTree;
 
 use super::ops::Op;
-use super::session::{Failed, Session, Trace, failing};
+use super::script::failure;
+use super::session::Session;
+use super::trace::{Failed, Trace, failing};
 use super::{PropertyFailure, Stop};
 use crate::oracle::key;
 use crate::world::Params;
@@ -93,7 +95,7 @@ impl Session<'_> {
             stop = Some(why);
         }
         let (_, trace, failed) = best;
-        (Some(self.failure(&trace, failed)), stop)
+        (Some(failure(&self.target.endpoint, &trace, failed)), stop)
     }
 
     /// Replaces each copy's parameters by simpler ones while the sequence still fails

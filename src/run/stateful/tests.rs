@@ -7,7 +7,7 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::checks::{image_tags, state_problem};
+use super::checks::image_tags;
 use super::ops::{Sequences, splitmix64};
 use super::*;
 use crate::oracle::Oracle;
@@ -75,7 +75,8 @@ fn same_seed_same_sequences() {
 
 #[test]
 fn a_described_copy_is_pending_or_available() {
-    let state = |s: Option<&str>| state_problem(&DescribedImage { state: s.map(str::to_owned), ..Default::default() });
+    let state =
+        |s: Option<&str>| Session::state_problem(&DescribedImage { state: s.map(str::to_owned), ..Default::default() });
     assert_eq!(state(Some("pending")), None);
     assert_eq!(state(Some("available")), None);
     assert_eq!(state(Some("weird")).as_deref(), Some("state \"weird\", not pending or available"));
