@@ -90,6 +90,10 @@ impl Scan {
 /// The field an element at `path` (local names from the root) holds, if any. `first_error`
 /// says whether the innermost `Error` is the envelope's first.
 fn field_at(path: &[String], first_error: bool) -> Option<Field> {
+    // No field is deeper than 4; without this, a deeply nested body costs depth² to scan.
+    if path.len() > 4 {
+        return None;
+    }
     let names: Vec<&str> = path.iter().map(String::as_str).collect();
     match names.as_slice() {
         [SUCCESS_ROOT, "imageId"] => Some(Field::ImageId),

@@ -9,6 +9,8 @@ mod cli;
 mod coverage;
 mod docs;
 mod fake;
+mod faults;
+mod hostile;
 mod mutants;
 mod plan_errors;
 mod properties;
