@@ -14,8 +14,10 @@ use crate::world::{Image, Params};
 const HEAD_LEN: usize = 200;
 
 /// The HTTP client for `target`: one request, reply included, may take `target.timeout`.
+/// Redirects are not followed: they would carry the signed request, session token included, to
+/// another server, and the verdict would judge that server's answer.
 pub fn http_client(target: &Target) -> Result<reqwest::Client, reqwest::Error> {
-    reqwest::Client::builder().timeout(target.timeout).build()
+    reqwest::Client::builder().timeout(target.timeout).redirect(reqwest::redirect::Policy::none()).build()
 }
 
 /// Why an exchange with the endpoint brought no whole answer.
@@ -42,6 +44,16 @@ pub enum TransportError {
     /// The connection broke while the body came; the error with its causes.
     #[error("connection lost while reading the body: {0}")]
     BodyLost(String),
+    /// A 3xx answer: a redirect, not followed.
+    #[error("HTTP {status} {}", redirect_words(.location.as_deref()))]
+    Redirect {
+        /// The answer's status.
+        status: u16,
+        /// Its `location` header, shortened as [`head`] shortens a body.
+        location: Option<String>,
+        /// The first bytes of the body.
+        head: Vec<u8>,
+    },
     /// The body is larger than the target allows.
     #[error("HTTP {status}: answer larger than {max} bytes")]
     TooLarge {
@@ -84,6 +96,7 @@ pub(crate) async fn exchange(
         Err(e) => return Err(TransportError::Connect(error_chain(&e))),
     };
     let status = resp.status().as_u16();
+    let location = resp.headers().get(http::header::LOCATION).filter(|v| !v.is_empty()).map(|v| head(v.as_bytes()));
     let mut bytes = Vec::new();
     loop {
         match resp.chunk().await {
@@ -94,10 +107,22 @@ pub(crate) async fn exchange(
                 }
                 bytes.extend_from_slice(&chunk);
             }
+            Ok(None) if (300..400).contains(&status) => {
+                bytes.truncate(HEAD_LEN);
+                return Err(TransportError::Redirect { status, location, head: bytes });
+            }
             Ok(None) => return Ok((status, bytes)),
             Err(e) if e.is_timeout() => return Err(TransportError::BodyTimeout(target.timeout)),
             Err(e) => return Err(TransportError::BodyLost(error_chain(&e))),
         }
+    }
+}
+
+/// A redirect in words: where it points, and that it was not followed.
+pub(crate) fn redirect_words(location: Option<&str>) -> String {
+    match location {
+        Some(to) => format!("redirect to {to} (not followed)"),
+        None => "redirect without a location (not followed)".to_owned(),
     }
 }
 
@@ -268,5 +293,10 @@ mod tests {
         assert_eq!(e.detail, "reset");
         let e = CallError::transport(&TransportError::TooLarge { status: 200, max: 10, head: vec![] });
         assert_eq!(e.detail, "HTTP 200: answer larger than 10 bytes");
+        let to = Some("http://elsewhere.example/x".to_owned());
+        let e = CallError::transport(&TransportError::Redirect { status: 307, location: to, head: vec![] });
+        assert_eq!(e.detail, "HTTP 307 redirect to http://elsewhere.example/x (not followed)");
+        let e = CallError::transport(&TransportError::Redirect { status: 302, location: None, head: vec![] });
+        assert_eq!(e.detail, "HTTP 302 redirect without a location (not followed)");
     }
 }

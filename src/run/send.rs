@@ -150,12 +150,29 @@ async fn attempt(client: &reqwest::Client, target: &Target, body: &str, shown: &
             let reason = format!("body larger than {max} bytes");
             return Attempt::Done(status, Reply::Unparseable { reason, head }, Vec::new());
         }
+        // A redirect is the endpoint's answer, and a wrong one: judged, not retried or followed.
+        Err(TransportError::Redirect { status, location, head }) => {
+            let (reason, head) =
+                (ec2::redirect_words(location.as_deref()), String::from_utf8_lossy(&head).into_owned());
+            return Attempt::Done(status, Reply::Unparseable { reason, head }, Vec::new());
+        }
         Err(e @ (TransportError::Connect(_) | TransportError::BodyLost(_))) => return Attempt::Connect(e),
         Err(e) => return Attempt::Failed(e),
     };
-    let reply = match target.dialect {
-        Dialect::Ec2Query => wire::decode_xml(status, &bytes),
-        Dialect::JsonEnvelope => wire::decode_json(status, &bytes),
+    let dialect = target.dialect;
+    let decode = move || {
+        let reply = match dialect {
+            Dialect::Ec2Query => wire::decode_xml(status, &bytes),
+            Dialect::JsonEnvelope => wire::decode_json(status, &bytes),
+        };
+        (reply, bytes)
+    };
+    // Decoding a large or deeply nested body is CPU work: off the async workers, it cannot hold
+    // up the reads and timeouts of the other requests in flight (they would time out).
+    let (reply, bytes) = match tokio::task::spawn_blocking(decode).await {
+        Ok(decoded) => decoded,
+        // The decoders never panic, and a runtime shutting down drops this future instead.
+        Err(e) => std::panic::resume_unwind(e.try_into_panic().unwrap_or_else(|e| Box::new(e.to_string()))),
     };
     let throttled = target.protocol.is_throttled(status, &reply);
     if throttled { Attempt::Throttled(status, reply) } else { Attempt::Done(status, reply, bytes) }

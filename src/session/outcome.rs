@@ -13,23 +13,40 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    /// The exit code the run ends with: [`exit::INTERRUPTED`] when Ctrl-C stopped it, else
-    /// [`exit::OK`] when the cases pass and the stateful checks (if any ran) found no failure
-    /// and ran to their end, else [`exit::DEVIATIONS`]. With a baseline, the cases pass when
-    /// its gate does (accepted deviations do not fail it); without one, when every case
-    /// conformed.
+    /// The exit code the run ends with, so that CI can tell "the endpoint is wrong" from "the
+    /// run could not tell":
+    ///
+    /// - [`exit::DEVIATIONS`] when something the endpoint answered is wrong: without a
+    ///   baseline, a deviation or an unparseable reply; with one, a failing gate while every
+    ///   case was answered; or a failing stateful property. This holds even when other cases
+    ///   got no answer: what was judged is wrong whatever the rest would have shown.
+    /// - else [`exit::INCONCLUSIVE`] when the run could not judge it all: a case got no answer
+    ///   (without a baseline; with one, when the gate also fails, since an unanswered case
+    ///   changes its snapshot), or the stateful checks stopped before their end.
+    /// - else [`exit::OK`]. With a baseline, the cases pass when its gate does (accepted
+    ///   deviations do not fail it); without one, when every case conformed.
+    ///
+    /// Before all of these, [`exit::INTERRUPTED`] when Ctrl-C stopped the run.
     pub fn exit_code(&self) -> u8 {
         let s = &self.summary;
         // What did run may have passed, but the run as asked for did not happen.
         if s.interrupted {
             return exit::INTERRUPTED;
         }
-        let cases_pass = match &s.baseline {
-            Some(gate) => gate.passes(),
-            None => s.deviations + s.unparseable + s.transport_errors == 0,
+        let unanswered = s.transport_errors > 0;
+        let (cases_wrong, cases_unjudged) = match &s.baseline {
+            Some(gate) => (!gate.passes() && !unanswered, !gate.passes() && unanswered),
+            None => (s.deviations + s.unparseable > 0, unanswered),
         };
-        let stateful_passes = s.stateful.as_ref().is_none_or(|r| r.failures.is_empty() && r.stopped.is_none());
-        if cases_pass && stateful_passes { exit::OK } else { exit::DEVIATIONS }
+        let stateful_failed = s.stateful.as_ref().is_some_and(|r| !r.failures.is_empty());
+        let stateful_stopped = s.stateful.as_ref().is_some_and(|r| r.stopped.is_some());
+        if cases_wrong || stateful_failed {
+            exit::DEVIATIONS
+        } else if cases_unjudged || stateful_stopped {
+            exit::INCONCLUSIVE
+        } else {
+            exit::OK
+        }
     }
 }
 
@@ -56,10 +73,27 @@ mod tests {
     }
 
     #[test]
-    fn any_failing_case_without_a_baseline_is_a_deviation() {
+    fn a_wrong_answer_without_a_baseline_is_a_deviation() {
         assert_eq!(code(|s| s.deviations = 1), exit::DEVIATIONS);
         assert_eq!(code(|s| s.unparseable = 1), exit::DEVIATIONS);
-        assert_eq!(code(|s| s.transport_errors = 1), exit::DEVIATIONS);
+    }
+
+    #[test]
+    fn cases_without_an_answer_are_inconclusive_unless_another_is_wrong() {
+        assert_eq!(code(|s| s.transport_errors = 1), exit::INCONCLUSIVE);
+        assert_eq!(code(|s| (s.transport_errors, s.deviations) = (9, 1)), exit::DEVIATIONS);
+        assert_eq!(code(|s| (s.transport_errors, s.unparseable) = (9, 1)), exit::DEVIATIONS);
+        let failed = StatefulReport { sequences_run: 1, failures: vec![failure()], stopped: None };
+        assert_eq!(code(|s| (s.transport_errors, s.stateful) = (1, Some(failed))), exit::DEVIATIONS);
+    }
+
+    #[test]
+    fn with_a_baseline_unanswered_cases_make_a_failing_gate_inconclusive() {
+        let changed = || Comparison { changed: vec!["R07-name.snap".into()], ..Comparison::default() };
+        assert_eq!(code(|s| (s.transport_errors, s.baseline) = (1, Some(changed()))), exit::INCONCLUSIVE);
+        // The baseline accepted the unanswered cases as they were: the gate decides.
+        assert_eq!(code(|s| (s.transport_errors, s.baseline) = (1, Some(Comparison::default()))), exit::OK);
+        assert_eq!(code(|s| s.baseline = Some(changed())), exit::DEVIATIONS);
     }
 
     #[test]
@@ -76,22 +110,29 @@ mod tests {
     fn an_interrupted_run_is_interrupted_whatever_it_found() {
         assert_eq!(code(|s| s.interrupted = true), exit::INTERRUPTED);
         assert_eq!(code(|s| (s.interrupted, s.deviations) = (true, 2)), exit::INTERRUPTED);
+        assert_eq!(code(|s| (s.interrupted, s.transport_errors) = (true, 2)), exit::INTERRUPTED);
         assert_eq!(exit::INTERRUPTED, 130);
+    }
+
+    fn failure() -> PropertyFailure {
+        PropertyFailure {
+            property: "replay-same-image-id".into(),
+            detail: "d".into(),
+            steps: vec![],
+            script: String::new(),
+        }
     }
 
     #[test]
     fn stateful_checks_must_pass_and_finish() {
         assert_eq!(code(|s| s.stateful = Some(StatefulReport::default())), exit::OK);
-        let failure = PropertyFailure {
-            property: "replay-same-image-id".into(),
-            detail: "d".into(),
-            steps: vec![],
-            script: String::new(),
-        };
-        let failed = StatefulReport { sequences_run: 3, failures: vec![failure], stopped: None };
+        let failed = StatefulReport { sequences_run: 3, failures: vec![failure()], stopped: None };
         assert_eq!(code(|s| s.stateful = Some(failed)), exit::DEVIATIONS);
-        assert_eq!(code(|s| s.stateful = Some(stopped())), exit::DEVIATIONS);
+        assert_eq!(code(|s| s.stateful = Some(stopped())), exit::INCONCLUSIVE);
         let gated = |s: &mut Summary| (s.baseline, s.stateful) = (Some(Comparison::default()), Some(stopped()));
-        assert_eq!(code(gated), exit::DEVIATIONS);
+        assert_eq!(code(gated), exit::INCONCLUSIVE);
+        let both = StatefulReport { failures: vec![failure()], ..stopped() };
+        assert_eq!(code(|s| s.stateful = Some(both)), exit::DEVIATIONS);
+        assert_eq!(code(|s| (s.deviations, s.stateful) = (1, Some(stopped()))), exit::DEVIATIONS);
     }
 }

@@ -10,6 +10,8 @@ mod cli;
 mod coverage;
 mod docs;
 mod fake;
+mod fault_servers;
+mod faults;
 mod fuzz_decoders;
 mod hostile;
 mod interrupt;
