@@ -21,7 +21,7 @@ use futures_util::stream::{self, Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 
 use crate::generate::Case;
-use crate::oracle::{Oracle, Prediction, record_if_copied, render_region};
+use crate::oracle::{Oracle, Prediction, record_copy, record_if_copied, render_region};
 use crate::verdict::{CodeMap, Finding, Verdict, judge};
 use crate::wire::{Credentials, Reply};
 use crate::world::{Params, World};
@@ -326,11 +326,10 @@ impl Runner {
             (Some(pending), Some(id)) => world.rename_image(pending, id),
             (Some(_), None) if unknown => {}
             (Some(pending), None) => world.forget_image(pending),
-            // A copy the prediction did not expect: the endpoint made it all the same.
-            (None, Some(id)) if p.image_id.as_deref() != Some(id) => {
-                let encrypted = self.oracle.limits().is_true(params.get("Encrypted").map(String::as_str));
-                world.record_copy(params, id, encrypted);
-            }
+            // A copy the prediction did not expect for certain (success was one acceptable
+            // outcome among errors): the endpoint made it, so later requests must see it as the
+            // endpoint does, encrypted like its source and with its tags.
+            (None, Some(id)) if p.image_id.as_deref() != Some(id) => record_copy(&self.oracle, &mut world, params, id),
             _ => {}
         }
     }
