@@ -427,6 +427,13 @@ impl Spec {
             }
         }
 
+        self.check_rules(&phase_names)
+    }
+
+    /// Unique ids, known phases, well-formed outcomes, a source each, and the uncertainty
+    /// audit's note on every inferred rule.
+    fn check_rules(&self, phase_names: &HashSet<String>) -> Result<(), SpecError> {
+        let err = |key: String, msg: String| SpecError::new(&self.origin, key, msg);
         let mut ids = HashSet::new();
         for r in &self.rules {
             let at = |field: &str| format!("rule.{}.{field}", r.id);
