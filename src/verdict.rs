@@ -250,8 +250,8 @@ mod tests {
         predict(&[("Name", "copy-1"), ("SourceImageId", "ami-0a1b2c3d4e5f60718"), ("SourceRegion", "us-east-1")])
     }
 
-    fn missing_name() -> Prediction {
-        predict(&[("SourceImageId", "ami-0a1b2c3d4e5f60718"), ("SourceRegion", "us-east-1")])
+    fn missing_region() -> Prediction {
+        predict(&[("Name", "copy-1"), ("SourceImageId", "ami-0a1b2c3d4e5f60718")])
     }
 
     fn err(code: &str) -> Reply {
@@ -265,12 +265,12 @@ mod tests {
     #[test]
     fn success_and_errors_as_predicted_conform() {
         assert!(judge(&valid(), 200, &ok("ami-0123456789abcdef0"), None, None, &SameCodes).passes());
-        assert!(judge(&missing_name(), 400, &err("MissingParameter"), None, None, &SameCodes).passes());
+        assert!(judge(&missing_region(), 400, &err("MissingParameter"), None, None, &SameCodes).passes());
     }
 
     #[test]
     fn each_kind_of_deviation() {
-        let v = judge(&missing_name(), 200, &ok("ami-0123456789abcdef0"), None, None, &SameCodes);
+        let v = judge(&missing_region(), 200, &ok("ami-0123456789abcdef0"), None, None, &SameCodes);
         assert_eq!(v.kind(), "deviation");
         assert!(
             matches!(&v, Verdict::Deviation { findings } if matches!(findings[0], Finding::SuccessInsteadOfError { .. }))
@@ -279,9 +279,9 @@ mod tests {
         assert!(
             matches!(&v, Verdict::Deviation { findings } if findings[0] == Finding::ErrorInsteadOfSuccess { got: "InvalidAMIID.NotFound".into() })
         );
-        let v = judge(&missing_name(), 400, &err("InvalidParameterValue"), None, None, &SameCodes);
+        let v = judge(&missing_region(), 400, &err("InvalidParameterValue"), None, None, &SameCodes);
         assert!(matches!(&v, Verdict::Deviation { findings } if matches!(findings[0], Finding::WrongCode { .. })));
-        let v = judge(&missing_name(), 500, &err("MissingParameter"), None, None, &SameCodes);
+        let v = judge(&missing_region(), 500, &err("MissingParameter"), None, None, &SameCodes);
         assert!(
             matches!(&v, Verdict::Deviation { findings } if findings[0] == Finding::WrongStatus { got: 500, expected: vec![400] })
         );
@@ -298,7 +298,7 @@ mod tests {
     #[test]
     fn message_mismatch_is_a_note_not_a_failure() {
         let v = judge(
-            &missing_name(),
+            &missing_region(),
             400,
             &err("MissingParameter"),
             None,

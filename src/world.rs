@@ -70,6 +70,11 @@ pub struct Image {
     /// Whether it carries Marketplace or billing product codes.
     #[serde(default, skip_serializing_if = "is_false")]
     pub billing_products: bool,
+    /// Whether it is derived from an AWS Marketplace product; when omitted, whatever
+    /// `billing_products` says (older worlds used that one flag for both). A billing code alone
+    /// (e.g. a Windows or RHEL AMI) does not block a copy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marketplace: Option<bool>,
     /// Its backing snapshot id, for messages.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot_id: Option<String>,
@@ -97,10 +102,18 @@ impl Image {
             visible: true,
             storage_shared: true,
             billing_products: false,
+            marketplace: None,
             snapshot_id: None,
             tags: BTreeMap::new(),
             role: None,
         }
+    }
+}
+
+impl Image {
+    /// Whether it is Marketplace-derived (`marketplace`, else `billing_products`).
+    pub fn is_marketplace(&self) -> bool {
+        self.marketplace.unwrap_or(self.billing_products)
     }
 }
 

@@ -80,6 +80,13 @@ pub enum Command {
         /// Print the mutants, with the stage each breaks and the fault it plants, and exit.
         #[arg(long)]
         list_mutants: bool,
+        /// Which acceptable outcome to answer: the prediction's first (`primary`), or any of
+        /// them, drawn from --seed (`any`: a plausible AWS making other undocumented choices).
+        #[arg(long, value_enum, default_value_t = crate::serve::Answer::Primary)]
+        answer: crate::serve::Answer,
+        /// Seed of `--answer any`: the same seed and request order give the same answers.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
     },
     /// Measure generation plus prediction on one core.
     Bench {
@@ -120,7 +127,10 @@ pub fn run(cli: Cli) -> Result<u8> {
             std::io::stdout().lock().write_all(crate::serve::mutant::list().as_bytes())?;
             Ok(exit::OK)
         }
-        Command::Serve { addr, world, mutant, .. } => serve::serve(Arc::new(Oracle::new(spec)?), addr, world, mutant),
+        Command::Serve { addr, world, mutant, answer, seed, .. } => {
+            let picker = crate::serve::Picker { answer, seed };
+            serve::serve(Arc::new(Oracle::new(spec)?), addr, world, mutant, picker)
+        }
     }
 }
 
@@ -202,19 +212,23 @@ pub fn render_rules(spec: &Spec, format: RulesFormat) -> Result<String> {
     match format {
         RulesFormat::Json => s = serde_json::to_string_pretty(&spec.rules)? + "\n",
         RulesFormat::Markdown => {
-            s.push_str("| id | phase | when | outcome | confidence | source |\n|---|---|---|---|---|---|\n");
+            s.push_str(
+                "| id | phase | when | outcome | confidence | a conforming answer shows | source |\n\
+                 |---|---|---|---|---|---|---|\n",
+            );
             for r in &spec.rules {
                 let predicted = if r.predicted { String::new() } else { " (not predicted)".into() };
                 let uncertain = if r.uncertain_also.is_some() { " (or success, when uncertain)" } else { "" };
                 s.push_str(&format!(
-                    "| {} | {} | {} | {}{}{} | {} | {} |\n",
+                    "| {} | {} | {} | {}{}{} | {} | {} | {} |\n",
                     r.id,
                     r.phase,
                     r.condition.replace('|', "\\|"),
-                    outcome(r),
+                    outcome(r).replace('|', "\\|"),
                     uncertain,
                     predicted,
                     r.confidence,
+                    proves(r),
                     r.source.replace('|', "\\|")
                 ));
             }
@@ -243,6 +257,30 @@ pub fn render_rules(spec: &Spec, format: RulesFormat) -> Result<String> {
         }
     }
     Ok(s)
+}
+
+/// What a `conforms` verdict on a rule can and cannot prove, from its confidence and its
+/// outcome set.
+fn proves(r: &spec::Rule) -> String {
+    if !r.predicted {
+        return "nothing: the rule is not predicted".into();
+    }
+    let mut s = match r.confidence {
+        spec::Confidence::Documented => "the answer AWS documents",
+        spec::Confidence::Observed => "an answer real AWS was seen to give",
+        spec::Confidence::Inferred => "only an answer a plausible AWS could give (inferred; needs live AWS)",
+    }
+    .to_owned();
+    let codes = r.outcomes.iter().filter(|o| !o.is_success()).count();
+    if codes > 1 {
+        s.push_str(&format!("; not which of the {codes} codes AWS picks"));
+    }
+    match r.uncertain_also {
+        Some(spec::UncertainAlso::Success) => s.push_str("; not whether AWS refuses at all"),
+        Some(spec::UncertainAlso::Canonical) => s.push_str("; not whether AWS matches keys case-insensitively"),
+        None => {}
+    }
+    s
 }
 
 fn bench(spec: Arc<Spec>, seconds: f64, seed: u64) -> Result<u8> {

@@ -16,6 +16,7 @@ pub fn serve(
     addr: SocketAddr,
     world: Option<PathBuf>,
     mutant: Option<serve::Mutant>,
+    picker: serve::Picker,
 ) -> Result<u8> {
     let world = match world {
         Some(p) => World::load(&p)?,
@@ -25,6 +26,7 @@ pub fn serve(
         Some(m) => serve::Endpoint::mutated(&oracle, world, m)?,
         None => serve::Endpoint::new(oracle, world),
     };
+    let endpoint = endpoint.answering(picker);
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
     runtime.block_on(async move {

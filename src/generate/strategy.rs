@@ -112,6 +112,11 @@ pub fn valid(i: &Inputs, dry_run: bool) -> BoxedStrategy<Params> {
             } else if d.chance(10) {
                 let seed = d.seed();
                 p.insert(key::OUTPOST.into(), outpost_arn(&region, seed));
+                // Outposts keep no unencrypted snapshots: Encrypted=false there is uncertain
+                // (R30), so a valid Outpost copy asks for encryption (no draw: seeds keep).
+                if p.get(key::ENCRYPTED) == Some(&l.bool_false) {
+                    p.insert(key::ENCRYPTED.into(), l.bool_true.clone());
+                }
             }
             if d.chance(3) {
                 p.extend(full_tags.iter().cloned());

@@ -12,6 +12,12 @@ pub fn record_if_copied(oracle: &Oracle, world: &mut World, params: &Params, p: 
     if !(p.ok && p.codes.is_empty() && p.image_id.is_none()) {
         return;
     }
+    record_copy(oracle, world, params, image_id);
+}
+
+/// Adds a copy an endpoint made, whatever was predicted (a success where an error was also
+/// acceptable): encrypted when asked or when its source is, with the tags it carries.
+pub fn record_copy(oracle: &Oracle, world: &mut World, params: &Params, image_id: &str) {
     let lim = oracle.limits();
     let source_encrypted = match (params.get(key::SOURCE_IMAGE_ID), params.get(key::SOURCE_REGION)) {
         (Some(id), Some(r)) => world.image(id, r).is_some_and(|i| i.encrypted),

@@ -20,19 +20,41 @@ pub enum BoolText {
     Invalid,
 }
 
+/// One API version and the CopyImage members it knows.
+#[derive(Debug)]
+pub struct VersionMembers {
+    /// The `Version` value.
+    pub name: String,
+    /// Members it knows (`TagSpecification` for the list).
+    pub members: Vec<String>,
+    /// Required members it does not require.
+    pub optional: Vec<String>,
+}
+
+impl VersionMembers {
+    /// Whether the version knows the member a wire key belongs to.
+    pub fn knows(&self, key: &str) -> bool {
+        let member = crate::spec::member_of(key);
+        self.members.iter().any(|m| m == member)
+    }
+}
+
 /// Every limit the checks (and the generator's strategies) use, read from the spec once
 /// (fields named for the spec values).
 #[allow(missing_docs)]
 #[derive(Debug)]
 pub struct Limits {
     pub action: String,
-    /// The API version requests are sent with.
+    /// The API version requests are sent with, and the one a request without `Version` gets.
     pub version: String,
-    pub known_versions: Vec<String>,
+    /// Every published API version with the members it knows.
+    pub versions: Vec<VersionMembers>,
     pub bool_true: String,
     pub bool_false: String,
     pub bool_case_uncertain: bool,
     pub required: Vec<String>,
+    /// Required members whose absence AWS has been seen to let through.
+    pub required_uncertain: Vec<String>,
     pub booleans: Vec<String>,
     pub name_min: usize,
     pub name_max: usize,
@@ -88,11 +110,27 @@ impl Limits {
         Ok(Limits {
             action: spec.operation.action.clone(),
             version: spec.operation.version.clone(),
-            known_versions: spec.operation.known_versions.clone(),
+            versions: spec
+                .versions
+                .iter()
+                .flat_map(|v| {
+                    v.names.iter().map(|n| VersionMembers {
+                        name: n.clone(),
+                        members: v.members.clone(),
+                        optional: v.optional.clone(),
+                    })
+                })
+                .collect(),
             bool_true: spec.encoding.boolean_values[0].clone(),
             bool_false: spec.encoding.boolean_values[1].clone(),
             bool_case_uncertain: spec.encoding.boolean_case_variants_uncertain,
             required: spec.parameters.iter().filter(|p| p.required).map(|p| p.key.clone()).collect(),
+            required_uncertain: spec
+                .parameters
+                .iter()
+                .filter(|p| p.required && p.required_uncertain)
+                .map(|p| p.key.clone())
+                .collect(),
             booleans: spec.parameters.iter().filter(|p| p.ty == ParamType::Boolean).map(|p| p.key.clone()).collect(),
             name_min: need(key::NAME, "min_length", name.min_length)?,
             name_max: need(key::NAME, "max_length", name.max_length)?,
@@ -113,6 +151,11 @@ impl Limits {
             idem_ignored: spec.operation.idempotency_ignored.clone(),
             idem_uncertain: spec.operation.idempotency_uncertain.clone(),
         })
+    }
+
+    /// The published version a `Version` value names, if any.
+    pub fn api_version(&self, version: &str) -> Option<&VersionMembers> {
+        self.versions.iter().find(|v| v.name == version)
     }
 
     /// The longest ClientToken AWS certainly accepts.

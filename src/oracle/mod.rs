@@ -21,7 +21,7 @@ use crate::world::{Params, World};
 use request::{Request, canonical_params};
 use rules::{Ctx, Hit, Level};
 
-pub use copy::record_if_copied;
+pub use copy::{record_copy, record_if_copied};
 pub use limits::Limits;
 
 thread_local! {

@@ -59,8 +59,39 @@ fn valid_request_succeeds() {
 fn r02_action_and_version() {
     expect(&with(&[("Action", "CopyImages")]), &["InvalidAction", "MissingAction"], 400, false);
     expect_success(&with(&[("Action", "CopyImage")]));
-    expect(&with(&[("Version", "banana")]), &["NoSuchVersion", "InvalidParameterValue"], 400, false);
+    expect(&with(&[("Version", "banana")]), &["NoSuchVersion", "InvalidParameterValue", "InvalidAction"], 400, false);
+    expect(
+        &with(&[("Version", "2016-11-16")]),
+        &["NoSuchVersion", "InvalidParameterValue", "InvalidAction"],
+        400,
+        false,
+    );
     expect_success(&with(&[("Version", "2016-11-15")]));
+    // Older published versions are accepted (observed for 2014-10-01 in 2016 and 2017).
+    for v in ["2013-02-01", "2014-10-01", "2015-10-01"] {
+        expect_success(&with(&[("Version", v)]));
+    }
+}
+
+#[test]
+fn r03_a_member_newer_than_the_version_is_unknown() {
+    // boto/boto#3594: Version 2014-10-01 with Encrypted.
+    let p = expect(&with(&[("Version", "2014-10-01"), ("Encrypted", "true")]), &["UnknownParameter"], 400, false);
+    assert_eq!(p.message.as_deref(), Some("The parameter Encrypted is not recognized"));
+    // Encrypted and KmsKeyId arrived with 2015-10-01; the tag list only with 2016-11-15.
+    expect_success(&with(&[("Version", "2015-10-01"), ("Encrypted", "true"), ("KmsKeyId", "alias/k")]));
+    let tagged = [
+        ("Version", "2016-09-15"),
+        ("TagSpecification.1.ResourceType", "image"),
+        ("TagSpecification.1.Tag.1.Key", "k"),
+    ];
+    let p = expect(&with(&tagged), &["UnknownParameter"], 400, false);
+    assert_eq!(p.message.as_deref(), Some("The parameter TagSpecification.1.ResourceType is not recognized"));
+    expect(&with(&[("Version", "2014-05-01"), ("CopyImageTags", "true")]), &["UnknownParameter"], 400, false);
+    // The unknown member decides before a missing one (ansible/ansible-examples#197).
+    let mut p = with(&[("Version", "2014-10-01"), ("Encrypted", "true")]);
+    p.remove("Name");
+    expect(&p, &["UnknownParameter"], 400, false);
 }
 
 #[test]
@@ -80,18 +111,55 @@ fn r03_unknown_parameter_and_case_variants() {
 
 #[test]
 fn r36_list_index_forms() {
-    for k in ["TagSpecification.0.ResourceType", "TagSpecification.01.ResourceType", "TagSpecification.x.ResourceType"]
-    {
-        expect(&with(&[(k, "image")]), &["UnknownParameter", "InvalidParameterValue"], 400, false);
+    // Digits only: a parser reading the index as a number may accept it.
+    for n in ["0", "01", "007"] {
+        let p = with(&[
+            (&format!("TagSpecification.{n}.ResourceType"), "image"),
+            (&format!("TagSpecification.{n}.Tag.1.Key"), "k"),
+        ]);
+        expect(&p, &["UnknownParameter", "InvalidParameterValue"], 400, true);
     }
+    // Not a number: refused.
+    for n in ["x", "-1", "", "1x"] {
+        let p = with(&[(&format!("TagSpecification.{n}.ResourceType"), "image")]);
+        expect(&p, &["UnknownParameter", "InvalidParameterValue"], 400, false);
+    }
+    // A bad tag index inside a good list index counts the same way.
+    expect(
+        &with(&[("TagSpecification.1.ResourceType", "image"), ("TagSpecification.1.Tag.01.Key", "k")]),
+        &["UnknownParameter", "InvalidParameterValue"],
+        400,
+        true,
+    );
+    expect(
+        &with(&[("TagSpecification.01.ResourceType", "image"), ("TagSpecification.x.ResourceType", "image")]),
+        &["UnknownParameter", "InvalidParameterValue"],
+        400,
+        false,
+    );
 }
 
 #[test]
 fn r04_missing_required() {
-    for k in ["Name", "SourceImageId", "SourceRegion"] {
+    for k in ["SourceImageId", "SourceRegion"] {
         let p = expect(&without(k), &["MissingParameter"], 400, false);
         assert_eq!(p.message.unwrap(), format!("The request must contain the parameter {k}"));
     }
+    // An absent Name: the model requires it, but a Name-less copy succeeded in 2015.
+    let p = expect(&without("Name"), &["MissingParameter"], 400, true);
+    assert_eq!(p.message.unwrap(), "The request must contain the parameter Name");
+    expect(&with(&[("Name", "")]), &["MissingParameter", "InvalidAMIName.Malformed"], 400, false);
+    // A certain miss decides over the uncertain Name.
+    let mut p = without("Name");
+    p.remove("SourceRegion");
+    expect(&p, &["MissingParameter"], 400, false);
+    // Versions up to 2014-05-01 do not require Name at all.
+    let mut p = with(&[("Version", "2014-05-01")]);
+    p.remove("Name");
+    expect_success(&p);
+    let mut p = with(&[("Version", "2014-06-15")]);
+    p.remove("Name");
+    expect(&p, &["MissingParameter"], 400, true);
     // Empty: MissingParameter or the member's own format error; AWS's order is unknown.
     expect(&with(&[("SourceImageId", "")]), &["MissingParameter", "InvalidAMIID.Malformed"], 400, false);
 }
@@ -167,19 +235,19 @@ fn r11_r13_destinations() {
     let arn = "arn:aws:outposts:us-east-1:123456789012:outpost/op-0123456789abcdef0";
     expect(
         &with(&[("DestinationOutpostArn", arn), ("DestinationAvailabilityZone", "us-east-1-bos-1a")]),
-        &["InvalidParameterCombination"],
+        &["InvalidParameterCombination", "InvalidParameterValue"],
         400,
         false,
     );
     expect(
         &with(&[("DestinationAvailabilityZone", "a"), ("DestinationAvailabilityZoneId", "b")]),
-        &["InvalidParameterCombination"],
+        &["InvalidParameterCombination", "InvalidParameterValue"],
         400,
         false,
     );
     expect(
         &with(&[("DestinationOutpostArn", arn), ("SnapshotCopyCompletionDurationMinutes", "15")]),
-        &["InvalidParameterCombination"],
+        &["InvalidParameterCombination", "InvalidParameterValue", "UnsupportedOperation"],
         400,
         false,
     );
@@ -238,7 +306,7 @@ fn r16_r17_r18_tags() {
     expect_success(&tags(1, |_| "k".repeat(127), "v"));
     expect(&tags(1, |_| "k".into(), &"v".repeat(257)), &["InvalidParameterValue"], 400, false);
     expect_success(&tags(1, |_| "k".into(), &"v".repeat(256)));
-    expect(&tags(51, |i| format!("k{i}"), "v"), &["TagLimitExceeded"], 400, false);
+    expect(&tags(51, |i| format!("k{i}"), "v"), &["TagLimitExceeded", "InvalidParameterValue"], 400, false);
     expect_success(&tags(50, |i| format!("k{i}"), "v"));
 }
 
@@ -249,6 +317,26 @@ fn r19_kms_dependency_and_r33() {
     expect(&with(&[("KmsKeyId", "alias/x"), ("Encrypted", "false")]), &["InvalidParameterDependency"], 400, false);
     let p = expect_success(&with(&[("KmsKeyId", "alias/does-not-exist"), ("Encrypted", "true")]));
     assert!(p.has_rule("R33-kms-async"));
+    // An empty KmsKeyId counts as absent (Packer < 1.4 sent `KmsKeyId=` with Encrypted=false).
+    let p = expect_success(&with(&[("KmsKeyId", ""), ("Encrypted", "false")]));
+    assert!(!p.has_rule("R19-kms-dep"));
+    expect(
+        &with(&[("SourceImageId", "ami-0f1e2d3c4b5a69788"), ("KmsKeyId", ""), ("Encrypted", "false")]),
+        &["InvalidRequest"],
+        400,
+        false,
+    );
+}
+
+#[test]
+fn r07_name_spaces_are_allowed_and_model_only_characters_uncertain() {
+    expect_success(&with(&[("Name", "Test AMI")]));
+    for name in ["a[b]", "it's", "me@home"] {
+        expect(&with(&[("Name", name)]), &["InvalidAMIName.Malformed"], 400, true);
+    }
+    for name in ["a,b", "a+b", "{a}"] {
+        expect(&with(&[("Name", name)]), &["InvalidAMIName.Malformed"], 400, false);
+    }
 }
 
 #[test]
@@ -355,7 +443,8 @@ fn r25_to_r29_source_image_state() {
         false,
     );
     for id in ["ami-0d0e0a0d0b0e0e0f0", "ami-0c0a0f0e0b0a0b0e0"] {
-        expect(&with(&[("SourceImageId", id)]), &["InvalidAMIID.Unavailable", "InvalidAMIID.NotFound"], 400, false);
+        let codes = ["InvalidAMIID.Unavailable", "InvalidAMIID.NotFound", "InvalidRequest"];
+        expect(&with(&[("SourceImageId", id)]), &codes, 400, false);
     }
     let p = expect(&with(&[("SourceImageId", "ami-0b1a2c3d4e5f6a7b8")]), &["InvalidRequest"], 400, false);
     assert_eq!(p.message.unwrap(), "You do not have permission to access the storage of this ami");
@@ -398,4 +487,30 @@ fn several_syntax_violations_accept_any_of_their_codes() {
 #[test]
 fn protocol_rules_come_before_syntax() {
     expect(&with(&[("Foo", "1"), ("Name", "x")]), &["UnknownParameter"], 400, false);
+}
+
+#[test]
+fn r28_blocks_marketplace_images_not_billing_codes() {
+    let mut w = world();
+    let id = "ami-0e1d2c3b4a5f6e7d8";
+    let p = with(&[("SourceImageId", id)]);
+    // The default world's flag: billing products mean Marketplace unless said otherwise.
+    assert_eq!(oracle().predict(&w, &p).code_list(), ["InvalidRequest"]);
+    let image = w.images.iter_mut().find(|i| i.image_id == id).unwrap();
+    image.marketplace = Some(false);
+    w.reindex();
+    assert!(oracle().predict(&w, &p).ok, "a billing code alone no longer blocks a copy");
+}
+
+#[test]
+fn r30_outposts_of_other_regions_and_unencrypted_outpost_copies() {
+    let arn = |r: &str| format!("arn:aws:outposts:{r}:123456789012:outpost/op-0123456789abcdef0");
+    let pair = ["InvalidParameterValue", "UnsupportedOperation", "InvalidRequest", "InvalidParameterCombination"];
+    let all: Vec<&str> = pair.iter().copied().chain(["InvalidRegion", "InvalidAMIID.NotFound"]).collect();
+    // The AMI must be in the Region of the destination Outpost.
+    expect(&with(&[("DestinationOutpostArn", &arn("us-west-2"))]), &all, 400, false);
+    // Outposts keep no unencrypted snapshots: Encrypted=false may be refused or overridden.
+    let p = expect(&with(&[("DestinationOutpostArn", &arn("us-east-1")), ("Encrypted", "false")]), &all, 400, true);
+    assert_eq!(p.rule_ids()[0], "R30-unsupported-pair");
+    expect_success(&with(&[("DestinationOutpostArn", &arn("us-east-1")), ("Encrypted", "true")]));
 }

@@ -21,7 +21,7 @@ use futures_util::stream::{self, Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 
 use crate::generate::Case;
-use crate::oracle::{Oracle, Prediction, record_if_copied, render_region};
+use crate::oracle::{Oracle, Prediction, record_copy, record_if_copied, render_region};
 use crate::verdict::{CodeMap, Finding, Verdict, judge};
 use crate::wire::{Credentials, Reply};
 use crate::world::{Params, World};
@@ -322,17 +322,31 @@ impl Runner {
         // the copy: the pending one stays, so later Names and tokens are predicted with it.
         let unknown = matches!(&sent.outcome, Err(_) | Ok((_, Reply::Success { image_id: None, .. })));
         let mut world = self.mirror.lock().unwrap_or_else(|e| e.into_inner());
-        match (pending, created) {
-            (Some(pending), Some(id)) => world.rename_image(pending, id),
-            (Some(_), None) if unknown => {}
-            (Some(pending), None) => world.forget_image(pending),
-            // A copy the prediction did not expect: the endpoint made it all the same.
-            (None, Some(id)) if p.image_id.as_deref() != Some(id) => {
-                let encrypted = self.oracle.limits().is_true(params.get("Encrypted").map(String::as_str));
-                world.record_copy(params, id, encrypted);
-            }
-            _ => {}
-        }
+        follow(&self.oracle, &mut world, params, p, pending, created, unknown);
+    }
+}
+
+/// Makes `world` follow what the endpoint did with one request: a reserved copy is renamed to
+/// the id the endpoint gave it, or forgotten when the endpoint made none; a copy the prediction
+/// did not expect for certain is recorded as the endpoint records it.
+fn follow(
+    oracle: &Oracle,
+    world: &mut World,
+    params: &Params,
+    p: &Prediction,
+    pending: Option<&str>,
+    created: Option<&str>,
+    unknown: bool,
+) {
+    match (pending, created) {
+        (Some(pending), Some(id)) => world.rename_image(pending, id),
+        (Some(_), None) if unknown => {}
+        (Some(pending), None) => world.forget_image(pending),
+        // Success was one acceptable outcome among errors, and the endpoint made the copy:
+        // later requests must see it as the endpoint does, encrypted like its source and with
+        // its tags.
+        (None, Some(id)) if p.image_id.as_deref() != Some(id) => record_copy(oracle, world, params, id),
+        _ => {}
     }
 }
 
@@ -426,6 +440,37 @@ mod tests {
         for r in &records {
             assert!(r.verdict().passes(), "case {}: {:?}", r.id, r.verdict());
         }
+    }
+
+    #[test]
+    fn the_mirror_keeps_an_unexpected_copy_as_the_endpoint_made_it() {
+        let oracle = Oracle::builtin().unwrap();
+        let mut world = World::default_world();
+        // An encrypted, tagged source; a Name only the model allows: success is uncertain.
+        let source = "ami-0f1e2d3c4b5a69788";
+        world.set_image_tags(source, [("team".to_owned(), "a".to_owned())].into_iter().collect());
+        let params: Params = [
+            ("Name", "copy[1]"),
+            ("SourceImageId", source),
+            ("SourceRegion", "us-east-1"),
+            ("CopyImageTags", "true"),
+            ("ClientToken", "mirror-token-0001"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let p = oracle.predict(&world, &params);
+        assert!(p.ok && !p.codes.is_empty(), "{p:?}");
+        let id = "ami-0123456789abcdef0";
+        follow(&oracle, &mut world, &params, &p, None, Some(id), false);
+        let copy = world.image(id, "us-east-1").expect("the copy is in the mirror");
+        assert!(copy.encrypted, "a copy of an encrypted source is encrypted");
+        assert_eq!(copy.tags.get("team").map(String::as_str), Some("a"));
+        assert_eq!(world.token("mirror-token-0001").map(|t| t.image_id.as_str()), Some(id));
+        // Copying it unencrypted is then predicted as the endpoint will answer.
+        let again = [("Name", "copy-2"), ("SourceImageId", id), ("SourceRegion", "us-east-1"), ("Encrypted", "false")];
+        let again: Params = again.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
+        assert_eq!(oracle.predict(&world, &again).code_list(), ["InvalidRequest"]);
     }
 
     #[tokio::test]

@@ -66,10 +66,8 @@ impl fmt::Display for Confidence {
 pub struct Operation {
     /// The `Action` value, `CopyImage`.
     pub action: String,
-    /// The `Version` value sent by default.
+    /// The `Version` value sent by default, and the one a request without `Version` is read as.
     pub version: String,
-    /// Versions the endpoint accepts.
-    pub known_versions: Vec<String>,
     /// The XML namespace of success responses.
     pub xml_namespace: String,
     /// Keys the idempotency comparison leaves out.
@@ -91,6 +89,22 @@ pub struct Encoding {
     /// A list index AWS certainly parses.
     pub list_index_pattern: String,
     /// Where these facts come from.
+    pub source: String,
+}
+
+/// `[[version]]`: published EC2 API versions that know the same CopyImage members.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiVersion {
+    /// The `Version` values.
+    pub names: Vec<String>,
+    /// The members these versions know: top-level wire keys, and `TagSpecification` for the
+    /// list.
+    pub members: Vec<String>,
+    /// Members the spec's parameters require that these versions do not.
+    #[serde(default)]
+    pub optional: Vec<String>,
+    /// Where the member list comes from.
     pub source: String,
 }
 
@@ -146,6 +160,10 @@ pub struct Parameter {
     /// Whether the request must carry it.
     #[serde(default)]
     pub required: bool,
+    /// Whether AWS is known to let a request without it through all the same (it may answer
+    /// MissingParameter or go on).
+    #[serde(default)]
+    pub required_uncertain: bool,
     /// Fewest characters.
     pub min_length: Option<usize>,
     /// Most characters.
@@ -264,6 +282,9 @@ pub struct Rule {
     pub confidence: Confidence,
     /// Which parts are how sure, when they differ.
     pub confidence_note: Option<String>,
+    /// For a rule that is not certain: the other answers a real AWS could plausibly give and
+    /// why the outcome set holds them, or why there are none.
+    pub alternatives_note: Option<String>,
 }
 
 fn yes() -> bool {
@@ -276,6 +297,7 @@ fn yes() -> bool {
 struct RawSpec {
     operation: Operation,
     encoding: Encoding,
+    version: Vec<ApiVersion>,
     phase: Vec<Phase>,
     parameter: Vec<Parameter>,
     limits: Limits,
@@ -292,6 +314,8 @@ pub struct Spec {
     pub operation: Operation,
     /// `[encoding]`.
     pub encoding: Encoding,
+    /// API versions, oldest first.
+    pub versions: Vec<ApiVersion>,
     /// Phases in evaluation order.
     pub phases: Vec<Phase>,
     /// Parameters as listed.
@@ -333,6 +357,7 @@ impl Spec {
             origin: origin.to_owned(),
             operation: raw.operation,
             encoding: raw.encoding,
+            versions: raw.version,
             phases: raw.phase,
             parameters: raw.parameter,
             limits: raw.limits,
@@ -383,6 +408,8 @@ impl Spec {
             }
         }
 
+        self.check_versions()?;
+
         for p in &self.partitions {
             // Safety derives AWS's hosts from these: without one, the partition's endpoints
             // would pass for emulators.
@@ -394,6 +421,13 @@ impl Spec {
 
         bounds::check_limits(&self.limits).map_err(|(field, msg)| err(format!("limits.{field}"), msg))?;
 
+        self.check_rules(&phase_names)
+    }
+
+    /// Unique ids, known phases, well-formed outcomes, a source each, and the uncertainty
+    /// audit's note on every inferred rule.
+    fn check_rules(&self, phase_names: &HashSet<String>) -> Result<(), SpecError> {
+        let err = |key: String, msg: String| SpecError::new(&self.origin, key, msg);
         let mut ids = HashSet::new();
         for r in &self.rules {
             let at = |field: &str| format!("rule.{}.{field}", r.id);
@@ -423,8 +457,57 @@ impl Spec {
             if r.source.trim().is_empty() {
                 return Err(err(at("source"), "every rule cites a source".into()));
             }
+            // The uncertainty audit: an inferred rule says what else AWS could answer.
+            if r.predicted
+                && r.confidence == Confidence::Inferred
+                && r.alternatives_note.as_deref().is_none_or(|n| n.trim().is_empty())
+            {
+                return Err(err(
+                    at("alternatives_note"),
+                    "an inferred rule lists the answers a real AWS could plausibly give, or says why there are none"
+                        .into(),
+                ));
+            }
         }
         Ok(())
+    }
+
+    /// Every version is named once; members are parameters; the default version knows them all.
+    fn check_versions(&self) -> Result<(), SpecError> {
+        let err = |key: String, msg: String| SpecError::new(&self.origin, key, msg);
+        let mut names = HashSet::new();
+        let top: HashSet<&str> = self.parameters.iter().map(|p| member_of(&p.key)).collect();
+        for v in &self.versions {
+            let at = |field: &str| format!("version.{}.{field}", v.names.first().map_or("?", String::as_str));
+            if v.names.is_empty() {
+                return Err(err(at("names"), "a version row names at least one version".into()));
+            }
+            for n in &v.names {
+                if !names.insert(n.as_str()) {
+                    return Err(err(at("names"), format!("{n} is listed twice")));
+                }
+            }
+            for m in v.members.iter().chain(&v.optional) {
+                if !top.contains(m.as_str()) {
+                    return Err(err(at("members"), format!("{m} is not a parameter of the spec")));
+                }
+            }
+        }
+        let Some(default) = self.api_version(&self.operation.version) else {
+            return Err(err("operation.version".into(), "must be listed in a [[version]] row".into()));
+        };
+        if let Some(m) = top.iter().find(|m| !default.members.iter().any(|d| d == *m)) {
+            return Err(err(
+                "operation.version".into(),
+                format!("its [[version]] row must list every parameter; {m} is missing"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The `[[version]]` row naming `version`, if any.
+    pub fn api_version(&self, version: &str) -> Option<&ApiVersion> {
+        self.versions.iter().find(|v| v.names.iter().any(|n| n == version))
     }
 
     fn compile(&mut self, key: &str, pattern: &str) -> Result<(), SpecError> {
@@ -466,6 +549,11 @@ impl Spec {
     }
 }
 
+/// The member a wire key belongs to: the key itself, or the list name before its first `.`.
+pub fn member_of(key: &str) -> &str {
+    key.split('.').next().unwrap_or(key)
+}
+
 /// Where a spec comes from on the command line: a file, or the built-in one.
 pub fn load_or_builtin(path: Option<&PathBuf>) -> Result<Spec, SpecError> {
     match path {
@@ -475,54 +563,4 @@ pub fn load_or_builtin(path: Option<&PathBuf>) -> Result<Spec, SpecError> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn builtin_spec_loads() {
-        let spec = Spec::builtin().unwrap();
-        assert!(spec.rules.len() >= 36);
-        assert_eq!(spec.param("Name").unwrap().max_length, Some(128));
-        assert_eq!(spec.partition_of("cn-north-1"), Some("aws-cn"));
-    }
-
-    fn broken(edit: impl Fn(String) -> String) -> String {
-        Spec::parse(&edit(BUILTIN.to_owned()), "t.toml").unwrap_err().to_string()
-    }
-
-    #[test]
-    fn unknown_key_is_named_with_its_line() {
-        let e = broken(|s| s.replacen("[operation]\n", "[operation]\nfrobnicate = 1\n", 1));
-        assert!(e.starts_with("t.toml: line "), "{e}");
-        assert!(e.contains("frobnicate"), "{e}");
-    }
-
-    #[test]
-    fn duplicate_rule_id_is_refused() {
-        let e = broken(|s| s.replace("id = \"R08-desc\"", "id = \"R07-name\""));
-        assert_eq!(e, "t.toml: rule.R07-name: duplicate rule id");
-    }
-
-    #[test]
-    fn bad_regex_names_the_key() {
-        let e = broken(|s| s.replace("pattern = '^[A-Za-z0-9()./_-]*$'", "pattern = '^[a-'"));
-        assert!(e.starts_with("t.toml: parameter.Name.pattern: not a valid regular expression"), "{e}");
-    }
-
-    #[test]
-    fn rule_without_source_is_refused() {
-        let e = broken(|s| s.replace("source = \"[timed]\"", "source = \" \""));
-        assert_eq!(e, "t.toml: rule.R12-duration-range.source: every rule cites a source");
-    }
-
-    #[test]
-    fn success_outcome_must_be_200() {
-        let e = broken(|s| {
-            s.replace(
-                "outcomes = [{ status = 200 }]\nmessage = \"(success: Copy",
-                "outcomes = [{ status = 201 }]\nmessage = \"(success: Copy",
-            )
-        });
-        assert!(e.contains("rule.R35-success.outcomes"), "{e}");
-    }
-}
+mod tests;

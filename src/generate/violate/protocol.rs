@@ -54,9 +54,11 @@ pub(super) fn list_index(_: &Inputs, rule: &'static str) -> Option<BoxedStrategy
     Some(
         prop::sample::select(vec!["0", "01", "x", "-1", ""])
             .prop_map(move |n| {
+                // A digits-only index may be read as a number: uncertain (R36).
+                let certain = n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit());
                 v(
                     rule,
-                    true,
+                    certain,
                     vec![
                         (CLEAR_TAGS.into(), None),
                         kv(&format!("TagSpecification.{n}.ResourceType"), "image"),

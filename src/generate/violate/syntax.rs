@@ -14,10 +14,13 @@ use crate::oracle::key;
 pub(super) fn missing(i: &Inputs, rule: &'static str) -> Option<BoxedStrategy<Violation>> {
     let l = &i.lim;
     let req = l.required.clone();
+    let unsure = l.required_uncertain.clone();
     Some(
         (prop::sample::subsequence(req, 1..=3), any::<bool>())
             .prop_map(move |(keys, empty)| {
-                v(rule, true, keys.into_iter().map(|k| (k, empty.then(String::new))).collect())
+                // Leaving out only a member AWS has let through (Name) is uncertain.
+                let certain = empty || keys.iter().any(|k| !unsure.contains(k));
+                v(rule, certain, keys.into_iter().map(|k| (k, empty.then(String::new))).collect())
             })
             .boxed(),
     )

@@ -40,11 +40,12 @@ pub const STORAGE_PERMISSION: Rule = Rule {
     },
 };
 
-/// Another account's image with billing products.
+/// Another account's Marketplace-derived image (a billing product code alone no longer blocks
+/// a copy: documented).
 pub const MARKETPLACE: Rule = Rule {
     id: "R28-marketplace",
     check: |c| match c.image {
-        Some(i) if i.billing_products => {
+        Some(i) if i.is_marketplace() => {
             if c.world.owner_of(i) != c.world.account {
                 Hit::FIRES
             } else {
@@ -72,7 +73,9 @@ pub const UNENCRYPT: Rule = Rule {
     },
 };
 
-/// A source Region in another partition, or an Outpost in another Region than the source.
+/// A source Region in another partition, or an Outpost in another Region than the source;
+/// `Encrypted=false` to an Outpost is uncertain (Outposts keep no unencrypted
+/// snapshots: AWS may refuse, or encrypt by default).
 pub const UNSUPPORTED_PAIR: Rule = Rule {
     id: "R30-unsupported-pair",
     check: |c| {
@@ -83,6 +86,7 @@ pub const UNSUPPORTED_PAIR: Rule = Rule {
         }
         match c.get(key::OUTPOST) {
             Some(arn) if outpost_region(arn) != Some(src) => Hit::on(Level::Fires, key::OUTPOST, Some(arn)),
+            Some(arn) if c.lim.is_false(c.get(key::ENCRYPTED)) => Hit::on(Level::Uncertain, key::OUTPOST, Some(arn)),
             Some(_) => Hit::NEAR,
             None => Hit::near_if(src != c.world.region),
         }

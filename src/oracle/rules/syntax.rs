@@ -8,16 +8,29 @@ use crate::oracle::limits::BoolText;
 /// The destination keys, of which one request may name one.
 const DESTINATIONS: [&str; 3] = [key::OUTPOST, key::AZ, key::AZ_ID];
 
-/// A required member is absent or empty.
+/// A required member is absent or empty. One the request's Version does not require may be
+/// absent; one AWS has been seen to let through when absent is uncertain.
 pub const MISSING: Rule = Rule {
     id: "R04-missing",
     check: |c| {
-        let required = &c.lim.required;
+        let lim = c.lim;
+        let required = &lim.required;
+        let optional = c.get(key::VERSION).and_then(|v| lim.api_version(v)).map_or(&[][..], |v| &v.optional[..]);
+        // The message names the first missing member in spec order, as before Name became
+        // uncertain; the level is certain as soon as any certain member is missing.
+        let mut first = None;
+        let mut level = Level::Uncertain;
         for k in required {
             match c.get(k) {
-                None | Some("") => return Hit::on(Level::Fires, k, None),
-                Some(_) => {}
+                None if optional.contains(k) => continue,
+                None if lim.required_uncertain.contains(k) => {}
+                None | Some("") => level = Level::Fires,
+                Some(_) => continue,
             }
+            first = first.or(Some(k));
+        }
+        if let Some(k) = first {
+            return Hit::on(level, k, None);
         }
         let minimal = required.iter().all(|k| c.get(k).is_some()) && c.req.params().len() == required.len();
         Hit::near_if(minimal)
@@ -149,11 +162,12 @@ pub const DURATION_DEST: Rule = Rule {
     },
 };
 
-/// KmsKeyId without Encrypted=true.
+/// A non-empty KmsKeyId without Encrypted=true (an empty one counts as absent: observed).
 pub const KMS_DEPENDENCY: Rule = Rule {
     id: "R19-kms-dep",
     check: |c| match c.get(key::KMS_KEY_ID) {
         None => Hit::QUIET,
+        Some("") => Hit::NEAR,
         Some(_) if c.lim.is_true(c.get(key::ENCRYPTED)) => Hit::NEAR,
         Some(v) => Hit::on(Level::Fires, key::KMS_KEY_ID, Some(v)),
     },
