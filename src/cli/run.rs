@@ -107,8 +107,9 @@ pub struct RunArgs {
     /// Real AWS: let requests that create images go out (otherwise every request is a DryRun).
     #[arg(long, requires = "max_creates")]
     pub live: bool,
-    /// With --live (required): at most this many requests that would create an image; later
-    /// ones are DryRun.
+    /// With --live (required): at most this many requests that may create a resource, in the
+    /// whole run (cases, --stateful copies and replays, --setup's creates); later CopyImage
+    /// requests are DryRun, the stateful checks stop, setup fails.
     #[arg(long, value_name = "N")]
     pub max_creates: Option<u64>,
     /// Run the stored corpus of this baseline directory and compare every normalized response

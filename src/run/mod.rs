@@ -6,6 +6,7 @@
 //! reply arrives. Requests that share a Name or a ClientToken wait for each other, so the
 //! endpoint sees them in the order they were predicted in.
 
+mod budget;
 pub mod discover;
 pub mod ec2;
 pub mod properties;
@@ -25,6 +26,7 @@ use crate::oracle::{Oracle, Prediction, record_if_copied, render_region};
 use crate::verdict::{CodeMap, Finding, Verdict, judge};
 use crate::wire::{Credentials, Reply};
 use crate::world::{Params, World};
+pub use budget::Budget;
 pub use send::{Dialect, SendError, Sent};
 
 /// How to reach the endpoint.
@@ -92,8 +94,19 @@ impl Protocol {
 pub struct Safety {
     /// Add `DryRun=true` to requests (real AWS without `--live`).
     pub force_dry_run: bool,
-    /// With `--live`: how many requests predicted to create an image may go out unchanged.
+    /// With `--live`: how many requests that may create a resource go out unchanged, in the
+    /// whole run (cases, stateful checks and `--setup` together).
     pub max_creates: u64,
+    /// What has been spent of `max_creates`; every clone of this `Safety` spends from it.
+    pub budget: Budget,
+}
+
+impl Safety {
+    /// Whether a request that may create a resource may go out as it is: always off AWS; on
+    /// AWS, while the budget lasts, each call taking one unit.
+    pub fn try_spend(&self) -> bool {
+        !self.force_dry_run || self.budget.try_spend(self.max_creates)
+    }
 }
 
 /// One request of a case as sent and answered.
@@ -159,7 +172,6 @@ pub struct Runner {
     mirror: Mutex<World>,
     codes: Arc<dyn CodeMap>,
     pending: AtomicU64,
-    creates: AtomicU64,
     inflight: Mutex<std::collections::HashSet<String>>,
     released: tokio::sync::Notify,
     /// What the runner has done so far.
@@ -182,7 +194,6 @@ impl Runner {
             mirror: Mutex::new(world),
             codes,
             pending: AtomicU64::new(0),
-            creates: AtomicU64::new(0),
             inflight: Mutex::new(Default::default()),
             released: tokio::sync::Notify::new(),
             counters: Counters::default(),
@@ -299,7 +310,7 @@ impl Runner {
             // lasts, goes out as it is. Everything else is a dry run, since a request predicted
             // to fail may still succeed there.
             let creates = p.ok && p.codes.is_empty() && p.image_id.is_none();
-            let budgeted = creates && self.creates.fetch_add(1, Ordering::Relaxed) < self.target.safety.max_creates;
+            let budgeted = creates && self.target.safety.try_spend();
             if !budgeted {
                 params.insert("DryRun".into(), self.oracle.limits().bool_true.clone());
                 p = self.oracle.predict(&world, &params);
@@ -396,7 +407,7 @@ mod tests {
 
     #[tokio::test]
     async fn real_aws_safety_makes_every_request_a_dry_run() {
-        let records = run_with(Safety { force_dry_run: true, max_creates: 0 }, 150).await;
+        let records = run_with(Safety { force_dry_run: true, max_creates: 0, ..Safety::default() }, 150).await;
         for s in steps(&records) {
             assert_eq!(s.params.get("DryRun").map(String::as_str), Some("true"), "{:?}", s.params);
             assert!(!matches!(s.reply, Some(Reply::Success { .. })), "a request created an image: {:?}", s.params);
@@ -430,7 +441,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_live_budget_caps_the_requests_that_create() {
-        let records = run_with(Safety { force_dry_run: true, max_creates: 2 }, 150).await;
+        let records = run_with(Safety { force_dry_run: true, max_creates: 2, ..Safety::default() }, 150).await;
         let created = steps(&records).filter(|s| matches!(s.reply, Some(Reply::Success { .. }))).count();
         let undry = steps(&records).filter(|s| s.params.get("DryRun").map(String::as_str) != Some("true")).count();
         assert_eq!(created, 2);

@@ -23,6 +23,11 @@ const POLL_MAX: Duration = Duration::from_secs(5);
 /// moto's global default image (Amazon Linux HVM x86_64), present in every Region there.
 const PUBLIC_DEFAULT_ID: &str = "ami-760aaa0f";
 
+/// The calls that create a resource: each spends one unit of the run's creation budget on AWS.
+const CREATES: [&str; 3] = ["RegisterImage", "CreateVolume", "CreateSnapshot"];
+/// How many of them a whole setup makes: four images, one volume, one snapshot.
+const SETUP_CREATES: u64 = 6;
+
 const ROLE_PLAIN: &str = "plain";
 const ROLE_ENCRYPTED: &str = "encrypted";
 const ROLE_ENCRYPTED_REQUESTED: &str = "encrypted-requested";
@@ -55,6 +60,16 @@ pub enum SetupError {
     SameRegion {
         /// The Region given twice.
         region: String,
+    },
+    /// Real AWS: the run's creation budget is spent before a call that creates a resource.
+    #[error(
+        "{action} not sent: --setup creates resources on AWS, and the creation budget (--max-creates {max}) is spent; setup needs {SETUP_CREATES} units"
+    )]
+    Budget {
+        /// The call that was not sent, e.g. `CreateSnapshot`.
+        action: String,
+        /// The budget.
+        max: u64,
     },
     /// The world file could not be written.
     #[error("cannot write the world to {}", path.display())]
@@ -342,8 +357,13 @@ fn state_name(s: ImageState) -> &'static str {
     }
 }
 
-/// One ec2Query call through the client; a failure names the call.
+/// One ec2Query call through the client; a failure names the call. A call that creates a
+/// resource first takes a unit of the creation budget, and is not sent when it is spent.
 async fn call(c: &Ec2Client<'_>, region: &str, action: &str, params: &Params) -> Result<Vec<u8>, SetupError> {
+    let safety = &c.target().safety;
+    if CREATES.contains(&action) && !safety.try_spend() {
+        return Err(SetupError::Budget { action: action.to_owned(), max: safety.max_creates });
+    }
     c.call(region, action, params).await.map_err(|e| SetupError::from_call(c.target(), action, e))
 }
 

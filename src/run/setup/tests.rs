@@ -305,6 +305,27 @@ async fn encryption_and_the_public_default_when_the_endpoint_has_them() {
 }
 
 #[tokio::test]
+async fn on_aws_setup_spends_the_run_budget_and_stops_before_the_call_past_it() {
+    let fake = Arc::new(Fake::default());
+    let url = start_fake(fake.clone()).await;
+    let mut t = target(&url);
+    t.safety = Safety { force_dry_run: true, max_creates: 2, ..Safety::default() };
+    let e = setup(&t, "123456789012", "us-west-2").await.expect_err("a budget of 2");
+    assert!(matches!(&e, SetupError::Budget { action, max: 2 } if action == "CreateSnapshot"), "{e:?}");
+    assert_eq!(
+        e.to_string(),
+        "CreateSnapshot not sent: --setup creates resources on AWS, and the creation budget (--max-creates 2) \
+         is spent; setup needs 6 units"
+    );
+    let calls = fake.state.lock().unwrap_or_else(|e| e.into_inner()).calls.clone();
+    let actions: Vec<&str> = calls.iter().map(|(a, _)| a.as_str()).collect();
+    assert_eq!(actions, ["RegisterImage", "CreateVolume", "DescribeVolumes"]);
+    assert_eq!(t.safety.budget.spent(), 2);
+    // A clone of the safety (the runner's, the stateful checks') has nothing left either.
+    assert!(!t.safety.clone().try_spend());
+}
+
+#[tokio::test]
 async fn same_region_twice_is_refused_before_any_call() {
     let e = setup(&target("http://127.0.0.1:9/"), "123456789012", "us-east-1").await.expect_err("same Region");
     assert!(matches!(e, SetupError::SameRegion { .. }), "{e:?}");
