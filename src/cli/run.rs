@@ -126,6 +126,12 @@ pub struct RunArgs {
     /// Longest stateful sequence, 1 to 64 steps.
     #[arg(long, value_name = "STEPS", default_value_t = 8)]
     pub stateful_len: usize,
+    /// Journal every live call (intent before, result after) to this JSON Lines file, and tag
+    /// what it creates with the run id, for `cleanup`. Live runs write
+    /// copyimage-conformance-<run id>.journal.jsonl by default; on an emulator, only with this
+    /// flag (the tag changes the requests under test).
+    #[arg(long, value_name = "FILE")]
+    pub journal: Option<PathBuf>,
 }
 
 impl From<Format> for report::Format {
@@ -169,6 +175,7 @@ impl From<RunArgs> for Flags {
             update_baseline: a.update_baseline,
             stateful: a.stateful,
             stateful_len: a.stateful_len,
+            journal: a.journal,
         }
     }
 }

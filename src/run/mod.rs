@@ -9,6 +9,7 @@
 mod budget;
 pub mod discover;
 pub mod ec2;
+pub mod journal;
 pub mod properties;
 mod send;
 pub mod setup;
@@ -99,6 +100,10 @@ pub struct Safety {
     pub max_creates: u64,
     /// What has been spent of `max_creates`; every clone of this `Safety` spends from it.
     pub budget: Budget,
+    /// The journal of live calls (AWS with `--live`, or any endpoint with `--journal`): each
+    /// mutating call that is not a DryRun is journaled before it goes out, and carries the
+    /// run-id tag.
+    pub journal: Option<Arc<journal::Journal>>,
 }
 
 impl Safety {
@@ -300,18 +305,35 @@ impl Runner {
 
     /// Predicts against the mirror and, for a predicted copy, records it as pending so that
     /// requests dispatched after it are predicted with it. Under `force_dry_run`, a request
-    /// that would create an image gets `DryRun=true` once the creation budget is spent.
+    /// that would create an image gets `DryRun=true` once the creation budget is spent. A
+    /// journaled request that is not a DryRun gets the run-id tag.
     fn predict_and_reserve(&self, params: &Params) -> (Params, Prediction, Option<String>) {
         let mut world = self.mirror.lock().unwrap_or_else(|e| e.into_inner());
         let mut params = params.clone();
         let mut p = self.oracle.predict(&world, &params);
-        if self.target.safety.force_dry_run {
+        let safety = &self.target.safety;
+        if safety.force_dry_run {
             // Real AWS: only a request predicted to create an image, while the --live budget
             // lasts, goes out as it is. Everything else is a dry run, since a request predicted
             // to fail may still succeed there.
-            let creates = p.ok && p.codes.is_empty() && p.image_id.is_none();
-            let budgeted = creates && self.target.safety.try_spend();
+            let budgeted = creates(&p) && safety.try_spend();
             if !budgeted {
+                params.insert("DryRun".into(), self.oracle.limits().bool_true.clone());
+                p = self.oracle.predict(&world, &params);
+            }
+        }
+        let dry = self.oracle.limits().is_true(params.get("DryRun").map(String::as_str));
+        if let Some(journal) = safety.journal.as_ref().filter(|_| !dry) {
+            // The tag lets `cleanup` find what the request makes. It changes the request under
+            // test, so only journaled runs (live ones on AWS, or --journal) carry it, and the
+            // prediction is made for the tagged request. On AWS a request that the tag would
+            // keep from creating (one tag too many) goes out as a DryRun instead.
+            let mut tagged = params.clone();
+            journal.tag(&mut tagged, COPY_TAGGED);
+            let q = self.oracle.predict(&world, &tagged);
+            if !safety.force_dry_run || creates(&q) {
+                (params, p) = (tagged, q);
+            } else {
                 params.insert("DryRun".into(), self.oracle.limits().bool_true.clone());
                 p = self.oracle.predict(&world, &params);
             }
@@ -348,6 +370,14 @@ impl Runner {
 }
 
 const PENDING: &str = "pending-";
+
+/// The resources a live CopyImage tags with the run id: the new image and its new snapshots.
+pub(crate) const COPY_TAGGED: &[&str] = &["image", "snapshot"];
+
+/// Whether a prediction is that the request creates an image.
+fn creates(p: &Prediction) -> bool {
+    p.ok && p.codes.is_empty() && p.image_id.is_none()
+}
 
 /// The values through which one request's outcome can depend on another's.
 fn shared_keys(params: &Params) -> Vec<String> {

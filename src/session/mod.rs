@@ -28,6 +28,7 @@ use crate::generate::{Case, Generator};
 use crate::oracle::Oracle;
 use crate::report::{self, Sink, Summary};
 use crate::run::discover::{DiscoverError, discover};
+use crate::run::journal::{self, Journal, JournalError};
 use crate::run::setup::{SetupError, setup};
 use crate::run::stateful::{StatefulConfig, StatefulReport};
 use crate::run::{Dialect, Protocol, Runner, Target};
@@ -125,6 +126,9 @@ pub enum SessionError {
     /// The report could not be written (a closed pipe among others).
     #[error(transparent)]
     Report(io::Error),
+    /// The journal of live calls cannot be written: the run stops before the next live call.
+    #[error(transparent)]
+    Journal(#[from] JournalError),
     /// The stateful checks' task ended abnormally.
     #[error("the stateful checks stopped")]
     Stateful(#[source] tokio::task::JoinError),
@@ -153,7 +157,8 @@ impl Session {
     /// complete; `diag` gets the messages for people.
     pub async fn run(self, diag: &mut dyn Write) -> Result<Outcome, SessionError> {
         let connected = self.connect().await?;
-        let target = self.target(&connected.url)?;
+        let mut target = self.target(&connected.url)?;
+        target.safety.journal = self.journal(&connected.url, diag)?;
         let world = self.world(&target).await?;
         let codes: Arc<dyn CodeMap> = match self.plan.dialect {
             Dialect::Ec2Query => Arc::new(SameCodes),
@@ -171,6 +176,7 @@ impl Session {
             ),
         };
         let mut baseline = opened.map(|(b, _)| b);
+        let runner_journal = target.safety.journal.clone();
         let runner =
             Runner::new(self.oracle.clone(), target.clone(), world.clone(), codes).map_err(SessionError::Client)?;
         let runner = Arc::new(runner);
@@ -181,6 +187,9 @@ impl Session {
         }
         if let Some(cfg) = &self.plan.stateful {
             summary.stateful = Some(self.stateful(cfg.clone(), target, world, baseline.as_ref()).await?);
+        }
+        if let Some(journal) = runner_journal.filter(|j| j.is_broken()) {
+            return Err(SessionError::Journal(JournalError::Broken { path: journal.path().to_owned() }));
         }
         summary.retries = runner.counters.retries.load(Ordering::Relaxed);
         summary.requests = runner.counters.requests.load(Ordering::Relaxed);
@@ -240,6 +249,21 @@ impl Session {
             safety: plan.safety.clone(),
             protocol: Protocol::from_spec(self.oracle.spec()),
         })
+    }
+
+    /// The journal of live calls, when the run may make some: `--journal`, or by default a
+    /// file named after the run id for `--live`. Its path is told on `diag`.
+    fn journal(&self, url: &str, diag: &mut dyn Write) -> Result<Option<Arc<Journal>>, SessionError> {
+        let run_id = journal::new_run_id();
+        let path = match (&self.plan.journal, self.plan.live) {
+            (Some(path), _) => path.clone(),
+            (None, true) => journal::default_path(&run_id),
+            (None, false) => return Ok(None),
+        };
+        let journal = Journal::create(&path, &run_id, url, &self.plan.world.region)?;
+        // Best effort, as every diagnostic: the journal itself is written.
+        let _ = writeln!(diag, "journal of live calls: {} (run id {run_id})", path.display());
+        Ok(Some(Arc::new(journal)))
     }
 
     /// The world the cases run against: the plan's, or what `--discover` or `--setup` found;

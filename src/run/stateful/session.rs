@@ -387,6 +387,10 @@ impl Session<'_> {
         let generated: String = generated.chars().take(room).collect();
         params.insert(key::NAME.into(), self.unique_name(&generated, tag));
         params.insert(key::CLIENT_TOKEN.into(), tag.to_owned());
+        // Journaled copies carry the run-id tag, for `cleanup`; replays reuse these params.
+        if let Some(journal) = &self.target.safety.journal {
+            journal.tag(&mut params, crate::run::COPY_TAGGED);
+        }
         (params, generated)
     }
 
