@@ -7,6 +7,7 @@
 //! endpoint sees them in the order they were predicted in.
 
 mod budget;
+pub mod cleanup;
 pub mod discover;
 pub mod ec2;
 pub mod journal;

@@ -8,6 +8,7 @@
 //! they are best effort, so a closed standard error does not stop a run.
 
 mod baseline;
+pub mod cleanup;
 mod outcome;
 pub mod plan;
 mod reach;

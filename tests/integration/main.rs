@@ -5,6 +5,7 @@
 
 mod aws_namespace;
 mod baseline;
+mod cleanup;
 mod cli;
 mod coverage;
 mod docs;
