@@ -212,3 +212,6 @@ async fn tagged_snapshot(c: &Ec2Client<'_>, region: &str, id: &str, run_id: &str
     let image = images.into_iter().find(|i| i.image_id == id)?;
     image.tags.get(TAG_KEY).is_some_and(|v| v == run_id).then_some(image.snapshot_id).flatten()
 }
+
+#[cfg(test)]
+mod tests;

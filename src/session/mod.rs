@@ -186,12 +186,11 @@ impl Session {
         if let (Some(b), Some(plan)) = (&baseline, &self.plan.baseline) {
             summary.baseline = Some(baseline::finish(b, plan, diag)?);
         }
+        broken(runner_journal.as_deref())?;
         if let Some(cfg) = &self.plan.stateful {
             summary.stateful = Some(self.stateful(cfg.clone(), target, world, baseline.as_ref()).await?);
         }
-        if let Some(journal) = runner_journal.filter(|j| j.is_broken()) {
-            return Err(SessionError::Journal(JournalError::Broken { path: journal.path().to_owned() }));
-        }
+        broken(runner_journal.as_deref())?;
         summary.retries = runner.counters.retries.load(Ordering::Relaxed);
         summary.requests = runner.counters.requests.load(Ordering::Relaxed);
         sink.finish(&summary).map_err(SessionError::Report)?;
@@ -352,6 +351,14 @@ impl Session {
         tokio::task::spawn_blocking(move || crate::run::stateful::check(&target, &oracle, &world, &cfg, &skip))
             .await
             .map_err(SessionError::Stateful)
+    }
+}
+
+/// Ends the run once a journal write has failed: the calls after it were refused, not sent.
+fn broken(journal: Option<&Journal>) -> Result<(), SessionError> {
+    match journal.filter(|j| j.is_broken()) {
+        Some(j) => Err(SessionError::Journal(JournalError::Broken { path: j.path().to_owned() })),
+        None => Ok(()),
     }
 }
 

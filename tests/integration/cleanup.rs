@@ -177,3 +177,26 @@ fn journal_and_cleanup_against_moto() {
     assert!(!stdout(&again).contains(TAG_KEY));
     let _ = cleanup(url, &other_journal);
 }
+
+#[test]
+fn a_malformed_journal_is_refused_naming_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.jsonl");
+    let run_line = r#"{"kind":"run","run_id":"cic-1-a","endpoint":"http://127.0.0.1:9/","region":"us-east-1"}"#;
+    std::fs::write(&path, format!("{run_line}\n{{\"kind\":\"intent\"}}\n")).unwrap();
+    let out = run(&["cleanup", "--journal", path.to_str().unwrap()], "");
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains(&format!("{}:2: not a journal entry: ", path.display())), "{err}");
+    assert_eq!(stdout(&out), "");
+}
+
+#[test]
+fn an_unwritable_journal_stops_the_run_before_any_request() {
+    let fake = super::fake::start(super::fake::Mode::Success);
+    let out =
+        run(&["run", "--quiet", "--endpoint", &fake.url, "--cases", "5", "--journal", "/nonexistent/dir/j.jsonl"], "");
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("/nonexistent/dir/j.jsonl: cannot create the journal"), "{}", stderr(&out));
+    assert_eq!(fake.requests.load(std::sync::atomic::Ordering::SeqCst), 0);
+}
