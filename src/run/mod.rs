@@ -313,31 +313,29 @@ impl Runner {
         let mut params = params.clone();
         let mut p = self.oracle.predict(&world, &params);
         let safety = &self.target.safety;
-        if safety.force_dry_run {
-            // Real AWS: only a request predicted to create an image, while the --live budget
-            // lasts, goes out as it is. Everything else is a dry run, since a request predicted
-            // to fail may still succeed there.
-            let budgeted = creates(&p) && safety.try_spend();
-            if !budgeted {
-                params.insert("DryRun".into(), self.oracle.limits().bool_true.clone());
-                p = self.oracle.predict(&world, &params);
-            }
-        }
         let dry = self.oracle.limits().is_true(params.get("DryRun").map(String::as_str));
-        if let Some(journal) = safety.journal.as_ref().filter(|_| !dry) {
-            // The tag lets `cleanup` find what the request makes. It changes the request under
-            // test, so only journaled runs (live ones on AWS, or --journal) carry it, and the
-            // prediction is made for the tagged request. On AWS a request that the tag would
-            // keep from creating (one tag too many) goes out as a DryRun instead.
+        // A journaled request that may go out live carries the run-id tag, so `cleanup` can find
+        // what it makes. The tag changes the request under test: only journaled runs (live ones
+        // on AWS, or --journal) add it, and the prediction is made for the tagged request.
+        let tagged = safety.journal.as_ref().filter(|_| !dry).map(|journal| {
             let mut tagged = params.clone();
             journal.tag(&mut tagged, COPY_TAGGED);
             let q = self.oracle.predict(&world, &tagged);
-            if !safety.force_dry_run || creates(&q) {
-                (params, p) = (tagged, q);
+            (tagged, q)
+        });
+        if safety.force_dry_run {
+            // Real AWS: only a request predicted to create an image as it would go out, while
+            // the --live budget lasts, goes out as it is. Everything else is a dry run (sent
+            // untagged), since a request predicted to fail may still succeed there.
+            let (live, q) = tagged.unwrap_or_else(|| (params.clone(), p));
+            if creates(&q) && safety.try_spend() {
+                (params, p) = (live, q);
             } else {
                 params.insert("DryRun".into(), self.oracle.limits().bool_true.clone());
                 p = self.oracle.predict(&world, &params);
             }
+        } else if let Some((live, q)) = tagged {
+            (params, p) = (live, q);
         }
         let id = format!("{PENDING}{}", self.pending.fetch_add(1, Ordering::Relaxed));
         let before = world.images.len();
@@ -468,6 +466,48 @@ mod tests {
         for r in &records {
             assert!(r.verdict().passes(), "case {}: {:?}", r.id, r.verdict());
         }
+    }
+
+    #[tokio::test]
+    async fn live_requests_are_journaled_and_tagged_and_dry_runs_are_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("live.jsonl");
+        let journal = Arc::new(journal::Journal::create(&path, "cic-1-0000000l", "http://x/", "us-east-1").unwrap());
+        let safety = Safety { force_dry_run: true, max_creates: 2, journal: Some(journal), ..Safety::default() };
+        let records = run_with(safety, 150).await;
+        let tagged = |s: &&StepRecord| s.params.values().any(|v| v == "cic-1-0000000l");
+        let live: Vec<&StepRecord> =
+            steps(&records).filter(|s| s.params.get("DryRun").map(String::as_str) != Some("true")).collect();
+        assert_eq!(live.len(), 2);
+        assert!(live.iter().all(tagged), "live requests carry the run-id tag");
+        assert_eq!(steps(&records).filter(tagged).count(), 2, "DryRuns are sent as generated");
+        assert!(records.iter().all(|r| r.verdict().passes()));
+        let read = journal::read(&path).unwrap();
+        let intents: Vec<&Params> = read
+            .entries
+            .iter()
+            .filter_map(|e| match e {
+                journal::Entry::Intent { params, .. } => Some(params),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(intents.len(), 2);
+        assert!(intents.iter().all(|p| p.get("TagSpecification.1.ResourceType").is_some()), "{intents:?}");
+        let made: Vec<&str> = read
+            .entries
+            .iter()
+            .filter_map(|e| match e {
+                journal::Entry::Result { ids, .. } => ids.get("ImageId").map(String::as_str),
+                _ => None,
+            })
+            .collect();
+        let created: Vec<&str> = steps(&records)
+            .filter_map(|s| match &s.reply {
+                Some(Reply::Success { image_id: Some(id), .. }) => Some(id.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(made, created);
     }
 
     #[tokio::test]
