@@ -15,8 +15,19 @@ use crate::run::journal::{Entry, Read, TAG_KEY};
 use crate::wire::describe::{Text, read_xml};
 use crate::world::Params;
 
-/// The calls whose results name resources the run made.
-const CREATES: [&str; 4] = ["CopyImage", "RegisterImage", "CreateVolume", "CreateSnapshot"];
+/// The calls that make resources, with the id in their result that names what they made
+/// (CreateSnapshot's answer also names its source volume, which it did not make).
+const CREATES: [(&str, &str, Kind); 4] = [
+    ("CopyImage", "ImageId", Kind::Image),
+    ("RegisterImage", "ImageId", Kind::Image),
+    ("CreateVolume", "VolumeId", Kind::Volume),
+    ("CreateSnapshot", "SnapshotId", Kind::Snapshot),
+];
+
+/// The id name and kind of what `action` makes, if it makes something.
+fn made_by(action: &str) -> Option<(&'static str, Kind)> {
+    CREATES.iter().find(|(a, ..)| *a == action).map(|(_, name, kind)| (*name, *kind))
+}
 /// Error codes that mean the resource no longer exists.
 const GONE: [&str; 4] =
     ["InvalidAMIID.NotFound", "InvalidAMIID.Unavailable", "InvalidSnapshot.NotFound", "InvalidVolume.NotFound"];
@@ -130,25 +141,18 @@ fn plan(journal: &Read) -> Plan {
     for entry in &journal.entries {
         match entry {
             Entry::Intent { seq, action, region, .. } => intents.push((*seq, action, region)),
-            Entry::Result { seq, action, ids, .. } if CREATES.contains(&action.as_str()) => {
+            Entry::Result { seq, action, ids, .. } => {
                 answered.insert(*seq);
                 let region = intents.iter().find(|(s, ..)| s == seq).map_or(journal.region.as_str(), |i| i.2);
-                for (name, kind) in
-                    [("ImageId", Kind::Image), ("SnapshotId", Kind::Snapshot), ("VolumeId", Kind::Volume)]
-                {
-                    if let Some(id) = ids.get(name) {
-                        plan.add(kind, id, region);
-                    }
+                if let Some((id, kind)) = made_by(action).and_then(|(name, kind)| Some((ids.get(name)?, kind))) {
+                    plan.add(kind, id, region);
                 }
-            }
-            Entry::Result { seq, .. } => {
-                answered.insert(*seq);
             }
             Entry::Run { .. } => {}
         }
     }
     for (seq, action, region) in intents {
-        if CREATES.contains(&action) && !answered.contains(&seq) {
+        if made_by(action).is_some() && !answered.contains(&seq) {
             plan.unresolved.insert(region.to_owned());
         }
     }

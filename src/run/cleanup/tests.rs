@@ -152,6 +152,16 @@ async fn only_journaled_and_exactly_tagged_resources_go_and_a_second_run_finds_t
             result(3, "CreateVolume", "VolumeId", "vol-1"),
             // The crash: no result, so the tag search finds ami-d.
             intent(4, "RegisterImage"),
+            // A snapshot names its source volume, which is not the run's to delete.
+            intent(5, "CreateSnapshot"),
+            Entry::Result {
+                run_id: RUN.into(),
+                seq: 5,
+                action: "CreateSnapshot".into(),
+                status: Some(200),
+                ids: BTreeMap::from([("SnapshotId".into(), "snap-z".into()), ("VolumeId".into(), "vol-2".into())]),
+                error: None,
+            },
         ],
     };
     let target = target(&url);
@@ -163,12 +173,13 @@ async fn only_journaled_and_exactly_tagged_resources_go_and_a_second_run_finds_t
             "deregistered image ami-a (us-east-1)",
             "deregistered image ami-c (us-east-1)",
             "deregistered image ami-d (us-east-1)",
+            "snapshot snap-z (us-east-1): already gone",
             "deleted snapshot snap-a (us-east-1)",
             "deleted snapshot snap-d (us-east-1)",
             "deleted volume vol-1 (us-east-1)",
         ]
     );
-    assert!(done.iter().all(|d| d.fate == Fate::Deleted));
+    assert!(done.iter().all(|d| d.fate == Fate::Deleted || d.id == "snap-z"), "{done:?}");
     {
         let f = fake.lock().unwrap();
         assert_eq!(f.images.keys().collect::<Vec<_>>(), ["ami-b", "ami-e"]);
@@ -177,8 +188,8 @@ async fn only_journaled_and_exactly_tagged_resources_go_and_a_second_run_finds_t
     }
     let mut told = vec![];
     let again = cleanup(&target, &journal, &mut |d| told.push(d.to_string())).await.unwrap();
-    // What only the tag and the images showed (ami-d, the snapshots) is not found again.
-    assert_eq!(again.len(), 3, "{again:?}");
+    // What only the tag and the images showed (ami-d, its snapshots) is not found again.
+    assert_eq!(again.len(), 4, "{again:?}");
     assert!(again.iter().all(|d| d.fate == Fate::AlreadyGone), "{again:?}");
     assert_eq!(told[0], "image ami-a (us-east-1): already gone");
     let deletes = fake.lock().unwrap().deletes.clone();
