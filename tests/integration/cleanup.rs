@@ -63,7 +63,7 @@ fn target(url: &str) -> Target {
         dialect: Dialect::Ec2Query,
         credentials: Credentials::dummy(),
         dummy_credentials: true,
-        timeout: Duration::from_secs(30),
+        timeout: Duration::from_secs(300),
         max_body: 8 << 20,
         retries: 0,
         backoff: Duration::from_millis(10),
@@ -87,7 +87,10 @@ fn exists(url: &str, region: &str, id: &str) -> bool {
 /// `run --setup` against moto; returns the world it wrote (its images are the run's).
 fn setup_run(url: &str, dir: &Path, name: &str, extra: &[&str]) -> World {
     let world = dir.join(format!("{name}.world.json"));
+    // moto loads its EC2 backend on the first call, which is slow on a busy machine.
+    let timeout = ["--timeout", "300"];
     let mut args = vec!["run", "--quiet", "--endpoint", url, "--setup", "--world-out", world.to_str().unwrap()];
+    args.extend_from_slice(&timeout);
     args.extend_from_slice(extra);
     let out = run(&args, "");
     assert!(out.status.code().is_some_and(|c| c <= 1), "{name}: {}", stderr(&out));
