@@ -203,3 +203,40 @@ fn an_unwritable_journal_stops_the_run_before_any_request() {
     assert!(stderr(&out).contains("/nonexistent/dir/j.jsonl: cannot create the journal"), "{}", stderr(&out));
     assert_eq!(fake.requests.load(std::sync::atomic::Ordering::SeqCst), 0);
 }
+
+#[test]
+fn a_live_run_journals_to_a_file_named_after_its_run_id_without_secrets() {
+    const SECRET: &str = "wJalrXUtnFEMI-journal-secret-3b7e";
+    // Real credentials make a loopback endpoint count as AWS, where --live is allowed.
+    let fake = super::fake::start(super::fake::Mode::Success);
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_copyimage-conformance"))
+        .args(["run", "--quiet", "--endpoint", &fake.url, "--use-env-credentials", "--live", "--max-creates", "1"])
+        .args(["--cases", "30", "--only", "valid"])
+        .current_dir(dir.path())
+        .env("AWS_ACCESS_KEY_ID", "AKIDCONFORMANCETEST")
+        .env("AWS_SECRET_ACCESS_KEY", SECRET)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let files: Vec<PathBuf> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(files.len(), 1, "{files:?} {}", stderr(&out));
+    let name = files[0].file_name().unwrap().to_str().unwrap().to_owned();
+    assert!(name.starts_with("copyimage-conformance-cic-") && name.ends_with(".journal.jsonl"), "{name}");
+    assert!(stderr(&out).contains(&format!("journal of live calls: {name} (run id cic-")), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&files[0]).unwrap();
+    assert!(!text.contains(SECRET) && !text.contains("AKIDCONFORMANCETEST"), "{text}");
+    let journal = read(&files[0]).unwrap();
+    // One live CopyImage (the budget), tagged, journaled before its result; the rest were DryRuns.
+    assert_eq!(journal.entries.len(), 2, "{text}");
+    assert!(
+        matches!(&journal.entries[0], Entry::Intent { seq: 1, action, params, .. }
+            if action == "CopyImage" && params.values().any(|v| *v == journal.run_id)),
+        "{text}"
+    );
+    assert!(
+        matches!(&journal.entries[1], Entry::Result { seq: 1, ids, .. } if ids["ImageId"] == "ami-0123456789abcdef0"),
+        "{text}"
+    );
+    assert!(fake.requests.load(std::sync::atomic::Ordering::SeqCst) >= 30);
+}
