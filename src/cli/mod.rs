@@ -1,5 +1,6 @@
 //! The command line: flags, and the glue from each subcommand to the library stages.
 
+pub mod cleanup;
 pub mod run;
 pub mod serve;
 
@@ -88,6 +89,9 @@ pub enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Undo a journaled run: deregister the images its journal records (or that carry its
+    /// run-id tag), delete their snapshots and its volumes. Safe to repeat.
+    Cleanup(cleanup::CleanupArgs),
     /// Measure generation plus prediction on one core.
     Bench {
         /// How long to measure.
@@ -123,6 +127,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         }
         Command::Bench { seconds, seed } => bench(spec, seconds, seed),
         Command::Run(args) => run::run(Arc::new(Oracle::new(spec)?), *args),
+        Command::Cleanup(args) => cleanup::run(&spec, args),
         Command::Serve { list_mutants: true, .. } => {
             std::io::stdout().lock().write_all(crate::serve::mutant::list().as_bytes())?;
             Ok(exit::OK)

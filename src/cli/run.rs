@@ -107,8 +107,9 @@ pub struct RunArgs {
     /// Real AWS: let requests that create images go out (otherwise every request is a DryRun).
     #[arg(long, requires = "max_creates")]
     pub live: bool,
-    /// With --live (required): at most this many requests that would create an image; later
-    /// ones are DryRun.
+    /// With --live (required): at most this many requests that may create a resource, in the
+    /// whole run (cases, --stateful copies and replays, --setup's creates); later CopyImage
+    /// requests are DryRun, the stateful checks stop, setup fails.
     #[arg(long, value_name = "N")]
     pub max_creates: Option<u64>,
     /// Run the stored corpus of this baseline directory and compare every normalized response
@@ -125,6 +126,12 @@ pub struct RunArgs {
     /// Longest stateful sequence, 1 to 64 steps.
     #[arg(long, value_name = "STEPS", default_value_t = 8)]
     pub stateful_len: usize,
+    /// Journal every live call (intent before, result after) to this JSON Lines file, and tag
+    /// what it creates with the run id, for `cleanup`. Live runs write
+    /// copyimage-conformance-<run id>.journal.jsonl by default; on an emulator, only with this
+    /// flag (the tag changes the requests under test).
+    #[arg(long, value_name = "FILE")]
+    pub journal: Option<PathBuf>,
 }
 
 impl From<Format> for report::Format {
@@ -168,6 +175,7 @@ impl From<RunArgs> for Flags {
             update_baseline: a.update_baseline,
             stateful: a.stateful,
             stateful_len: a.stateful_len,
+            journal: a.journal,
         }
     }
 }

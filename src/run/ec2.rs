@@ -2,11 +2,13 @@
 //! bounded exchange with the endpoint, and the ec2Query calls (`DescribeImages` among them)
 //! that `setup` and `--discover` make.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
 use crate::run::Target;
+use crate::run::journal::Answer;
 use crate::wire::describe::{Text, read_xml};
-use crate::wire::xml_path::root_name;
+use crate::wire::xml_path::{root_name, text_at};
 use crate::wire::{self, Reply, WireError};
 use crate::world::{Image, Params};
 
@@ -186,8 +188,23 @@ impl<'t> Ec2Client<'t> {
     }
 
     /// Sends one ec2Query call signed for `region` and returns the body of its 2xx answer,
-    /// whose root must be `<{action}Response>`.
+    /// whose root must be `<{action}Response>`. With a journal, a mutating call is journaled
+    /// before it goes out (and not sent when that fails), and its answer after.
     pub async fn call(&self, region: &str, action: &str, params: &Params) -> Result<Vec<u8>, CallError> {
+        let journal = self.target.safety.journal.as_deref().filter(|_| MUTATING.contains(&action));
+        let Some(journal) = journal else { return self.call_unjournaled(region, action, params).await };
+        let seq = journal.intent(action, region, params).map_err(|e| CallError::other(None, error_chain(&e)))?;
+        let outcome = self.call_unjournaled(region, action, params).await;
+        let answer = match &outcome {
+            Ok(bytes) => Answer { status: Some(200), ids: returned_ids(action, bytes), error: None },
+            Err(e) => Answer { status: e.status, error: Some(e.detail.clone()), ..Answer::default() },
+        };
+        // A failed write marks the journal broken: the next mutating call is refused.
+        let _ = journal.result(seq, action, answer);
+        outcome
+    }
+
+    async fn call_unjournaled(&self, region: &str, action: &str, params: &Params) -> Result<Vec<u8>, CallError> {
         let body = wire::form_body(action, &self.target.protocol.version, params);
         let form = [("content-type".to_owned(), "application/x-www-form-urlencoded; charset=utf-8".to_owned())];
         let req = build(self.target, region, &body, &form).map_err(|e| CallError::transport(&e))?;
@@ -205,6 +222,21 @@ impl<'t> Ec2Client<'t> {
         let images = read_xml(&answer, Text::Trimmed).map_err(|e| CallError::other(None, e.to_string()))?;
         Ok(images.into_iter().map(|i| i.into_image(region)).collect())
     }
+}
+
+/// The ec2Query calls `setup` makes that change what the endpoint holds: journaled.
+const MUTATING: [&str; 5] = ["RegisterImage", "CreateVolume", "CreateSnapshot", "CreateTags", "DeregisterImage"];
+
+/// The resource ids a create call's answer returns, by the names cleanup reads.
+fn returned_ids(action: &str, answer: &[u8]) -> BTreeMap<String, String> {
+    let root = format!("{action}Response");
+    [("imageId", "ImageId"), ("volumeId", "VolumeId"), ("snapshotId", "SnapshotId")]
+        .into_iter()
+        .filter_map(|(field, name)| {
+            let id = text_at(answer, &[&root, field]).ok().flatten().filter(|v| !v.is_empty())?;
+            Some((name.to_owned(), id))
+        })
+        .collect()
 }
 
 /// Whether an answer is a success of `action`; if not, the EC2 error code (when there is one)

@@ -6,8 +6,11 @@
 //! reply arrives. Requests that share a Name or a ClientToken wait for each other, so the
 //! endpoint sees them in the order they were predicted in.
 
+mod budget;
+pub mod cleanup;
 pub mod discover;
 pub mod ec2;
+pub mod journal;
 pub mod properties;
 mod send;
 pub mod setup;
@@ -25,6 +28,7 @@ use crate::oracle::{Oracle, Prediction, record_copy, record_if_copied, render_re
 use crate::verdict::{CodeMap, Finding, Verdict, judge};
 use crate::wire::{Credentials, Reply};
 use crate::world::{Params, World};
+pub use budget::Budget;
 pub use send::{Dialect, SendError, Sent};
 
 /// How to reach the endpoint.
@@ -92,8 +96,23 @@ impl Protocol {
 pub struct Safety {
     /// Add `DryRun=true` to requests (real AWS without `--live`).
     pub force_dry_run: bool,
-    /// With `--live`: how many requests predicted to create an image may go out unchanged.
+    /// With `--live`: how many requests that may create a resource go out unchanged, in the
+    /// whole run (cases, stateful checks and `--setup` together).
     pub max_creates: u64,
+    /// What has been spent of `max_creates`; every clone of this `Safety` spends from it.
+    pub budget: Budget,
+    /// The journal of live calls (AWS with `--live`, or any endpoint with `--journal`): each
+    /// mutating call that is not a DryRun is journaled before it goes out, and carries the
+    /// run-id tag.
+    pub journal: Option<Arc<journal::Journal>>,
+}
+
+impl Safety {
+    /// Whether a request that may create a resource may go out as it is: always off AWS; on
+    /// AWS, while the budget lasts, each call taking one unit.
+    pub fn try_spend(&self) -> bool {
+        !self.force_dry_run || self.budget.try_spend(self.max_creates)
+    }
 }
 
 /// One request of a case as sent and answered.
@@ -159,7 +178,6 @@ pub struct Runner {
     mirror: Mutex<World>,
     codes: Arc<dyn CodeMap>,
     pending: AtomicU64,
-    creates: AtomicU64,
     inflight: Mutex<std::collections::HashSet<String>>,
     released: tokio::sync::Notify,
     /// What the runner has done so far.
@@ -182,7 +200,6 @@ impl Runner {
             mirror: Mutex::new(world),
             codes,
             pending: AtomicU64::new(0),
-            creates: AtomicU64::new(0),
             inflight: Mutex::new(Default::default()),
             released: tokio::sync::Notify::new(),
             counters: Counters::default(),
@@ -289,21 +306,36 @@ impl Runner {
 
     /// Predicts against the mirror and, for a predicted copy, records it as pending so that
     /// requests dispatched after it are predicted with it. Under `force_dry_run`, a request
-    /// that would create an image gets `DryRun=true` once the creation budget is spent.
+    /// that would create an image gets `DryRun=true` once the creation budget is spent. A
+    /// journaled request that is not a DryRun gets the run-id tag.
     fn predict_and_reserve(&self, params: &Params) -> (Params, Prediction, Option<String>) {
         let mut world = self.mirror.lock().unwrap_or_else(|e| e.into_inner());
         let mut params = params.clone();
         let mut p = self.oracle.predict(&world, &params);
-        if self.target.safety.force_dry_run {
-            // Real AWS: only a request predicted to create an image, while the --live budget
-            // lasts, goes out as it is. Everything else is a dry run, since a request predicted
-            // to fail may still succeed there.
-            let creates = p.ok && p.codes.is_empty() && p.image_id.is_none();
-            let budgeted = creates && self.creates.fetch_add(1, Ordering::Relaxed) < self.target.safety.max_creates;
-            if !budgeted {
+        let safety = &self.target.safety;
+        let dry = self.oracle.limits().is_true(params.get("DryRun").map(String::as_str));
+        // A journaled request that may go out live carries the run-id tag, so `cleanup` can find
+        // what it makes. The tag changes the request under test: only journaled runs (live ones
+        // on AWS, or --journal) add it, and the prediction is made for the tagged request.
+        let tagged = safety.journal.as_ref().filter(|_| !dry).map(|journal| {
+            let mut tagged = params.clone();
+            journal.tag(&mut tagged, COPY_TAGGED);
+            let q = self.oracle.predict(&world, &tagged);
+            (tagged, q)
+        });
+        if safety.force_dry_run {
+            // Real AWS: only a request predicted to create an image as it would go out, while
+            // the --live budget lasts, goes out as it is. Everything else is a dry run (sent
+            // untagged), since a request predicted to fail may still succeed there.
+            let (live, q) = tagged.unwrap_or_else(|| (params.clone(), p));
+            if creates(&q) && safety.try_spend() {
+                (params, p) = (live, q);
+            } else {
                 params.insert("DryRun".into(), self.oracle.limits().bool_true.clone());
                 p = self.oracle.predict(&world, &params);
             }
+        } else if let Some((live, q)) = tagged {
+            (params, p) = (live, q);
         }
         let id = format!("{PENDING}{}", self.pending.fetch_add(1, Ordering::Relaxed));
         let before = world.images.len();
@@ -351,6 +383,14 @@ fn follow(
 }
 
 const PENDING: &str = "pending-";
+
+/// The resources a live CopyImage tags with the run id: the new image and its new snapshots.
+pub(crate) const COPY_TAGGED: &[&str] = &["image", "snapshot"];
+
+/// Whether a prediction is that the request creates an image.
+fn creates(p: &Prediction) -> bool {
+    p.ok && p.codes.is_empty() && p.image_id.is_none()
+}
 
 /// The values through which one request's outcome can depend on another's.
 fn shared_keys(params: &Params) -> Vec<String> {
@@ -410,7 +450,7 @@ mod tests {
 
     #[tokio::test]
     async fn real_aws_safety_makes_every_request_a_dry_run() {
-        let records = run_with(Safety { force_dry_run: true, max_creates: 0 }, 150).await;
+        let records = run_with(Safety { force_dry_run: true, max_creates: 0, ..Safety::default() }, 150).await;
         for s in steps(&records) {
             assert_eq!(s.params.get("DryRun").map(String::as_str), Some("true"), "{:?}", s.params);
             assert!(!matches!(s.reply, Some(Reply::Success { .. })), "a request created an image: {:?}", s.params);
@@ -474,8 +514,50 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn live_requests_are_journaled_and_tagged_and_dry_runs_are_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("live.jsonl");
+        let journal = Arc::new(journal::Journal::create(&path, "cic-1-0000000l", "http://x/", "us-east-1").unwrap());
+        let safety = Safety { force_dry_run: true, max_creates: 2, journal: Some(journal), ..Safety::default() };
+        let records = run_with(safety, 150).await;
+        let tagged = |s: &&StepRecord| s.params.values().any(|v| v == "cic-1-0000000l");
+        let live: Vec<&StepRecord> =
+            steps(&records).filter(|s| s.params.get("DryRun").map(String::as_str) != Some("true")).collect();
+        assert_eq!(live.len(), 2);
+        assert!(live.iter().all(tagged), "live requests carry the run-id tag");
+        assert_eq!(steps(&records).filter(tagged).count(), 2, "DryRuns are sent as generated");
+        assert!(records.iter().all(|r| r.verdict().passes()));
+        let read = journal::read(&path).unwrap();
+        let intents: Vec<&Params> = read
+            .entries
+            .iter()
+            .filter_map(|e| match e {
+                journal::Entry::Intent { params, .. } => Some(params),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(intents.len(), 2);
+        assert!(intents.iter().all(|p| p.get("TagSpecification.1.ResourceType").is_some()), "{intents:?}");
+        let made: Vec<&str> = read
+            .entries
+            .iter()
+            .filter_map(|e| match e {
+                journal::Entry::Result { ids, .. } => ids.get("ImageId").map(String::as_str),
+                _ => None,
+            })
+            .collect();
+        let created: Vec<&str> = steps(&records)
+            .filter_map(|s| match &s.reply {
+                Some(Reply::Success { image_id: Some(id), .. }) => Some(id.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(made, created);
+    }
+
+    #[tokio::test]
     async fn a_live_budget_caps_the_requests_that_create() {
-        let records = run_with(Safety { force_dry_run: true, max_creates: 2 }, 150).await;
+        let records = run_with(Safety { force_dry_run: true, max_creates: 2, ..Safety::default() }, 150).await;
         let created = steps(&records).filter(|s| matches!(s.reply, Some(Reply::Success { .. }))).count();
         let undry = steps(&records).filter(|s| s.params.get("DryRun").map(String::as_str) != Some("true")).count();
         assert_eq!(created, 2);

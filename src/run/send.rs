@@ -3,7 +3,9 @@
 use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime};
 
+use crate::oracle::key;
 use crate::run::ec2::{self, TransportError};
+use crate::run::journal::{Answer, Journal, JournalError};
 use crate::run::{Counters, Target};
 use crate::wire::{self, Reply};
 use crate::world::Params;
@@ -57,6 +59,9 @@ pub enum SendError {
     /// A failure that retrying cannot help: no answer in time, a request that cannot be built.
     #[error(transparent)]
     Failed(TransportError),
+    /// The journal entry of a live request could not be written, so the request was not sent.
+    #[error(transparent)]
+    Journal(JournalError),
 }
 
 impl Sent {
@@ -85,9 +90,68 @@ fn body_for(target: &Target, params: &Params) -> (String, Vec<(String, String)>)
     }
 }
 
-/// Sends one request, retrying throttling and connection errors with backoff and jitter.
+/// Sends one request, retrying throttling and connection errors with backoff and jitter. A
+/// live one (see [`live`]) is journaled before it goes out, and its answer after; when the
+/// journal cannot be written it does not go out.
 pub async fn send(client: &reqwest::Client, target: &Target, params: &Params, counters: &Counters) -> Sent {
-    let (body, mut headers) = body_for(target, params);
+    let (body, headers) = body_for(target, params);
+    let journaled = match live(target, params) {
+        Some(journal) => match journal.intent(&target.protocol.action, &target.region, params) {
+            Ok(seq) => Some((journal, seq)),
+            Err(e) => {
+                let outcome = Err(SendError::Journal(e));
+                let url = target.endpoint.clone();
+                return Sent { outcome, attempts: 0, raw: vec![], method: "POST", url, headers, body };
+            }
+        },
+        None => None,
+    };
+    let sent = send_unjournaled(client, target, body, headers, counters).await;
+    if let Some((journal, seq)) = journaled {
+        // A failed write marks the journal broken: the next live request is refused and the
+        // session ends the run.
+        let _ = journal.result(seq, &target.protocol.action, answer(&sent.outcome));
+    }
+    sent
+}
+
+/// The journal a request is live for: the target has one, the request is the operation
+/// under test (not a DescribeImages of the stateful checks) and it is not certainly a DryRun.
+fn live<'t>(target: &'t Target, params: &Params) -> Option<&'t Journal> {
+    let journal = target.safety.journal.as_deref()?;
+    let other_action = params.get(key::ACTION).is_some_and(|a| *a != target.protocol.action);
+    // Only the exact `true` counts as a DryRun here: a doubtful one is journaled.
+    let dry = params.get(key::DRY_RUN).is_some_and(|v| v == "true");
+    (!other_action && !dry).then_some(journal)
+}
+
+/// What a journal's result line says of an outcome.
+fn answer(outcome: &Result<(u16, Reply), SendError>) -> Answer {
+    match outcome {
+        Ok((status, Reply::Success { image_id, .. })) => Answer {
+            status: Some(*status),
+            ids: image_id.iter().map(|id| ("ImageId".to_owned(), id.clone())).collect(),
+            error: None,
+        },
+        Ok((status, Reply::Error { code, message, .. })) => Answer {
+            status: Some(*status),
+            error: Some(format!("{code}: {}", message.as_deref().unwrap_or(""))),
+            ..Answer::default()
+        },
+        Ok((status, Reply::Unparseable { reason, .. })) => {
+            Answer { status: Some(*status), error: Some(format!("unparseable: {reason}")), ..Answer::default() }
+        }
+        Err(e) => Answer { error: Some(e.to_string()), ..Answer::default() },
+    }
+}
+
+async fn send_unjournaled(
+    client: &reqwest::Client,
+    target: &Target,
+    body: String,
+    mut headers: Vec<(String, String)>,
+    counters: &Counters,
+) -> Sent {
     let mut attempts = 0;
     let outcome = loop {
         attempts += 1;

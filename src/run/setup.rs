@@ -11,6 +11,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::run::Target;
 use crate::run::ec2::{CallError, Ec2Client, error_chain, head};
+use crate::run::journal::TAG_KEY;
 use crate::wire::xml_path::text_at;
 use crate::world::{Image, ImageState, Params, World};
 
@@ -22,6 +23,11 @@ const POLL_FIRST: Duration = Duration::from_millis(500);
 const POLL_MAX: Duration = Duration::from_secs(5);
 /// moto's global default image (Amazon Linux HVM x86_64), present in every Region there.
 const PUBLIC_DEFAULT_ID: &str = "ami-760aaa0f";
+
+/// The calls that create a resource: each spends one unit of the run's creation budget on AWS.
+const CREATES: [&str; 3] = ["RegisterImage", "CreateVolume", "CreateSnapshot"];
+/// How many of them a whole setup makes: four images, one volume, one snapshot.
+const SETUP_CREATES: u64 = 6;
 
 const ROLE_PLAIN: &str = "plain";
 const ROLE_ENCRYPTED: &str = "encrypted";
@@ -55,6 +61,16 @@ pub enum SetupError {
     SameRegion {
         /// The Region given twice.
         region: String,
+    },
+    /// Real AWS: the run's creation budget is spent before a call that creates a resource.
+    #[error(
+        "{action} not sent: --setup creates resources on AWS, and the creation budget (--max-creates {max}) is spent; setup needs {SETUP_CREATES} units"
+    )]
+    Budget {
+        /// The call that was not sent, e.g. `CreateSnapshot`.
+        action: String,
+        /// The budget.
+        max: u64,
     },
     /// The world file could not be written.
     #[error("cannot write the world to {}", path.display())]
@@ -194,7 +210,19 @@ async fn register(c: &Ec2Client<'_>, region: &str, name: &str, mut extra: Params
     extra.insert("Name".into(), name.to_owned());
     extra.insert("Description".into(), "copyimage-conformance setup".into());
     let answer = call(c, region, "RegisterImage", &extra).await?;
-    answer_field(c.target(), "RegisterImage", &answer, "imageId")
+    let id = answer_field(c.target(), "RegisterImage", &answer, "imageId")?;
+    if let Some(journal) = &c.target().safety.journal {
+        // moto drops RegisterImage's TagSpecification (emulators.md §1) but keeps CreateTags, so
+        // the image is tagged again: `cleanup` finds it by the tag even if the journal lost the
+        // RegisterImage's result.
+        let tags = Params::from([
+            ("ResourceId.1".to_owned(), id.clone()),
+            ("Tag.1.Key".to_owned(), TAG_KEY.to_owned()),
+            ("Tag.1.Value".to_owned(), journal.run_id().to_owned()),
+        ]);
+        call(c, region, "CreateTags", &tags).await?;
+    }
+    Ok(id)
 }
 
 /// An encrypted 8 GiB volume, a snapshot of it, and an image registered over the snapshot.
@@ -342,9 +370,30 @@ fn state_name(s: ImageState) -> &'static str {
     }
 }
 
-/// One ec2Query call through the client; a failure names the call.
+/// One ec2Query call through the client; a failure names the call. A call that creates a
+/// resource first takes a unit of the creation budget, and is not sent when it is spent.
 async fn call(c: &Ec2Client<'_>, region: &str, action: &str, params: &Params) -> Result<Vec<u8>, SetupError> {
+    let safety = &c.target().safety;
+    if CREATES.contains(&action) && !safety.try_spend() {
+        return Err(SetupError::Budget { action: action.to_owned(), max: safety.max_creates });
+    }
+    if let (Some(journal), Some(rt)) = (&safety.journal, tagged_type(action)) {
+        // Journaled runs tag what they create with the run id, for `cleanup`.
+        let mut tagged = params.clone();
+        journal.tag(&mut tagged, &[rt]);
+        return c.call(region, action, &tagged).await.map_err(|e| SetupError::from_call(c.target(), action, e));
+    }
     c.call(region, action, params).await.map_err(|e| SetupError::from_call(c.target(), action, e))
+}
+
+/// The resource type a create call's TagSpecification names.
+fn tagged_type(action: &str) -> Option<&'static str> {
+    match action {
+        "RegisterImage" => Some("image"),
+        "CreateVolume" => Some("volume"),
+        "CreateSnapshot" => Some("snapshot"),
+        _ => None,
+    }
 }
 
 /// The text of a field that a create call's answer must carry, e.g. `imageId`.

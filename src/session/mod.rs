@@ -13,6 +13,7 @@
 //! stateful checks and baseline steps not yet done are skipped, and the reports say so.
 
 mod baseline;
+pub mod cleanup;
 mod interrupt;
 mod outcome;
 pub mod plan;
@@ -34,6 +35,7 @@ use crate::generate::{Case, Generator};
 use crate::oracle::Oracle;
 use crate::report::{self, Sink, Summary};
 use crate::run::discover::{DiscoverError, discover};
+use crate::run::journal::{self, Journal, JournalError};
 use crate::run::setup::{SetupError, setup};
 use crate::run::stateful::{StatefulConfig, StatefulReport};
 use crate::run::{Dialect, Protocol, Runner, Target};
@@ -132,6 +134,9 @@ pub enum SessionError {
     /// The report could not be written (a closed pipe among others).
     #[error(transparent)]
     Report(io::Error),
+    /// The journal of live calls cannot be written: the run stops before the next live call.
+    #[error(transparent)]
+    Journal(#[from] JournalError),
     /// The stateful checks' task ended abnormally.
     #[error("the stateful checks stopped")]
     Stateful(#[source] tokio::task::JoinError),
@@ -189,7 +194,8 @@ impl Session {
 
     async fn execute(&self, redactor: &Redactor, diag: &mut dyn Write) -> Result<Outcome, SessionError> {
         let connected = self.connect().await?;
-        let target = self.target(&connected.url)?;
+        let mut target = self.target(&connected.url)?;
+        target.safety.journal = self.journal(&connected.url, diag)?;
         let world = self.world(&target, redactor).await?;
         let codes: Arc<dyn CodeMap> = match self.plan.dialect {
             Dialect::Ec2Query => Arc::new(SameCodes),
@@ -200,6 +206,7 @@ impl Session {
             None => None,
         };
         let (cases, planned) = self.planned_cases(opened.as_mut(), &world)?;
+        let runner_journal = target.safety.journal.clone();
         let runner =
             Runner::new(self.oracle.clone(), target.clone(), world.clone(), codes).map_err(SessionError::Client)?;
         let runner = Arc::new(runner);
@@ -217,6 +224,7 @@ impl Session {
                 summary.baseline = Some(baseline::finish(o, plan, redactor, diag)?);
             }
         }
+        broken(runner_journal.as_deref())?;
         if let Some(cfg) = &self.plan.stateful {
             let accepted = opened.as_ref().map(|o| &o.baseline);
             match self.stateful(cfg.clone(), target, world, accepted).await? {
@@ -224,6 +232,7 @@ impl Session {
                 None => not_run.push("the stateful checks".to_owned()),
             }
         }
+        broken(runner_journal.as_deref())?;
         summary.retries = runner.counters.retries.load(Ordering::Relaxed);
         summary.requests = runner.counters.requests.load(Ordering::Relaxed);
         if self.interrupt.is_raised() {
@@ -304,6 +313,21 @@ impl Session {
             safety: plan.safety.clone(),
             protocol: Protocol::from_spec(self.oracle.spec()),
         })
+    }
+
+    /// The journal of live calls, when the run may make some: `--journal`, or by default a
+    /// file named after the run id for `--live`. Its path is told on `diag`.
+    fn journal(&self, url: &str, diag: &mut dyn Write) -> Result<Option<Arc<Journal>>, SessionError> {
+        let run_id = journal::new_run_id();
+        let path = match (&self.plan.journal, self.plan.live) {
+            (Some(path), _) => path.clone(),
+            (None, true) => journal::default_path(&run_id),
+            (None, false) => return Ok(None),
+        };
+        let journal = Journal::create(&path, &run_id, url, &self.plan.world.region)?;
+        // Best effort, as every diagnostic: the journal itself is written.
+        let _ = writeln!(diag, "journal of live calls: {} (run id {run_id})", path.display());
+        Ok(Some(Arc::new(journal)))
     }
 
     /// The world the cases run against: the plan's, or what `--discover` or `--setup` found;
@@ -414,6 +438,14 @@ impl Session {
             joined = checks => joined.map(Some).map_err(SessionError::Stateful),
             () = self.interrupt.raised() => Ok(None),
         }
+    }
+}
+
+/// Ends the run once a journal write has failed: the calls after it were refused, not sent.
+fn broken(journal: Option<&Journal>) -> Result<(), SessionError> {
+    match journal.filter(|j| j.is_broken()) {
+        Some(j) => Err(SessionError::Journal(JournalError::Broken { path: j.path().to_owned() })),
+        None => Ok(()),
     }
 }
 

@@ -76,6 +76,8 @@ pub struct Flags {
     pub stateful: u32,
     /// Longest stateful sequence.
     pub stateful_len: usize,
+    /// The journal of live calls; live runs write one in the current directory by default.
+    pub journal: Option<PathBuf>,
 }
 
 /// The environment a run reads: its variables and whether standard error is a terminal.
@@ -290,6 +292,11 @@ pub struct Plan {
     pub baseline: Option<BaselinePlan>,
     /// The stateful checks to make after the cases.
     pub stateful: Option<StatefulConfig>,
+    /// Real AWS with `--live`: calls that create resources may go out, so they are journaled.
+    pub live: bool,
+    /// Where to journal live calls (`--journal`); with `live` and none given, a file named
+    /// after the run id in the current directory.
+    pub journal: Option<PathBuf>,
 }
 
 /// A baseline directory and what to do with it.
@@ -389,6 +396,8 @@ impl Plan {
             progress: !flags.quiet && env.stderr_is_terminal,
             baseline: flags.baseline.map(|dir| BaselinePlan { dir, update: flags.update_baseline }),
             stateful,
+            live: flags.live,
+            journal: flags.journal,
         })
     }
 }

@@ -62,7 +62,11 @@ pub fn decide(aws: bool, live: bool, max_creates: Option<u64>) -> Option<Safety>
     if live && !aws {
         return None;
     }
-    Some(Safety { force_dry_run: aws, max_creates: if live { max_creates.unwrap_or(0) } else { 0 } })
+    Some(Safety {
+        force_dry_run: aws,
+        max_creates: if live { max_creates.unwrap_or(0) } else { 0 },
+        ..Safety::default()
+    })
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 mod architecture;
 mod aws_namespace;
 mod baseline;
+mod cleanup;
 mod cli;
 mod coverage;
 mod docs;

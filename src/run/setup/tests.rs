@@ -128,6 +128,8 @@ struct FakeState {
     images: Vec<FakeImage>,
     /// (Action, signing Region) of every call.
     calls: Vec<(String, String)>,
+    /// Resources named by CreateTags.
+    tagged: Vec<String>,
 }
 
 struct FakeImage {
@@ -233,6 +235,10 @@ async fn fake_answer(
             }
             xml_ok(&action, &format!("<imagesSet>{items}</imagesSet>"))
         }
+        "CreateTags" => {
+            s.tagged.extend(p.iter().filter(|(k, _)| k.starts_with("ResourceId.")).map(|(_, v)| v.clone()));
+            xml_ok(&action, "<return>true</return>")
+        }
         _ => xml_error("InvalidAction", &format!("The action {action} is not valid for this web service.")),
     }
 }
@@ -302,6 +308,73 @@ async fn encryption_and_the_public_default_when_the_endpoint_has_them() {
     assert!(r["encrypted"].encrypted);
     assert_eq!(r["public-default"].owner.as_deref(), Some("137112412989"));
     assert_eq!(r["other-region"].region, "eu-west-1");
+}
+
+#[tokio::test]
+async fn on_aws_setup_spends_the_run_budget_and_stops_before_the_call_past_it() {
+    let fake = Arc::new(Fake::default());
+    let url = start_fake(fake.clone()).await;
+    let mut t = target(&url);
+    t.safety = Safety { force_dry_run: true, max_creates: 2, ..Safety::default() };
+    let e = setup(&t, "123456789012", "us-west-2").await.expect_err("a budget of 2");
+    assert!(matches!(&e, SetupError::Budget { action, max: 2 } if action == "CreateSnapshot"), "{e:?}");
+    assert_eq!(
+        e.to_string(),
+        "CreateSnapshot not sent: --setup creates resources on AWS, and the creation budget (--max-creates 2) \
+         is spent; setup needs 6 units"
+    );
+    let calls = fake.state.lock().unwrap_or_else(|e| e.into_inner()).calls.clone();
+    let actions: Vec<&str> = calls.iter().map(|(a, _)| a.as_str()).collect();
+    assert_eq!(actions, ["RegisterImage", "CreateVolume", "DescribeVolumes"]);
+    assert_eq!(t.safety.budget.spent(), 2);
+    // A clone of the safety (the runner's, the stateful checks') has nothing left either.
+    assert!(!t.safety.clone().try_spend());
+}
+
+#[tokio::test]
+async fn a_journaled_setup_tags_every_create_and_journals_intents_before_results() {
+    use crate::run::journal::{Entry, Journal, read};
+    let fake = Arc::new(Fake::default());
+    let url = start_fake(fake.clone()).await;
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("setup.jsonl");
+    let mut t = target(&url);
+    t.safety.journal = Some(Arc::new(Journal::create(&path, "cic-1-0000000a", &url, "us-east-1").expect("creates")));
+    let world = setup(&t, "123456789012", "us-west-2").await.expect("setup succeeds");
+    let journal = read(&path).expect("reads back");
+    let mut open: Vec<u64> = vec![];
+    let mut made: Vec<String> = vec![];
+    for entry in &journal.entries {
+        match entry {
+            Entry::Intent { seq, action, params, .. } => {
+                assert!(
+                    ["RegisterImage", "CreateVolume", "CreateSnapshot", "CreateTags", "DeregisterImage"]
+                        .contains(&action.as_str())
+                );
+                if action != "CreateTags" && action != "DeregisterImage" {
+                    assert_eq!(
+                        params.get("TagSpecification.1.Tag.1.Value").map(String::as_str),
+                        Some("cic-1-0000000a")
+                    );
+                }
+                open.push(*seq);
+            }
+            Entry::Result { seq, ids, error, .. } => {
+                assert_eq!(open.pop(), Some(*seq), "a result follows its intent");
+                assert_eq!(error, &None);
+                made.extend(ids.values().cloned());
+            }
+            Entry::Run { .. } => panic!("one run line"),
+        }
+    }
+    assert!(open.is_empty());
+    // Four images, one volume, one snapshot; every image is tagged once registered.
+    assert_eq!(made.len(), 6, "{made:?}");
+    for image in world.images.iter().filter(|i| i.role.as_deref() != Some("public-default")) {
+        assert!(made.contains(&image.image_id), "{} is journaled", image.image_id);
+    }
+    let tagged = fake.state.lock().unwrap_or_else(|e| e.into_inner()).tagged.clone();
+    assert_eq!(tagged.len(), 4, "{tagged:?}");
 }
 
 #[tokio::test]

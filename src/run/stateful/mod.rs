@@ -120,9 +120,9 @@ enum Stop {
 /// synchronous code; from async code, call it inside `tokio::task::spawn_blocking`, so the
 /// caller's runtime (which may be serving the endpoint) keeps its worker threads.
 ///
-/// Copies are real. With `target.safety.force_dry_run` (real AWS), at most
-/// `safety.max_creates` copies are sent, shrinking included; the checks then stop and say so
-/// in [`StatefulReport::stopped`].
+/// Copies are real. With `target.safety.force_dry_run` (real AWS), every copy and replay
+/// spends from the run's one budget (shared with the cases and `--setup`), shrinking
+/// included; once it is spent the checks stop and say so in [`StatefulReport::stopped`].
 pub fn check(
     target: &Target,
     oracle: &Oracle,
@@ -179,7 +179,6 @@ fn start<'a>(
         first_source: inputs.copyable.first().cloned(),
         nonce: nonce(cfg.seed),
         runs: 0,
-        creates: 0,
     };
     Ok((session, sequences))
 }

@@ -82,7 +82,6 @@ pub(super) struct Session<'a> {
     pub(super) first_source: Option<(String, String, bool)>,
     pub(super) nonce: String,
     pub(super) runs: u64,
-    pub(super) creates: u64,
 }
 
 impl Session<'_> {
@@ -149,6 +148,7 @@ impl Session<'_> {
 
     fn replay(&mut self, c: &Made, n: usize, checked: &dyn Fn(&str) -> bool) -> Result<Step, Stop> {
         let prediction = self.oracle.predict(&self.model, &c.params);
+        self.spend(&prediction)?;
         let Answered { curl, status, reply, .. } = self.send(&c.params)?;
         let line =
             format!("{n}. Replay of step {} (same ClientToken, same parameters) → {}", c.step, outcome(status, &reply));
@@ -334,6 +334,10 @@ impl Session<'_> {
         let generated: String = generated.chars().take(room).collect();
         params.insert(key::NAME.into(), self.unique_name(&generated, tag));
         params.insert(key::CLIENT_TOKEN.into(), tag.to_owned());
+        // Journaled copies carry the run-id tag, for `cleanup`; replays reuse these params.
+        if let Some(journal) = &self.target.safety.journal {
+            journal.tag(&mut params, crate::run::COPY_TAGGED);
+        }
         (params, generated)
     }
 
@@ -343,18 +347,13 @@ impl Session<'_> {
         format!("{head}-{tag}")
     }
 
-    /// Counts a CopyImage against the budget real AWS runs have. Every copy request counts,
-    /// whatever its prediction: one predicted to fail may still create an image on AWS.
+    /// Counts a CopyImage against the run's one creation budget (shared with the cases and
+    /// `--setup`) on real AWS. Every copy request counts, whatever its prediction, replays of a
+    /// ClientToken included: one predicted to fail or to be answered idempotently may still
+    /// create an image on AWS.
     fn spend(&mut self, _: &Prediction) -> Result<(), Stop> {
         let safety = &self.target.safety;
-        if !safety.force_dry_run {
-            return Ok(());
-        }
-        if self.creates >= safety.max_creates {
-            return Err(Stop::Budget(safety.max_creates));
-        }
-        self.creates += 1;
-        Ok(())
+        if safety.try_spend() { Ok(()) } else { Err(Stop::Budget(safety.max_creates)) }
     }
 
     /// Sends one request through the runner's request path (retries included).

@@ -125,7 +125,7 @@ fn real_aws_without_a_budget_stops_before_copying() {
     // No deregistered source: the first request sent would be a copy.
     world.images.retain(|i| i.state != ImageState::Deregistered);
     let mut t = target("http://127.0.0.1:9/", Dialect::Ec2Query);
-    t.safety = Safety { force_dry_run: true, max_creates: 0 };
+    t.safety = Safety { force_dry_run: true, max_creates: 0, ..Safety::default() };
     let cfg = StatefulConfig { sequences: 5, max_len: 4, seed: 3 };
     let report = check(&t, &oracle, &world, &cfg, &BTreeSet::new());
     assert!(report.stopped.as_deref().is_some_and(|s| s.contains("budget")), "{report:?}");

@@ -33,6 +33,7 @@ fn flags() -> Flags {
         update_baseline: false,
         stateful: 0,
         stateful_len: 8,
+        journal: None,
     }
 }
 

@@ -1,0 +1,94 @@
+//! `cleanup` resolved: the journal read, the endpoint and Region (the flags', else the
+//! journal's), credentials as `run` takes them (the environment's on AWS), then
+//! [`crate::run::cleanup`].
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::run::cleanup::{CleanupError, Done};
+use crate::run::journal::{self, JournalError};
+use crate::run::{Dialect, Protocol, Safety, Target};
+use crate::spec::Spec;
+use crate::wire::{Credentials, WireError};
+
+use super::Env;
+use super::safety::AwsHosts;
+
+/// What the user asked `cleanup` for.
+#[derive(Clone, Debug)]
+pub struct CleanupFlags {
+    /// The journal of the run to undo.
+    pub journal: PathBuf,
+    /// The endpoint; the journal's when `None`.
+    pub endpoint: Option<String>,
+    /// The Region of resources the journal does not place; the journal's when `None`.
+    pub region: Option<String>,
+    /// Sign with the environment's credentials off AWS too.
+    pub use_env_credentials: bool,
+}
+
+/// Why `cleanup` could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum CleanupSessionError {
+    /// The journal cannot be read.
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    /// The endpoint does not parse as an http(s) URL with a host.
+    #[error("--endpoint {url:?}: needs an http:// or https:// URL with a host")]
+    NoHost {
+        /// The endpoint.
+        url: String,
+    },
+    /// The environment's credentials are unusable.
+    #[error(transparent)]
+    Credentials(#[from] WireError),
+    /// AWS needs real credentials, and the environment has none.
+    #[error(
+        "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE with ~/.aws/credentials"
+    )]
+    NoCredentials,
+    /// The cleanup itself could not run.
+    #[error(transparent)]
+    Cleanup(#[from] CleanupError),
+}
+
+/// Undoes the journal's run; `tell` gets each resource's fate as it is decided.
+pub async fn cleanup(
+    spec: &Spec,
+    flags: CleanupFlags,
+    env: &Env,
+    tell: &mut dyn FnMut(&Done),
+) -> Result<Vec<Done>, CleanupSessionError> {
+    let mut journal = journal::read(&flags.journal)?;
+    if let Some(region) = flags.region {
+        journal.region = region;
+    }
+    let endpoint = flags.endpoint.unwrap_or_else(|| journal.endpoint.clone());
+    let host = reqwest::Url::parse(&endpoint)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .ok_or_else(|| CleanupSessionError::NoHost { url: endpoint.clone() })?;
+    let aws = AwsHosts::from_spec(spec).contains(&host);
+    // Deleting is a mutating call: on AWS, only with the account's own credentials.
+    let (credentials, dummy) = if aws || flags.use_env_credentials {
+        (Credentials::from_env(&|k| env.var(k))?.ok_or(CleanupSessionError::NoCredentials)?, false)
+    } else {
+        (Credentials::dummy(), true)
+    };
+    let target = Target {
+        endpoint,
+        region: journal.region.clone(),
+        dialect: Dialect::Ec2Query,
+        credentials,
+        dummy_credentials: dummy,
+        timeout: Duration::from_secs(30),
+        max_body: 8 << 20,
+        retries: 3,
+        backoff: Duration::from_millis(200),
+        // No DryRun forcing and no journal: cleanup deletes only what the journal names.
+        safety: Safety::default(),
+        protocol: Protocol::from_spec(spec),
+    };
+    Ok(crate::run::cleanup::cleanup(&target, &journal, tell).await?)
+}

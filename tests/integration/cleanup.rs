@@ -1,0 +1,242 @@
+//! `run --journal` and `cleanup` against moto: the journal lists every resource a run made,
+//! intents before results; `cleanup` removes exactly those (also from a journal cut short by a
+//! crash, through the run-id tag), spares other runs' images, and is idempotent.
+//!
+//! moto comes from `scripts/moto-server start .moto` (the gate's directory, so its venv is
+//! shared). Where it cannot be installed the test is skipped with a message, except under
+//! `CI=true`, where it fails.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use copyimage_conformance::run::ec2::Ec2Client;
+use copyimage_conformance::run::journal::{Entry, TAG_KEY, read};
+use copyimage_conformance::run::{Dialect, Protocol, Safety, Target};
+use copyimage_conformance::spec::Spec;
+use copyimage_conformance::wire::Credentials;
+use copyimage_conformance::world::World;
+
+use super::{run, stderr, stdout};
+
+/// A moto server this test started (stopped on drop), or one that was already running.
+struct Moto {
+    url: String,
+    dir: PathBuf,
+    started_here: bool,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        if self.started_here {
+            let _ = Command::new(script()).arg("stop").arg(&self.dir).output();
+        }
+    }
+}
+
+fn script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/moto-server")
+}
+
+/// moto, or `None` (with the reason printed) when it cannot be had outside CI.
+fn moto() -> Option<Moto> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(".moto");
+    let out = Command::new(script()).arg("start").arg(&dir).output();
+    let why = match &out {
+        Ok(o) if o.status.success() => {
+            let url = String::from_utf8_lossy(&o.stdout).lines().last().unwrap_or_default().trim().to_owned();
+            let started_here = !String::from_utf8_lossy(&o.stderr).contains("already running");
+            return Some(Moto { url, dir, started_here });
+        }
+        Ok(o) => format!("scripts/moto-server start failed: {}", String::from_utf8_lossy(&o.stderr)),
+        Err(e) => format!("cannot run scripts/moto-server: {e}"),
+    };
+    assert!(std::env::var("CI").as_deref() != Ok("true"), "moto is needed under CI: {why}");
+    eprintln!("skipped: the journal and cleanup test needs moto: {why}");
+    None
+}
+
+fn target(url: &str) -> Target {
+    Target {
+        endpoint: url.to_owned(),
+        region: "us-east-1".into(),
+        dialect: Dialect::Ec2Query,
+        credentials: Credentials::dummy(),
+        dummy_credentials: true,
+        timeout: Duration::from_secs(300),
+        max_body: 8 << 20,
+        retries: 0,
+        backoff: Duration::from_millis(10),
+        safety: Safety::default(),
+        protocol: Protocol::from_spec(&Spec::builtin().unwrap()),
+    }
+}
+
+/// Whether moto still lists image `id` in `region`.
+fn exists(url: &str, region: &str, id: &str) -> bool {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let t = target(url);
+    let c = Ec2Client::new(&t).unwrap();
+    match rt.block_on(c.describe_images(region, &[id])) {
+        Ok(images) => images.iter().any(|i| i.image_id == id),
+        Err(e) if e.code.as_deref() == Some("InvalidAMIID.NotFound") => false,
+        Err(e) => panic!("DescribeImages {id}: {e}"),
+    }
+}
+
+/// `run --setup` against moto; returns the world it wrote (its images are the run's).
+fn setup_run(url: &str, dir: &Path, name: &str, extra: &[&str]) -> World {
+    let world = dir.join(format!("{name}.world.json"));
+    // moto loads its EC2 backend on the first call, which is slow on a busy machine.
+    let timeout = ["--timeout", "300"];
+    let mut args = vec!["run", "--quiet", "--endpoint", url, "--setup", "--world-out", world.to_str().unwrap()];
+    args.extend_from_slice(&timeout);
+    args.extend_from_slice(extra);
+    let out = run(&args, "");
+    assert!(out.status.code().is_some_and(|c| c <= 1), "{name}: {}", stderr(&out));
+    World::load(&world).unwrap()
+}
+
+fn made_images(world: &World) -> Vec<(String, String)> {
+    world
+        .images
+        .iter()
+        .filter(|i| i.role.as_deref() != Some("public-default"))
+        .map(|i| (i.image_id.clone(), i.region.clone()))
+        .collect()
+}
+
+fn cleanup(url: &str, journal: &Path) -> Output {
+    run(&["cleanup", "--journal", journal.to_str().unwrap(), "--endpoint", url], "")
+}
+
+#[test]
+fn journal_and_cleanup_against_moto() {
+    let Some(moto) = moto() else { return };
+    let url = moto.url.as_str();
+    let dir = tempfile::tempdir().unwrap();
+    // An image of a run without a journal, and one of another journaled run: both must survive.
+    let untracked = setup_run(url, dir.path(), "untracked", &["--cases", "1"]);
+    let other_journal = dir.path().join("other.jsonl");
+    let other = setup_run(url, dir.path(), "other", &["--cases", "1", "--journal", other_journal.to_str().unwrap()]);
+    let journal = dir.path().join("run.jsonl");
+    let world = setup_run(url, dir.path(), "run", &["--cases", "50", "--journal", journal.to_str().unwrap()]);
+
+    let read = read(&journal).unwrap();
+    let mut open = vec![];
+    let mut ids = vec![];
+    for entry in &read.entries {
+        match entry {
+            Entry::Intent { seq, .. } => open.push(*seq),
+            Entry::Result { seq, ids: returned, .. } => {
+                assert!(open.contains(seq), "result {seq} before its intent");
+                ids.extend(returned.values().cloned());
+            }
+            Entry::Run { .. } => panic!("a second run line"),
+        }
+    }
+    for (id, _) in made_images(&world) {
+        assert!(ids.contains(&id), "{id} is not journaled");
+    }
+    assert!(ids.iter().any(|i| i.starts_with("vol-")) && ids.iter().any(|i| i.starts_with("snap-")), "{ids:?}");
+    let copies = read.entries.iter().filter(|e| matches!(e, Entry::Intent { action, .. } if action == "CopyImage"));
+    assert!(copies.count() > 0);
+
+    // A crash right after the first intent: the result is lost, the run-id tag still finds
+    // the image that call made.
+    let text = std::fs::read_to_string(&journal).unwrap();
+    let cut = dir.path().join("cut.jsonl");
+    std::fs::write(&cut, text.lines().take(2).map(|l| format!("{l}\n")).collect::<String>()).unwrap();
+    let first_image = &made_images(&world)[0];
+    assert!(exists(url, &first_image.1, &first_image.0));
+    let out = cleanup(url, &cut);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).contains(&format!("deregistered image {} ", first_image.0)), "{}", stdout(&out));
+    assert!(!exists(url, &first_image.1, &first_image.0));
+    for (id, _) in made_images(&other).iter().chain(&made_images(&untracked)) {
+        assert!(!stdout(&out).contains(id.as_str()), "{id} was touched: {}", stdout(&out));
+    }
+
+    let out = cleanup(url, &journal);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    for (id, region) in made_images(&world) {
+        assert!(!exists(url, &region, &id), "{id} survived cleanup");
+    }
+    let live = |w: &World| -> Vec<(String, String)> {
+        let gone =
+            |i: &&copyimage_conformance::world::Image| i.role.as_deref().is_some_and(|r| r.starts_with("deregistered"));
+        made_images(w).into_iter().filter(|(id, _)| !w.images.iter().filter(gone).any(|i| &i.image_id == id)).collect()
+    };
+    for (id, region) in live(&untracked).into_iter().chain(live(&other)) {
+        assert!(exists(url, &region, &id), "{id} is not the run's, and was removed");
+        assert!(!stdout(&out).contains(&id), "{id} was touched: {}", stdout(&out));
+    }
+    assert!(!stdout(&out).contains("FAILED"), "{}", stdout(&out));
+
+    let again = cleanup(url, &journal);
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    assert!(stdout(&again).contains("already gone"), "{}", stdout(&again));
+    assert!(stdout(&again).contains("cleanup: 0 deleted, "), "{}", stdout(&again));
+    assert!(!stdout(&again).contains(TAG_KEY));
+    let _ = cleanup(url, &other_journal);
+}
+
+#[test]
+fn a_malformed_journal_is_refused_naming_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.jsonl");
+    let run_line = r#"{"kind":"run","run_id":"cic-1-a","endpoint":"http://127.0.0.1:9/","region":"us-east-1"}"#;
+    std::fs::write(&path, format!("{run_line}\n{{\"kind\":\"intent\"}}\n")).unwrap();
+    let out = run(&["cleanup", "--journal", path.to_str().unwrap()], "");
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains(&format!("{}:2: not a journal entry: ", path.display())), "{err}");
+    assert_eq!(stdout(&out), "");
+}
+
+#[test]
+fn an_unwritable_journal_stops_the_run_before_any_request() {
+    let fake = super::fake::start(super::fake::Mode::Success);
+    let out =
+        run(&["run", "--quiet", "--endpoint", &fake.url, "--cases", "5", "--journal", "/nonexistent/dir/j.jsonl"], "");
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("/nonexistent/dir/j.jsonl: cannot create the journal"), "{}", stderr(&out));
+    assert_eq!(fake.requests.load(std::sync::atomic::Ordering::SeqCst), 0);
+}
+
+#[test]
+fn a_live_run_journals_to_a_file_named_after_its_run_id_without_secrets() {
+    const SECRET: &str = "wJalrXUtnFEMI-journal-secret-3b7e";
+    // Real credentials make a loopback endpoint count as AWS, where --live is allowed.
+    let fake = super::fake::start(super::fake::Mode::Success);
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_copyimage-conformance"))
+        .args(["run", "--quiet", "--endpoint", &fake.url, "--use-env-credentials", "--live", "--max-creates", "1"])
+        .args(["--cases", "30", "--only", "valid"])
+        .current_dir(dir.path())
+        .env("AWS_ACCESS_KEY_ID", "AKIDCONFORMANCETEST")
+        .env("AWS_SECRET_ACCESS_KEY", SECRET)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let files: Vec<PathBuf> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(files.len(), 1, "{files:?} {}", stderr(&out));
+    let name = files[0].file_name().unwrap().to_str().unwrap().to_owned();
+    assert!(name.starts_with("copyimage-conformance-cic-") && name.ends_with(".journal.jsonl"), "{name}");
+    assert!(stderr(&out).contains(&format!("journal of live calls: {name} (run id cic-")), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&files[0]).unwrap();
+    assert!(!text.contains(SECRET) && !text.contains("AKIDCONFORMANCETEST"), "{text}");
+    let journal = read(&files[0]).unwrap();
+    // One live CopyImage (the budget), tagged, journaled before its result; the rest were DryRuns.
+    assert_eq!(journal.entries.len(), 2, "{text}");
+    assert!(
+        matches!(&journal.entries[0], Entry::Intent { seq: 1, action, params, .. }
+            if action == "CopyImage" && params.values().any(|v| *v == journal.run_id)),
+        "{text}"
+    );
+    assert!(
+        matches!(&journal.entries[1], Entry::Result { seq: 1, ids, .. } if ids["ImageId"] == "ami-0123456789abcdef0"),
+        "{text}"
+    );
+    assert!(fake.requests.load(std::sync::atomic::Ordering::SeqCst) >= 30);
+}
