@@ -246,50 +246,54 @@ pub enum CredentialSource {
 }
 
 /// A resolved run: what to test, how, with which cases, and what to report.
+///
+/// Only [`Plan::resolve`] makes one, and its fields are the crate's: a library caller cannot
+/// alter a resolved plan, so every safety decision `resolve` took (AWS hosts, DryRun forcing,
+/// the `--live` budget) holds when a `Session` executes it.
 #[derive(Clone, Debug)]
 pub struct Plan {
     /// The world the run starts from, its Region the endpoint's.
-    pub world: World,
+    pub(crate) world: World,
     /// The endpoint tested.
-    pub endpoint: Endpoint,
+    pub(crate) endpoint: Endpoint,
     /// Wire dialect.
-    pub dialect: Dialect,
+    pub(crate) dialect: Dialect,
     /// Requests in flight at once.
-    pub concurrency: usize,
+    pub(crate) concurrency: usize,
     /// Time allowed for one request.
-    pub timeout: Duration,
+    pub(crate) timeout: Duration,
     /// Largest reply body read.
-    pub max_body: usize,
+    pub(crate) max_body: usize,
     /// Retries for throttling and connection errors.
-    pub retries: u32,
+    pub(crate) retries: u32,
     /// What keeps the run from creating resources on a real account.
-    pub safety: Safety,
+    pub(crate) safety: Safety,
     /// Where the signing credentials come from.
-    pub credentials: CredentialSource,
+    pub(crate) credentials: CredentialSource,
     /// Seed of the generated cases.
-    pub seed: u64,
+    pub(crate) seed: u64,
     /// How many cases are generated.
-    pub cases: u64,
+    pub(crate) cases: u64,
     /// Only valid or only invalid cases.
-    pub only: Option<Only>,
+    pub(crate) only: Option<Only>,
     /// Only cases aimed at this rule id.
-    pub rule: Option<String>,
+    pub(crate) rule: Option<String>,
     /// Image ids to build the world from with DescribeImages (none: keep the world).
-    pub discover: Vec<String>,
+    pub(crate) discover: Vec<String>,
     /// Prepare source images on the endpoint, with this second Region.
-    pub setup: Option<String>,
+    pub(crate) setup: Option<String>,
     /// Where to write the world the run used.
-    pub world_out: Option<PathBuf>,
+    pub(crate) world_out: Option<PathBuf>,
     /// Report format.
-    pub format: Format,
+    pub(crate) format: Format,
     /// Report file; standard output when `None`.
-    pub output: Option<PathBuf>,
+    pub(crate) output: Option<PathBuf>,
     /// Whether to show a progress bar.
-    pub progress: bool,
+    pub(crate) progress: bool,
     /// The baseline to gate on, and whether to rewrite it.
-    pub baseline: Option<BaselinePlan>,
+    pub(crate) baseline: Option<BaselinePlan>,
     /// The stateful checks to make after the cases.
-    pub stateful: Option<StatefulConfig>,
+    pub(crate) stateful: Option<StatefulConfig>,
 }
 
 /// A baseline directory and what to do with it.

@@ -43,6 +43,7 @@ impl AwsHosts {
     }
 
     /// Whether `host` is under one of the suffixes.
+    #[cfg(test)]
     pub fn contains(&self, host: &str) -> bool {
         self.suffix_of(host).is_some()
     }
