@@ -34,11 +34,13 @@
 //! # Safety for library callers
 //!
 //! The only way this library sends requests is a [`Plan`] executed by a [`Session`], and
-//! [`Plan::resolve`] applies every safety decision the command line applies: an endpoint under
-//! a DNS suffix of the spec's AWS partitions (or any unknown host with your own credentials)
-//! counts as real AWS, every request to it is a `DryRun` unless `live` is set, and a live run
-//! needs a budget of image-creating requests (`max_creates`). There is no lower-level way to
-//! sign or send a request from outside the crate.
+//! [`Plan::resolve`] applies every safety decision the command line applies, including the
+//! ones its flag parser makes: an endpoint under a DNS suffix of the spec's AWS partitions (or
+//! any other host signed with your own credentials, unless `not_aws`) counts as real AWS;
+//! every request to it is a `DryRun` unless `live` is set, and `live` needs `max_creates`, the
+//! most requests that may create an image. A resolved plan cannot be altered, and there is no
+//! lower-level way to sign or send a request from outside the crate. As with `--spec`, the
+//! [`Spec`] you resolve against decides which hosts are AWS's.
 //!
 //! # Example: predict one request
 //!

@@ -193,6 +193,10 @@ pub enum PlanError {
     /// `--max-creates` without `--live`, where it would be ignored.
     #[error("--max-creates only counts with --live; without --live every request is a DryRun")]
     MaxCreatesWithoutLive,
+    /// `--live` without `--max-creates`: a live run needs a budget of creating requests.
+    // The command line refuses this while parsing flags; library callers meet it here.
+    #[error("--live needs --max-creates: at most how many requests may create an image")]
+    LiveWithoutMaxCreates,
     /// A numeric flag out of its range.
     #[error("{flag} {value}: out of range; give {range}")]
     OutOfRange {
@@ -353,6 +357,9 @@ impl Plan {
         })?;
         if flags.max_creates.is_some() && !flags.live {
             return Err(PlanError::MaxCreatesWithoutLive);
+        }
+        if flags.live && flags.max_creates.is_none() {
+            return Err(PlanError::LiveWithoutMaxCreates);
         }
         if let Endpoint::Remote(r) = &endpoint
             && r.aws
