@@ -12,8 +12,10 @@ fmt-check:
 lint:
 	$(CARGO) clippy --locked --all-targets -- -D warnings
 
+## Unit, integration and doc tests (the crate docs' examples run too; --doc cannot be mixed
+## with the other target filters, and there are no examples or benches to leave out).
 unit:
-	$(CARGO) test --locked --lib --bins --tests
+	$(CARGO) test --locked
 
 ## Install and start the pinned moto, run the stored corpus against it, compare with snapshots/moto.
 moto-gate:

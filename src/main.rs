@@ -4,7 +4,9 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use copyimage_conformance::{cli, exit, wire};
+use copyimage_conformance::{Redactor, exit};
+
+mod cli;
 
 fn main() -> ExitCode {
     let args = match cli::Cli::try_parse() {
@@ -26,7 +28,7 @@ fn main() -> ExitCode {
                 return ExitCode::from(exit::OK);
             }
             // Set-up errors can quote a server that echoed the request's credentials.
-            let redactor = wire::Redactor::from_process_env();
+            let redactor = Redactor::from_process_env();
             eprintln!("copyimage-conformance: error: {}", redactor.text(&format!("{err:#}")));
             ExitCode::from(exit::SETUP_ERROR)
         }

@@ -1,15 +1,11 @@
-//! `cleanup`: the command line of [`crate::session::cleanup`], one line per resource.
+//! `cleanup`: the command line of `copyimage_conformance::cleanup`, one line per resource.
 
 use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 
-use crate::exit;
-use crate::run::cleanup::Fate;
-use crate::session::Env;
-use crate::session::cleanup::{CleanupFlags, cleanup};
-use crate::spec::Spec;
+use copyimage_conformance::{CleanedUp, CleanupFlags, Env, Fate, Spec, cleanup, exit};
 
 /// `cleanup`'s flags.
 #[derive(Debug, clap::Args)]
@@ -41,7 +37,7 @@ pub fn run(spec: &Spec, args: CleanupArgs) -> Result<u8> {
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
     let mut out = std::io::stdout().lock();
     let mut written: std::io::Result<()> = Ok(());
-    let mut tell = |done: &crate::run::cleanup::Done| {
+    let mut tell = |done: &CleanedUp| {
         if written.is_ok() {
             written = writeln!(out, "{done}");
         }

@@ -1,8 +1,9 @@
-//! The command line: flags, and the glue from each subcommand to the library stages.
+//! The command line (the binary's, not the library's): flags, and the glue from each subcommand to
+//! the library's public API.
 
-pub mod cleanup;
-pub mod run;
-pub mod serve;
+mod cleanup;
+mod run;
+mod serve;
 
 use std::io::{BufWriter, Read, Write};
 use std::path::PathBuf;
@@ -13,11 +14,9 @@ use anyhow::{Context, Result, anyhow, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use serde::Deserialize;
 
-use crate::exit;
-use crate::generate::{Generator, Only};
-use crate::oracle::Oracle;
-use crate::spec::{self, Spec};
-use crate::world::{Params, World};
+use copyimage_conformance::{
+    Generator, Mutant, Only, Oracle, Params, Picker, RuleFormat, Spec, World, exit, list_mutants,
+};
 
 /// Tells, with evidence, whether an endpoint behaves like AWS EC2 CopyImage.
 #[derive(Debug, Parser)]
@@ -50,7 +49,7 @@ pub enum Command {
         count: u64,
         /// Only valid or only invalid cases.
         #[arg(long, value_enum)]
-        only: Option<Only>,
+        only: Option<OnlyArg>,
         /// Only cases aimed at this rule id (or `valid`, `multi`).
         #[arg(long, value_name = "ID")]
         rule: Option<String>,
@@ -77,14 +76,14 @@ pub enum Command {
         world: Option<PathBuf>,
         /// Plant this known fault in the endpoint (see --list-mutants).
         #[arg(long, value_enum, value_name = "NAME")]
-        mutant: Option<crate::serve::Mutant>,
+        mutant: Option<Mutant>,
         /// Print the mutants, with the stage each breaks and the fault it plants, and exit.
         #[arg(long)]
         list_mutants: bool,
         /// Which acceptable outcome to answer: the prediction's first (`primary`), or any of
         /// them, drawn from --seed (`any`: a plausible AWS making other undocumented choices).
-        #[arg(long, value_enum, default_value_t = crate::serve::Answer::Primary)]
-        answer: crate::serve::Answer,
+        #[arg(long, value_enum, default_value_t = copyimage_conformance::Answer::Primary)]
+        answer: copyimage_conformance::Answer,
         /// Seed of `--answer any`: the same seed and request order give the same answers.
         #[arg(long, default_value_t = 1)]
         seed: u64,
@@ -114,26 +113,59 @@ pub enum RulesFormat {
     Json,
 }
 
+impl From<RulesFormat> for RuleFormat {
+    fn from(f: RulesFormat) -> Self {
+        match f {
+            RulesFormat::Table => RuleFormat::Table,
+            RulesFormat::Markdown => RuleFormat::Markdown,
+            RulesFormat::Json => RuleFormat::Json,
+        }
+    }
+}
+
+/// Which cases to produce (the library's [`Only`], as a flag value).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OnlyArg {
+    /// Valid requests only.
+    Valid,
+    /// Requests aimed at a rule (or several).
+    Invalid,
+}
+
+impl From<OnlyArg> for Only {
+    fn from(o: OnlyArg) -> Self {
+        match o {
+            OnlyArg::Valid => Only::Valid,
+            OnlyArg::Invalid => Only::Invalid,
+        }
+    }
+}
+
 /// Runs the command line and returns the exit code.
 pub fn run(cli: Cli) -> Result<u8> {
-    let spec = Arc::new(spec::load_or_builtin(cli.spec.as_ref())?);
+    let spec = Arc::new(match &cli.spec {
+        Some(path) => Spec::load(path)?,
+        None => Spec::builtin()?,
+    });
     match cli.command {
         Command::Predict { case } => predict(spec, case),
-        Command::Gen { seed, count, only, rule, world } => gen_cases(spec, seed, count, only, rule, world),
+        Command::Gen { seed, count, only, rule, world } => {
+            gen_cases(spec, seed, count, only.map(Only::from), rule, world)
+        }
         Command::Rules { format } => {
             let mut out = std::io::stdout().lock();
-            out.write_all(render_rules(&spec, format)?.as_bytes())?;
+            out.write_all(spec.rule_table(format.into())?.as_bytes())?;
             Ok(exit::OK)
         }
         Command::Bench { seconds, seed } => bench(spec, seconds, seed),
         Command::Run(args) => run::run(Arc::new(Oracle::new(spec)?), *args),
         Command::Cleanup(args) => cleanup::run(&spec, args),
         Command::Serve { list_mutants: true, .. } => {
-            std::io::stdout().lock().write_all(crate::serve::mutant::list().as_bytes())?;
+            std::io::stdout().lock().write_all(list_mutants().as_bytes())?;
             Ok(exit::OK)
         }
         Command::Serve { addr, world, mutant, answer, seed, .. } => {
-            let picker = crate::serve::Picker { answer, seed };
+            let picker = Picker { answer, seed };
             serve::serve(Arc::new(Oracle::new(spec)?), addr, world, mutant, picker)
         }
     }
@@ -155,7 +187,7 @@ struct PredictInput {
 }
 
 /// Reads a `{"world", "params"}` case; `origin` names it in errors.
-pub fn parse_case(text: &str, origin: &str) -> Result<(World, Params)> {
+fn parse_case(text: &str, origin: &str) -> Result<(World, Params)> {
     let input: PredictInput = serde_json::from_str(text).map_err(|e| anyhow!("{origin}: {e}"))?;
     let mut params = Params::new();
     for (k, v) in input.params {
@@ -208,84 +240,6 @@ fn gen_cases(
     }
     out.flush()?;
     Ok(exit::OK)
-}
-
-/// The rule table in the chosen format.
-pub fn render_rules(spec: &Spec, format: RulesFormat) -> Result<String> {
-    let outcome = |r: &spec::Rule| r.outcomes.iter().map(ToString::to_string).collect::<Vec<_>>().join(" | ");
-    let mut s = String::new();
-    match format {
-        RulesFormat::Json => s = serde_json::to_string_pretty(&spec.rules)? + "\n",
-        RulesFormat::Markdown => {
-            s.push_str(
-                "| id | phase | when | outcome | confidence | a conforming answer shows | source |\n\
-                 |---|---|---|---|---|---|---|\n",
-            );
-            for r in &spec.rules {
-                let predicted = if r.predicted { String::new() } else { " (not predicted)".into() };
-                let uncertain = if r.uncertain_also.is_some() { " (or success, when uncertain)" } else { "" };
-                s.push_str(&format!(
-                    "| {} | {} | {} | {}{}{} | {} | {} | {} |\n",
-                    r.id,
-                    r.phase,
-                    r.condition.replace('|', "\\|"),
-                    outcome(r).replace('|', "\\|"),
-                    uncertain,
-                    predicted,
-                    r.confidence,
-                    proves(r),
-                    r.source.replace('|', "\\|")
-                ));
-            }
-        }
-        RulesFormat::Table => {
-            let w = spec.rules.iter().map(|r| r.id.len()).max().unwrap_or(0);
-            let rows: Vec<(String, String, String, String)> = spec
-                .rules
-                .iter()
-                .map(|r| {
-                    let mut o = outcome(r);
-                    if r.uncertain_also.is_some() {
-                        o.push_str(" | success?");
-                    }
-                    if !r.predicted {
-                        o.push_str("  [not predicted]");
-                    }
-                    (r.id.clone(), r.phase.clone(), o, r.confidence.to_string())
-                })
-                .collect();
-            let ow = rows.iter().map(|r| r.2.len()).max().unwrap_or(0);
-            s.push_str(&format!("{:w$}  {:13}  {:ow$}  {:10}  source\n", "rule", "phase", "outcome", "confidence"));
-            for (r, row) in spec.rules.iter().zip(rows) {
-                s.push_str(&format!("{:w$}  {:13}  {:ow$}  {:10}  {}\n", row.0, row.1, row.2, row.3, r.source));
-            }
-        }
-    }
-    Ok(s)
-}
-
-/// What a `conforms` verdict on a rule can and cannot prove, from its confidence and its
-/// outcome set.
-fn proves(r: &spec::Rule) -> String {
-    if !r.predicted {
-        return "nothing: the rule is not predicted".into();
-    }
-    let mut s = match r.confidence {
-        spec::Confidence::Documented => "the answer AWS documents",
-        spec::Confidence::Observed => "an answer real AWS was seen to give",
-        spec::Confidence::Inferred => "only an answer a plausible AWS could give (inferred; needs live AWS)",
-    }
-    .to_owned();
-    let codes = r.outcomes.iter().filter(|o| !o.is_success()).count();
-    if codes > 1 {
-        s.push_str(&format!("; not which of the {codes} codes AWS picks"));
-    }
-    match r.uncertain_also {
-        Some(spec::UncertainAlso::Success) => s.push_str("; not whether AWS refuses at all"),
-        Some(spec::UncertainAlso::Canonical) => s.push_str("; not whether AWS matches keys case-insensitively"),
-        None => {}
-    }
-    s
 }
 
 fn bench(spec: Arc<Spec>, seconds: f64, seed: u64) -> Result<u8> {

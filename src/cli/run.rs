@@ -7,11 +7,9 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 
-use crate::generate::Only;
-use crate::oracle::Oracle;
-use crate::report;
-use crate::run::Dialect;
-use crate::session::{Env, Flags, Plan, Session, SessionError};
+use copyimage_conformance::{Dialect, Env, Flags, Oracle, Plan, ReportFormat, Session, SessionError};
+
+use super::OnlyArg;
 
 /// Report formats of `run`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -43,8 +41,8 @@ pub struct RunArgs {
     #[arg(long)]
     pub region: Option<String>,
     /// Wire dialect.
-    #[arg(long, value_enum, default_value_t = Dialect::Ec2Query)]
-    pub dialect: Dialect,
+    #[arg(long, value_enum, default_value_t = DialectArg::Ec2Query)]
+    pub dialect: DialectArg,
     /// Requests in flight at once, 1 to 1024 (default: 8 for emulators, 2 for AWS).
     #[arg(long)]
     pub concurrency: Option<usize>,
@@ -65,7 +63,7 @@ pub struct RunArgs {
     pub cases: u64,
     /// Only valid or only invalid cases.
     #[arg(long, value_enum)]
-    pub only: Option<Only>,
+    pub only: Option<OnlyArg>,
     /// Only cases aimed at this rule id.
     #[arg(long, value_name = "ID")]
     pub rule: Option<String>,
@@ -134,13 +132,31 @@ pub struct RunArgs {
     pub journal: Option<PathBuf>,
 }
 
-impl From<Format> for report::Format {
+impl From<Format> for ReportFormat {
     fn from(f: Format) -> Self {
         match f {
-            Format::Terminal => report::Format::Terminal,
-            Format::Json => report::Format::Json,
-            Format::Junit => report::Format::Junit,
-            Format::Markdown => report::Format::Markdown,
+            Format::Terminal => ReportFormat::Terminal,
+            Format::Json => ReportFormat::Json,
+            Format::Junit => ReportFormat::Junit,
+            Format::Markdown => ReportFormat::Markdown,
+        }
+    }
+}
+
+/// The wire dialect (the library's [`Dialect`], as a flag value).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DialectArg {
+    /// EC2 Query: form-encoded POST, XML replies (what AWS speaks).
+    Ec2Query,
+    /// JSON body with `accept: application/json`, replies in a `{"success", "data"|"error"}` envelope.
+    JsonEnvelope,
+}
+
+impl From<DialectArg> for Dialect {
+    fn from(d: DialectArg) -> Self {
+        match d {
+            DialectArg::Ec2Query => Dialect::Ec2Query,
+            DialectArg::JsonEnvelope => Dialect::JsonEnvelope,
         }
     }
 }
@@ -150,14 +166,14 @@ impl From<RunArgs> for Flags {
         Flags {
             endpoint: a.endpoint,
             region: a.region,
-            dialect: a.dialect,
+            dialect: a.dialect.into(),
             concurrency: a.concurrency,
             timeout: a.timeout,
             max_body: a.max_body,
             retries: a.retries,
             seed: a.seed,
             cases: a.cases,
-            only: a.only,
+            only: a.only.map(Into::into),
             rule: a.rule,
             world: a.world,
             discover: a.discover,

@@ -6,31 +6,29 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 
-use crate::oracle::Oracle;
-use crate::serve;
-use crate::world::World;
+use copyimage_conformance::{Endpoint, Mutant, Oracle, Picker, World, bind_endpoint, exit};
 
 /// Runs `serve` until Ctrl-C.
 pub fn serve(
     oracle: Arc<Oracle>,
     addr: SocketAddr,
     world: Option<PathBuf>,
-    mutant: Option<serve::Mutant>,
-    picker: serve::Picker,
+    mutant: Option<Mutant>,
+    picker: Picker,
 ) -> Result<u8> {
     let world = match world {
         Some(p) => World::load(&p)?,
         None => World::default_world(),
     };
     let endpoint = match mutant {
-        Some(m) => serve::Endpoint::mutated(&oracle, world, m)?,
-        None => serve::Endpoint::new(oracle, world),
+        Some(m) => Endpoint::mutated(&oracle, world, m)?,
+        None => Endpoint::new(oracle, world),
     };
     let endpoint = endpoint.answering(picker);
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
     runtime.block_on(async move {
-        let running = serve::bind_endpoint(addr, endpoint).await.with_context(|| format!("cannot listen on {addr}"))?;
+        let running = bind_endpoint(addr, endpoint).await.with_context(|| format!("cannot listen on {addr}"))?;
         match mutant {
             Some(m) => eprintln!(
                 "copyimage-conformance: serving EC2 CopyImage on {} with the mutant {} (Ctrl-C stops)",
@@ -41,6 +39,6 @@ pub fn serve(
         }
         tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;
         running.shutdown().await;
-        Ok(crate::exit::OK)
+        Ok(exit::OK)
     })
 }

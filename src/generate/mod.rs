@@ -36,7 +36,7 @@ pub enum GenerateError {
 }
 
 /// Which cases to produce.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Only {
     /// Valid requests only.
     Valid,
@@ -170,6 +170,7 @@ fn predict_case(oracle: &Oracle, base: &World, id: String, d: Draft) -> Case {
 
 /// The world the case's request under test meets: its own world (or `base`) after its setup
 /// requests.
+#[cfg(test)]
 pub fn world_after_setup(oracle: &Oracle, base: &World, case: &Case) -> World {
     let mut world = case.world.clone().unwrap_or_else(|| base.clone());
     for (i, step) in case.setup.iter().enumerate() {
@@ -289,6 +290,11 @@ fn sequence_targets(i: &Inputs, world: &World) -> Vec<Target> {
     ));
     out
 }
+
+#[cfg(test)]
+mod coverage_tests;
+#[cfg(test)]
+mod properties_tests;
 
 #[cfg(test)]
 mod tests {

@@ -200,7 +200,7 @@ impl Oracle {
     }
 
     /// The limits it checks, shared with whoever needs them beyond a call.
-    pub fn limits(&self) -> &Arc<Limits> {
+    pub(crate) fn limits(&self) -> &Arc<Limits> {
         &self.limits
     }
 

@@ -165,13 +165,14 @@ impl Summary {
 /// The report formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
-    /// [`Terminal`].
+    /// Text for a terminal: counts, per-rule scores and the worst deviations with `curl`
+    /// reproductions.
     Terminal,
-    /// [`Json`].
+    /// JSON: `{"cases": [...], "summary": {...}}`.
     Json,
-    /// [`Junit`].
+    /// JUnit XML, one testcase per case grouped by rule.
     Junit,
-    /// [`Markdown`].
+    /// Markdown, for a CI job summary.
     Markdown,
 }
 

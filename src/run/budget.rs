@@ -18,6 +18,7 @@ impl Budget {
     }
 
     /// The units spent so far.
+    #[cfg(test)]
     pub fn spent(&self) -> u64 {
         self.spent.load(Ordering::SeqCst)
     }

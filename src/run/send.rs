@@ -11,7 +11,7 @@ use crate::wire::{self, Reply};
 use crate::world::Params;
 
 /// The wire dialect.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Dialect {
     /// EC2 Query: form-encoded POST, XML replies (what AWS speaks).

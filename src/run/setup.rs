@@ -6,7 +6,7 @@
 //! image, which gets the role `encrypted-requested` rather than `encrypted`. All calls speak
 //! ec2Query, whatever the target's dialect.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::run::Target;
@@ -191,7 +191,8 @@ pub async fn setup(target: &Target, account: &str, second_region: &str) -> Resul
 }
 
 /// Writes `world` as pretty JSON (the format `--world` reads), ending in a newline.
-pub fn write_world(world: &World, path: &Path) -> Result<(), SetupError> {
+#[cfg(test)]
+pub fn write_world(world: &World, path: &std::path::Path) -> Result<(), SetupError> {
     let write_err = |source: std::io::Error| SetupError::Write { path: path.to_owned(), source };
     let mut text = serde_json::to_string_pretty(world).map_err(|e| write_err(e.into()))?;
     text.push('\n');

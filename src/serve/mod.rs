@@ -409,7 +409,8 @@ pub async fn bind(addr: SocketAddr, oracle: Arc<Oracle>, world: World) -> std::i
     bind_endpoint(addr, Endpoint::new(oracle, world)).await
 }
 
-/// Binds `addr` and serves `endpoint` (e.g. a [`Endpoint::mutated`] one) as [`bind`] does.
+/// Binds `addr` (port 0 picks a free port) and serves `endpoint` (e.g. a [`Endpoint::mutated`]
+/// one) on a spawned task until [`Running::shutdown`] (or until the `Running` is dropped).
 pub async fn bind_endpoint(addr: SocketAddr, endpoint: Endpoint) -> std::io::Result<Running> {
     let endpoint = Arc::new(endpoint);
     let listener = tokio::net::TcpListener::bind(addr).await?;

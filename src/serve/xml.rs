@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-pub use crate::wire::xml_escape::{escape, escape_into};
+pub use crate::wire::xml_escape::escape_into;
 use crate::world::{Image, ImageState};
 
 const DECLARATION: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
@@ -127,6 +127,7 @@ pub fn snapshot_id(image: &Image) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::xml_escape::escape;
 
     #[test]
     fn escapes_markup_and_unrepresentable_characters() {

@@ -143,6 +143,10 @@ pub enum SessionError {
 }
 
 /// Executes a [`Plan`].
+///
+/// This is the library's only way to send requests, and a `Plan` comes only from
+/// [`Plan::resolve`], so a library caller gets the command line's safety: a real AWS endpoint
+/// gets nothing but DryRun requests unless the flags say `live` with a `max_creates` budget.
 pub struct Session {
     oracle: Arc<Oracle>,
     plan: Plan,

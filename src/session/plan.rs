@@ -195,6 +195,10 @@ pub enum PlanError {
     /// `--max-creates` without `--live`, where it would be ignored.
     #[error("--max-creates only counts with --live; without --live every request is a DryRun")]
     MaxCreatesWithoutLive,
+    /// `--live` without `--max-creates`: a live run needs a budget of creating requests.
+    // The command line refuses this while parsing flags; library callers meet it here.
+    #[error("--live needs --max-creates: at most how many requests may create an image")]
+    LiveWithoutMaxCreates,
     /// A numeric flag out of its range.
     #[error("{flag} {value}: out of range; give {range}")]
     OutOfRange {
@@ -248,55 +252,59 @@ pub enum CredentialSource {
 }
 
 /// A resolved run: what to test, how, with which cases, and what to report.
+///
+/// Only [`Plan::resolve`] makes one, and its fields are the crate's: a library caller cannot
+/// alter a resolved plan, so every safety decision `resolve` took (AWS hosts, DryRun forcing,
+/// the `--live` budget) holds when a `Session` executes it.
 #[derive(Clone, Debug)]
 pub struct Plan {
     /// The world the run starts from, its Region the endpoint's.
-    pub world: World,
+    pub(crate) world: World,
     /// The endpoint tested.
-    pub endpoint: Endpoint,
+    pub(crate) endpoint: Endpoint,
     /// Wire dialect.
-    pub dialect: Dialect,
+    pub(crate) dialect: Dialect,
     /// Requests in flight at once.
-    pub concurrency: usize,
+    pub(crate) concurrency: usize,
     /// Time allowed for one request.
-    pub timeout: Duration,
+    pub(crate) timeout: Duration,
     /// Largest reply body read.
-    pub max_body: usize,
+    pub(crate) max_body: usize,
     /// Retries for throttling and connection errors.
-    pub retries: u32,
+    pub(crate) retries: u32,
     /// What keeps the run from creating resources on a real account.
-    pub safety: Safety,
+    pub(crate) safety: Safety,
     /// Where the signing credentials come from.
-    pub credentials: CredentialSource,
+    pub(crate) credentials: CredentialSource,
     /// Seed of the generated cases.
-    pub seed: u64,
+    pub(crate) seed: u64,
     /// How many cases are generated.
-    pub cases: u64,
+    pub(crate) cases: u64,
     /// Only valid or only invalid cases.
-    pub only: Option<Only>,
+    pub(crate) only: Option<Only>,
     /// Only cases aimed at this rule id.
-    pub rule: Option<String>,
+    pub(crate) rule: Option<String>,
     /// Image ids to build the world from with DescribeImages (none: keep the world).
-    pub discover: Vec<String>,
+    pub(crate) discover: Vec<String>,
     /// Prepare source images on the endpoint, with this second Region.
-    pub setup: Option<String>,
+    pub(crate) setup: Option<String>,
     /// Where to write the world the run used.
-    pub world_out: Option<PathBuf>,
+    pub(crate) world_out: Option<PathBuf>,
     /// Report format.
-    pub format: Format,
+    pub(crate) format: Format,
     /// Report file; standard output when `None`.
-    pub output: Option<PathBuf>,
+    pub(crate) output: Option<PathBuf>,
     /// Whether to show a progress bar.
-    pub progress: bool,
+    pub(crate) progress: bool,
     /// The baseline to gate on, and whether to rewrite it.
-    pub baseline: Option<BaselinePlan>,
+    pub(crate) baseline: Option<BaselinePlan>,
     /// The stateful checks to make after the cases.
-    pub stateful: Option<StatefulConfig>,
+    pub(crate) stateful: Option<StatefulConfig>,
     /// Real AWS with `--live`: calls that create resources may go out, so they are journaled.
-    pub live: bool,
+    pub(crate) live: bool,
     /// Where to journal live calls (`--journal`); with `live` and none given, a file named
     /// after the run id in the current directory.
-    pub journal: Option<PathBuf>,
+    pub(crate) journal: Option<PathBuf>,
 }
 
 /// A baseline directory and what to do with it.
@@ -356,6 +364,9 @@ impl Plan {
         })?;
         if flags.max_creates.is_some() && !flags.live {
             return Err(PlanError::MaxCreatesWithoutLive);
+        }
+        if flags.live && flags.max_creates.is_none() {
+            return Err(PlanError::LiveWithoutMaxCreates);
         }
         if let Endpoint::Remote(r) = &endpoint
             && r.aws

@@ -78,6 +78,8 @@ pub struct Accepted {
     /// `transport_error`); any when absent.
     pub finding: Option<String>,
     /// Why the gap is accepted for this target.
+    // Required so every accepted gap in accepted.toml says why; people read it, the gate does not.
+    #[allow(dead_code)]
     pub reason: String,
 }
 
@@ -89,6 +91,9 @@ pub struct AcceptedProperty {
     /// The property name (see `run::properties::PROPERTIES`).
     pub property: String,
     /// Why the gap is accepted for this target.
+    // Required so every accepted property in accepted.toml says why; people read it, the gate
+    // does not.
+    #[allow(dead_code)]
     pub reason: String,
 }
 
@@ -191,11 +196,6 @@ impl Baseline {
     /// Redacts what is recorded (and so what is compared and written) with `redactor`.
     pub fn redact_with(&mut self, redactor: Redactor) {
         self.redactor = redactor;
-    }
-
-    /// The accepted deviations.
-    pub fn accepted(&self) -> &[Accepted] {
-        &self.accepted
     }
 
     /// The stateful properties accepted as failing.

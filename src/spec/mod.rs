@@ -5,10 +5,11 @@
 //! read every limit, code, status and message from here.
 
 mod bounds;
+mod table;
 
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use regex::Regex;
 use serde::{Deserialize, Serialize};
@@ -18,7 +19,7 @@ pub const BUILTIN: &str = include_str!("../../specs/copy_image.toml");
 /// The name the built-in spec is reported under in error messages.
 pub const BUILTIN_ORIGIN: &str = "specs/copy_image.toml";
 
-pub use bounds::{MAX_COUNT, MAX_LENGTH, MAX_NUMBER};
+pub use table::RuleFormat;
 
 /// A spec that cannot be used, with the file and the key at fault.
 #[derive(Debug, thiserror::Error)]
@@ -552,14 +553,6 @@ impl Spec {
 /// The member a wire key belongs to: the key itself, or the list name before its first `.`.
 pub fn member_of(key: &str) -> &str {
     key.split('.').next().unwrap_or(key)
-}
-
-/// Where a spec comes from on the command line: a file, or the built-in one.
-pub fn load_or_builtin(path: Option<&PathBuf>) -> Result<Spec, SpecError> {
-    match path {
-        Some(p) => Spec::load(p),
-        None => Spec::builtin(),
-    }
 }
 
 #[cfg(test)]

@@ -379,4 +379,6 @@ fn json_too_deep(body: &[u8]) -> Option<usize> {
 }
 
 #[cfg(test)]
+mod fuzz_tests;
+#[cfg(test)]
 mod tests;

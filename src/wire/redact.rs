@@ -79,7 +79,7 @@ impl Redactor {
         named_values().is_match(text) || self.literals.iter().any(|l| contains(text, l))
     }
 
-    /// `text` with every secret replaced by [`MASK`].
+    /// `text` with every secret replaced by `***`.
     pub fn bytes<'a>(&self, text: &'a [u8]) -> Cow<'a, [u8]> {
         if !self.finds(text) {
             return Cow::Borrowed(text);
@@ -97,7 +97,7 @@ impl Redactor {
         Cow::Owned(masked.into_owned())
     }
 
-    /// `text` with every secret replaced by [`MASK`].
+    /// `text` with every secret replaced by `***`.
     pub fn text<'a>(&self, text: &'a str) -> Cow<'a, str> {
         match self.bytes(text.as_bytes()) {
             Cow::Borrowed(_) => Cow::Borrowed(text),
@@ -107,7 +107,7 @@ impl Redactor {
         }
     }
 
-    /// `value` with every secret in its strings replaced by [`MASK`], by way of its JSON form.
+    /// `value` with every secret in its strings replaced by `***`, by way of its JSON form.
     /// Redacting a record before it is shortened or excerpted for a report or a snapshot
     /// leaves no piece of a secret behind. A value without secrets is returned untouched.
     pub fn scrub<T: Serialize + DeserializeOwned>(&self, value: T) -> T {

@@ -1,6 +1,7 @@
 //! The shape of the source tree, checked: stages import only from stages below them, sibling
 //! modules (a file, or a directory with the files below it) import one way with no cycle of
-//! any length, and no file or function grows past what a reader can hold.
+//! any length, the command line (`src/cli/`, the binary's) uses only the library's public
+//! surface, and no file or function grows past what a reader can hold.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -24,14 +25,14 @@ const STAGES: &[(&str, &[&str])] = &[
         "session",
         &["spec", "world", "oracle", "generate", "wire", "verdict", "serve", "run", "snapshot", "report", "exit"],
     ),
-    (
-        "cli",
-        &[
-            "spec", "world", "oracle", "generate", "wire", "verdict", "serve", "run", "snapshot", "report", "session",
-            "exit",
-        ],
-    ),
 ];
+
+/// The binary's own modules under `src/`: they are not library stages and reach the library
+/// only through its public surface.
+const BINARY: &[&str] = &["main", "cli"];
+
+/// The library's only public module; everything else is reached through `pub use` in lib.rs.
+const PUBLIC_MODULES: &[&str] = &["exit"];
 
 /// Longest source file, in lines.
 const MAX_FILE_LINES: usize = 650;
@@ -58,6 +59,11 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// Whether a file belongs to the binary (`src/main.rs`, `src/cli/`), not the library.
+fn in_binary(path: &Path) -> bool {
+    module_of(path).first().is_some_and(|m| BINARY.contains(&m.as_str()))
+}
+
 /// Every library file with its text, test files and test modules left out.
 fn library_files() -> Vec<(PathBuf, String)> {
     let mut files = Vec::new();
@@ -66,7 +72,7 @@ fn library_files() -> Vec<(PathBuf, String)> {
     assert!(files.len() > 20, "found only {} source files under {}", files.len(), src().display());
     files
         .into_iter()
-        .filter(|p| p.file_name().is_some_and(|n| n != "tests.rs" && n != "main.rs"))
+        .filter(|p| p.file_name().is_some_and(|n| n != "tests.rs") && !in_binary(p))
         .filter(|p| !p.components().any(|c| c.as_os_str() == "tests"))
         .map(|p| {
             let text = std::fs::read_to_string(&p).unwrap();
@@ -182,7 +188,7 @@ fn every_stage_is_in_the_layer_table() {
     let mut top: BTreeSet<String> = BTreeSet::new();
     for entry in std::fs::read_dir(src()).unwrap() {
         let name = entry.unwrap().file_name().to_string_lossy().trim_end_matches(".rs").to_owned();
-        if name != "lib" && name != "main" {
+        if name != "lib" && !BINARY.contains(&name.as_str()) {
             top.insert(name);
         }
     }
@@ -207,6 +213,37 @@ fn stages_import_only_what_they_may() {
     wrong.sort();
     wrong.dedup();
     assert!(wrong.is_empty(), "imports a stage may not make (see STAGES):\n{}", wrong.join("\n"));
+}
+
+#[test]
+fn the_binary_uses_only_the_public_surface() {
+    let mut files = Vec::new();
+    rust_files(&src(), &mut files);
+    files.retain(|p| in_binary(p));
+    files.sort();
+    assert!(files.len() >= 3, "found only {} files of the binary: {files:?}", files.len());
+    let mut wrong = Vec::new();
+    for path in &files {
+        let code = std::fs::read_to_string(path).unwrap();
+        let module = module_of(path);
+        // In the binary `crate::` is main.rs: only its own modules may be named that way, the
+        // library is `copyimage_conformance::`.
+        for target in named_paths(&module, &code) {
+            if !BINARY.contains(&target[0].as_str()) {
+                wrong.push(format!("{} names crate::{}", shown(path), target.join("::")));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "the binary reaches past the library's public surface:\n{}", wrong.join("\n"));
+}
+
+#[test]
+fn the_library_exposes_only_its_surface() {
+    let lib = std::fs::read_to_string(src().join("lib.rs")).unwrap();
+    let public: Vec<&str> =
+        lib.lines().filter_map(|l| l.strip_prefix("pub mod ")).map(|l| l.trim_end_matches(';')).collect();
+    assert_eq!(public, PUBLIC_MODULES, "public modules of lib.rs (re-export items instead)");
+    assert!(!lib.lines().any(|l| l.starts_with("mod cli") || l.starts_with("pub mod cli")), "cli is the binary's");
 }
 
 /// Resolves `crate::a::b::Item` to the library file that holds it: the longest module prefix

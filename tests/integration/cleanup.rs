@@ -6,16 +6,17 @@
 //! shared). Where it cannot be installed the test is skipped with a message, except under
 //! `CI=true`, where it fails.
 
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use copyimage_conformance::run::ec2::Ec2Client;
-use copyimage_conformance::run::journal::{Entry, TAG_KEY, read};
-use copyimage_conformance::run::{Dialect, Protocol, Safety, Target};
-use copyimage_conformance::spec::Spec;
-use copyimage_conformance::wire::Credentials;
-use copyimage_conformance::world::World;
+use copyimage_conformance::{Image, World};
+use serde_json::Value;
+
+/// The tag every live resource of a journaled run carries (the journal format's, documented in
+/// the README).
+const TAG_KEY: &str = "copyimage-conformance:run-id";
 
 use super::{run, stderr, stdout};
 
@@ -56,32 +57,38 @@ fn moto() -> Option<Moto> {
     None
 }
 
-fn target(url: &str) -> Target {
-    Target {
-        endpoint: url.to_owned(),
-        region: "us-east-1".into(),
-        dialect: Dialect::Ec2Query,
-        credentials: Credentials::dummy(),
-        dummy_credentials: true,
-        timeout: Duration::from_secs(300),
-        max_body: 8 << 20,
-        retries: 0,
-        backoff: Duration::from_millis(10),
-        safety: Safety::default(),
-        protocol: Protocol::from_spec(&Spec::builtin().unwrap()),
+/// Whether moto still lists image `id` in `region`: a raw DescribeImages, so the check does not
+/// rest on the client under test. moto routes on the SigV4 header's service and Region and does
+/// not verify the signature.
+fn exists(url: &str, region: &str, id: &str) -> bool {
+    let addr = url.trim_start_matches("http://").trim_end_matches('/');
+    let body = format!("Action=DescribeImages&Version=2016-11-15&ImageId.1={id}");
+    let auth = format!(
+        "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20260101/{region}/ec2/aws4_request, \
+         SignedHeaders=host, Signature=0000"
+    );
+    let request = format!(
+        "POST / HTTP/1.1\r\nHost: {addr}\r\nAuthorization: {auth}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(300))).unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    if answer.contains("InvalidAMIID.NotFound") {
+        return false;
     }
+    assert!(answer.starts_with("HTTP/1.1 200"), "DescribeImages {id}: {answer}");
+    answer.contains(&format!("<imageId>{id}</imageId>"))
 }
 
-/// Whether moto still lists image `id` in `region`.
-fn exists(url: &str, region: &str, id: &str) -> bool {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let t = target(url);
-    let c = Ec2Client::new(&t).unwrap();
-    match rt.block_on(c.describe_images(region, &[id])) {
-        Ok(images) => images.iter().any(|i| i.image_id == id),
-        Err(e) if e.code.as_deref() == Some("InvalidAMIID.NotFound") => false,
-        Err(e) => panic!("DescribeImages {id}: {e}"),
-    }
+/// The journal's lines as JSON, in order.
+fn read_journal(path: &Path) -> Vec<Value> {
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(!text.is_empty(), "{} is empty", path.display());
+    text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
 }
 
 /// `run --setup` against moto; returns the world it wrote (its images are the run's).
@@ -122,24 +129,28 @@ fn journal_and_cleanup_against_moto() {
     let journal = dir.path().join("run.jsonl");
     let world = setup_run(url, dir.path(), "run", &["--cases", "50", "--journal", journal.to_str().unwrap()]);
 
-    let read = read(&journal).unwrap();
+    let entries = read_journal(&journal);
+    assert_eq!(entries[0]["kind"], "run", "the first line names the run");
     let mut open = vec![];
-    let mut ids = vec![];
-    for entry in &read.entries {
-        match entry {
-            Entry::Intent { seq, .. } => open.push(*seq),
-            Entry::Result { seq, ids: returned, .. } => {
-                assert!(open.contains(seq), "result {seq} before its intent");
-                ids.extend(returned.values().cloned());
+    let mut ids: Vec<String> = vec![];
+    for entry in &entries[1..] {
+        match entry["kind"].as_str() {
+            Some("intent") => open.push(entry["seq"].as_u64().unwrap()),
+            Some("result") => {
+                let seq = entry["seq"].as_u64().unwrap();
+                assert!(open.contains(&seq), "result {seq} before its intent");
+                if let Some(returned) = entry["ids"].as_object() {
+                    ids.extend(returned.values().map(|v| v.as_str().unwrap().to_owned()));
+                }
             }
-            Entry::Run { .. } => panic!("a second run line"),
+            other => panic!("unexpected journal line kind {other:?}"),
         }
     }
     for (id, _) in made_images(&world) {
         assert!(ids.contains(&id), "{id} is not journaled");
     }
     assert!(ids.iter().any(|i| i.starts_with("vol-")) && ids.iter().any(|i| i.starts_with("snap-")), "{ids:?}");
-    let copies = read.entries.iter().filter(|e| matches!(e, Entry::Intent { action, .. } if action == "CopyImage"));
+    let copies = entries.iter().filter(|e| e["kind"] == "intent" && e["action"] == "CopyImage");
     assert!(copies.count() > 0);
 
     // A crash right after the first intent: the result is lost, the run-id tag still finds
@@ -163,8 +174,7 @@ fn journal_and_cleanup_against_moto() {
         assert!(!exists(url, &region, &id), "{id} survived cleanup");
     }
     let live = |w: &World| -> Vec<(String, String)> {
-        let gone =
-            |i: &&copyimage_conformance::world::Image| i.role.as_deref().is_some_and(|r| r.starts_with("deregistered"));
+        let gone = |i: &&Image| i.role.as_deref().is_some_and(|r| r.starts_with("deregistered"));
         made_images(w).into_iter().filter(|(id, _)| !w.images.iter().filter(gone).any(|i| &i.image_id == id)).collect()
     };
     for (id, region) in live(&untracked).into_iter().chain(live(&other)) {
@@ -226,17 +236,17 @@ fn a_live_run_journals_to_a_file_named_after_its_run_id_without_secrets() {
     assert!(stderr(&out).contains(&format!("journal of live calls: {name} (run id cic-")), "{}", stderr(&out));
     let text = std::fs::read_to_string(&files[0]).unwrap();
     assert!(!text.contains(SECRET) && !text.contains("AKIDCONFORMANCETEST"), "{text}");
-    let journal = read(&files[0]).unwrap();
-    // One live CopyImage (the budget), tagged, journaled before its result; the rest were DryRuns.
-    assert_eq!(journal.entries.len(), 2, "{text}");
-    assert!(
-        matches!(&journal.entries[0], Entry::Intent { seq: 1, action, params, .. }
-            if action == "CopyImage" && params.values().any(|v| *v == journal.run_id)),
-        "{text}"
-    );
-    assert!(
-        matches!(&journal.entries[1], Entry::Result { seq: 1, ids, .. } if ids["ImageId"] == "ami-0123456789abcdef0"),
-        "{text}"
-    );
+    let entries = read_journal(&files[0]);
+    // The run line, then one live CopyImage (the budget), tagged, journaled before its result;
+    // the rest were DryRuns.
+    assert_eq!(entries.len(), 3, "{text}");
+    let run_id = entries[0]["run_id"].as_str().unwrap();
+    let intent = &entries[1];
+    assert_eq!((intent["kind"].as_str(), intent["seq"].as_u64()), (Some("intent"), Some(1)), "{text}");
+    assert_eq!(intent["action"], "CopyImage", "{text}");
+    assert!(intent["params"].as_object().unwrap().values().any(|v| v == run_id), "untagged: {text}");
+    let result = &entries[2];
+    assert_eq!((result["kind"].as_str(), result["seq"].as_u64()), (Some("result"), Some(1)), "{text}");
+    assert_eq!(result["ids"]["ImageId"], "ami-0123456789abcdef0", "{text}");
     assert!(fake.requests.load(std::sync::atomic::Ordering::SeqCst) >= 30);
 }

@@ -87,8 +87,8 @@ fn bad_spec_names_the_file_and_key() {
     // Derived from the built-in spec so the fixture cannot drift from it.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("spec_duplicate_rule.toml");
-    let text = copyimage_conformance::spec::BUILTIN.replace("id = \"R08-desc\"", "id = \"R07-name\"");
-    assert_ne!(text, copyimage_conformance::spec::BUILTIN);
+    let text = copyimage_conformance::BUILTIN_SPEC.replace("id = \"R08-desc\"", "id = \"R07-name\"");
+    assert_ne!(text, copyimage_conformance::BUILTIN_SPEC);
     std::fs::write(&path, text).unwrap();
     let o = run(&["--spec", path.to_str().unwrap(), "rules"], "");
     assert_setup_error(&o, "rule.R07-name: duplicate rule id");

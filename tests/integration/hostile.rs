@@ -48,8 +48,8 @@ fn terminal_and_markdown_reports_escape_control_characters_from_the_server() {
 /// Writes the built-in spec with `edit` applied to a temporary file and runs `gen` with it.
 fn gen_with_spec(name: &str, edit: impl Fn(&str) -> String) -> std::process::Output {
     let path = std::env::temp_dir().join(format!("spec_{name}_{}.toml", std::process::id()));
-    let text = edit(copyimage_conformance::spec::BUILTIN);
-    assert_ne!(text, copyimage_conformance::spec::BUILTIN, "the edit changed nothing");
+    let text = edit(copyimage_conformance::BUILTIN_SPEC);
+    assert_ne!(text, copyimage_conformance::BUILTIN_SPEC, "the edit changed nothing");
     std::fs::write(&path, text).unwrap();
     let o = run(&["--spec", path.to_str().unwrap(), "gen", "--count", "50"], "");
     std::fs::remove_file(&path).ok();

@@ -5,8 +5,7 @@ use std::process::Command;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use copyimage_conformance::exit;
-use copyimage_conformance::serve::Mutant;
+use copyimage_conformance::{Mutant, exit};
 use serde_json::Value;
 
 use crate::{serve_for_test_with, stderr};

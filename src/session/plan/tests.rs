@@ -144,6 +144,17 @@ fn aws_gets_environment_credentials_dry_runs_and_less_concurrency() {
 }
 
 #[test]
+fn live_without_a_budget_is_refused() {
+    // The command line never gets here (its flags require --max-creates with --live); a library
+    // caller's Flags do.
+    let e = resolve(Flags { live: true, ..with_endpoint("https://ec2.us-east-1.amazonaws.com/") }).unwrap_err();
+    assert_eq!(e.to_string(), "--live needs --max-creates: at most how many requests may create an image");
+    let e = resolve(Flags { live: true, setup: true, ..with_endpoint("https://ec2.us-east-1.amazonaws.com/") })
+        .unwrap_err();
+    assert!(matches!(e, PlanError::LiveWithoutMaxCreates), "{e}");
+}
+
+#[test]
 fn live_on_an_emulator_is_refused() {
     let e = resolve(Flags { live: true, max_creates: Some(1), ..with_endpoint("http://localhost:5000/") }).unwrap_err();
     assert_eq!(e.to_string(), "--live is for real AWS endpoints; http://localhost:5000/ is not one");

@@ -2,10 +2,11 @@
 //! and mutations of real replies. A malformed reply is a finding, never a panic; the bounded
 //! case counts keep this part of the ordinary test run.
 
-use copyimage_conformance::wire::decode::MAX_DEPTH;
-use copyimage_conformance::wire::{Reply, decode_json, decode_xml};
 use proptest::prelude::*;
 use proptest::sample::Index;
+
+use crate::wire::decode::MAX_DEPTH;
+use crate::wire::{Reply, decode_json, decode_xml};
 
 /// Real replies, as AWS and the emulators write them (see `src/wire/decode/tests.rs` for where
 /// each comes from).

@@ -3,9 +3,9 @@
 
 use std::collections::BTreeSet;
 
-use copyimage_conformance::generate::{Generator, world_after_setup};
-use copyimage_conformance::oracle::Oracle;
-use copyimage_conformance::world::World;
+use crate::generate::{Generator, world_after_setup};
+use crate::oracle::Oracle;
+use crate::world::World;
 
 const CASES: usize = 5_000;
 

@@ -3,11 +3,12 @@
 
 use std::sync::OnceLock;
 
-use copyimage_conformance::generate::strategy::{Inputs, Violation, any_violation, apply, valid};
-use copyimage_conformance::generate::violate::violations;
-use copyimage_conformance::oracle::Oracle;
-use copyimage_conformance::world::{Params, World};
 use proptest::prelude::*;
+
+use crate::generate::strategy::{Inputs, Violation, any_violation, apply, valid};
+use crate::generate::violate::violations;
+use crate::oracle::Oracle;
+use crate::world::{Params, World};
 
 fn oracle() -> &'static Oracle {
     static O: OnceLock<Oracle> = OnceLock::new();
