@@ -260,6 +260,70 @@ pub struct Rule {
     pub confidence: Confidence,
     /// Which parts are how sure, when they differ.
     pub confidence_note: Option<String>,
+    /// What AWS most likely answers when the rule fires, for a rule whose acceptable set has
+    /// more than one answer: the embedded endpoint answers this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub likely: Option<Likely>,
+    /// Why that answer is the likely one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub likely_note: Option<String>,
+}
+
+/// A rule's most likely answer: `success` (on uncertain ground AWS accepts the request), or
+/// one of its error codes. Written in the spec as one string.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Likely {
+    /// AWS most likely accepts the request where the rule fires on uncertain ground.
+    Success,
+    /// AWS most likely answers this error code.
+    Code(String),
+}
+
+impl Likely {
+    /// The spec text: `success` or the code.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Likely::Success => "success",
+            Likely::Code(c) => c,
+        }
+    }
+}
+
+impl fmt::Display for Likely {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Likely {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Likely {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Ok(if text == "success" { Likely::Success } else { Likely::Code(text) })
+    }
+}
+
+impl Rule {
+    /// Whether more than one answer is acceptable when the rule fires: several outcomes, or
+    /// an `uncertain_also`.
+    pub fn is_uncertain(&self) -> bool {
+        self.outcomes.len() > 1 || self.uncertain_also.is_some()
+    }
+
+    /// Whether `likely` is one of the rule's acceptable answers.
+    fn accepts_likely(&self, likely: &Likely) -> bool {
+        match likely {
+            Likely::Success => {
+                self.uncertain_also == Some(UncertainAlso::Success) || self.outcomes.iter().any(Outcome::is_success)
+            }
+            Likely::Code(c) => self.outcomes.iter().any(|o| o.code.as_deref() == Some(c.as_str())),
+        }
+    }
 }
 
 fn yes() -> bool {
@@ -429,6 +493,7 @@ impl Spec {
             if r.source.trim().is_empty() {
                 return Err(err(at("source"), "every rule cites a source".into()));
             }
+            check_likely(r).map_err(|m| err(at("likely"), m))?;
         }
         Ok(())
     }
@@ -469,6 +534,21 @@ impl Spec {
     /// Builds a `SpecError` against this spec.
     pub fn error(&self, key: impl Into<String>, message: impl Into<String>) -> SpecError {
         SpecError::new(&self.origin, key, message)
+    }
+}
+
+/// A predicted rule with more than one acceptable answer names its likely one, with a note,
+/// and that answer is in its acceptable set; a rule with one answer names none.
+fn check_likely(r: &Rule) -> Result<(), String> {
+    match (&r.likely, r.predicted && r.is_uncertain()) {
+        (None, false) => Ok(()),
+        (None, true) => Err("a rule with more than one acceptable answer names the likely one".into()),
+        (Some(_), false) => Err("only a predicted rule with more than one acceptable answer names a likely one".into()),
+        (Some(l), true) if !r.accepts_likely(l) => Err(format!("{l} is not among the rule's acceptable answers")),
+        (Some(_), true) if r.likely_note.as_deref().is_none_or(|n| n.trim().is_empty()) => {
+            Err("`likely` needs a `likely_note` saying why".into())
+        }
+        (Some(_), true) => Ok(()),
     }
 }
 
@@ -519,6 +599,26 @@ mod tests {
     fn rule_without_source_is_refused() {
         let e = broken(|s| s.replace("source = \"[timed]\"", "source = \" \""));
         assert_eq!(e, "t.toml: rule.R12-duration-range.source: every rule cites a source");
+    }
+
+    #[test]
+    fn likely_answers_are_checked() {
+        let spec = Spec::builtin().unwrap();
+        assert_eq!(spec.rule("R07-name").unwrap().likely, Some(Likely::Success));
+        for r in spec.rules.iter().filter(|r| r.predicted && r.is_uncertain()) {
+            assert!(r.likely.is_some(), "{} names no likely answer", r.id);
+        }
+        let e = broken(|s| s.replacen("likely = \"success\"", "likely = \"NoSuchCode\"", 1));
+        assert!(e.ends_with(".likely: NoSuchCode is not among the rule's acceptable answers"), "{e}");
+        let e = broken(|s| s.replace("likely_note = \"Spaces", "# \"Spaces"));
+        assert!(e.contains("R07-name"), "{e}");
+        let e = broken(|s| {
+            s.replace(
+                "confidence = \"documented\"\n\n[[rule]]\nid = \"R34",
+                "confidence = \"documented\"\nlikely = \"success\"\nlikely_note = \"x\"\n\n[[rule]]\nid = \"R34",
+            )
+        });
+        assert!(e.contains("only a predicted rule with more than one acceptable answer"), "{e}");
     }
 
     #[test]
