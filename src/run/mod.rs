@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::generate::Case;
 use crate::oracle::{Oracle, Prediction, record_if_copied, render_region};
-use crate::verdict::{CodeMap, Finding, Verdict, judge};
+use crate::verdict::{CodeMap, Finding, Verdict, judge, with_sdk_reading};
 use crate::wire::{Credentials, Reply};
 use crate::world::{Params, World};
 pub use send::{Dialect, SendError, Sent};
@@ -267,7 +267,13 @@ impl Runner {
             .filter(|_| prediction.message_exact)
             .map(|m| render_region(m, &self.target.region));
         let verdict = match &sent.outcome {
-            Ok((status, reply)) => judge(&prediction, *status, reply, expected_image, exact.as_deref(), &*self.codes),
+            Ok((status, reply)) => {
+                let verdict = judge(&prediction, *status, reply, expected_image, exact.as_deref(), &*self.codes);
+                // Only the EC2 dialect is what an AWS SDK reads.
+                let sdk =
+                    (self.target.dialect == Dialect::Ec2Query).then(|| crate::wire::sdk_reading(*status, &sent.raw));
+                with_sdk_reading(verdict, sdk.flatten())
+            }
             Err(error) => Verdict::Transport { error: error.to_string() },
         };
         let curl = sent.curl(&self.target);

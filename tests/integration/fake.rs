@@ -25,6 +25,10 @@ pub enum Mode {
     ThrottleOnce,
     /// 200 with a body larger than the runner reads.
     Huge,
+    /// 400 with this code, written with whitespace around it inside `<Code>`.
+    PaddedCode(&'static str),
+    /// 400 with this code, the body starting with a blank line before the XML declaration.
+    BlankBeforeDeclaration(&'static str),
 }
 
 /// A running fake server.
@@ -102,6 +106,8 @@ fn serve(mut stream: TcpStream, mode: Mode, count: &AtomicU64) {
             }
         }
         Mode::Huge => (200, format!("{ok}{}", " ".repeat(3 << 20))),
+        Mode::PaddedCode(code) => (400, err(&format!("\n  {code}\n"))),
+        Mode::BlankBeforeDeclaration(code) => (400, format!("\n{}", err(code))),
     };
     let _ = n;
     let head = format!(

@@ -103,6 +103,20 @@ fn right_code_and_status_conform() {
     assert_eq!((code, summary(&v)), (0, (12, 12, 0, 0, 0)));
 }
 
+/// What botocore would read differently is a deviation of its own kind, never a silent conform.
+#[test]
+fn answers_an_sdk_reads_differently_are_findings() {
+    let (code, v, _) = against(Mode::PaddedCode("InvalidAMIID.Malformed"), &[]);
+    assert_eq!((code, summary(&v)), (1, (12, 0, 12, 0, 0)));
+    assert!(findings(&v).iter().all(|f| f == "sdk_unreadable"), "{:?}", findings(&v));
+    let why = v["cases"][0]["findings"][0]["why"].as_str().unwrap();
+    assert!(why.starts_with("whitespace around the <Code> text"), "{why}");
+    let (code, v, _) = against(Mode::BlankBeforeDeclaration("InvalidAMIID.Malformed"), &[]);
+    assert_eq!((code, summary(&v)), (1, (12, 0, 12, 0, 0)));
+    let why = v["cases"][0]["findings"][0]["why"].as_str().unwrap();
+    assert!(why.contains("before an XML declaration") && why.contains("ResponseParserError"), "{why}");
+}
+
 #[test]
 fn html_500_is_unparseable_not_a_crash() {
     let (code, v, _) = against(Mode::Html500, &[]);
