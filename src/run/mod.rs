@@ -8,6 +8,7 @@
 
 pub mod discover;
 pub mod ec2;
+pub mod nonce;
 pub mod properties;
 mod send;
 pub mod setup;
@@ -118,6 +119,10 @@ pub struct StepRecord {
     pub elapsed_ms: u64,
     /// A copy-paste `curl` command that sends the same request; secrets are placeholders.
     pub curl: String,
+    /// The values the run's nonce rotated in `params` (a run against a long-lived endpoint):
+    /// [`nonce::Rotation::generated`] gives the request as generated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<nonce::Rotation>,
 }
 
 /// Everything one case came to: its setup requests and its request under test.
@@ -162,6 +167,10 @@ pub struct Runner {
     creates: AtomicU64,
     inflight: Mutex<std::collections::HashSet<String>>,
     released: tokio::sync::Notify,
+    /// The run's nonce, when it has one (see [`Runner::with_nonce`]).
+    nonce: Option<nonce::Nonce>,
+    /// Names the nonce leaves as generated: the caller's images' when the run starts.
+    kept_names: std::collections::HashSet<String>,
     /// What the runner has done so far.
     pub counters: Counters,
 }
@@ -175,6 +184,7 @@ impl Runner {
         codes: Arc<dyn CodeMap>,
     ) -> Result<Self, reqwest::Error> {
         let client = ec2::http_client(&target)?;
+        let kept_names = nonce::kept_names(&world);
         Ok(Runner {
             oracle,
             target,
@@ -185,8 +195,17 @@ impl Runner {
             creates: AtomicU64::new(0),
             inflight: Mutex::new(Default::default()),
             released: tokio::sync::Notify::new(),
+            nonce: None,
+            kept_names,
             counters: Counters::default(),
         })
+    }
+
+    /// The runner for a long-lived endpoint: every Name and ClientToken it sends is rotated by
+    /// `nonce` (see [`nonce`]), so what an earlier run left there never meets this run.
+    pub fn with_nonce(mut self, nonce: nonce::Nonce) -> Self {
+        self.nonce = Some(nonce);
+        self
     }
 
     /// Runs cases with at most `concurrency` in flight, yielding records in case order.
@@ -218,12 +237,17 @@ impl Runner {
     }
 
     async fn step(&self, params: &Params) -> StepRecord {
+        let (sent, rotation) = match &self.nonce {
+            Some(n) => n.params(params, &self.kept_names),
+            None => (params.clone(), None),
+        };
         // Requests that share state (a Name, a ClientToken) go one at a time, so the endpoint
         // sees them in the order they were predicted in.
-        let keys = shared_keys(params);
+        let keys = shared_keys(&sent);
         self.claim(&keys).await;
-        let record = self.step_claimed(params).await;
+        let mut record = self.step_claimed(&sent).await;
         self.release(&keys);
+        record.nonce = rotation;
         record
     }
 
@@ -290,6 +314,7 @@ impl Runner {
             attempts: sent.attempts,
             elapsed_ms,
             curl,
+            nonce: None,
         }
     }
 

@@ -171,8 +171,13 @@ impl Session {
             ),
         };
         let mut baseline = opened.map(|(b, _)| b);
-        let runner =
+        let mut runner =
             Runner::new(self.oracle.clone(), target.clone(), world.clone(), codes).map_err(SessionError::Client)?;
+        // Another endpoint may outlive the run and keep its copies and tokens: a per-run nonce
+        // keeps the next run from meeting them. The embedded one starts afresh each run.
+        if connected.embedded.is_none() {
+            runner = runner.with_nonce(crate::run::nonce::Nonce::fresh());
+        }
         let runner = Arc::new(runner);
         let mut sink = self.sink(&connected.url)?;
         let mut summary = self.cases(&runner, cases, &world, baseline.as_mut(), &mut *sink).await?;

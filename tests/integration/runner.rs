@@ -300,3 +300,37 @@ fn secrets_never_appear_in_any_output() {
         }
     }
 }
+
+/// A second run with the same seed against the same long-lived endpoint meets the first run's
+/// copies and tokens; the per-run nonce keeps them apart, so both runs conform alike, and the
+/// records give the generated request back.
+#[test]
+fn reruns_against_one_long_lived_endpoint_give_the_same_verdicts() {
+    let served = crate::serve_for_test();
+    let verdicts = |v: &Value| -> Vec<String> {
+        v["cases"].as_array().unwrap().iter().map(|c| format!("{} {}", c["id"], c["verdict"])).collect()
+    };
+    let (code1, first) = run_json(&["--endpoint", &served.url, "--seed", "11", "--cases", "200"]);
+    let (code2, second) = run_json(&["--endpoint", &served.url, "--seed", "11", "--cases", "200"]);
+    assert_eq!(
+        (code1, code2),
+        (0, 0),
+        "deviations: {} then {}",
+        first["summary"]["deviations"],
+        second["summary"]["deviations"]
+    );
+    assert_eq!(verdicts(&first), verdicts(&second));
+    // The runs sent their Names and tokens under different nonces.
+    let named = |v: &Value| -> Vec<(String, String)> {
+        v["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["nonce"]["keys"].as_array().is_some_and(|k| k.contains(&Value::from("Name"))))
+            .map(|c| (c["params"]["Name"].as_str().unwrap().to_owned(), c["nonce"]["nonce"].to_string()))
+            .collect()
+    };
+    let (a, b) = (named(&first), named(&second));
+    assert!(!a.is_empty(), "no rotated Name in the first run");
+    assert_ne!(a, b);
+}
