@@ -133,17 +133,41 @@ impl Rotation {
         out
     }
 
-    /// `text` (a message, a verdict) with the sent values written as generated.
+    /// `text` (a message, a verdict) with the sent values written as generated, where they
+    /// stand on their own: not inside a longer run of letters and digits, so that a short
+    /// value (`x`) does not rewrite words (`expected`).
     pub fn undo_text(&self, sent: &Params, text: &str) -> String {
         let mut out = text.to_owned();
         for (from, to) in self.pairs(sent) {
             // A value without letters or digits did not change; an empty one is everywhere.
             if !from.is_empty() && from != to {
-                out = out.replace(&from, &to);
+                out = replace_standalone(&out, &from, &to);
             }
         }
         out
     }
+}
+
+/// `text` with each occurrence of `from` that no letter or digit touches on either side
+/// replaced by `to`.
+fn replace_standalone(text: &str, from: &str, to: &str) -> String {
+    let alnum = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
+    let mut out = String::with_capacity(text.len());
+    let mut rest = 0;
+    for (at, _) in text.match_indices(from) {
+        if at < rest {
+            continue;
+        }
+        let end = at + from.len();
+        if alnum(text[..at].chars().next_back()) || alnum(text[end..].chars().next()) {
+            continue;
+        }
+        out.push_str(&text[rest..at]);
+        out.push_str(to);
+        rest = end;
+    }
+    out.push_str(&text[rest..]);
+    out
 }
 
 const NAME: &str = "Name";
@@ -228,5 +252,11 @@ mod tests {
         let other: Params = [("Name", "fresh-name")].into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
         assert_ne!(n.params(&other, &kept).0["Name"], "fresh-name");
         assert_eq!(n.params(&Params::new(), &kept), (Params::new(), None));
+        // A one-letter value is undone where it stands alone, never inside a word.
+        let short = Rotation { nonce: n.as_str().to_owned(), keys: vec!["Name".into()] };
+        let sent: Params = [("Name".to_owned(), n.apply("H"))].into_iter().collect();
+        let x = &sent["Name"];
+        let text = format!("name {x} taken, {x}{x} and e{x}pected stay; ({x})");
+        assert_eq!(short.undo_text(&sent, &text), format!("name H taken, {x}{x} and e{x}pected stay; (H)"));
     }
 }
