@@ -2,9 +2,11 @@
 //! ClientTokens a run sends are its generated ones with every letter and digit rotated by a
 //! per-run key, so an earlier run's copies and tokens never meet this run's requests.
 //!
-//! The rotation keeps each value's length and character classes (a letter or digit stays one,
-//! anything else is kept), so a Name that is too long, too short or carries a bad character
-//! stays so; two values equal in one run stay equal and two different ones stay different.
+//! The rotation keeps each value's length and the class of each character (a character
+//! AWS certainly allows in a Name, one it may allow, anything else), so a Name that is too
+//! long, too short or carries a bad character stays so; two values equal in one run stay
+//! equal and two different ones stay different. Moving the punctuation of the first class
+//! too widens the room of a short Name, so two runs rarely send the same one.
 //! Snapshots undo it ([`Nonce::undo`]), so baselines compare across runs.
 
 use std::collections::HashSet;
@@ -14,8 +16,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::world::{ImageState, Params, World};
 
-/// Letters and digits: the characters the rotation moves.
-const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+/// The characters a Name certainly may carry (the spec's Name pattern): the first class the
+/// rotation moves. A nonce is written with its letters and digits.
+const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz()./_-";
+/// Letters and digits: the characters a nonce is written with.
+const NONCE_CHARS: usize = 62;
+/// The characters only the model allows in a Name: the second class.
+const UNCERTAIN: &[u8] = b" []'@";
 /// Characters in a nonce's text.
 const LEN: usize = 8;
 
@@ -26,9 +33,14 @@ pub struct Nonce {
     text: String,
 }
 
-/// The alphabet position of a letter or digit.
+/// The position of `c` in `class`.
+fn position_in(class: &[u8], c: char) -> Option<usize> {
+    u8::try_from(c).ok().and_then(|b| class.iter().position(|&a| a == b))
+}
+
+/// The position of a character of the first class.
 fn position(c: char) -> Option<usize> {
-    u8::try_from(c).ok().and_then(|b| ALPHABET.iter().position(|&a| a == b))
+    position_in(ALPHABET, c)
 }
 
 impl Nonce {
@@ -42,7 +54,7 @@ impl Nonce {
         for _ in 0..LEN {
             x = splitmix64(x);
             // 1..=61: never the identity shift.
-            text.push(char::from(ALPHABET[1 + (x % (ALPHABET.len() as u64 - 1)) as usize]));
+            text.push(char::from(ALPHABET[1 + (x % (NONCE_CHARS as u64 - 1)) as usize]));
         }
         Nonce { text }
     }
@@ -50,7 +62,8 @@ impl Nonce {
     /// The nonce written as `text` (as records keep it); `None` unless it is eight letters or
     /// digits without `0`.
     pub fn parse(text: &str) -> Option<Self> {
-        let ok = text.chars().count() == LEN && text.chars().all(|c| position(c).is_some_and(|p| p > 0));
+        let ok =
+            text.chars().count() == LEN && text.chars().all(|c| position(c).is_some_and(|p| p > 0 && p < NONCE_CHARS));
         ok.then(|| Nonce { text: text.to_owned() })
     }
 
@@ -64,13 +77,17 @@ impl Nonce {
     }
 
     fn rotate(&self, value: &str, forward: bool) -> String {
-        let n = ALPHABET.len();
+        let turn = |class: &[u8], p: usize, shift: usize| {
+            let (n, shift) = (class.len(), shift % class.len());
+            char::from(class[if forward { (p + shift) % n } else { (p + n - shift) % n }])
+        };
         value
             .chars()
             .zip(self.shifts())
-            .map(|(c, shift)| match position(c) {
-                Some(p) => char::from(ALPHABET[if forward { (p + shift) % n } else { (p + n - shift) % n }]),
-                None => c,
+            .map(|(c, shift)| match (position(c), position_in(UNCERTAIN, c)) {
+                (Some(p), _) => turn(ALPHABET, p, shift),
+                (None, Some(p)) => turn(UNCERTAIN, p, shift),
+                (None, None) => c,
             })
             .collect()
     }
@@ -206,13 +223,15 @@ mod tests {
             assert_eq!(sent.chars().count(), v.chars().count(), "{v}");
             for (a, b) in v.chars().zip(sent.chars()) {
                 assert_eq!(position(a).is_some(), position(b).is_some(), "{v} -> {sent}");
+                assert_eq!(position_in(UNCERTAIN, a).is_some(), position_in(UNCERTAIN, b).is_some(), "{v} -> {sent}");
                 if position(a).is_some() {
-                    assert_ne!(a, b, "every letter or digit moves");
+                    assert_ne!(a, b, "every character a Name certainly allows moves");
                 }
             }
             assert_eq!(n.undo(&sent), v);
         }
-        assert_eq!(n.apply("a-b"), "9-k");
+        assert_eq!(n.apply("a-b"), "3yk");
+        assert_eq!(n.apply("ééé"), "ééé");
     }
 
     #[test]
