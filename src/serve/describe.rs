@@ -103,15 +103,16 @@ pub fn glob(pattern: &str, text: &str) -> bool {
 }
 
 /// The images a DescribeImages request selects, or EC2's refusal. `id_pattern` is the spec's
-/// AMI id grammar; `snapshot` gives an image's backing snapshot id.
+/// AMI id grammar (without one, no id is malformed); `snapshot` gives an image's backing
+/// snapshot id.
 pub fn select<'w>(
     world: &'w World,
     params: &Params,
-    id_pattern: &regex::Regex,
+    id_pattern: Option<&regex::Regex>,
     snapshot: impl Fn(&Image) -> String,
 ) -> Result<Vec<&'w Image>, Refusal> {
     let ids: Vec<&str> = list(params, "ImageId.").collect();
-    if let Some(bad) = ids.iter().find(|id| !id_pattern.is_match(id)) {
+    if let Some(bad) = ids.iter().find(|id| id_pattern.is_some_and(|re| !re.is_match(id))) {
         return Err(Refusal {
             code: "InvalidAMIID.Malformed",
             message: format!("Invalid id: \"{bad}\" (expecting \"ami-...\")"),
@@ -187,7 +188,7 @@ mod tests {
 
     fn ids(world: &World, pairs: &[(&str, &str)]) -> Result<Vec<String>, Refusal> {
         let re = regex::Regex::new("^ami-([0-9a-f]{8}|[0-9a-f]{17})$").unwrap();
-        let got = select(world, &params(pairs), &re, |i| format!("snap-{}", i.image_id))?;
+        let got = select(world, &params(pairs), Some(&re), |i| format!("snap-{}", i.image_id))?;
         Ok(got.into_iter().map(|i| i.image_id.clone()).collect())
     }
 

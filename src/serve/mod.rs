@@ -123,7 +123,8 @@ impl Endpoint {
         Ok(endpoint)
     }
 
-    /// The oracle it answers with.
+    /// The full oracle: every answer is one it accepts (the endpoint picks the likely one with
+    /// [`Oracle::answering_likely`]).
     pub fn oracle(&self) -> &Arc<Oracle> {
         &self.oracle
     }
@@ -220,11 +221,7 @@ impl Endpoint {
         let spec = self.oracle.spec();
         let id_pattern =
             spec.require_param("SourceImageId").ok().and_then(|p| p.pattern.as_deref()).map(|p| spec.regex(p));
-        let selected = match id_pattern {
-            Some(re) => describe::select(world, params, re, xml::snapshot_id),
-            None => Ok(vec![]),
-        };
-        let images = match selected {
+        let images = match describe::select(world, params, id_pattern, xml::snapshot_id) {
             Ok(images) => images,
             Err(e) => return self.error(dialect, request_id, StatusCode::BAD_REQUEST, e.code, &e.message),
         };
