@@ -1,10 +1,10 @@
 # One task runner for people and CI. `make test` is the README's test command; .ci/run calls it.
 CARGO ?= cargo
 
-.PHONY: test lint fmt-check unit moto-gate moto-baseline run bench rules-md
+.PHONY: test lint fmt-check unit clients moto-gate moto-baseline run bench rules-md
 
 ## Everything CI checks: formatting, lints, every test, then the moto gate.
-test: fmt-check lint unit moto-gate
+test: fmt-check lint unit clients moto-gate
 
 fmt-check:
 	$(CARGO) fmt --check
@@ -16,6 +16,11 @@ lint:
 ## with the other target filters, and there are no examples or benches to leave out).
 unit:
 	$(CARGO) test --locked
+
+## boto3 and the AWS CLI against the embedded endpoint (pytest from the moto venv).
+clients:
+	$(CARGO) build --locked
+	scripts/client-tests
 
 ## Install and start the pinned moto, run the stored corpus against it, compare with snapshots/moto.
 moto-gate:

@@ -121,6 +121,13 @@ pub enum Finding {
         /// What it got.
         detail: String,
     },
+    /// An AWS SDK would read the response differently from the decoder, or not at all
+    /// (botocore keeps whitespace inside `<Code>`, refuses bytes before the XML declaration,
+    /// reads an error envelope sent with 200 as a result).
+    SdkUnreadable {
+        /// What the SDK would do, and why.
+        why: String,
+    },
     /// The error message differs from the text AWS is known to send (a lesser finding).
     MessageMismatch {
         /// The message returned.
@@ -137,7 +144,10 @@ impl Finding {
             Finding::SuccessInsteadOfError { .. } | Finding::ErrorInsteadOfSuccess { .. } => 5,
             Finding::WrongCode { .. } | Finding::WrongImageId { .. } => 4,
             Finding::SetupDeviated { .. } => 3,
-            Finding::WrongStatus { .. } | Finding::MissingImageId | Finding::MalformedImageId { .. } => 2,
+            Finding::WrongStatus { .. }
+            | Finding::MissingImageId
+            | Finding::MalformedImageId { .. }
+            | Finding::SdkUnreadable { .. } => 2,
             Finding::MessageMismatch { .. } => 1,
         }
     }
@@ -157,8 +167,27 @@ impl fmt::Display for Finding {
             Finding::MalformedImageId { got } => write!(f, "malformed imageId {got:?}"),
             Finding::WrongImageId { got, expected } => write!(f, "replay returned {got}, expected {expected}"),
             Finding::SetupDeviated { step, detail } => write!(f, "setup request {step}: {detail}"),
+            Finding::SdkUnreadable { why } => write!(f, "an SDK would read this differently: {why}"),
             Finding::MessageMismatch { got, expected } => write!(f, "message {got:?}, expected {expected:?}"),
         }
+    }
+}
+
+/// Adds what an SDK would read differently (see [`crate::wire::sdk_reading`]) to a verdict:
+/// a conforming case becomes a deviation, a deviation gets one more finding. A case that is
+/// unparseable or got no answer is left as it is.
+pub fn with_sdk_reading(verdict: Verdict, why: Option<String>) -> Verdict {
+    let Some(why) = why else { return verdict };
+    let finding = Finding::SdkUnreadable { why };
+    match verdict {
+        Verdict::Conforms { notes } => Verdict::Deviation { findings: std::iter::once(finding).chain(notes).collect() },
+        Verdict::Deviation { mut findings } => {
+            // Most serious first: after every finding at least as serious.
+            let at = findings.iter().position(|f| f.severity() < finding.severity()).unwrap_or(findings.len());
+            findings.insert(at, finding);
+            Verdict::Deviation { findings }
+        }
+        other => other,
     }
 }
 
@@ -260,6 +289,21 @@ mod tests {
 
     fn ok(id: &str) -> Reply {
         Reply::Success { image_id: Some(id.into()), request_id: None }
+    }
+
+    #[test]
+    fn what_an_sdk_reads_differently_never_conforms() {
+        let why = || Some("an error envelope with HTTP 200".to_owned());
+        let conforming = judge(&valid(), 200, &ok("ami-0123456789abcdef0"), None, None, &SameCodes);
+        let v = with_sdk_reading(conforming.clone(), why());
+        assert_eq!(v, Verdict::Deviation { findings: vec![Finding::SdkUnreadable { why: why().unwrap() }] });
+        assert_eq!(v.to_string(), "an SDK would read this differently: an error envelope with HTTP 200");
+        assert_eq!(with_sdk_reading(conforming.clone(), None), conforming);
+        let wrong = judge(&missing_region(), 200, &err("MissingParameter"), None, None, &SameCodes);
+        let Verdict::Deviation { findings } = with_sdk_reading(wrong, why()) else { panic!("a deviation stays one") };
+        assert!(matches!(&findings[..], [Finding::WrongStatus { .. }, Finding::SdkUnreadable { .. }]), "{findings:?}");
+        let unparseable = Verdict::Unparseable { reason: "x".into() };
+        assert_eq!(with_sdk_reading(unparseable.clone(), why()), unparseable);
     }
 
     #[test]

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::spec::{Combine, Confidence, Outcome, Spec, SpecError, UncertainAlso};
+use crate::spec::{Combine, Confidence, Likely, Outcome, Spec, SpecError, UncertainAlso};
 use crate::world::{Params, World};
 use request::{Request, canonical_params};
 use rules::{Ctx, Hit, Level};
@@ -96,6 +96,7 @@ pub struct Trace {
     pub near: Vec<usize>,
 }
 
+#[derive(Clone)]
 struct CompiledRule {
     id: Arc<str>,
     check: fn(&Ctx<'_>) -> Hit,
@@ -107,6 +108,19 @@ struct CompiledRule {
     confidence: Confidence,
     message: String,
     message_exact: bool,
+    /// How an uncertain hit counts; only an oracle answering the likely outcome changes it.
+    on_uncertain: OnUncertain,
+}
+
+/// How a rule's uncertain hit counts in a prediction.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum OnUncertain {
+    /// As the spec says: its outcomes are acceptable and `uncertain_also` adds the rest.
+    Acceptable,
+    /// As if the rule had not fired (the spec's `likely = "success"`).
+    Ignored,
+    /// As if it had fired certainly (the spec's `likely` names one of its codes).
+    Fires,
 }
 
 /// The oracle, built once from a spec.
@@ -153,6 +167,7 @@ impl Oracle {
                         confidence: r.confidence,
                         message: r.message.clone(),
                         message_exact: r.message_exact,
+                        on_uncertain: OnUncertain::Acceptable,
                     });
                 }
             }
@@ -187,6 +202,38 @@ impl Oracle {
         }
         let index_check = request::IndexCheck::new(spec.regex(&spec.encoding.list_index_pattern).clone());
         Ok(Oracle { spec, limits, rules: compiled, phases, simple_keys, index_check })
+    }
+
+    /// The same oracle answering what AWS most likely does (the spec's `likely` per rule): an
+    /// uncertain rule whose likely answer is success does not fire, one whose likely answer
+    /// is a code fires for certain, and that code leads its outcomes. The embedded endpoint
+    /// answers the first outcome of this oracle's predictions.
+    pub fn answering_likely(&self) -> Oracle {
+        let mut rules = self.rules.clone();
+        for rule in &mut rules {
+            let Some(likely) = self.spec.rule(&rule.id).and_then(|r| r.likely.as_ref()) else {
+                continue;
+            };
+            rule.on_uncertain = match likely {
+                Likely::Success => OnUncertain::Ignored,
+                Likely::Code(code) => {
+                    if let Some(at) = rule.outcomes.iter().position(|o| o.code.as_deref() == Some(code.as_str())) {
+                        let first = rule.outcomes.remove(at);
+                        rule.outcomes.insert(0, first);
+                    }
+                    OnUncertain::Fires
+                }
+            };
+        }
+        let index_check = request::IndexCheck::new(self.spec.regex(&self.spec.encoding.list_index_pattern).clone());
+        Oracle {
+            spec: Arc::clone(&self.spec),
+            limits: Arc::clone(&self.limits),
+            rules,
+            phases: self.phases.clone(),
+            simple_keys: self.simple_keys.clone(),
+            index_check,
+        }
     }
 
     /// The oracle over the built-in spec.
@@ -258,23 +305,28 @@ impl Oracle {
             let mut decides = false;
             for &i in members {
                 let (rule, hit) = (&self.rules[i], &hits[i]);
+                let level = match (hit.level, rule.on_uncertain) {
+                    (Level::Uncertain, OnUncertain::Ignored) => continue,
+                    (Level::Uncertain, OnUncertain::Fires) => Level::Fires,
+                    (level, _) => level,
+                };
                 if !hit.fired() {
                     continue;
                 }
                 acc.add(rule, hit);
-                if hit.level == Level::Uncertain && rule.uncertain_also == Some(UncertainAlso::Canonical) {
+                if level == Level::Uncertain && rule.uncertain_also == Some(UncertainAlso::Canonical) {
                     let canon = canonical_params(params, &req.case_variants);
                     acc.merge(self.predict(world, &canon));
                     return acc.finish();
                 }
-                if hit.level == Level::Fires {
+                if level == Level::Fires {
                     decides = true;
                     if *combine == Combine::First {
                         break;
                     }
                 }
             }
-            if decides || (overlapping && members.iter().any(|&i| hits[i].fired())) {
+            if decides || (overlapping && members.iter().any(|&i| self.fires(&hits[i], i))) {
                 if overlapping && decides {
                     break;
                 }
@@ -290,6 +342,13 @@ impl Oracle {
             }
         }
         acc.finish()
+    }
+}
+
+impl Oracle {
+    /// Whether rule `i`'s hit counts as firing, given how its uncertain hits count.
+    fn fires(&self, hit: &Hit, i: usize) -> bool {
+        hit.fired() && !(hit.level == Level::Uncertain && self.rules[i].on_uncertain == OnUncertain::Ignored)
     }
 }
 

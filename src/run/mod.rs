@@ -11,6 +11,7 @@ pub mod cleanup;
 pub mod discover;
 pub mod ec2;
 pub mod journal;
+pub mod nonce;
 pub mod properties;
 mod send;
 pub mod setup;
@@ -25,7 +26,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::generate::Case;
 use crate::oracle::{Oracle, Prediction, record_copy, record_if_copied, render_region};
-use crate::verdict::{CodeMap, Finding, Verdict, judge};
+use crate::verdict::{CodeMap, Finding, Verdict, judge, with_sdk_reading};
 use crate::wire::{Credentials, Reply};
 use crate::world::{Params, World};
 pub use budget::Budget;
@@ -137,6 +138,10 @@ pub struct StepRecord {
     pub elapsed_ms: u64,
     /// A copy-paste `curl` command that sends the same request; secrets are placeholders.
     pub curl: String,
+    /// The values the run's nonce rotated in `params` (a run against a long-lived endpoint):
+    /// [`nonce::Rotation::generated`] gives the request as generated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<nonce::Rotation>,
 }
 
 /// Everything one case came to: its setup requests and its request under test.
@@ -180,6 +185,10 @@ pub struct Runner {
     pending: AtomicU64,
     inflight: Mutex<std::collections::HashSet<String>>,
     released: tokio::sync::Notify,
+    /// The run's nonce, when it has one (see [`Runner::with_nonce`]).
+    nonce: Option<nonce::Nonce>,
+    /// Names the nonce leaves as generated: the caller's images' when the run starts.
+    kept_names: std::collections::HashSet<String>,
     /// What the runner has done so far.
     pub counters: Counters,
 }
@@ -193,6 +202,7 @@ impl Runner {
         codes: Arc<dyn CodeMap>,
     ) -> Result<Self, reqwest::Error> {
         let client = ec2::http_client(&target)?;
+        let kept_names = nonce::kept_names(&world);
         Ok(Runner {
             oracle,
             target,
@@ -202,8 +212,17 @@ impl Runner {
             pending: AtomicU64::new(0),
             inflight: Mutex::new(Default::default()),
             released: tokio::sync::Notify::new(),
+            nonce: None,
+            kept_names,
             counters: Counters::default(),
         })
+    }
+
+    /// The runner for a long-lived endpoint: every Name and ClientToken it sends is rotated by
+    /// `nonce` (see [`nonce`]), so what an earlier run left there never meets this run.
+    pub fn with_nonce(mut self, nonce: nonce::Nonce) -> Self {
+        self.nonce = Some(nonce);
+        self
     }
 
     /// Runs cases with at most `concurrency` in flight, yielding records in case order.
@@ -235,12 +254,17 @@ impl Runner {
     }
 
     async fn step(&self, params: &Params) -> StepRecord {
+        let (sent, rotation) = match &self.nonce {
+            Some(n) => n.params(params, &self.kept_names),
+            None => (params.clone(), None),
+        };
         // Requests that share state (a Name, a ClientToken) go one at a time, so the endpoint
         // sees them in the order they were predicted in.
-        let keys = shared_keys(params);
+        let keys = shared_keys(&sent);
         self.claim(&keys).await;
-        let record = self.step_claimed(params).await;
+        let mut record = self.step_claimed(&sent).await;
         self.release(&keys);
+        record.nonce = rotation;
         record
     }
 
@@ -284,7 +308,13 @@ impl Runner {
             .filter(|_| prediction.message_exact)
             .map(|m| render_region(m, &self.target.region));
         let verdict = match &sent.outcome {
-            Ok((status, reply)) => judge(&prediction, *status, reply, expected_image, exact.as_deref(), &*self.codes),
+            Ok((status, reply)) => {
+                let verdict = judge(&prediction, *status, reply, expected_image, exact.as_deref(), &*self.codes);
+                // Only the EC2 dialect is what an AWS SDK reads.
+                let sdk =
+                    (self.target.dialect == Dialect::Ec2Query).then(|| crate::wire::sdk_reading(*status, &sent.raw));
+                with_sdk_reading(verdict, sdk.flatten())
+            }
             Err(error) => Verdict::Transport { error: error.to_string() },
         };
         let curl = sent.curl(&self.target);
@@ -301,6 +331,7 @@ impl Runner {
             attempts: sent.attempts,
             elapsed_ms,
             curl,
+            nonce: None,
         }
     }
 
@@ -538,7 +569,7 @@ mod tests {
             .collect();
         assert_eq!(intents.len(), 2);
         assert!(intents.iter().all(|p| p.get("TagSpecification.1.ResourceType").is_some()), "{intents:?}");
-        let made: Vec<&str> = read
+        let mut made: Vec<&str> = read
             .entries
             .iter()
             .filter_map(|e| match e {
@@ -546,12 +577,15 @@ mod tests {
                 _ => None,
             })
             .collect();
-        let created: Vec<&str> = steps(&records)
+        let mut created: Vec<&str> = steps(&records)
             .filter_map(|s| match &s.reply {
                 Some(Reply::Success { image_id: Some(id), .. }) => Some(id.as_str()),
                 _ => None,
             })
             .collect();
+        // Requests in flight answer in any order; the journal holds them as they answered.
+        made.sort_unstable();
+        created.sort_unstable();
         assert_eq!(made, created);
     }
 

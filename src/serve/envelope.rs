@@ -6,9 +6,41 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
 
+use super::describe::{ARCHITECTURE, IMAGE_TYPE, ROOT_DEVICE, WORLD_CREATION_DATE, state_text};
+use super::xml::{self, Described};
+
 /// The envelope's success body for a copy.
 pub fn success(image_id: &str, created_at: &str) -> String {
     json!({"success": true, "data": {"id": image_id, "created_at": created_at}}).to_string()
+}
+
+/// The envelope's DescribeImages body: the fields of the XML answer under snake_case names.
+pub fn describe_images<'a>(images: impl IntoIterator<Item = Described<'a>>) -> String {
+    let images: Vec<serde_json::Value> = images
+        .into_iter()
+        .map(|d| {
+            let i = d.image;
+            json!({
+                "id": i.image_id,
+                "state": state_text(i.state),
+                "owner_id": d.owner,
+                "name": i.name,
+                "description": i.description,
+                "creation_date": d.copy.map_or(WORLD_CREATION_DATE, |c| c.created.as_str()),
+                "public": false,
+                "architecture": ARCHITECTURE,
+                "image_type": IMAGE_TYPE,
+                "root_device_type": "ebs",
+                "root_device_name": ROOT_DEVICE,
+                "encrypted": i.encrypted,
+                "snapshot_id": xml::snapshot_id(i),
+                "tags": i.tags,
+                "source_image_id": d.copy.map(|c| &c.source_image_id),
+                "source_image_region": d.copy.map(|c| &c.source_region),
+            })
+        })
+        .collect();
+    json!({"success": true, "data": {"images": images}}).to_string()
 }
 
 /// The envelope's error body.

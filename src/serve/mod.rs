@@ -1,12 +1,14 @@
-//! The embedded reference endpoint: an HTTP server that answers EC2 `CopyImage` exactly as the
-//! oracle predicts (its first acceptable outcome) and `DescribeImages` from its world, in EC2
-//! XML or in the json-envelope dialect.
+//! The embedded reference endpoint: an HTTP server that answers EC2 `CopyImage` with what AWS
+//! most likely does (the first outcome of [`Oracle::answering_likely`]; always one the full
+//! oracle accepts) and `DescribeImages` from its world, in EC2 XML or in the json-envelope
+//! dialect.
 //!
 //! Requests go to `/`, as a POST with a form (or JSON) body or as a GET with a query string.
 //! Authorization is not checked. A successful copy adds the new image and its ClientToken to
 //! the endpoint's world, so later requests see them.
 
 pub mod answer;
+pub mod describe;
 pub mod envelope;
 pub mod mutant;
 pub mod params;
@@ -52,6 +54,8 @@ const JSON_CONTENT_TYPE: &str = "application/json";
 /// The endpoint: the oracle, and the world its answers change.
 pub struct Endpoint {
     oracle: Arc<Oracle>,
+    /// The same oracle answering the likely outcome: what the endpoint answers.
+    likely: Oracle,
     codes: EnvelopeCodes,
     /// The fault it plants, if any (see [`mutant`]).
     mutant: Option<Mutant>,
@@ -63,6 +67,8 @@ pub struct Endpoint {
 /// What requests change, behind one lock: every request is decided and recorded atomically.
 struct Shared {
     world: World,
+    /// What the endpoint knows of the copies it made, by image id.
+    copies: std::collections::HashMap<String, describe::CopyInfo>,
     images_created: u64,
     requests: u64,
 }
@@ -108,13 +114,9 @@ impl Endpoint {
 
     /// An endpoint with its own envelope code table.
     pub fn with_codes(oracle: Arc<Oracle>, world: World, codes: EnvelopeCodes) -> Self {
-        Endpoint {
-            oracle,
-            codes,
-            mutant: None,
-            picker: Picker::default(),
-            shared: Mutex::new(Shared { world, images_created: 0, requests: 0 }),
-        }
+        let likely = oracle.answering_likely();
+        let shared = Shared { world, copies: Default::default(), images_created: 0, requests: 0 };
+        Endpoint { oracle, likely, codes, mutant: None, picker: Picker::default(), shared: Mutex::new(shared) }
     }
 
     /// The same endpoint, answering as `picker` picks among the acceptable outcomes.
@@ -131,7 +133,8 @@ impl Endpoint {
         Ok(endpoint)
     }
 
-    /// The oracle it answers with.
+    /// The full oracle: every answer is one it accepts (the endpoint picks the likely one with
+    /// [`Oracle::answering_likely`]).
     pub fn oracle(&self) -> &Arc<Oracle> {
         &self.oracle
     }
@@ -174,13 +177,17 @@ impl Endpoint {
             }
         };
         if params.get("Action").map(String::as_str) == Some(DESCRIBE_IMAGES) {
-            return self.describe_images(&shared.world, dialect, request_id, &params);
+            return self.describe_images(&shared, dialect, request_id, &params);
         }
         self.copy_image(&mut shared, dialect, request_id, &params)
     }
 
     fn copy_image(&self, shared: &mut Shared, dialect: Dialect, request_id: String, params: &Params) -> Reply {
-        let prediction = self.oracle.predict(&shared.world, params);
+        // The likely answer by default; with `--answer any`, any answer the full oracle accepts.
+        let prediction = match self.picker.answer {
+            Answer::Primary => self.likely.predict(&shared.world, params),
+            Answer::Any => self.oracle.predict(&shared.world, params),
+        };
         let Some((outcome, first)) = self.picker.pick(&prediction, shared.requests) else {
             let status = StatusCode::INTERNAL_SERVER_ERROR;
             return self.error(dialect, request_id, status, "InternalError", "the oracle predicted no outcome");
@@ -204,6 +211,12 @@ impl Endpoint {
                     // A success drawn where errors were acceptable too: the copy is made.
                     record_copy(&self.oracle, &mut shared.world, &recorded, &id);
                 }
+                if let (Some(source), Some(region)) = (params.get("SourceImageId"), params.get("SourceRegion")) {
+                    let created = envelope::rfc3339(SystemTime::now()).replace('Z', ".000Z");
+                    let info =
+                        describe::CopyInfo { source_image_id: source.clone(), source_region: region.clone(), created };
+                    shared.copies.insert(id.clone(), info);
+                }
                 id
             }
         };
@@ -217,42 +230,30 @@ impl Endpoint {
         Reply { status, dialect, request_id, body }
     }
 
-    fn describe_images(&self, world: &World, dialect: Dialect, request_id: String, params: &Params) -> Reply {
-        let ids: Vec<&str> = list(params, "ImageId.").collect();
-        let owners: Vec<&str> =
-            list(params, "Owner.").map(|o| if o == "self" { world.account.as_str() } else { o }).collect();
-        let images = world.images.iter().filter(|i| {
-            i.region == world.region
-                && i.visible
-                && if ids.is_empty() {
-                    i.state != crate::world::ImageState::Deregistered
-                } else {
-                    ids.contains(&i.image_id.as_str())
-                }
-                && (owners.is_empty() || owners.contains(&world.owner_of(i)))
-        });
+    fn describe_images(&self, shared: &Shared, dialect: Dialect, request_id: String, params: &Params) -> Reply {
+        let world = &shared.world;
+        if self.oracle.limits().is_true(params.get("DryRun").map(String::as_str)) {
+            let (status, message) =
+                (StatusCode::PRECONDITION_FAILED, "Request would have succeeded, but DryRun flag is set.");
+            return self.error(dialect, request_id, status, "DryRunOperation", message);
+        }
+        let spec = self.oracle.spec();
+        let id_pattern =
+            spec.require_param("SourceImageId").ok().and_then(|p| p.pattern.as_deref()).map(|p| spec.regex(p));
+        let images = match describe::select(world, params, id_pattern, xml::snapshot_id) {
+            Ok(images) => images,
+            Err(e) => return self.error(dialect, request_id, StatusCode::BAD_REQUEST, e.code, &e.message),
+        };
         let images: Vec<Cow<'_, crate::world::Image>> =
-            images.map(|i| self.mutant.map_or(Cow::Borrowed(i), |m| m.described(i))).collect();
-        let images = images.iter().map(|i| &**i);
+            images.into_iter().map(|i| self.mutant.map_or(Cow::Borrowed(i), |m| m.described(i))).collect();
+        let described = images.iter().map(|i| xml::Described {
+            image: i,
+            owner: world.owner_of(i),
+            copy: shared.copies.get(&i.image_id),
+        });
         let body = match dialect {
-            Dialect::Xml => xml::describe_images(self.namespace(), &request_id, images.map(|i| (i, world.owner_of(i)))),
-            Dialect::Json => {
-                let images: Vec<serde_json::Value> = images
-                    .map(|i| {
-                        serde_json::json!({
-                            "id": i.image_id,
-                            "state": xml::state_text(i.state),
-                            "owner_id": world.owner_of(i),
-                            "name": i.name,
-                            "description": i.description,
-                            "encrypted": i.encrypted,
-                            "snapshot_id": xml::snapshot_id(i),
-                            "tags": i.tags,
-                        })
-                    })
-                    .collect();
-                serde_json::json!({"success": true, "data": {"images": images}}).to_string()
-            }
+            Dialect::Xml => xml::describe_images(self.namespace(), &request_id, described),
+            Dialect::Json => envelope::describe_images(described),
         };
         Reply { status: StatusCode::OK, dialect, request_id, body }
     }
@@ -274,12 +275,6 @@ impl Endpoint {
         let namespace = &self.oracle.spec().operation.xml_namespace;
         self.mutant.map_or(namespace, |m| m.namespace(namespace))
     }
-}
-
-/// The values of the list `prefix` (`ImageId.` for `ImageId.1`, `ImageId.2`, ...), in key
-/// order.
-fn list<'a>(params: &'a Params, prefix: &'a str) -> impl Iterator<Item = &'a str> {
-    params.iter().filter(move |(k, _)| k.starts_with(prefix)).map(|(_, v)| v.as_str())
 }
 
 /// The next image id, skipping any the world already has.

@@ -93,6 +93,9 @@ async fn valid_copy_then_describe_lists_it() {
     assert_eq!(d.xml("imageState"), Some("available"));
     assert_eq!(d.xml("imageOwnerId"), Some("123456789012"));
     assert_eq!(d.xml("encrypted"), Some("false"));
+    assert_eq!(d.xml("sourceImageId"), Some("ami-0a1b2c3d4e5f60718"));
+    assert_eq!(d.xml("sourceImageRegion"), Some("us-east-1"));
+    assert!(d.xml("creationDate").is_some_and(|c| c.ends_with(".000Z") && c.len() == 24), "{}", d.body);
     assert_eq!(d.body.matches("<imageId>").count(), 1);
 
     // Owner.1=self lists the copy and the account's own images, not other accounts'.
@@ -102,6 +105,33 @@ async fn valid_copy_then_describe_lists_it() {
     assert!(!own.body.contains("ami-760aaa0f"), "{}", own.body);
     assert!(own.body.contains("<tagSet><item><key>env</key><value>test</value></item>"), "{}", own.body);
     assert_eq!(r.endpoint().world().images.iter().filter(|i| i.image_id == id).count(), 1);
+    r.shutdown().await;
+}
+
+/// What botocore's model allows and the evidence says AWS accepts succeeds, and the full
+/// oracle accepts the answer too.
+#[tokio::test]
+async fn requests_real_clients_send_succeed_with_the_likely_answer() {
+    let r = start().await;
+    let token = "t".repeat(100);
+    let base = "Action=CopyImage&Version=2016-11-15&SourceImageId=ami-0a1b2c3d4e5f60718&SourceRegion=us-east-1";
+    for extra in [
+        "Name=my+ami+2".to_owned(),
+        "Name=odd+%5Bname%5D+%40+it%27s".to_owned(),
+        "Name=empty-tags&TagSpecification.1.ResourceType=image".to_owned(),
+        format!("Name=long-token&ClientToken={token}"),
+    ] {
+        let body = format!("{base}&{extra}");
+        let a = post(&r, body.clone()).await;
+        assert_eq!(a.status, 200, "{extra}: {}", a.body);
+        let mut params = Params::new();
+        params::decode_form(body.as_bytes(), &mut params).unwrap();
+        let full = r.endpoint().oracle().predict(&World::default_world(), &params);
+        assert!(full.accepts(200, None), "{extra}: the oracle does not accept success: {full:?}");
+    }
+    // Over 128 characters the model refuses the token; the likely answer is the first outcome.
+    let long = post(&r, format!("{base}&Name=too-long&ClientToken={}", "t".repeat(129))).await;
+    long.assert_xml_error(400, "InvalidParameterValue");
     r.shutdown().await;
 }
 
@@ -269,13 +299,21 @@ async fn describe_hides_deregistered_and_invisible_images() {
     assert!(!all.body.contains("ami-0123abcd4567ef890"), "invisible listed: {}", all.body);
     assert!(!all.body.contains("ami-01234567890abcdef"), "other Region listed: {}", all.body);
     assert!(all.body.contains("<imageId>ami-760aaa0f</imageId>"));
-    assert!(all.body.contains("<snapshotId>snap-0e1c2a3b4d5f60789</snapshotId><encrypted>true</encrypted>"));
+    assert!(all.body.contains(
+        "<snapshotId>snap-0e1c2a3b4d5f60789</snapshotId><volumeSize>8</volumeSize>\
+         <deleteOnTermination>true</deleteOnTermination><volumeType>gp3</volumeType><encrypted>true</encrypted>"
+    ));
 
     let by_id = post(&r, "Action=DescribeImages&ImageId.1=ami-0d0e0a0d0b0e0e0f0").await;
     assert_eq!(by_id.xml("imageState"), Some("deregistered"));
 
     let none = post(&r, "Action=DescribeImages&ImageId.1=ami-0ffffffffffffffff").await;
-    assert!(none.body.contains("<imagesSet/>"), "{}", none.body);
+    assert_eq!((none.status, none.xml("Code")), (400, Some("InvalidAMIID.NotFound")), "{}", none.body);
+    assert_eq!(none.xml("Message"), Some("The image id &apos;[ami-0ffffffffffffffff]&apos; does not exist"));
+    let bad = post(&r, "Action=DescribeImages&ImageId.1=ami-XYZ").await;
+    assert_eq!((bad.status, bad.xml("Code")), (400, Some("InvalidAMIID.Malformed")), "{}", bad.body);
+    let filtered = post(&r, "Action=DescribeImages&Filter.1.Name=name&Filter.1.Value.1=no-such-*").await;
+    assert!(filtered.body.contains("<imagesSet/>"), "{}", filtered.body);
 
     let json = send(
         reqwest::Client::new()

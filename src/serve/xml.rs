@@ -3,8 +3,9 @@
 
 use std::fmt::Write;
 
+use super::describe::{ARCHITECTURE, CopyInfo, IMAGE_TYPE, ROOT_DEVICE, WORLD_CREATION_DATE, state_text};
 pub use crate::wire::xml_escape::escape_into;
-use crate::world::{Image, ImageState};
+use crate::world::Image;
 
 const DECLARATION: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
 
@@ -42,11 +43,22 @@ pub fn copy_image(namespace: &str, request_id: &str, image_id: Option<&str>) -> 
     out
 }
 
-/// The `DescribeImagesResponse` document over (image, owning account) pairs.
+/// One image as DescribeImages shows it: the image, its owning account, and where it was
+/// copied from when the endpoint made it.
+pub struct Described<'a> {
+    /// The image.
+    pub image: &'a Image,
+    /// Its owning account.
+    pub owner: &'a str,
+    /// The source and creation time of a copy the endpoint made.
+    pub copy: Option<&'a CopyInfo>,
+}
+
+/// The `DescribeImagesResponse` document.
 pub fn describe_images<'a>(
     namespace: &str,
     request_id: &str,
-    images: impl IntoIterator<Item = (&'a Image, &'a str)>,
+    images: impl IntoIterator<Item = Described<'a>>,
 ) -> String {
     let mut out = String::with_capacity(1024);
     out.push_str(DECLARATION);
@@ -55,23 +67,33 @@ pub fn describe_images<'a>(
     out.push_str("\">");
     element(&mut out, "requestId", request_id);
     let mut any = false;
-    for (image, owner) in images {
+    for d in images {
         if !any {
             out.push_str("<imagesSet>");
             any = true;
         }
-        image_item(&mut out, image, owner);
+        image_item(&mut out, &d);
     }
     out.push_str(if any { "</imagesSet>" } else { "<imagesSet/>" });
     out.push_str("</DescribeImagesResponse>");
     out
 }
 
-fn image_item(out: &mut String, image: &Image, owner: &str) {
+/// One `imagesSet/item`, with the members of botocore's `Image` shape that tools read, under
+/// their wire names.
+fn image_item(out: &mut String, d: &Described<'_>) {
+    let image = d.image;
     out.push_str("<item>");
     element(out, "imageId", &image.image_id);
+    element(out, "imageLocation", &format!("{}/{}", d.owner, image.name.as_deref().unwrap_or("")));
     element(out, "imageState", state_text(image.state));
-    element(out, "imageOwnerId", owner);
+    element(out, "imageOwnerId", d.owner);
+    element(out, "creationDate", d.copy.map_or(WORLD_CREATION_DATE, |c| c.created.as_str()));
+    element(out, "isPublic", "false");
+    element(out, "architecture", ARCHITECTURE);
+    element(out, "imageType", IMAGE_TYPE);
+    element(out, "platformDetails", "Linux/UNIX");
+    element(out, "usageOperation", "RunInstances");
     if let Some(name) = &image.name {
         element(out, "name", name);
     }
@@ -84,8 +106,19 @@ fn image_item(out: &mut String, image: &Image, owner: &str) {
     element(out, "deviceName", ROOT_DEVICE);
     out.push_str("<ebs>");
     element(out, "snapshotId", &snapshot_id(image));
+    element(out, "volumeSize", VOLUME_SIZE);
+    element(out, "deleteOnTermination", "true");
+    element(out, "volumeType", VOLUME_TYPE);
     element(out, "encrypted", if image.encrypted { "true" } else { "false" });
     out.push_str("</ebs></item></blockDeviceMapping>");
+    element(out, "virtualizationType", "hvm");
+    element(out, "hypervisor", "xen");
+    element(out, "enaSupport", "true");
+    element(out, "sriovNetSupport", "simple");
+    if let Some(copy) = d.copy {
+        element(out, "sourceImageId", &copy.source_image_id);
+        element(out, "sourceImageRegion", &copy.source_region);
+    }
     if !image.tags.is_empty() {
         out.push_str("<tagSet>");
         for (k, v) in &image.tags {
@@ -99,18 +132,10 @@ fn image_item(out: &mut String, image: &Image, owner: &str) {
     out.push_str("</item>");
 }
 
-/// The root device every described image reports.
-pub const ROOT_DEVICE: &str = "/dev/xvda";
-
-/// The wire text of an image state.
-pub fn state_text(state: ImageState) -> &'static str {
-    match state {
-        ImageState::Available => "available",
-        ImageState::Pending => "pending",
-        ImageState::Failed => "failed",
-        ImageState::Deregistered => "deregistered",
-    }
-}
+/// The root volume size (GiB) every described image reports.
+pub const VOLUME_SIZE: &str = "8";
+/// The root volume type every described image reports.
+pub const VOLUME_TYPE: &str = "gp3";
 
 /// The image's backing snapshot: the world's id when it has one, else one derived from the
 /// image id so that the same image always shows the same snapshot.

@@ -211,8 +211,13 @@ impl Session {
         };
         let (cases, planned) = self.planned_cases(opened.as_mut(), &world)?;
         let runner_journal = target.safety.journal.clone();
-        let runner =
+        let mut runner =
             Runner::new(self.oracle.clone(), target.clone(), world.clone(), codes).map_err(SessionError::Client)?;
+        // Another endpoint may outlive the run and keep its copies and tokens: a per-run nonce
+        // keeps the next run from meeting them. The embedded one starts afresh each run.
+        if connected.embedded.is_none() {
+            runner = runner.with_nonce(crate::run::nonce::Nonce::fresh());
+        }
         let runner = Arc::new(runner);
         let mut sink = self.sink(&connected.url, redactor)?;
         let recorder = opened.as_mut().map(|o| &mut o.baseline);

@@ -91,11 +91,18 @@ fn params_line(params: &crate::world::Params) -> String {
 }
 
 fn step(out: &mut String, label: &str, s: &StepRecord, roles: &BTreeMap<String, String>) {
-    let literal: Vec<&str> = s.params.values().flat_map(|v| ids().find_iter(v).map(|m| m.as_str())).collect();
-    let redact = |text: &str, roles: &BTreeMap<String, String>| redact(text, roles, &literal);
-    let named: crate::world::Params = s.params.iter().map(|(k, v)| (k.clone(), redact_names(v, roles))).collect();
-    let params = [params_line(&named)];
-    let _ = writeln!(out, "  {label}: {}", redact(&params.join(" "), roles));
+    // A run's nonce is undone first: the request as generated, and its values in the
+    // response as generated, so that runs with different nonces compare.
+    let generated = s.nonce.as_ref().map(|n| n.generated(&s.params));
+    let params = generated.as_ref().unwrap_or(&s.params);
+    let unnonce = |text: &str| match &s.nonce {
+        Some(n) => n.undo_text(&s.params, text),
+        None => text.to_owned(),
+    };
+    let literal: Vec<&str> = params.values().flat_map(|v| ids().find_iter(v).map(|m| m.as_str())).collect();
+    let named: crate::world::Params = params.iter().map(|(k, v)| (k.clone(), redact_names(v, roles))).collect();
+    let _ = writeln!(out, "  {label}: {}", redact(&params_line(&named), roles, &literal));
+    let redact = |text: &str, roles: &BTreeMap<String, String>| redact(&unnonce(text), roles, &literal);
     let response = match (&s.reply, s.status) {
         (Some(Reply::Success { image_id, .. }), Some(st)) => {
             format!("{st} success imageId={}", image_id.as_deref().map_or("(none)".into(), |i| redact(i, roles)))

@@ -14,6 +14,10 @@ use std::path::Path;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
+mod likely;
+pub use likely::Likely;
+use likely::check_likely;
+
 /// The spec shipped with the tool, compiled in so the binary works from any directory.
 pub const BUILTIN: &str = include_str!("../../specs/copy_image.toml");
 /// The name the built-in spec is reported under in error messages.
@@ -286,6 +290,13 @@ pub struct Rule {
     /// For a rule that is not certain: the other answers a real AWS could plausibly give and
     /// why the outcome set holds them, or why there are none.
     pub alternatives_note: Option<String>,
+    /// What AWS most likely answers when the rule fires, for a rule whose acceptable set has
+    /// more than one answer: the embedded endpoint answers this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub likely: Option<Likely>,
+    /// Why that answer is the likely one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub likely_note: Option<String>,
 }
 
 fn yes() -> bool {
@@ -469,6 +480,7 @@ impl Spec {
                         .into(),
                 ));
             }
+            check_likely(r).map_err(|m| err(at("likely"), m))?;
         }
         Ok(())
     }

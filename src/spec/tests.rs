@@ -79,3 +79,23 @@ fn success_outcome_must_be_200() {
     });
     assert!(e.contains("rule.R35-success.outcomes"), "{e}");
 }
+
+#[test]
+fn likely_answers_are_checked() {
+    let spec = Spec::builtin().unwrap();
+    assert_eq!(spec.rule("R07-name").unwrap().likely, Some(Likely::Success));
+    for r in spec.rules.iter().filter(|r| r.predicted && r.is_uncertain()) {
+        assert!(r.likely.is_some(), "{} names no likely answer", r.id);
+    }
+    let e = broken(|s| s.replacen("likely = \"success\"", "likely = \"NoSuchCode\"", 1));
+    assert!(e.ends_with(".likely: NoSuchCode is not among the rule's acceptable answers"), "{e}");
+    let e = broken(|s| s.replace("likely_note = \"Spaces", "# \"Spaces"));
+    assert!(e.contains("R07-name"), "{e}");
+    let e = broken(|s| {
+        s.replace(
+            "confidence = \"documented\"\n\n[[rule]]\nid = \"R34",
+            "confidence = \"documented\"\nlikely = \"success\"\nlikely_note = \"x\"\n\n[[rule]]\nid = \"R34",
+        )
+    });
+    assert!(e.contains("only a predicted rule with more than one acceptable answer"), "{e}");
+}

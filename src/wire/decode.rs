@@ -18,7 +18,7 @@ pub const MAX_DEPTH: usize = 64;
 /// The root element of a CopyImage success.
 const SUCCESS_ROOT: &str = "CopyImageResponse";
 /// The root element of the EC2 error envelope.
-const ERROR_ROOT: &str = "Response";
+pub(super) const ERROR_ROOT: &str = "Response";
 
 /// What a response says, whatever its dialect.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,7 +48,7 @@ pub enum Reply {
     },
 }
 
-fn is_2xx(status: u16) -> bool {
+pub(super) fn is_2xx(status: u16) -> bool {
     (200..300).contains(&status)
 }
 
@@ -81,11 +81,11 @@ struct Capture {
 
 /// What one pass over an XML document found.
 #[derive(Default)]
-struct Scan {
-    root: Option<String>,
-    image_id: Option<String>,
+pub(super) struct Scan {
+    pub(super) root: Option<String>,
+    pub(super) image_id: Option<String>,
     request_id: Option<String>,
-    code: Option<String>,
+    pub(super) code: Option<String>,
     message: Option<String>,
     has_errors: bool,
 }
@@ -139,7 +139,7 @@ pub(crate) fn resolve_ref(r: &BytesRef<'_>) -> String {
 
 /// Reads the whole document into `out`, checking it is well-formed and picking out the
 /// fields; on error `out` still holds the root, if one was seen.
-fn scan(text: &str, out: &mut Scan) -> Result<(), String> {
+pub(super) fn scan(text: &str, out: &mut Scan) -> Result<(), String> {
     let mut reader = quick_xml::Reader::from_str(text);
     let mut path: Vec<String> = Vec::new();
     let mut errors_seen = 0usize;
@@ -228,8 +228,9 @@ fn push_text(capture: &mut Option<Capture>, depth: usize, s: &str) {
 
 /// Closes the innermost element, storing a capture that ends with it.
 fn close(out: &mut Scan, path: &mut Vec<String>, capture: &mut Option<Capture>, root_closed: &mut bool) {
+    // Kept as written: `decode_xml` trims, `sdk_reading` reports what trimming hid.
     if let Some(c) = capture.take_if(|c| c.depth == path.len()) {
-        *out.slot(c.field) = Some(c.text.trim().to_owned());
+        *out.slot(c.field) = Some(c.text);
     }
     path.pop();
     if path.is_empty() {
@@ -276,12 +277,12 @@ pub fn decode_xml(status: u16, body: &[u8]) -> Reply {
     if let Err(reason) = scanned {
         return unparseable(reason, body);
     }
-    match (s.root.as_deref(), s.code) {
-        (Some(SUCCESS_ROOT), _) if is_2xx(status) => Reply::Success { image_id: s.image_id, request_id: s.request_id },
+    let trim = |v: Option<String>| v.map(|t| t.trim().to_owned());
+    let (image_id, request_id, code, message) = (trim(s.image_id), trim(s.request_id), trim(s.code), trim(s.message));
+    match (s.root.as_deref(), code) {
+        (Some(SUCCESS_ROOT), _) if is_2xx(status) => Reply::Success { image_id, request_id },
         (Some(SUCCESS_ROOT), _) => unparseable(format!("<{SUCCESS_ROOT}> with HTTP status {status}"), body),
-        (Some(ERROR_ROOT), Some(code)) if !code.is_empty() => {
-            Reply::Error { code, message: s.message, request_id: s.request_id }
-        }
+        (Some(ERROR_ROOT), Some(code)) if !code.is_empty() => Reply::Error { code, message, request_id },
         (Some(ERROR_ROOT), Some(_)) => unparseable("error envelope with an empty <Code>", body),
         (Some(ERROR_ROOT), None) if s.has_errors => unparseable("error envelope without Errors/Error/Code", body),
         (Some(ERROR_ROOT), None) => unparseable("<Response> without <Errors>", body),

@@ -9,6 +9,7 @@ pub mod decode;
 pub mod describe;
 pub mod encode;
 pub mod redact;
+pub mod sdk;
 pub mod sign;
 pub mod xml_escape;
 pub mod xml_path;
@@ -20,6 +21,7 @@ pub use curl::curl_command;
 pub use decode::{Reply, decode_json, decode_xml};
 pub use encode::{form_body, json_body, percent_encode};
 pub use redact::{Redacting, Redactor};
+pub use sdk::sdk_reading;
 pub use sign::{Credentials, sign};
 
 /// A problem with credentials or with signing a request.

@@ -31,6 +31,10 @@ pub enum Mode {
     /// in an error `<Message>`, in a success body and in an unparseable 500; `DescribeImages`
     /// of `ami-12345678` answers with that image, its description the echo.
     Echo,
+    /// 400 with this code, written with whitespace around it inside `<Code>`.
+    PaddedCode(&'static str),
+    /// 400 with this code, the body starting with a blank line before the XML declaration.
+    BlankBeforeDeclaration(&'static str),
 }
 
 /// A running fake server.
@@ -119,6 +123,8 @@ fn serve(mut stream: TcpStream, mode: Mode, count: &AtomicU64, seen: &Mutex<Vec<
         Mode::Huge => (200, format!("{ok}{}", " ".repeat(3 << 20))),
         Mode::Raw(status, body) => (status, body.to_owned()),
         Mode::Echo => echo(n, &head, &body),
+        Mode::PaddedCode(code) => (400, err(&format!("\n  {code}\n"))),
+        Mode::BlankBeforeDeclaration(code) => (400, format!("\n{}", err(code))),
     };
     let head = format!(
         "HTTP/1.1 {status} X\r\ncontent-type: text/xml\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",

@@ -1,0 +1,303 @@
+//! The per-run nonce that keeps runs against one long-lived endpoint apart: the Names and
+//! ClientTokens a run sends are its generated ones with every letter and digit rotated by a
+//! per-run key, so an earlier run's copies and tokens never meet this run's requests.
+//!
+//! The rotation keeps each value's length and the class of each character (a character
+//! AWS certainly allows in a Name, one it may allow, anything else), so a Name that is too
+//! long, too short or carries a bad character stays so; two values equal in one run stay
+//! equal and two different ones stay different. Moving the punctuation of the first class
+//! too widens the room of a short Name, so two runs rarely send the same one.
+//! Snapshots undo it ([`Nonce::undo`]), so baselines compare across runs.
+
+use std::collections::HashSet;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use crate::world::{ImageState, Params, World};
+
+/// The characters a Name certainly may carry (the built-in spec's Name `pattern`; a test
+/// keeps the two in step): the first class the rotation moves. A nonce is written with its
+/// letters and digits.
+const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz()./_- ";
+/// Letters and digits: the characters a nonce is written with.
+const NONCE_CHARS: usize = 62;
+/// The characters only the model allows in a Name (the spec's `pattern_uncertain` less its
+/// `pattern`): the second class.
+const UNCERTAIN: &[u8] = b"[]'@";
+/// Characters in a nonce's text.
+const LEN: usize = 8;
+
+/// One run's key: eight letters or digits, none of them `0` (a shift of 0 would leave a
+/// character as it was).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Nonce {
+    text: String,
+}
+
+/// The position of `c` in `class`.
+fn position_in(class: &[u8], c: char) -> Option<usize> {
+    u8::try_from(c).ok().and_then(|b| class.iter().position(|&a| a == b))
+}
+
+/// The position of a character of the first class.
+fn position(c: char) -> Option<usize> {
+    position_in(ALPHABET, c)
+}
+
+impl Nonce {
+    /// A fresh nonce from the clock and the process id: runs that follow each other, or run
+    /// side by side, get different ones.
+    pub fn fresh() -> Self {
+        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        // Fold the 128-bit count of nanoseconds and the pid into one seed.
+        let mut x = (nanos as u64) ^ ((nanos >> 64) as u64) ^ (u64::from(std::process::id()) << 32);
+        let mut text = String::with_capacity(LEN);
+        for _ in 0..LEN {
+            x = splitmix64(x);
+            // 1..=61: never the identity shift.
+            text.push(char::from(ALPHABET[1 + (x % (NONCE_CHARS as u64 - 1)) as usize]));
+        }
+        Nonce { text }
+    }
+
+    /// The nonce written as `text` (as records keep it); `None` unless it is eight letters or
+    /// digits without `0`.
+    pub fn parse(text: &str) -> Option<Self> {
+        let ok =
+            text.chars().count() == LEN && text.chars().all(|c| position(c).is_some_and(|p| p > 0 && p < NONCE_CHARS));
+        ok.then(|| Nonce { text: text.to_owned() })
+    }
+
+    /// Its text.
+    #[cfg(test)]
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    fn shifts(&self) -> impl Iterator<Item = usize> + '_ {
+        self.text.chars().filter_map(position).cycle()
+    }
+
+    fn rotate(&self, value: &str, forward: bool) -> String {
+        let turn = |class: &[u8], p: usize, shift: usize| {
+            let (n, shift) = (class.len(), shift % class.len());
+            char::from(class[if forward { (p + shift) % n } else { (p + n - shift) % n }])
+        };
+        value
+            .chars()
+            .zip(self.shifts())
+            .map(|(c, shift)| match (position(c), position_in(UNCERTAIN, c)) {
+                (Some(p), _) => turn(ALPHABET, p, shift),
+                (None, Some(p)) => turn(UNCERTAIN, p, shift),
+                (None, None) => c,
+            })
+            .collect()
+    }
+
+    /// The value as this run sends it.
+    pub fn apply(&self, value: &str) -> String {
+        self.rotate(value, true)
+    }
+
+    /// The generated value back from the one sent.
+    pub fn undo(&self, value: &str) -> String {
+        self.rotate(value, false)
+    }
+
+    /// The request as this run sends it: `ClientToken`, and `Name` unless it is in `kept`;
+    /// with the record of what was rotated, when anything was.
+    pub fn params(&self, params: &Params, kept: &HashSet<String>) -> (Params, Option<Rotation>) {
+        let mut out = params.clone();
+        let mut keys = vec![];
+        for key in [NAME, TOKEN] {
+            if let Some(v) = out.get_mut(key)
+                && !(key == NAME && kept.contains(v.as_str()))
+            {
+                *v = self.apply(v);
+                keys.push(key.to_owned());
+            }
+        }
+        let rotation = (!keys.is_empty()).then(|| Rotation { nonce: self.text.clone(), keys });
+        (out, rotation)
+    }
+}
+
+/// Which of a request's values a nonce rotated: what a record needs to give the generated
+/// request back.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rotation {
+    /// The nonce's text.
+    pub nonce: String,
+    /// The keys whose values it rotated.
+    pub keys: Vec<String>,
+}
+
+impl Rotation {
+    /// The (sent, generated) pairs of the rotated values in `sent`.
+    pub fn pairs(&self, sent: &Params) -> Vec<(String, String)> {
+        let Some(nonce) = Nonce::parse(&self.nonce) else { return vec![] };
+        self.keys.iter().filter_map(|k| sent.get(k)).map(|v| (v.clone(), nonce.undo(v))).collect()
+    }
+
+    /// The request as generated, from the one sent.
+    pub fn generated(&self, sent: &Params) -> Params {
+        let mut out = sent.clone();
+        if let Some(nonce) = Nonce::parse(&self.nonce) {
+            for k in &self.keys {
+                if let Some(v) = out.get_mut(k) {
+                    *v = nonce.undo(v);
+                }
+            }
+        }
+        out
+    }
+
+    /// `text` (a message, a verdict) with the sent values written as generated, where they
+    /// stand on their own: not inside a longer run of letters and digits, so that a short
+    /// value (`x`) does not rewrite words (`expected`).
+    pub fn undo_text(&self, sent: &Params, text: &str) -> String {
+        let mut out = text.to_owned();
+        for (from, to) in self.pairs(sent) {
+            // A value without letters or digits did not change; an empty one is everywhere.
+            if !from.is_empty() && from != to {
+                out = replace_standalone(&out, &from, &to);
+            }
+        }
+        out
+    }
+}
+
+/// `text` with each occurrence of `from` that no letter or digit touches on either side
+/// replaced by `to`.
+fn replace_standalone(text: &str, from: &str, to: &str) -> String {
+    let alnum = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
+    let mut out = String::with_capacity(text.len());
+    let mut rest = 0;
+    for (at, _) in text.match_indices(from) {
+        if at < rest {
+            continue;
+        }
+        let end = at + from.len();
+        if alnum(text[..at].chars().next_back()) || alnum(text[end..].chars().next()) {
+            continue;
+        }
+        out.push_str(&text[rest..at]);
+        out.push_str(to);
+        rest = end;
+    }
+    out.push_str(&text[rest..]);
+    out
+}
+
+const NAME: &str = "Name";
+const TOKEN: &str = "ClientToken";
+
+/// The Names a run sends as generated: those of the caller's images in the endpoint's Region
+/// when the run starts. A case that reuses one aims at the duplicate-name rule, and such a
+/// copy is refused in every run alike, so it changes nothing a later run sees.
+pub fn kept_names(world: &World) -> HashSet<String> {
+    world
+        .images
+        .iter()
+        .filter(|i| {
+            i.region == world.region && world.owner_of(i) == world.account && i.state != ImageState::Deregistered
+        })
+        .filter_map(|i| i.name.clone())
+        .collect()
+}
+
+fn splitmix64(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rotation_keeps_length_and_classes_and_undoes() {
+        let n = Nonce::parse("Zz9aB1cD").unwrap();
+        for v in ["my-copy", "ab", &"x".repeat(129), "name with [brackets] @ it's", "", "ééé", "token-123"] {
+            let sent = n.apply(v);
+            assert_eq!(sent.chars().count(), v.chars().count(), "{v}");
+            for (a, b) in v.chars().zip(sent.chars()) {
+                assert_eq!(position(a).is_some(), position(b).is_some(), "{v} -> {sent}");
+                assert_eq!(position_in(UNCERTAIN, a).is_some(), position_in(UNCERTAIN, b).is_some(), "{v} -> {sent}");
+                if position(a).is_some() {
+                    assert_ne!(a, b, "every character a Name certainly allows moves");
+                }
+            }
+            assert_eq!(n.undo(&sent), v);
+        }
+        assert_eq!(n.apply("a-b"), "2xk");
+        assert_eq!(n.apply("ééé"), "ééé");
+    }
+
+    #[test]
+    fn fresh_nonces_differ_and_parse_back() {
+        let (a, b) = (Nonce::fresh(), Nonce::fresh());
+        assert_ne!(a, b);
+        assert_eq!(Nonce::parse(a.as_str()), Some(a.clone()));
+        assert_eq!(Nonce::parse("short"), None);
+        assert_eq!(Nonce::parse("0aaaaaaa"), None);
+    }
+
+    #[test]
+    fn names_of_the_callers_images_are_kept() {
+        let world = World::default_world();
+        let kept = kept_names(&world);
+        let mine = world
+            .images
+            .iter()
+            .find(|i| i.region == world.region && world.owner_of(i) == world.account && i.name.is_some())
+            .and_then(|i| i.name.clone())
+            .unwrap();
+        assert!(kept.contains(&mine));
+        let n = Nonce::parse("abcdefgh").unwrap();
+        let p: Params = [("Name", mine.as_str()), ("ClientToken", "t-1"), ("Description", "d")]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        let (sent, rotation) = n.params(&p, &kept);
+        assert_eq!(sent["Name"], mine);
+        assert_ne!(sent["ClientToken"], "t-1");
+        assert_eq!(sent["Description"], "d");
+        let rotation = rotation.unwrap();
+        assert_eq!(rotation.keys, ["ClientToken"]);
+        assert_eq!(rotation.generated(&sent), p);
+        let message = format!("token {} was used", sent["ClientToken"]);
+        assert_eq!(rotation.undo_text(&sent, &message), "token t-1 was used");
+        let other: Params = [("Name", "fresh-name")].into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
+        assert_ne!(n.params(&other, &kept).0["Name"], "fresh-name");
+        assert_eq!(n.params(&Params::new(), &kept), (Params::new(), None));
+        // A one-letter value is undone where it stands alone, never inside a word.
+        let short = Rotation { nonce: n.as_str().to_owned(), keys: vec!["Name".into()] };
+        let sent: Params = [("Name".to_owned(), n.apply("H"))].into_iter().collect();
+        let x = &sent["Name"];
+        let text = format!("name {x} taken, {x}{x} and e{x}pected stay; ({x})");
+        assert_eq!(short.undo_text(&sent, &text), format!("name H taken, {x}{x} and e{x}pected stay; (H)"));
+    }
+
+    #[test]
+    fn the_classes_are_the_specs_name_character_sets() {
+        let spec = crate::spec::Spec::builtin().unwrap();
+        let name = spec.param("Name").unwrap();
+        let certain = regex::Regex::new(name.pattern.as_deref().unwrap()).unwrap();
+        let model = regex::Regex::new(name.pattern_uncertain.as_deref().unwrap()).unwrap();
+        let printable = (0x20u8..0x7f).map(char::from);
+        let mut want_certain: Vec<char> = printable.clone().filter(|c| certain.is_match(&c.to_string())).collect();
+        let mut want_uncertain: Vec<char> =
+            printable.filter(|c| model.is_match(&c.to_string()) && !certain.is_match(&c.to_string())).collect();
+        let mut have_certain: Vec<char> = ALPHABET.iter().map(|&b| char::from(b)).collect();
+        let mut have_uncertain: Vec<char> = UNCERTAIN.iter().map(|&b| char::from(b)).collect();
+        for v in [&mut want_certain, &mut want_uncertain, &mut have_certain, &mut have_uncertain] {
+            v.sort_unstable();
+        }
+        assert_eq!(have_certain, want_certain, "ALPHABET is not the spec's Name pattern");
+        assert_eq!(have_uncertain, want_uncertain, "UNCERTAIN is not the spec's model-only Name characters");
+    }
+}
