@@ -24,12 +24,7 @@ impl Outcome {
         if s.interrupted {
             return exit::INTERRUPTED;
         }
-        let cases_pass = match &s.baseline {
-            Some(gate) => gate.passes(),
-            None => s.deviations + s.unparseable + s.transport_errors == 0,
-        };
-        let stateful_passes = s.stateful.as_ref().is_none_or(|r| r.failures.is_empty() && r.stopped.is_none());
-        if cases_pass && stateful_passes { exit::OK } else { exit::DEVIATIONS }
+        if s.passes() { exit::OK } else { exit::DEVIATIONS }
     }
 }
 

@@ -238,6 +238,8 @@ pub enum UncertainAlso {
 pub struct Rule {
     /// Stable id, e.g. `R07-name`.
     pub id: String,
+    /// What the rule is about, in a few words for reports (e.g. "Name length and characters").
+    pub title: String,
     /// The phase it belongs to.
     pub phase: String,
     /// Whether the oracle predicts it (false: `reason` says why not).
@@ -423,6 +425,9 @@ impl Spec {
             if r.source.trim().is_empty() {
                 return Err(err(at("source"), "every rule cites a source".into()));
             }
+            if r.title.trim().is_empty() {
+                return Err(err(at("title"), "every rule has a title for reports".into()));
+            }
         }
         Ok(())
     }
@@ -513,6 +518,14 @@ mod tests {
     fn rule_without_source_is_refused() {
         let e = broken(|s| s.replace("source = \"[timed]\"", "source = \" \""));
         assert_eq!(e, "t.toml: rule.R12-duration-range.source: every rule cites a source");
+    }
+
+    #[test]
+    fn rule_without_title_is_refused() {
+        let e = broken(|s| s.replace("title = \"Description length\"", "title = \"  \""));
+        assert_eq!(e, "t.toml: rule.R08-desc.title: every rule has a title for reports");
+        let e = broken(|s| s.replace("title = \"Description length\"\n", ""));
+        assert!(e.contains("missing field `title`"), "{e}");
     }
 
     #[test]

@@ -10,6 +10,7 @@ mod cli;
 mod coverage;
 mod docs;
 mod fake;
+mod findings;
 mod fuzz_decoders;
 mod hostile;
 mod interrupt;
