@@ -9,6 +9,10 @@ use crate::report::escape::{block, line};
 use crate::report::{Finding, Sink, Summary};
 use crate::run::CaseRecord;
 
+/// How many findings not accepted are shown in full, reproduction included; the others get
+/// a line each, so the report stays about two screens long against a buggy endpoint.
+const IN_FULL: usize = 5;
+
 /// The terminal report.
 pub struct Terminal<W: Write> {
     out: W,
@@ -70,8 +74,15 @@ fn findings(o: &mut impl Write, s: &Summary) -> io::Result<()> {
         return writeln!(o, "\nFINDINGS: none");
     }
     writeln!(o, "\nFINDINGS: {} not accepted, {accepted} accepted", open.len())?;
-    for (i, f) in open.iter().enumerate() {
+    for (i, f) in open.iter().take(IN_FULL).enumerate() {
         open_finding(o, i + 1, f)?;
+    }
+    if open.len() > IN_FULL {
+        writeln!(o, "\nmore findings not accepted (`--format json` has their reproductions):")?;
+        for (i, f) in open.iter().enumerate().skip(IN_FULL) {
+            let (rule, title, example) = (line(&f.key.rule), line(&f.title), line(&f.example));
+            writeln!(o, "{:>3}. {rule}: {title} ({}, e.g. {example})", i + 1, cases(f.cases))?;
+        }
     }
     if accepted > 0 {
         let by = s.accepted_file.as_deref().unwrap_or("the baseline");
