@@ -265,3 +265,24 @@ fn json_summary_lists_the_findings() {
     assert_eq!(v["summary"]["dialect"], "ec2-query");
     assert_eq!(v["summary"]["rules"]["R21-dryrun"]["title"], "Dry run");
 }
+
+#[test]
+fn past_five_open_findings_the_terminal_report_gives_one_line_each() {
+    let bugs: [(&str, &str); 7] = [
+        ("Name", "n"),
+        ("Description", &"d".repeat(256)),
+        ("SourceRegion", "mars-1"),
+        ("SourceImageId", "ami-123"),
+        ("ClientToken", &"t".repeat(129)),
+        ("Encrypted", "yes"),
+        ("SnapshotCopyCompletionDurationMinutes", "7"),
+    ];
+    let records: Vec<_> =
+        bugs.iter().enumerate().map(|(i, b)| (record(&format!("{i:06}"), &[*b], 200, success()), None)).collect();
+    let s = summary_of(&records);
+    assert_eq!(s.open_findings().count(), 7, "{:#?}", s.findings);
+    let text = render(Format::Terminal, &s);
+    assert_eq!(text.matches("\n     curl ").count(), 5, "{text}");
+    assert!(text.contains("\nmore findings not accepted (`--format json` has their reproductions):\n  6. "), "{text}");
+    assert!(text.contains("\n  7. "), "{text}");
+}
