@@ -14,11 +14,11 @@ use super::OnlyArg;
 /// Report formats of `run`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Format {
-    /// Counts, per-rule scores and the worst deviations with `curl` reproductions.
+    /// The distinct findings (each with a `curl` reproduction), per-rule scores and a verdict line.
     Terminal,
     /// `{"cases": [...], "summary": {...}}`.
     Json,
-    /// JUnit XML, one testcase per case grouped by rule.
+    /// JUnit XML, one testcase per finding (class: its rule), conforming rules and skipped cases.
     Junit,
     /// Markdown, for a CI job summary.
     Markdown,

@@ -1,8 +1,13 @@
 //! Reports: a summary folded from the stream of case records, and the formats that show it
-//! (terminal, JSON, JUnit, Markdown).
+//! (terminal, JSON, JUnit, Markdown). Every format leads with the distinct findings; the
+//! per-case detail is in the JSON report.
 
 mod escape;
+mod findings;
 mod junit;
+mod markdown;
+#[cfg(test)]
+mod tests;
 mod text;
 
 use std::collections::BTreeMap;
@@ -10,45 +15,41 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
+use crate::report::text::{cases, count};
 use crate::run::CaseRecord;
+use crate::spec::Spec;
 use crate::verdict::Verdict;
 
+pub use findings::{Finding, Findings};
 pub use junit::Junit;
-pub use text::{Markdown, Terminal};
-
-/// How many deviations a report shows in full, worst first.
-pub const WORST: usize = 20;
+pub use markdown::Markdown;
+pub use text::Terminal;
 
 /// Counts for one rule: cases whose prediction it decided, and how many conformed.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct RuleCount {
-    /// Cases the rule decided.
+    /// The rule's title, from the spec.
+    pub title: String,
+    /// Cases the rule decided (a case decided by several rules counts under each).
     pub cases: u64,
     /// Of those, cases that conformed.
     pub conforms: u64,
 }
 
-/// A deviation kept for the report.
+/// A stateful property the baseline accepts as failing, so it is not checked.
 #[derive(Clone, Debug, Serialize)]
-pub struct Worst {
-    /// Case id.
-    pub id: String,
-    /// The deciding rules.
-    pub rules: Vec<String>,
-    /// What was expected, in words.
-    pub expected: String,
-    /// What came, in words.
-    pub got: String,
-    /// What differs.
-    pub finding: String,
-    /// A `curl` command that sends the request again.
-    pub curl: String,
-    severity: u8,
+pub struct Unchecked {
+    /// The property's name.
+    pub property: String,
+    /// Why the baseline accepts it.
+    pub reason: String,
 }
 
 /// What a run came to.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Summary {
+    /// The wire dialect the run spoke (`ec2-query`, `json-envelope`).
+    pub dialect: String,
     /// Cases sent.
     pub cases: u64,
     /// Cases that conformed.
@@ -63,20 +64,29 @@ pub struct Summary {
     pub notes: u64,
     /// Cases not sent because they need a world the endpoint cannot be put in.
     pub skipped: u64,
+    /// The skipped cases by reason.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub skipped_reasons: BTreeMap<String, u64>,
     /// Requests sent again after throttling or a connection error.
     pub retries: u64,
     /// Requests sent in all, setup requests included.
     pub requests: u64,
+    /// The distinct findings, those not accepted first (filled by [`Summary::close`]).
+    pub findings: Vec<Finding>,
     /// Per deciding rule.
     pub rules: BTreeMap<String, RuleCount>,
-    /// The worst deviations, most serious first.
-    pub worst: Vec<Worst>,
+    /// The baseline's `accepted.toml`, when the run had a baseline.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accepted_file: Option<String>,
     /// The comparison with a baseline, when the run had one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub baseline: Option<crate::snapshot::Comparison>,
     /// The stateful property checks, when the run made them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stateful: Option<crate::run::stateful::StatefulReport>,
+    /// Stateful properties not checked because the baseline accepts them as failing.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unchecked_properties: Vec<Unchecked>,
     /// Set when Ctrl-C stopped the run: it ran part of its cases and phases.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub interrupted: bool,
@@ -86,26 +96,14 @@ pub struct Summary {
     /// With `interrupted`: what did not run (cases, stateful checks, baseline steps).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub not_run: Vec<String>,
-}
-
-fn outcome_words(rec: &crate::run::StepRecord) -> String {
-    match (&rec.reply, rec.status) {
-        (Some(crate::wire::Reply::Success { image_id, .. }), Some(s)) => {
-            format!("HTTP {s} success {}", image_id.as_deref().unwrap_or("(no imageId)"))
-        }
-        (Some(crate::wire::Reply::Error { code, .. }), Some(s)) => format!("HTTP {s} {code}"),
-        (Some(crate::wire::Reply::Unparseable { .. }), Some(s)) => format!("HTTP {s} unparseable body"),
-        _ => "no response".into(),
-    }
-}
-
-fn expected_words(p: &crate::oracle::Prediction) -> String {
-    p.outcomes.iter().map(ToString::to_string).collect::<Vec<_>>().join(" or ")
+    /// The deviating cases grouped so far, which [`Summary::close`] turns into `findings`.
+    #[serde(skip)]
+    pub fold: Findings,
 }
 
 impl Summary {
-    /// Folds one case in.
-    pub fn add(&mut self, rec: &CaseRecord) {
+    /// Folds one case in; `accepted` is the baseline's reason when it accepts the case.
+    pub fn add(&mut self, rec: &CaseRecord, accepted: Option<&str>) {
         self.cases += 1;
         let v = rec.verdict();
         match v {
@@ -122,27 +120,78 @@ impl Summary {
             c.cases += 1;
             c.conforms += u64::from(v.passes());
         }
-        if !v.passes() {
-            let severity = match v {
-                Verdict::Deviation { findings } => findings.iter().map(|f| f.severity()).max().unwrap_or(0),
-                Verdict::Unparseable { .. } => 3,
-                _ => 0,
-            };
-            let worst = Worst {
-                id: rec.id.clone(),
-                rules: rec.result.prediction.rule_ids().into_iter().map(str::to_owned).collect(),
-                expected: expected_words(&rec.result.prediction),
-                got: outcome_words(&rec.result),
-                finding: v.to_string(),
-                curl: rec.result.curl.clone(),
-                severity,
-            };
-            let at = self.worst.partition_point(|w| w.severity >= severity);
-            if at < WORST {
-                self.worst.insert(at, worst);
-                self.worst.truncate(WORST);
+        self.fold.add(rec, accepted);
+    }
+
+    /// Counts `n` cases not sent, for `reason`.
+    pub fn skip(&mut self, reason: &str, n: u64) {
+        self.skipped += n;
+        *self.skipped_reasons.entry(reason.to_owned()).or_default() += n;
+    }
+
+    /// After the last case: the findings, titled, and the rules' titles, from `spec`.
+    pub fn close(&mut self, spec: &Spec) {
+        self.findings = self.fold.close(spec);
+        for (id, count) in &mut self.rules {
+            count.title = spec.rule(id).map(|r| r.title.clone()).unwrap_or_default();
+        }
+    }
+
+    /// The findings the baseline does not accept (all of them without a baseline).
+    pub fn open_findings(&self) -> impl Iterator<Item = &Finding> {
+        self.findings.iter().filter(|f| !f.accepted)
+    }
+
+    /// Whether the run passes: with a baseline, when its gate does (accepted deviations do not
+    /// fail it); without one, when every case conformed; and the stateful checks, if any ran,
+    /// found no failure and ran to their end.
+    pub fn passes(&self) -> bool {
+        let cases_pass = match &self.baseline {
+            Some(gate) => gate.passes(),
+            None => self.deviations + self.unparseable + self.transport_errors == 0,
+        };
+        cases_pass && self.stateful.as_ref().is_none_or(|r| r.failures.is_empty() && r.stopped.is_none())
+    }
+
+    /// The run's verdict in one line: `PASS: ...`, `FAIL: ...` or `INTERRUPTED: ...`.
+    pub fn verdict_line(&self) -> String {
+        if self.interrupted {
+            return "INTERRUPTED: the run did not finish; what ran is reported above".to_owned();
+        }
+        let accepted: Vec<&Finding> = self.findings.iter().filter(|f| f.accepted).collect();
+        let by = self.accepted_file.as_deref().unwrap_or("the baseline");
+        let accepted_words = match accepted.len() {
+            0 => String::new(),
+            n => format!("; {n} accepted by {by} ({})", cases(accepted.iter().map(|f| f.cases).sum())),
+        };
+        let open: Vec<&Finding> = self.open_findings().collect();
+        if self.passes() {
+            return format!("PASS: {}{accepted_words}", count(open.len() as u64, "finding"));
+        }
+        let mut why = vec![];
+        if !open.is_empty() {
+            let n = open.iter().map(|f| f.cases).sum();
+            why.push(format!("{} not accepted ({})", count(open.len() as u64, "finding"), cases(n)));
+        }
+        if let Some(gate) = &self.baseline
+            && !gate.changed.is_empty()
+        {
+            why.push(format!("{} changed", count(gate.changed.len() as u64, "snapshot file")));
+        }
+        if let Some(st) = &self.stateful {
+            if !st.failures.is_empty() {
+                let n = st.failures.len();
+                why.push(if n == 1 {
+                    "1 stateful property failed".to_owned()
+                } else {
+                    format!("{n} stateful properties failed")
+                });
+            }
+            if st.stopped.is_some() {
+                why.push("the stateful checks stopped early".to_owned());
             }
         }
+        format!("FAIL: {}{accepted_words}", why.join(", "))
     }
 
     /// For an interrupted run, the line that says how far it got and what did not run.

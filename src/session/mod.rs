@@ -236,12 +236,25 @@ impl Session {
         broken(runner_journal.as_deref())?;
         if let Some(cfg) = &self.plan.stateful {
             let accepted = opened.as_ref().map(|o| &o.baseline);
+            summary.unchecked_properties = accepted
+                .map(|b| b.accepted_properties())
+                .unwrap_or_default()
+                .iter()
+                .map(|p| report::Unchecked { property: p.property.clone(), reason: p.reason.clone() })
+                .collect();
             match self.stateful(cfg.clone(), target, world, accepted).await? {
                 Some(report) => summary.stateful = Some(redactor.scrub(report)),
                 None => not_run.push("the stateful checks".to_owned()),
             }
         }
         broken(runner_journal.as_deref())?;
+        summary.dialect = match self.plan.dialect {
+            Dialect::Ec2Query => "ec2-query",
+            Dialect::JsonEnvelope => "json-envelope",
+        }
+        .to_owned();
+        summary.accepted_file = self.plan.baseline.as_ref().map(|b| b.dir.join("accepted.toml").display().to_string());
+        summary.close(self.oracle.spec());
         summary.retries = runner.counters.retries.load(Ordering::Relaxed);
         summary.requests = runner.counters.requests.load(Ordering::Relaxed);
         if self.interrupt.is_raised() {
@@ -389,8 +402,9 @@ impl Session {
             indicatif::ProgressBar::hidden()
         };
         let mut summary = Summary::default();
-        // Cases that need a world the endpoint cannot be put in (an unauthorized caller) are not sent.
-        let skipped = std::cell::Cell::new(0u64);
+        // Cases that need a world the endpoint cannot be put in (an unauthorized caller) are not
+        // sent; they are counted by reason.
+        let skipped = std::cell::RefCell::new(BTreeMap::<String, u64>::new());
         // The runner takes a case only when a request slot is free, so once interrupted no
         // new case starts while the ones in flight finish.
         let next = std::cell::Cell::new(None);
@@ -402,15 +416,16 @@ impl Session {
             go
         });
         let cases = cases.filter(|c| {
-            let keep = c.world.is_none();
-            skipped.set(skipped.get() + u64::from(!keep));
-            keep
+            let Some(world) = &c.world else { return true };
+            *skipped.borrow_mut().entry(skip_reason(&c.target, world)).or_default() += 1;
+            false
         });
         {
             let mut stream = pin!(runner.run(cases, self.plan.concurrency));
             while let Some(rec) = stream.next().await {
                 let rec = redactor.scrub(rec);
-                summary.add(&rec);
+                let accepted = baseline.as_deref().and_then(|b| b.accepting(&rec, &annotations));
+                summary.add(&rec, accepted.map(|a| a.reason.as_str()));
                 if let Some(b) = baseline.as_deref_mut() {
                     b.add(&rec, &roles, &annotations);
                 }
@@ -419,7 +434,9 @@ impl Session {
             }
         }
         progress.finish_and_clear();
-        summary.skipped += skipped.get();
+        for (reason, n) in skipped.take() {
+            summary.skip(&reason, n);
+        }
         Ok((summary, next.take()))
     }
 
@@ -455,6 +472,15 @@ fn broken(journal: Option<&Journal>) -> Result<(), SessionError> {
     match journal.filter(|j| j.is_broken()) {
         Some(j) => Err(SessionError::Journal(JournalError::Broken { path: j.path().to_owned() })),
         None => Ok(()),
+    }
+}
+
+/// Why a case that needs its own `world` is not sent.
+fn skip_reason(target: &str, world: &World) -> String {
+    if world.authorized {
+        format!("{target}: needs a world the endpoint cannot be put in from outside")
+    } else {
+        format!("{target}: needs a caller without permission to copy, which the endpoint cannot be made to deny")
     }
 }
 

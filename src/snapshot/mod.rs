@@ -212,18 +212,27 @@ impl Baseline {
         if v.passes() {
             return;
         }
-        // The case's most serious finding is the one an entry must name.
-        let kind = finding_kinds(v).into_iter().next();
-        let covered = self.accepted.iter().any(|a| {
-            !annotations.contains(&a.rule)
-                && rec.result.prediction.has_rule(&a.rule)
-                && a.finding.as_ref().is_none_or(|f| kind.as_ref() == Some(f))
-        });
-        if covered {
+        if self.accepting(rec, annotations).is_some() {
             self.accepted_count += 1;
         } else {
             self.unaccepted.push((rec.id.clone(), format!("[{}] {v}", rec.result.prediction.rule_ids().join(", "))));
         }
+    }
+
+    /// The entry of `accepted.toml` that accepts a non-conforming case, if one does.
+    /// `annotations` are rule ids that only annotate a success: they never explain a deviation.
+    pub fn accepting(&self, rec: &CaseRecord, annotations: &[String]) -> Option<&Accepted> {
+        let v = rec.verdict();
+        if v.passes() {
+            return None;
+        }
+        // The case's most serious finding is the one an entry must name.
+        let kind = finding_kinds(v).into_iter().next();
+        self.accepted.iter().find(|a| {
+            !annotations.contains(&a.rule)
+                && rec.result.prediction.has_rule(&a.rule)
+                && a.finding.as_ref().is_none_or(|f| kind.as_ref() == Some(f))
+        })
     }
 
     /// Compares what was recorded with the files on disk.

@@ -261,6 +261,8 @@ pub enum UncertainAlso {
 pub struct Rule {
     /// Stable id, e.g. `R07-name`.
     pub id: String,
+    /// What the rule is about, in a few words for reports (e.g. "Name length and characters").
+    pub title: String,
     /// The phase it belongs to.
     pub phase: String,
     /// Whether the oracle predicts it (false: `reason` says why not).
@@ -481,6 +483,9 @@ impl Spec {
                 ));
             }
             check_likely(r).map_err(|m| err(at("likely"), m))?;
+            if r.title.trim().is_empty() {
+                return Err(err(at("title"), "every rule has a title for reports".into()));
+            }
         }
         Ok(())
     }

@@ -99,3 +99,11 @@ fn likely_answers_are_checked() {
     });
     assert!(e.contains("only a predicted rule with more than one acceptable answer"), "{e}");
 }
+
+#[test]
+fn rule_without_title_is_refused() {
+    let e = broken(|s| s.replace("title = \"Description length\"", "title = \"  \""));
+    assert_eq!(e, "t.toml: rule.R08-desc.title: every rule has a title for reports");
+    let e = broken(|s| s.replace("title = \"Description length\"\n", ""));
+    assert!(e.contains("missing field `title`"), "{e}");
+}

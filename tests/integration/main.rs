@@ -13,6 +13,7 @@ mod evidence;
 mod fake;
 mod fault_servers;
 mod faults;
+mod findings;
 mod hostile;
 mod interrupt;
 mod mutants;

@@ -170,9 +170,15 @@ fn junit_and_markdown_reports() {
     );
     assert_eq!(o.status.code(), Some(1));
     let xml = stdout(&o);
-    assert!(xml.contains(r#"<testsuites name="copyimage-conformance" tests="5" failures="5""#), "{xml}");
-    assert!(xml.contains(r#"<testsuite name="R09-amiid-malformed" tests="5" failures="5""#), "{xml}");
-    assert_eq!(xml.matches("<testcase ").count(), 5);
+    // One testcase per distinct finding, named by what is wrong, its class the deciding rule.
+    assert!(xml.contains(r#"<testsuite name="findings" tests="1" failures="1""#), "{xml}");
+    assert!(
+        xml.contains(
+            r#"<testcase classname="R09-amiid-malformed" name="InvalidRegion (HTTP 400) where AWS answers InvalidAMIID.Malformed (400)">"#
+        ),
+        "{xml}"
+    );
+    assert!(xml.contains("(5 cases)"), "{xml}");
     // The report is well-formed XML.
     let mut reader = quick_xml::Reader::from_str(&xml);
     loop {
@@ -186,18 +192,23 @@ fn junit_and_markdown_reports() {
     assert_eq!(o.status.code(), Some(0));
     let md = stdout(&o);
     assert!(md.starts_with("## CopyImage conformance: `http://127.0.0.1:"), "{md}");
-    assert!(md.contains("| rule | cases | conform | score |"));
+    assert!(md.contains("Dialect `ec2-query`."), "{md}");
+    assert!(md.contains("| cases | conform | deviations | unparseable | transport errors | skipped | score |"), "{md}");
+    assert!(md.contains("| rule | title | cases | conform | score |"), "{md}");
+    assert!(md.trim_end().ends_with("**PASS: 0 findings**"), "{md}");
 }
 
 #[test]
-fn terminal_report_shows_worst_deviations_with_a_reproduction() {
+fn terminal_report_shows_one_finding_per_bug_with_a_reproduction() {
     let f = fake::start(Mode::Success);
     let o = run(&["run", "--quiet", "--endpoint", &f.url, "--rule", "R04-missing", "--cases", "3"], "");
     assert_eq!(o.status.code(), Some(1));
     let text = stdout(&o);
     assert!(text.contains("3 cases: 0 conform (0.0 %), 3 deviations"), "{text}");
-    assert!(text.contains("finding:  success, expected MissingParameter"), "{text}");
-    assert!(text.contains("reproduce: curl -sS -i -X POST"), "{text}");
+    assert!(text.contains("FINDINGS: 1 not accepted, 0 accepted"), "{text}");
+    assert!(text.contains("  1. success where AWS answers MissingParameter (400)\n"), "{text}");
+    assert!(text.contains("     curl -sS -i -X POST"), "{text}");
+    assert!(text.trim_end().ends_with("FAIL: 1 finding not accepted (3 cases)"), "{text}");
 }
 
 #[test]
