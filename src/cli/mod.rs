@@ -184,11 +184,12 @@ fn gen_cases(
     world: Option<PathBuf>,
 ) -> Result<u8> {
     let oracle = Oracle::new(spec)?;
+    let world_name = world.as_ref().map_or_else(|| "the built-in world".to_owned(), |p| p.display().to_string());
     let world = load_world(world.as_ref())?;
     let generator = Generator::new(&oracle, world, seed, only, rule.as_deref())?;
     let mut out = BufWriter::new(std::io::stdout().lock());
     for case in generator.take(count as usize) {
-        serde_json::to_writer(&mut out, &case)?;
+        serde_json::to_writer(&mut out, &case.with_context(|| world_name.clone())?)?;
         out.write_all(b"\n")?;
     }
     out.flush()?;
@@ -253,14 +254,14 @@ fn bench(spec: Arc<Spec>, seconds: f64, seed: u64) -> Result<u8> {
     let mut generator = Generator::new(&oracle, World::default_world(), seed, None, None)?;
     // Warm up caches and the allocator before timing.
     for _ in 0..2_000 {
-        std::hint::black_box(generator.next_case());
+        std::hint::black_box(generator.next_case()?);
     }
     let budget = Duration::from_secs_f64(seconds);
     let start = Instant::now();
     let mut n: u64 = 0;
     while start.elapsed() < budget {
         for _ in 0..1_000 {
-            std::hint::black_box(generator.next_case());
+            std::hint::black_box(generator.next_case()?);
         }
         n += 1_000;
     }

@@ -32,6 +32,14 @@ pub enum GenerateError {
     /// The world has no image to copy.
     #[error("the world has no source image that a minimal CopyImage request copies successfully")]
     NoCopyableImage,
+    /// A strategy gave up on this world (every value it drew was filtered out).
+    #[error("case {case}: the generator cannot build a case in this world: {reason}")]
+    Stuck {
+        /// The id the case would have had.
+        case: String,
+        /// proptest's reason.
+        reason: String,
+    },
 }
 
 /// Which cases to produce.
@@ -132,19 +140,22 @@ impl<'o> Generator<'o> {
         Ok(Generator { oracle, world, runner, targets: OneOf::weighted(chosen), next: 0 })
     }
 
-    /// The next case.
-    pub fn next_case(&mut self) -> Case {
-        let tree = self.targets.new_tree(&mut self.runner).expect("strategies do not reject");
-        let d = tree.current();
+    /// The next case; an error when a strategy cannot draw one in this world.
+    pub fn next_case(&mut self) -> Result<Case, GenerateError> {
         let id = format!("{:06}", self.next);
+        let tree = self
+            .targets
+            .new_tree(&mut self.runner)
+            .map_err(|reason| GenerateError::Stuck { case: id.clone(), reason: reason.to_string() })?;
+        let d = tree.current();
         self.next += 1;
-        predict_case(self.oracle, &self.world, id, d)
+        Ok(predict_case(self.oracle, &self.world, id, d))
     }
 }
 
 impl Iterator for Generator<'_> {
-    type Item = Case;
-    fn next(&mut self) -> Option<Case> {
+    type Item = Result<Case, GenerateError>;
+    fn next(&mut self) -> Option<Self::Item> {
         Some(self.next_case())
     }
 }
@@ -297,9 +308,10 @@ mod tests {
     fn same_seed_same_cases_other_seed_other_cases() {
         let o = Oracle::builtin().unwrap();
         let w = World::default_world();
-        let a: Vec<Case> = Generator::new(&o, w.clone(), 7, None, None).unwrap().take(200).collect();
-        let b: Vec<Case> = Generator::new(&o, w.clone(), 7, None, None).unwrap().take(200).collect();
-        let c: Vec<Case> = Generator::new(&o, w, 8, None, None).unwrap().take(200).collect();
+        let cases = |w: &World, seed| -> Vec<Case> {
+            Generator::new(&o, w.clone(), seed, None, None).unwrap().take(200).collect::<Result<_, _>>().unwrap()
+        };
+        let (a, b, c) = (cases(&w, 7), cases(&w, 7), cases(&w, 8));
         assert_eq!(a, b);
         assert_ne!(a, c);
     }
@@ -313,10 +325,23 @@ mod tests {
     }
 
     #[test]
+    fn a_strategy_that_gives_up_is_an_error_not_a_panic() {
+        // With a step of 1 every duration in range is a multiple, so the "not a multiple"
+        // draw of the duration-range violation is filtered out forever.
+        let text = crate::spec::BUILTIN.replace("step = 15", "step = 1");
+        let spec = crate::spec::Spec::parse(&text, "step1.toml").unwrap();
+        let o = Oracle::new(std::sync::Arc::new(spec)).unwrap();
+        let g = Generator::new(&o, World::default_world(), 1, None, Some("R12-duration-range")).unwrap();
+        let e = g.take(500).find_map(Result::err).expect("some draw gives up");
+        assert!(e.to_string().contains("the generator cannot build a case in this world"), "{e}");
+        assert!(e.to_string().contains("Too many local rejects"), "{e}");
+    }
+
+    #[test]
     fn replay_sequence_expects_the_first_image() {
         let o = Oracle::builtin().unwrap();
         let mut g = Generator::new(&o, World::default_world(), 3, None, Some("R23-idem-replay")).unwrap();
-        let c = g.next_case();
+        let c = g.next_case().unwrap();
         assert_eq!(c.setup.len(), 1);
         assert_eq!(c.prediction.image_id.as_deref(), Some("$setup.0"));
         assert_eq!(c.prediction.rule_ids(), ["R23-idem-replay"]);

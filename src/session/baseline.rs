@@ -66,7 +66,7 @@ fn create_corpus(
     std::fs::create_dir_all(dir).map_err(|source| SessionError::Create { path: dir.to_owned(), source })?;
     let cases = Generator::new(oracle, world.clone(), plan.seed, plan.only, plan.rule.as_deref())?
         .take(plan.cases as usize)
-        .collect();
+        .collect::<Result<_, _>>()?;
     let corpus = Corpus { header: Header { version: 1, seed: plan.seed, world: world.clone() }, cases };
     corpus.save(path)?;
     let _ =

@@ -163,11 +163,14 @@ impl Session {
             Some(b) => Some(baseline::open(&self.oracle, &self.plan, b, &world, diag)?),
             None => None,
         };
+        // A case the generator cannot build ends the cases; the error is the run's.
+        let stuck = std::cell::Cell::new(None);
         let cases: Box<dyn Iterator<Item = Case> + '_> = match opened.as_mut() {
             Some((_, cases)) => Box::new(std::mem::take(cases).into_iter()),
             None => Box::new(
                 Generator::new(&self.oracle, world.clone(), self.plan.seed, self.plan.only, self.plan.rule.as_deref())?
-                    .take(self.plan.cases as usize),
+                    .take(self.plan.cases as usize)
+                    .map_while(|c| c.map_err(|e| stuck.set(Some(e))).ok()),
             ),
         };
         let mut baseline = opened.map(|(b, _)| b);
@@ -176,6 +179,9 @@ impl Session {
         let runner = Arc::new(runner);
         let mut sink = self.sink(&connected.url)?;
         let mut summary = self.cases(&runner, cases, &world, baseline.as_mut(), &mut *sink).await?;
+        if let Some(e) = stuck.take() {
+            return Err(e.into());
+        }
         if let (Some(b), Some(plan)) = (&baseline, &self.plan.baseline) {
             summary.baseline = Some(baseline::finish(b, plan, diag)?);
         }

@@ -9,6 +9,7 @@ mod cli;
 mod coverage;
 mod docs;
 mod fake;
+mod inputs;
 mod mutants;
 mod plan_errors;
 mod properties;

@@ -6,7 +6,7 @@ use proptest::strategy::{BoxedStrategy, Just};
 
 use super::{kv, v};
 use crate::generate::draw::{HEX, fill, outpost_arn};
-use crate::generate::oneof::one_of;
+use crate::generate::oneof::OneOf;
 use crate::generate::strategy::{Inputs, Violation};
 use crate::oracle::key;
 
@@ -19,17 +19,25 @@ pub(super) fn dry_run(i: &Inputs, rule: &'static str) -> Option<BoxedStrategy<Vi
 /// Violates `rules::AMI_NOT_FOUND`.
 pub(super) fn ami_not_found(i: &Inputs, rule: &'static str) -> Option<BoxedStrategy<Violation>> {
     let (home, images) = (i.partition_regions.clone(), i.copyable.clone());
-    Some(
-        one_of!(
-            any::<u64>().prop_map(|s| vec![kv(key::SOURCE_IMAGE_ID, format!("ami-{}", fill(HEX, 17, s)))]),
-            // A real image, asked for in a Region it is not in.
+    let mut options =
+        vec![any::<u64>().prop_map(|s| vec![kv(key::SOURCE_IMAGE_ID, format!("ami-{}", fill(HEX, 17, s)))]).boxed()];
+    // A real image, asked for in a Region it is not in: only where the partition has one.
+    if another_region_exists(&images, &home) {
+        options.push(
             (prop::sample::select(images), prop::sample::select(home))
                 .prop_filter("another Region than the image's", |((_, r, _), other)| r != other)
-                .prop_map(|((id, _, _), other)| vec![kv(key::SOURCE_IMAGE_ID, id), kv(key::SOURCE_REGION, other)]),
-        )
-        .prop_map(move |e| v(rule, true, e))
-        .boxed(),
-    )
+                .prop_map(|((id, _, _), other)| vec![kv(key::SOURCE_IMAGE_ID, id), kv(key::SOURCE_REGION, other)])
+                .boxed(),
+        );
+    }
+    Some(OneOf::new(options).prop_map(move |e| v(rule, true, e)).boxed())
+}
+
+/// Whether some copyable image has another Region of `home` than its own, so a filter for
+/// "another Region than the image's" can pass. A single-Region partition has none, and a
+/// filter that can never pass makes proptest give up.
+fn another_region_exists(images: &[(String, String, bool)], home: &[String]) -> bool {
+    images.iter().any(|(_, r, _)| home.iter().any(|other| other != r))
 }
 
 /// Violates `rules::AMI_UNAVAILABLE`, when the world has an image that is not available.
@@ -87,25 +95,33 @@ pub(super) fn unencrypt(i: &Inputs, rule: &'static str) -> Option<BoxedStrategy<
 
 /// Violates `rules::UNSUPPORTED_PAIR`.
 pub(super) fn unsupported_pair(i: &Inputs, rule: &'static str) -> Option<BoxedStrategy<Violation>> {
-    let foreign = i.foreign_regions.clone();
-    Some(
-        one_of!(
-            prop::sample::select(foreign).prop_map(|r| vec![kv(key::SOURCE_REGION, r)]),
-            // An Outpost in another Region than the source image.
-            (prop::sample::select(i.copyable.clone()), prop::sample::select(i.partition_regions.clone()), any::<u64>())
+    let (foreign, home, images) = (i.foreign_regions.clone(), i.partition_regions.clone(), i.copyable.clone());
+    let mut options = vec![];
+    if !foreign.is_empty() {
+        options.push(prop::sample::select(foreign).prop_map(|r| vec![kv(key::SOURCE_REGION, r)]).boxed());
+    }
+    // An Outpost in another Region than the source image: only where the partition has one.
+    if another_region_exists(&images, &home) {
+        options.push(
+            (prop::sample::select(images), prop::sample::select(home), any::<u64>())
                 .prop_filter("another Region than the image's", |((_, r, _), other, _)| r != other)
-                .prop_map(|((id, r, _), other, s)| vec![
-                    kv(key::SOURCE_IMAGE_ID, id),
-                    kv(key::SOURCE_REGION, r),
-                    kv(key::OUTPOST, outpost_arn(&other, s)),
-                    (key::AZ.into(), None),
-                    (key::AZ_ID.into(), None),
-                    (key::DURATION.into(), None)
-                ]),
-        )
-        .prop_map(move |e| v(rule, true, e))
-        .boxed(),
-    )
+                .prop_map(|((id, r, _), other, s)| {
+                    vec![
+                        kv(key::SOURCE_IMAGE_ID, id),
+                        kv(key::SOURCE_REGION, r),
+                        kv(key::OUTPOST, outpost_arn(&other, s)),
+                        (key::AZ.into(), None),
+                        (key::AZ_ID.into(), None),
+                        (key::DURATION.into(), None),
+                    ]
+                })
+                .boxed(),
+        );
+    }
+    if options.is_empty() {
+        return None;
+    }
+    Some(OneOf::new(options).prop_map(move |e| v(rule, true, e)).boxed())
 }
 
 /// Violates `rules::NAME_DUPLICATE`, when the caller owns a named image in the destination
