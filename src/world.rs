@@ -6,12 +6,18 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::oracle::key;
+use crate::spec::Spec;
+
 /// Raw wire parameters: query key to value, e.g. `TagSpecification.1.Tag.1.Key` to `env`.
 /// Sorted, so encodings, snapshots and generated output are stable.
 pub type Params = BTreeMap<String, String>;
 
 /// The default world, compiled in; the embedded endpoint starts with it.
 pub const DEFAULT_WORLD: &str = include_str!("../specs/world.json");
+
+/// The name of the default world in messages.
+pub const DEFAULT_WORLD_ORIGIN: &str = "specs/world.json";
 
 /// A world file that cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -194,7 +200,7 @@ fn is_false(b: &bool) -> bool {
 impl World {
     /// The built-in default world.
     pub fn default_world() -> Self {
-        Self::parse(DEFAULT_WORLD, "specs/world.json").expect("the built-in world is valid")
+        Self::parse(DEFAULT_WORLD, DEFAULT_WORLD_ORIGIN).expect("the built-in world is valid")
     }
 
     /// Parses world JSON; `origin` names it in errors.
@@ -283,6 +289,58 @@ impl World {
         let text = std::fs::read_to_string(path)
             .map_err(|e| WorldError { origin: origin.clone(), message: format!("cannot read: {e}") })?;
         Self::parse(&text, &origin)
+    }
+
+    /// Reads a world file (the built-in world when `None`) and checks it against the spec
+    /// ([`World::validate`]).
+    pub fn load_checked(path: Option<&Path>, spec: &Spec) -> Result<Self, WorldError> {
+        let (w, origin) = match path {
+            Some(p) => (Self::load(p)?, p.display().to_string()),
+            None => (Self::default_world(), DEFAULT_WORLD_ORIGIN.to_owned()),
+        };
+        w.validate(spec, &origin)?;
+        Ok(w)
+    }
+
+    /// Checks what JSON alone cannot: the Regions are the spec's, every image id is an AMI id
+    /// by the spec's `SourceImageId` pattern and names one image per Region, and every token
+    /// names an AMI id. The first problem is the error, with its place (`images[3].image_id`).
+    pub fn validate(&self, spec: &Spec, origin: &str) -> Result<(), WorldError> {
+        let fail = |message: String| Err(WorldError { origin: origin.to_owned(), message });
+        let known = |r: &str| spec.partition_of(r).is_some();
+        if !known(&self.region) {
+            return fail(format!("region {:?}: not a Region of any partition of the spec", self.region));
+        }
+        let ami = spec.param(key::SOURCE_IMAGE_ID).and_then(|p| p.pattern.as_deref());
+        // What follows the field's place in the message.
+        let id_problem = |id: &str| match ami {
+            _ if id.is_empty() => Some(": empty, not an AMI id".to_owned()),
+            Some(pat) if !spec.regex(pat).is_match(id) => {
+                Some(format!(" {id:?}: not an AMI id (the spec's SourceImageId pattern is {pat})"))
+            }
+            _ => None,
+        };
+        let mut seen: HashMap<(&str, &str), usize> = HashMap::with_capacity(self.images.len());
+        for (i, img) in self.images.iter().enumerate() {
+            if let Some(p) = id_problem(&img.image_id) {
+                return fail(format!("images[{i}].image_id{p}"));
+            }
+            if !known(&img.region) {
+                return fail(format!("images[{i}].region {:?}: not a Region of any partition of the spec", img.region));
+            }
+            if let Some(first) = seen.insert((&img.image_id, &img.region), i) {
+                return fail(format!(
+                    "images[{i}].image_id {:?}: images[{first}] has the same id in {}; an id names one image per Region",
+                    img.image_id, img.region
+                ));
+            }
+        }
+        for (i, t) in self.tokens.iter().enumerate() {
+            if let Some(p) = id_problem(&t.image_id) {
+                return fail(format!("tokens[{i}].image_id{p}"));
+            }
+        }
+        Ok(())
     }
 
     /// The owner of an image, defaulting to this world's account.
@@ -457,6 +515,16 @@ mod tests {
         w.images.push(img);
         assert!(w.image("ami-33333333333333333", "us-east-1").is_some());
         assert!(w.has_image_id("ami-0a1b2c3d4e5f60718"));
+    }
+
+    #[test]
+    fn the_built_in_world_is_valid_and_a_forged_id_is_not() {
+        let spec = Spec::builtin().unwrap();
+        let mut w = World::default_world();
+        w.validate(&spec, DEFAULT_WORLD_ORIGIN).unwrap();
+        w.images[2].image_id = "ami-0F1E2D3C4B5A69788".into();
+        let e = w.validate(&spec, "w.json").unwrap_err().to_string();
+        assert!(e.starts_with(r#"w.json: images[2].image_id "ami-0F1E2D3C4B5A69788": not an AMI id"#), "{e}");
     }
 
     #[test]

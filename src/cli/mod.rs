@@ -124,13 +124,6 @@ pub fn run(cli: Cli) -> Result<u8> {
     }
 }
 
-fn load_world(path: Option<&PathBuf>) -> Result<World> {
-    Ok(match path {
-        Some(p) => World::load(p)?,
-        None => World::default_world(),
-    })
-}
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PredictInput {
@@ -139,9 +132,13 @@ struct PredictInput {
     params: serde_json::Map<String, serde_json::Value>,
 }
 
-/// Reads a `{"world", "params"}` case; `origin` names it in errors.
-pub fn parse_case(text: &str, origin: &str) -> Result<(World, Params)> {
+/// Reads a `{"world", "params"}` case, its world checked against the spec; `origin` names it
+/// in errors.
+pub fn parse_case(text: &str, origin: &str, spec: &Spec) -> Result<(World, Params)> {
     let input: PredictInput = serde_json::from_str(text).map_err(|e| anyhow!("{origin}: {e}"))?;
+    if let Some(w) = &input.world {
+        w.validate(spec, origin).map_err(|e| anyhow!("{}: world.{}", e.origin, e.message))?;
+    }
     let mut params = Params::new();
     for (k, v) in input.params {
         match v {
@@ -167,7 +164,7 @@ fn predict(spec: Arc<Spec>, case: Option<PathBuf>) -> Result<u8> {
             (s, "stdin".to_owned())
         }
     };
-    let (world, params) = parse_case(&text, &origin)?;
+    let (world, params) = parse_case(&text, &origin, oracle.spec())?;
     let p = oracle.predict(&world, &params);
     let mut out = std::io::stdout().lock();
     serde_json::to_writer(&mut out, &p)?;
@@ -185,7 +182,7 @@ fn gen_cases(
 ) -> Result<u8> {
     let oracle = Oracle::new(spec)?;
     let world_name = world.as_ref().map_or_else(|| "the built-in world".to_owned(), |p| p.display().to_string());
-    let world = load_world(world.as_ref())?;
+    let world = World::load_checked(world.as_deref(), oracle.spec())?;
     let generator = Generator::new(&oracle, world, seed, only, rule.as_deref())?;
     let mut out = BufWriter::new(std::io::stdout().lock());
     for case in generator.take(count as usize) {

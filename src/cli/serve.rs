@@ -17,10 +17,7 @@ pub fn serve(
     world: Option<PathBuf>,
     mutant: Option<serve::Mutant>,
 ) -> Result<u8> {
-    let world = match world {
-        Some(p) => World::load(&p)?,
-        None => World::default_world(),
-    };
+    let world = World::load_checked(world.as_deref(), oracle.spec())?;
     let endpoint = match mutant {
         Some(m) => serve::Endpoint::mutated(&oracle, world, m)?,
         None => serve::Endpoint::new(oracle, world),

@@ -26,7 +26,10 @@ pub(super) fn open(
     let opened = Baseline::open(dir)?;
     let path = dir.join("corpus.jsonl");
     let corpus = if path.exists() {
-        Corpus::load(&path)?
+        let corpus = Corpus::load(&path)?;
+        let origin = format!("{}:1: corpus.world", path.display());
+        corpus.header.world.validate(oracle.spec(), &origin)?;
+        corpus
     } else if baseline.update {
         create_corpus(oracle, plan, dir, &path, world, diag)?
     } else {

@@ -110,6 +110,9 @@ pub enum SessionError {
     /// The baseline is unusable.
     #[error(transparent)]
     Baseline(#[from] BaselineError),
+    /// The baseline corpus's world is not one the spec allows.
+    #[error(transparent)]
+    World(#[from] crate::world::WorldError),
     /// The baseline has no corpus and is not to be rewritten.
     #[error("{}: no corpus; run once with --update-baseline to create the baseline", path.display())]
     NoCorpus {

@@ -5,6 +5,7 @@ use copyimage_conformance::exit;
 use copyimage_conformance::world::DEFAULT_WORLD;
 use serde_json::Value;
 
+use crate::cli::assert_setup_error;
 use crate::{run, stderr, stdout};
 
 /// The default world with every Region replaced by `region`, written to a temporary file.
@@ -40,4 +41,70 @@ fn single_region_partitions_generate_and_run() {
         assert_eq!(o.status.code(), Some(exit::OK.into()), "{region}: {}", stderr(&o));
         assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
     }
+}
+
+/// A world of two images in us-east-1 with `images[1]` and the tokens replaced.
+fn world_with(second: &str, tokens: &str) -> String {
+    format!(
+        r#"{{"region": "us-east-1", "images": [
+            {{"image_id": "ami-0a1b2c3d4e5f60718", "region": "us-east-1"}},
+            {second}
+        ], "tokens": [{tokens}]}}"#
+    )
+}
+
+const GOOD: &str = r#"{"image_id": "ami-12345678", "region": "us-east-1"}"#;
+
+#[test]
+fn bad_worlds_are_one_line_naming_file_and_place() {
+    let token = |id: &str| format!(r#"{{"token": "t1", "params": {{}}, "image_id": "{id}"}}"#);
+    let cases = [
+        (
+            world_with(r#"{"image_id": "ami-xyz", "region": "us-east-1"}"#, ""),
+            r#"world.json: images[1].image_id "ami-xyz": not an AMI id"#,
+        ),
+        (world_with(r#"{"image_id": "", "region": "us-east-1"}"#, ""), "world.json: images[1].image_id: empty"),
+        (
+            world_with(r#"{"image_id": "ami-0a1b2c3d4e5f60718", "region": "us-east-1"}"#, ""),
+            r#"world.json: images[1].image_id "ami-0a1b2c3d4e5f60718": images[0] has the same id in us-east-1"#,
+        ),
+        (
+            world_with(r#"{"image_id": "ami-12345678", "region": "mars-north-1"}"#, ""),
+            r#"world.json: images[1].region "mars-north-1": not a Region of any partition"#,
+        ),
+        (world_with(GOOD, &token("ami-123")), r#"world.json: tokens[0].image_id "ami-123": not an AMI id"#),
+        (world_with(GOOD, &token("")), "world.json: tokens[0].image_id: empty"),
+    ];
+    for (text, needle) in cases {
+        let (_dir, world) = write_world(&text);
+        assert_setup_error(&run(&["gen", "--world", &world, "--count", "1"], ""), needle);
+        assert_setup_error(&run(&["run", "--quiet", "--world", &world, "--cases", "1"], ""), needle);
+        assert_setup_error(&run(&["serve", "--addr", "127.0.0.1:0", "--world", &world], ""), needle);
+        let case = format!(r#"{{"world": {text}, "params": {{}}}}"#);
+        let stdin_needle = needle.replace("world.json: ", "stdin: world.");
+        assert_setup_error(&run(&["predict"], &case), &stdin_needle);
+    }
+    // The same id in two Regions is two images, and a good world still works.
+    let (_dir, world) = write_world(&world_with(r#"{"image_id": "ami-0a1b2c3d4e5f60718", "region": "us-west-2"}"#, ""));
+    let o = run(&["gen", "--world", &world, "--count", "5"], "");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+#[test]
+fn a_world_in_an_unknown_region_is_refused_by_gen() {
+    let (_dir, world) = write_world(r#"{"region": "mars-north-1", "images": []}"#);
+    let o = run(&["gen", "--world", &world, "--count", "1"], "");
+    assert_setup_error(&o, r#"world.json: region "mars-north-1": not a Region of any partition"#);
+}
+
+#[test]
+fn a_baseline_corpus_with_a_bad_world_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let committed = concat!(env!("CARGO_MANIFEST_DIR"), "/snapshots/embedded/corpus.jsonl");
+    let text = std::fs::read_to_string(committed).unwrap();
+    let edited = text.replacen("\"image_id\":\"ami-0a1b2c3d4e5f60718\"", "\"image_id\":\"ami-0a1b\"", 1);
+    assert_ne!(text, edited);
+    std::fs::write(dir.path().join("corpus.jsonl"), edited).unwrap();
+    let o = run(&["run", "--quiet", "--baseline", dir.path().to_str().unwrap()], "");
+    assert_setup_error(&o, r#"corpus.jsonl:1: corpus.world: images[0].image_id "ami-0a1b": not an AMI id"#);
 }
