@@ -23,7 +23,7 @@ pub(super) fn open(
     diag: &mut dyn Write,
 ) -> Result<(Baseline, Vec<Case>), SessionError> {
     let dir = baseline.dir.as_path();
-    let opened = Baseline::open(dir)?;
+    let opened = Baseline::open(dir, oracle.spec())?;
     let path = dir.join("corpus.jsonl");
     let corpus = if path.exists() {
         let corpus = Corpus::load(&path)?;

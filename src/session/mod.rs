@@ -290,7 +290,7 @@ impl Session {
         mut baseline: Option<&mut Baseline>,
         sink: &mut dyn Sink,
     ) -> Result<Summary, SessionError> {
-        let annotations = annotation_rules(&self.oracle);
+        let annotations = crate::snapshot::annotation_rules(self.oracle.spec());
         let roles = role_names(world);
         let progress = if self.plan.progress {
             indicatif::ProgressBar::new(self.plan.cases)
@@ -336,14 +336,6 @@ impl Session {
         tokio::task::spawn_blocking(move || crate::run::stateful::check(&target, &oracle, &world, &cfg, &skip))
             .await
             .map_err(SessionError::Stateful)
-    }
-}
-
-/// Rules of the spec's last phase: they only annotate a success and explain no deviation.
-fn annotation_rules(oracle: &Oracle) -> Vec<String> {
-    match oracle.spec().phases.last() {
-        Some(last) => oracle.spec().rules.iter().filter(|r| r.phase == last.name).map(|r| r.id.clone()).collect(),
-        None => vec![],
     }
 }
 

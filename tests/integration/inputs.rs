@@ -108,3 +108,25 @@ fn a_baseline_corpus_with_a_bad_world_is_named() {
     let o = run(&["run", "--quiet", "--baseline", dir.path().to_str().unwrap()], "");
     assert_setup_error(&o, r#"corpus.jsonl:1: corpus.world: images[0].image_id "ami-0a1b": not an AMI id"#);
 }
+
+#[test]
+fn accepted_entries_must_name_deciding_rules_of_the_spec_at_their_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let committed = concat!(env!("CARGO_MANIFEST_DIR"), "/snapshots/embedded/corpus.jsonl");
+    std::fs::copy(committed, dir.path().join("corpus.jsonl")).unwrap();
+    let base = dir.path().to_str().unwrap();
+    let cases = [
+        ("rule = \"R99-nothing\"", "accepted.toml:5: accept[1].rule \"R99-nothing\": no rule of the spec has this id"),
+        (
+            "rule = \"R34-encrypt-default\"",
+            "accepted.toml:5: accept[1].rule \"R34-encrypt-default\": a success annotation",
+        ),
+    ];
+    for (entry, needle) in cases {
+        let text = format!(
+            "[[accept]]\nrule = \"R04-missing\"\nreason = \"fine\"\n[[accept]]\n{entry}\nreason = \"not fine\"\n"
+        );
+        std::fs::write(dir.path().join("accepted.toml"), text).unwrap();
+        assert_setup_error(&run(&["run", "--quiet", "--baseline", base], ""), needle);
+    }
+}
