@@ -8,6 +8,8 @@ mod oneof;
 pub mod strategy;
 mod violate;
 
+use std::sync::Arc;
+
 use proptest::strategy::{BoxedStrategy, Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use serde::{Deserialize, Serialize};
@@ -69,9 +71,10 @@ pub struct Case {
     pub target: String,
     /// `valid` or `invalid`.
     pub kind: String,
-    /// The world, when it differs from the run's (e.g. an unauthorized caller).
+    /// The world, when it differs from the run's (e.g. an unauthorized caller). Shared: every
+    /// such case of a generator holds the same one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub world: Option<World>,
+    pub world: Option<Arc<World>>,
     /// Requests sent first, in order, to build state.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub setup: Vec<Step>,
@@ -85,38 +88,44 @@ pub struct Case {
 struct Draft {
     target: &'static str,
     invalid: bool,
-    world: Option<World>,
+    /// The caller may not call CopyImage (the case's world is the base world, unauthorized).
+    unauthorized: bool,
     setup: Vec<Params>,
     params: Params,
 }
 
 fn draft(target: &'static str, invalid: bool, params: Params) -> Draft {
-    Draft { target, invalid, world: None, setup: vec![], params }
+    Draft { target, invalid, unauthorized: false, setup: vec![], params }
 }
 
 /// Produces cases from a seed.
 pub struct Generator<'o> {
     oracle: &'o Oracle,
-    world: World,
+    world: Arc<World>,
+    /// The base world with an unauthorized caller, made when a case first needs it: a copy of a
+    /// large world is costly, and most runs of a few cases never need it.
+    denied: Option<Arc<World>>,
     runner: TestRunner,
     targets: OneOf<Draft>,
     next: u64,
 }
 
 impl<'o> Generator<'o> {
-    /// A generator over `world`, seeded; `only` and `rule` narrow the targets.
+    /// A generator over `world` (shared, not copied, when given as an `Arc`), seeded; `only` and
+    /// `rule` narrow the targets.
     pub fn new(
         oracle: &'o Oracle,
-        world: World,
+        world: impl Into<Arc<World>>,
         seed: u64,
         only: Option<Only>,
         rule: Option<&str>,
     ) -> Result<Self, GenerateError> {
+        let world = world.into();
         let inputs = Inputs::new(oracle, &world);
         if inputs.copyable.is_empty() {
             return Err(GenerateError::NoCopyableImage);
         }
-        let targets = targets(&inputs, &world);
+        let targets = targets(&inputs);
         let names: Vec<&str> = targets.iter().map(|t| t.0).collect();
         let chosen: Vec<(u32, BoxedStrategy<Draft>)> = targets
             .iter()
@@ -137,7 +146,7 @@ impl<'o> Generator<'o> {
             chunk.copy_from_slice(&(seed ^ (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)).to_le_bytes());
         }
         let runner = TestRunner::new_with_rng(Config::default(), TestRng::from_seed(RngAlgorithm::XorShift, &bytes));
-        Ok(Generator { oracle, world, runner, targets: OneOf::weighted(chosen), next: 0 })
+        Ok(Generator { oracle, world, denied: None, runner, targets: OneOf::weighted(chosen), next: 0 })
     }
 
     /// The next case; an error when a strategy cannot draw one in this world.
@@ -149,7 +158,17 @@ impl<'o> Generator<'o> {
             .map_err(|reason| GenerateError::Stuck { case: id.clone(), reason: reason.to_string() })?;
         let d = tree.current();
         self.next += 1;
-        Ok(predict_case(self.oracle, &self.world, id, d))
+        let world = if d.unauthorized {
+            let base = &self.world;
+            Some(Arc::clone(self.denied.get_or_insert_with(|| {
+                let mut denied = World::clone(base);
+                denied.authorized = false;
+                Arc::new(denied)
+            })))
+        } else {
+            None
+        };
+        Ok(predict_case(self.oracle, &self.world, id, world, d))
     }
 }
 
@@ -160,14 +179,14 @@ impl Iterator for Generator<'_> {
     }
 }
 
-fn predict_case(oracle: &Oracle, base: &World, id: String, d: Draft) -> Case {
+/// The case of a draft, predicted in `own` (the case's own world) or else `base`.
+fn predict_case(oracle: &Oracle, base: &World, id: String, own: Option<Arc<World>>, d: Draft) -> Case {
     let kind = if d.invalid { "invalid" } else { "valid" }.to_owned();
     if d.setup.is_empty() {
-        let world = d.world.as_ref().unwrap_or(base);
-        let prediction = oracle.predict(world, &d.params);
-        return Case { id, target: d.target.into(), kind, world: d.world, setup: vec![], params: d.params, prediction };
+        let prediction = oracle.predict(own.as_deref().unwrap_or(base), &d.params);
+        return Case { id, target: d.target.into(), kind, world: own, setup: vec![], params: d.params, prediction };
     }
-    let mut world = d.world.clone().unwrap_or_else(|| base.clone());
+    let mut world = own.as_deref().unwrap_or(base).clone();
     let mut setup = Vec::with_capacity(d.setup.len());
     for (i, params) in d.setup.into_iter().enumerate() {
         let prediction = oracle.predict(&world, &params);
@@ -175,13 +194,13 @@ fn predict_case(oracle: &Oracle, base: &World, id: String, d: Draft) -> Case {
         setup.push(Step { params, prediction });
     }
     let prediction = oracle.predict(&world, &d.params);
-    Case { id, target: d.target.into(), kind, world: d.world, setup, params: d.params, prediction }
+    Case { id, target: d.target.into(), kind, world: own, setup, params: d.params, prediction }
 }
 
 /// The world the case's request under test meets: its own world (or `base`) after its setup
 /// requests.
 pub fn world_after_setup(oracle: &Oracle, base: &World, case: &Case) -> World {
-    let mut world = case.world.clone().unwrap_or_else(|| base.clone());
+    let mut world = case.world.as_deref().unwrap_or(base).clone();
     for (i, step) in case.setup.iter().enumerate() {
         record_if_copied(oracle, &mut world, &step.params, &step.prediction, &format!("{SETUP_IMAGE}{i}"));
     }
@@ -197,7 +216,7 @@ fn shorter(s: &str, n: usize) -> String {
 
 /// Every target with its weight: valid requests, each rule's violations, several at once, then
 /// the sequences. The order is part of the seed contract.
-fn targets(i: &Inputs, world: &World) -> Vec<Target> {
+fn targets(i: &Inputs) -> Vec<Target> {
     let mut out: Vec<Target> = vec![];
     out.push((VALID, false, 12, valid(i, true).prop_map(|p| draft(VALID, false, p)).boxed()));
     let list = violations(i);
@@ -224,24 +243,20 @@ fn targets(i: &Inputs, world: &World) -> Vec<Target> {
             })
             .boxed(),
     ));
-    out.extend(sequence_targets(i, world));
+    out.extend(sequence_targets(i));
     out
 }
 
 /// Targets that need another world or a setup request: an unauthorized caller, a replayed or
 /// mismatched ClientToken, a Name used again.
-fn sequence_targets(i: &Inputs, world: &World) -> Vec<Target> {
+fn sequence_targets(i: &Inputs) -> Vec<Target> {
     let name_max = i.lim.name_max;
     let mut out: Vec<Target> = vec![];
-    let mut denied = world.clone();
-    denied.authorized = false;
     out.push((
         rules::AUTHZ.id,
         true,
         1,
-        valid(i, true)
-            .prop_map(move |p| Draft { world: Some(denied.clone()), ..draft(rules::AUTHZ.id, true, p) })
-            .boxed(),
+        valid(i, true).prop_map(|p| Draft { unauthorized: true, ..draft(rules::AUTHZ.id, true, p) }).boxed(),
     ));
     let with_token = |p: &mut Params, t: u64| {
         p.remove(key::DRY_RUN);

@@ -154,10 +154,12 @@ impl Session {
 
     /// Runs the plan: the cases, the baseline gate and the stateful checks, reported as they
     /// complete; `diag` gets the messages for people.
-    pub async fn run(self, diag: &mut dyn Write) -> Result<Outcome, SessionError> {
+    pub async fn run(mut self, diag: &mut dyn Write) -> Result<Outcome, SessionError> {
         let connected = self.connect().await?;
         let target = self.target(&connected.url)?;
-        let world = self.world(&target).await?;
+        // One world shared by the generator and the report; the runner's mirror and the
+        // embedded endpoint change theirs, so they have copies.
+        let world = Arc::new(self.world(&target).await?);
         let codes: Arc<dyn CodeMap> = match self.plan.dialect {
             Dialect::Ec2Query => Arc::new(SameCodes),
             Dialect::JsonEnvelope => Arc::new(EnvelopeCodes::builtin()?),
@@ -171,14 +173,20 @@ impl Session {
         let cases: Box<dyn Iterator<Item = Case> + '_> = match opened.as_mut() {
             Some((_, cases)) => Box::new(std::mem::take(cases).into_iter()),
             None => Box::new(
-                Generator::new(&self.oracle, world.clone(), self.plan.seed, self.plan.only, self.plan.rule.as_deref())?
-                    .take(self.plan.cases as usize)
-                    .map_while(|c| c.map_err(|e| stuck.set(Some(e))).ok()),
+                Generator::new(
+                    &self.oracle,
+                    Arc::clone(&world),
+                    self.plan.seed,
+                    self.plan.only,
+                    self.plan.rule.as_deref(),
+                )?
+                .take(self.plan.cases as usize)
+                .map_while(|c| c.map_err(|e| stuck.set(Some(e))).ok()),
             ),
         };
         let mut baseline = opened.map(|(b, _)| b);
-        let runner =
-            Runner::new(self.oracle.clone(), target.clone(), world.clone(), codes).map_err(SessionError::Client)?;
+        let runner = Runner::new(self.oracle.clone(), target.clone(), World::clone(&world), codes)
+            .map_err(SessionError::Client)?;
         let runner = Arc::new(runner);
         let mut sink = self.sink(&connected.url)?;
         let mut summary = self.cases(&runner, cases, &world, baseline.as_mut(), &mut *sink).await?;
@@ -189,6 +197,7 @@ impl Session {
             summary.baseline = Some(baseline::finish(b, plan, diag)?);
         }
         if let Some(cfg) = &self.plan.stateful {
+            let world = Arc::unwrap_or_clone(world);
             summary.stateful = Some(self.stateful(cfg.clone(), target, world, baseline.as_ref()).await?);
         }
         summary.retries = runner.counters.retries.load(Ordering::Relaxed);
@@ -253,8 +262,9 @@ impl Session {
 
     /// The world the cases run against: the plan's, or what `--discover` or `--setup` found;
     /// written out when asked.
-    async fn world(&self, target: &Target) -> Result<World, SessionError> {
-        let mut world = self.plan.world.clone();
+    async fn world(&mut self, target: &Target) -> Result<World, SessionError> {
+        // Taken, not copied: nothing reads the plan's world after this, and a world can be large.
+        let mut world = std::mem::replace(&mut self.plan.world, World::new("", "", vec![]));
         if !self.plan.discover.is_empty() {
             world = discover(target, &world.account.clone(), &self.plan.discover).await?;
         }
