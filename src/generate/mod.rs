@@ -353,6 +353,17 @@ mod tests {
     }
 
     #[test]
+    fn the_world_is_shared_not_copied() {
+        let o = Oracle::builtin().unwrap();
+        let world = Arc::new(World::default_world());
+        let mut g = Generator::new(&o, Arc::clone(&world), 5, None, Some(rules::AUTHZ.id)).unwrap();
+        assert!(Arc::ptr_eq(&g.world, &world));
+        let (a, b) = (g.next_case().unwrap(), g.next_case().unwrap());
+        let (a, b) = (a.world.expect("an unauthorized world"), b.world.expect("an unauthorized world"));
+        assert!(!a.authorized && Arc::ptr_eq(&a, &b), "every unauthorized case holds the same world");
+    }
+
+    #[test]
     fn replay_sequence_expects_the_first_image() {
         let o = Oracle::builtin().unwrap();
         let mut g = Generator::new(&o, World::default_world(), 3, None, Some("R23-idem-replay")).unwrap();
