@@ -399,6 +399,41 @@ impl World {
 }
 
 impl World {
+    /// Removes the images and tokens after the first `images` and `tokens` (the ones copies
+    /// added since), and their lookups: a world used as scratch space goes back to what it was.
+    pub fn truncate(&mut self, images: usize, tokens: usize) {
+        if !(self.images_fresh() && self.tokens_fresh()) {
+            self.images.truncate(images);
+            self.tokens.truncate(tokens);
+            self.reindex();
+            return;
+        }
+        let index = &mut self.index;
+        for (i, img) in self.images.iter().enumerate().skip(images) {
+            unlist(&mut index.by_id, &img.image_id, i);
+            if let Some(n) = &img.name {
+                unlist(&mut index.by_name, n, i);
+            }
+        }
+        for (i, t) in self.tokens.iter().enumerate().skip(tokens) {
+            if index.by_token.get(&t.token) == Some(&i) {
+                index.by_token.remove(&t.token);
+            }
+            let lower = t.token.to_ascii_lowercase();
+            if let Some(n) = index.tokens_lower.get_mut(&lower) {
+                *n -= 1;
+                if *n == 0 {
+                    index.tokens_lower.remove(&lower);
+                }
+            }
+            unlist(&mut index.tokens_by_image, &t.image_id, i);
+        }
+        self.images.truncate(images);
+        self.tokens.truncate(tokens);
+        index.images = self.images.len();
+        index.tokens = self.tokens.len();
+    }
+
     /// Sets the tags of the image(s) with this id.
     pub fn set_image_tags(&mut self, image_id: &str, tags: BTreeMap<String, String>) {
         let at: Vec<usize> = if self.images_fresh() {
@@ -467,6 +502,16 @@ impl World {
     }
 }
 
+/// Drops position `i` from the positions listed under `key`, and the key when none is left.
+fn unlist(map: &mut HashMap<String, Vec<usize>>, key: &str, i: usize) {
+    if let Some(at) = map.get_mut(key) {
+        at.retain(|&j| j != i);
+        if at.is_empty() {
+            map.remove(key);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -505,6 +550,27 @@ mod tests {
         w.record_copy(&p, "ami-22222222222222222", false);
         assert_eq!(w.token("t1").unwrap().image_id, "ami-22222222222222222");
         assert_eq!(w.images_named("n1").count(), 1);
+    }
+
+    #[test]
+    fn truncate_undoes_copies_and_their_lookups() {
+        let mut w = World::default_world();
+        w.record_copy(&[("ClientToken", "Tok")].map(|(k, v)| (k.to_owned(), v.to_owned())).into(), "ami-1", false);
+        let before = w.clone();
+        let p: Params =
+            [("ClientToken", "tok"), ("Name", "src-plain")].map(|(k, v)| (k.to_owned(), v.to_owned())).into();
+        w.record_copy(&p, "$setup.0", false);
+        w.set_image_tags("$setup.0", [("k".to_owned(), "v".to_owned())].into());
+        assert_eq!(w.images_named("src-plain").count(), 2);
+        w.truncate(before.images.len(), before.tokens.len());
+        assert_eq!(w, before);
+        assert!(w.image("$setup.0", "us-east-1").is_none() && !w.has_image_id("$setup.0"));
+        assert!(w.token("tok").is_none() && w.token("Tok").is_some() && w.has_token_ignoring_case("TOK"));
+        assert_eq!(w.images_named("src-plain").count(), 1);
+        // The lookups are still in use (no scan), and a new copy finds its place.
+        w.record_copy(&p, "$setup.0", false);
+        assert_eq!(w.token("tok").unwrap().image_id, "$setup.0");
+        assert!(w.images_fresh() && w.tokens_fresh());
     }
 
     #[test]

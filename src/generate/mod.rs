@@ -168,7 +168,17 @@ impl<'o> Generator<'o> {
         } else {
             None
         };
-        Ok(predict_case(self.oracle, &self.world, id, world, d))
+        Ok(match Arc::get_mut(&mut self.world) {
+            // The sole owner predicts setup steps in the world itself and undoes them after:
+            // a copy per sequence case is costly when the world is large.
+            Some(base) if world.is_none() && !d.setup.is_empty() => {
+                let (images, tokens) = (base.images.len(), base.tokens.len());
+                let case = predict_steps(self.oracle, base, id, None, d);
+                base.truncate(images, tokens);
+                case
+            }
+            _ => predict_case(self.oracle, &self.world, id, world, d),
+        })
     }
 }
 
@@ -187,13 +197,19 @@ fn predict_case(oracle: &Oracle, base: &World, id: String, own: Option<Arc<World
         return Case { id, target: d.target.into(), kind, world: own, setup: vec![], params: d.params, prediction };
     }
     let mut world = own.as_deref().unwrap_or(base).clone();
+    predict_steps(oracle, &mut world, id, own, d)
+}
+
+/// The case of a draft with setup steps, each predicted in `world` and recorded there.
+fn predict_steps(oracle: &Oracle, world: &mut World, id: String, own: Option<Arc<World>>, d: Draft) -> Case {
+    let kind = if d.invalid { "invalid" } else { "valid" }.to_owned();
     let mut setup = Vec::with_capacity(d.setup.len());
     for (i, params) in d.setup.into_iter().enumerate() {
-        let prediction = oracle.predict(&world, &params);
-        record_if_copied(oracle, &mut world, &params, &prediction, &format!("{SETUP_IMAGE}{i}"));
+        let prediction = oracle.predict(world, &params);
+        record_if_copied(oracle, world, &params, &prediction, &format!("{SETUP_IMAGE}{i}"));
         setup.push(Step { params, prediction });
     }
-    let prediction = oracle.predict(&world, &d.params);
+    let prediction = oracle.predict(world, &d.params);
     Case { id, target: d.target.into(), kind, world: own, setup, params: d.params, prediction }
 }
 
@@ -361,6 +377,20 @@ mod tests {
         let (a, b) = (g.next_case().unwrap(), g.next_case().unwrap());
         let (a, b) = (a.world.expect("an unauthorized world"), b.world.expect("an unauthorized world"));
         assert!(!a.authorized && Arc::ptr_eq(&a, &b), "every unauthorized case holds the same world");
+    }
+
+    #[test]
+    fn a_sole_owner_predicts_sequences_in_place_as_a_copy_would() {
+        let o = Oracle::builtin().unwrap();
+        let shared = Arc::new(World::default_world());
+        for rule in [rules::IDEM_REPLAY.id, rules::IDEM_MISMATCH.id, "sequence-name-reuse"] {
+            let sole = Generator::new(&o, World::default_world(), 11, None, Some(rule)).unwrap();
+            let copying = Generator::new(&o, Arc::clone(&shared), 11, None, Some(rule)).unwrap();
+            let a: Vec<Case> = sole.take(100).collect::<Result<_, _>>().unwrap();
+            let b: Vec<Case> = copying.take(100).collect::<Result<_, _>>().unwrap();
+            assert_eq!(a, b, "{rule}");
+        }
+        assert_eq!(*shared, World::default_world());
     }
 
     #[test]

@@ -157,9 +157,7 @@ impl Session {
     pub async fn run(mut self, diag: &mut dyn Write) -> Result<Outcome, SessionError> {
         let connected = self.connect().await?;
         let target = self.target(&connected.url)?;
-        // One world shared by the generator and the report; the runner's mirror and the
-        // embedded endpoint change theirs, so they have copies.
-        let world = Arc::new(self.world(&target).await?);
+        let world = self.world(&target).await?;
         let codes: Arc<dyn CodeMap> = match self.plan.dialect {
             Dialect::Ec2Query => Arc::new(SameCodes),
             Dialect::JsonEnvelope => Arc::new(EnvelopeCodes::builtin()?),
@@ -168,35 +166,35 @@ impl Session {
             Some(b) => Some(baseline::open(&self.oracle, &self.plan, b, &world, diag)?),
             None => None,
         };
+        let roles = role_names(&world);
+        // The runner's mirror and the embedded endpoint change their worlds, so they have
+        // copies; the generator is the world's only other holder (so it can use it as scratch
+        // space) unless the stateful checks need it after the cases.
+        let mirror = world.clone();
+        let world = Arc::new(world);
+        let stateful_world = self.plan.stateful.as_ref().map(|_| Arc::clone(&world));
         // A case the generator cannot build ends the cases; the error is the run's.
         let stuck = std::cell::Cell::new(None);
         let cases: Box<dyn Iterator<Item = Case> + '_> = match opened.as_mut() {
             Some((_, cases)) => Box::new(std::mem::take(cases).into_iter()),
             None => Box::new(
-                Generator::new(
-                    &self.oracle,
-                    Arc::clone(&world),
-                    self.plan.seed,
-                    self.plan.only,
-                    self.plan.rule.as_deref(),
-                )?
-                .take(self.plan.cases as usize)
-                .map_while(|c| c.map_err(|e| stuck.set(Some(e))).ok()),
+                Generator::new(&self.oracle, world, self.plan.seed, self.plan.only, self.plan.rule.as_deref())?
+                    .take(self.plan.cases as usize)
+                    .map_while(|c| c.map_err(|e| stuck.set(Some(e))).ok()),
             ),
         };
         let mut baseline = opened.map(|(b, _)| b);
-        let runner = Runner::new(self.oracle.clone(), target.clone(), World::clone(&world), codes)
-            .map_err(SessionError::Client)?;
+        let runner = Runner::new(self.oracle.clone(), target.clone(), mirror, codes).map_err(SessionError::Client)?;
         let runner = Arc::new(runner);
         let mut sink = self.sink(&connected.url)?;
-        let mut summary = self.cases(&runner, cases, &world, baseline.as_mut(), &mut *sink).await?;
+        let mut summary = self.cases(&runner, cases, &roles, baseline.as_mut(), &mut *sink).await?;
         if let Some(e) = stuck.take() {
             return Err(e.into());
         }
         if let (Some(b), Some(plan)) = (&baseline, &self.plan.baseline) {
             summary.baseline = Some(baseline::finish(b, plan, diag)?);
         }
-        if let Some(cfg) = &self.plan.stateful {
+        if let (Some(cfg), Some(world)) = (&self.plan.stateful, stateful_world) {
             let world = Arc::unwrap_or_clone(world);
             summary.stateful = Some(self.stateful(cfg.clone(), target, world, baseline.as_ref()).await?);
         }
@@ -296,12 +294,11 @@ impl Session {
         &self,
         runner: &Arc<Runner>,
         cases: impl Iterator<Item = Case>,
-        world: &World,
+        roles: &BTreeMap<String, String>,
         mut baseline: Option<&mut Baseline>,
         sink: &mut dyn Sink,
     ) -> Result<Summary, SessionError> {
         let annotations = crate::snapshot::annotation_rules(self.oracle.spec());
-        let roles = role_names(world);
         let progress = if self.plan.progress {
             indicatif::ProgressBar::new(self.plan.cases)
         } else {
@@ -320,7 +317,7 @@ impl Session {
             while let Some(rec) = stream.next().await {
                 summary.add(&rec);
                 if let Some(b) = baseline.as_deref_mut() {
-                    b.add(&rec, &roles, &annotations);
+                    b.add(&rec, roles, &annotations);
                 }
                 sink.case(&rec).map_err(SessionError::Report)?;
                 progress.inc(1);
