@@ -6,12 +6,18 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::spec::Spec;
+use crate::spec::key;
+
 /// Raw wire parameters: query key to value, e.g. `TagSpecification.1.Tag.1.Key` to `env`.
 /// Sorted, so encodings, snapshots and generated output are stable.
 pub type Params = BTreeMap<String, String>;
 
 /// The default world, compiled in; the embedded endpoint starts with it.
 pub const DEFAULT_WORLD: &str = include_str!("../specs/world.json");
+
+/// The name of the default world in messages.
+pub const DEFAULT_WORLD_ORIGIN: &str = "specs/world.json";
 
 /// A world file that cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -207,7 +213,7 @@ fn is_false(b: &bool) -> bool {
 impl World {
     /// The built-in default world.
     pub fn default_world() -> Self {
-        Self::parse(DEFAULT_WORLD, "specs/world.json").expect("the built-in world is valid")
+        Self::parse(DEFAULT_WORLD, DEFAULT_WORLD_ORIGIN).expect("the built-in world is valid")
     }
 
     /// Parses world JSON; `origin` names it in errors.
@@ -298,6 +304,58 @@ impl World {
         Self::parse(&text, &origin)
     }
 
+    /// Reads a world file (the built-in world when `None`) and checks it against the spec
+    /// ([`World::validate`]).
+    pub fn load_checked(path: Option<&Path>, spec: &Spec) -> Result<Self, WorldError> {
+        let (w, origin) = match path {
+            Some(p) => (Self::load(p)?, p.display().to_string()),
+            None => (Self::default_world(), DEFAULT_WORLD_ORIGIN.to_owned()),
+        };
+        w.validate(spec, &origin)?;
+        Ok(w)
+    }
+
+    /// Checks what JSON alone cannot: the Regions are the spec's, every image id is an AMI id
+    /// by the spec's `SourceImageId` pattern and names one image per Region, and every token
+    /// names an AMI id. The first problem is the error, with its place (`images[3].image_id`).
+    pub fn validate(&self, spec: &Spec, origin: &str) -> Result<(), WorldError> {
+        let fail = |message: String| Err(WorldError { origin: origin.to_owned(), message });
+        let known = |r: &str| spec.partition_of(r).is_some();
+        if !known(&self.region) {
+            return fail(format!("region {:?}: not a Region of any partition of the spec", self.region));
+        }
+        let ami = spec.param(key::SOURCE_IMAGE_ID).and_then(|p| p.pattern.as_deref());
+        // What follows the field's place in the message.
+        let id_problem = |id: &str| match ami {
+            _ if id.is_empty() => Some(": empty, not an AMI id".to_owned()),
+            Some(pat) if !spec.regex(pat).is_match(id) => {
+                Some(format!(" {id:?}: not an AMI id (the spec's SourceImageId pattern is {pat})"))
+            }
+            _ => None,
+        };
+        let mut seen: HashMap<(&str, &str), usize> = HashMap::with_capacity(self.images.len());
+        for (i, img) in self.images.iter().enumerate() {
+            if let Some(p) = id_problem(&img.image_id) {
+                return fail(format!("images[{i}].image_id{p}"));
+            }
+            if !known(&img.region) {
+                return fail(format!("images[{i}].region {:?}: not a Region of any partition of the spec", img.region));
+            }
+            if let Some(first) = seen.insert((&img.image_id, &img.region), i) {
+                return fail(format!(
+                    "images[{i}].image_id {:?}: images[{first}] has the same id in {}; an id names one image per Region",
+                    img.image_id, img.region
+                ));
+            }
+        }
+        for (i, t) in self.tokens.iter().enumerate() {
+            if let Some(p) = id_problem(&t.image_id) {
+                return fail(format!("tokens[{i}].image_id{p}"));
+            }
+        }
+        Ok(())
+    }
+
     /// The owner of an image, defaulting to this world's account.
     pub fn owner_of<'a>(&'a self, image: &'a Image) -> &'a str {
         image.owner.as_deref().unwrap_or(&self.account)
@@ -354,6 +412,41 @@ impl World {
 }
 
 impl World {
+    /// Removes the images and tokens after the first `images` and `tokens` (the ones copies
+    /// added since), and their lookups: a world used as scratch space goes back to what it was.
+    pub fn truncate(&mut self, images: usize, tokens: usize) {
+        if !(self.images_fresh() && self.tokens_fresh()) {
+            self.images.truncate(images);
+            self.tokens.truncate(tokens);
+            self.reindex();
+            return;
+        }
+        let index = &mut self.index;
+        for (i, img) in self.images.iter().enumerate().skip(images) {
+            unlist(&mut index.by_id, &img.image_id, i);
+            if let Some(n) = &img.name {
+                unlist(&mut index.by_name, n, i);
+            }
+        }
+        for (i, t) in self.tokens.iter().enumerate().skip(tokens) {
+            if index.by_token.get(&t.token) == Some(&i) {
+                index.by_token.remove(&t.token);
+            }
+            let lower = t.token.to_ascii_lowercase();
+            if let Some(n) = index.tokens_lower.get_mut(&lower) {
+                *n -= 1;
+                if *n == 0 {
+                    index.tokens_lower.remove(&lower);
+                }
+            }
+            unlist(&mut index.tokens_by_image, &t.image_id, i);
+        }
+        self.images.truncate(images);
+        self.tokens.truncate(tokens);
+        index.images = self.images.len();
+        index.tokens = self.tokens.len();
+    }
+
     /// Sets the tags of the image(s) with this id.
     pub fn set_image_tags(&mut self, image_id: &str, tags: BTreeMap<String, String>) {
         let at: Vec<usize> = if self.images_fresh() {
@@ -422,6 +515,16 @@ impl World {
     }
 }
 
+/// Drops position `i` from the positions listed under `key`, and the key when none is left.
+fn unlist(map: &mut HashMap<String, Vec<usize>>, key: &str, i: usize) {
+    if let Some(at) = map.get_mut(key) {
+        at.retain(|&j| j != i);
+        if at.is_empty() {
+            map.remove(key);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -463,6 +566,27 @@ mod tests {
     }
 
     #[test]
+    fn truncate_undoes_copies_and_their_lookups() {
+        let mut w = World::default_world();
+        w.record_copy(&[("ClientToken", "Tok")].map(|(k, v)| (k.to_owned(), v.to_owned())).into(), "ami-1", false);
+        let before = w.clone();
+        let p: Params =
+            [("ClientToken", "tok"), ("Name", "src-plain")].map(|(k, v)| (k.to_owned(), v.to_owned())).into();
+        w.record_copy(&p, "$setup.0", false);
+        w.set_image_tags("$setup.0", [("k".to_owned(), "v".to_owned())].into());
+        assert_eq!(w.images_named("src-plain").count(), 2);
+        w.truncate(before.images.len(), before.tokens.len());
+        assert_eq!(w, before);
+        assert!(w.image("$setup.0", "us-east-1").is_none() && !w.has_image_id("$setup.0"));
+        assert!(w.token("tok").is_none() && w.token("Tok").is_some() && w.has_token_ignoring_case("TOK"));
+        assert_eq!(w.images_named("src-plain").count(), 1);
+        // The lookups are still in use (no scan), and a new copy finds its place.
+        w.record_copy(&p, "$setup.0", false);
+        assert_eq!(w.token("tok").unwrap().image_id, "$setup.0");
+        assert!(w.images_fresh() && w.tokens_fresh());
+    }
+
+    #[test]
     fn lookups_survive_direct_pushes() {
         let mut w = World::default_world();
         let mut img = w.images[0].clone();
@@ -470,6 +594,16 @@ mod tests {
         w.images.push(img);
         assert!(w.image("ami-33333333333333333", "us-east-1").is_some());
         assert!(w.has_image_id("ami-0a1b2c3d4e5f60718"));
+    }
+
+    #[test]
+    fn the_built_in_world_is_valid_and_a_forged_id_is_not() {
+        let spec = Spec::builtin().unwrap();
+        let mut w = World::default_world();
+        w.validate(&spec, DEFAULT_WORLD_ORIGIN).unwrap();
+        w.images[2].image_id = "ami-0F1E2D3C4B5A69788".into();
+        let e = w.validate(&spec, "w.json").unwrap_err().to_string();
+        assert!(e.starts_with(r#"w.json: images[2].image_id "ami-0F1E2D3C4B5A69788": not an AMI id"#), "{e}");
     }
 
     #[test]

@@ -171,13 +171,6 @@ pub fn run(cli: Cli) -> Result<u8> {
     }
 }
 
-fn load_world(path: Option<&PathBuf>) -> Result<World> {
-    Ok(match path {
-        Some(p) => World::load(p)?,
-        None => World::default_world(),
-    })
-}
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PredictInput {
@@ -186,9 +179,13 @@ struct PredictInput {
     params: serde_json::Map<String, serde_json::Value>,
 }
 
-/// Reads a `{"world", "params"}` case; `origin` names it in errors.
-fn parse_case(text: &str, origin: &str) -> Result<(World, Params)> {
+/// Reads a `{"world", "params"}` case, its world checked against the spec; `origin` names it
+/// in errors.
+fn parse_case(text: &str, origin: &str, spec: &Spec) -> Result<(World, Params)> {
     let input: PredictInput = serde_json::from_str(text).map_err(|e| anyhow!("{origin}: {e}"))?;
+    if let Some(w) = &input.world {
+        w.validate(spec, origin).map_err(|e| anyhow!("{}: world.{}", e.origin, e.message))?;
+    }
     let mut params = Params::new();
     for (k, v) in input.params {
         match v {
@@ -214,7 +211,7 @@ fn predict(spec: Arc<Spec>, case: Option<PathBuf>) -> Result<u8> {
             (s, "stdin".to_owned())
         }
     };
-    let (world, params) = parse_case(&text, &origin)?;
+    let (world, params) = parse_case(&text, &origin, oracle.spec())?;
     let p = oracle.predict(&world, &params);
     let mut out = std::io::stdout().lock();
     serde_json::to_writer(&mut out, &p)?;
@@ -231,11 +228,12 @@ fn gen_cases(
     world: Option<PathBuf>,
 ) -> Result<u8> {
     let oracle = Oracle::new(spec)?;
-    let world = load_world(world.as_ref())?;
+    let world_name = world.as_ref().map_or_else(|| "the built-in world".to_owned(), |p| p.display().to_string());
+    let world = World::load_checked(world.as_deref(), oracle.spec())?;
     let generator = Generator::new(&oracle, world, seed, only, rule.as_deref())?;
     let mut out = BufWriter::new(std::io::stdout().lock());
     for case in generator.take(count as usize) {
-        serde_json::to_writer(&mut out, &case)?;
+        serde_json::to_writer(&mut out, &case.with_context(|| world_name.clone())?)?;
         out.write_all(b"\n")?;
     }
     out.flush()?;
@@ -250,14 +248,14 @@ fn bench(spec: Arc<Spec>, seconds: f64, seed: u64) -> Result<u8> {
     let mut generator = Generator::new(&oracle, World::default_world(), seed, None, None)?;
     // Warm up caches and the allocator before timing.
     for _ in 0..2_000 {
-        std::hint::black_box(generator.next_case());
+        std::hint::black_box(generator.next_case()?);
     }
     let budget = Duration::from_secs_f64(seconds);
     let start = Instant::now();
     let mut n: u64 = 0;
     while start.elapsed() < budget {
         for _ in 0..1_000 {
-            std::hint::black_box(generator.next_case());
+            std::hint::black_box(generator.next_case()?);
         }
         n += 1_000;
     }

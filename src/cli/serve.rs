@@ -16,10 +16,7 @@ pub fn serve(
     mutant: Option<Mutant>,
     picker: Picker,
 ) -> Result<u8> {
-    let world = match world {
-        Some(p) => World::load(&p)?,
-        None => World::default_world(),
-    };
+    let world = World::load_checked(world.as_deref(), oracle.spec())?;
     let endpoint = match mutant {
         Some(m) => Endpoint::mutated(&oracle, world, m)?,
         None => Endpoint::new(oracle, world),

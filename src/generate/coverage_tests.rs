@@ -17,7 +17,7 @@ fn five_thousand_cases_reach_every_rule_on_both_sides() {
     assert!(!ids.is_empty(), "the oracle has no rules to cover");
     let mut decided = BTreeSet::new();
     let mut near = BTreeSet::new();
-    for case in Generator::new(&oracle, base.clone(), 2026, None, None).unwrap().take(CASES) {
+    for case in Generator::new(&oracle, base.clone(), 2026, None, None).unwrap().take(CASES).map(Result::unwrap) {
         let world = world_after_setup(&oracle, &base, &case);
         let (prediction, trace) = oracle.predict_traced(&world, &case.params);
         // The stored prediction is the oracle's word for the case as generated.

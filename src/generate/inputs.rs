@@ -1,7 +1,11 @@
 //! `Inputs`: what the strategies need, read once from the oracle and the world, with the
 //! world's images sorted by what the oracle predicts for a minimal copy of each.
 
+use std::fmt::Debug;
 use std::sync::Arc;
+
+use proptest::prelude::*;
+use proptest::strategy::BoxedStrategy;
 
 use crate::generate::draw::Alphabets;
 use crate::oracle::{Limits, Oracle, key, rules};
@@ -14,15 +18,15 @@ pub struct Inputs {
     /// Alphabets by the Name pattern.
     pub alpha: Alphabets,
     /// Images a minimal request copies successfully: (id, region, encrypted).
-    pub copyable: Vec<(String, String, bool)>,
+    pub copyable: Arc<[(String, String, bool)]>,
     /// Images that exist but are not available: (id, region).
-    pub unavailable: Vec<(String, String)>,
+    pub unavailable: Arc<[(String, String)]>,
     /// Images of other accounts whose storage is not shared.
-    pub storage_denied: Vec<(String, String)>,
+    pub storage_denied: Arc<[(String, String)]>,
     /// Images of other accounts with billing products.
-    pub marketplace: Vec<(String, String)>,
+    pub marketplace: Arc<[(String, String)]>,
     /// Encrypted copyable images.
-    pub encrypted: Vec<(String, String)>,
+    pub encrypted: Arc<[(String, String)]>,
     /// Names of images the caller owns in the destination Region.
     pub taken_names: Vec<String>,
     /// Names of images the caller owns only in other Regions (no clash).
@@ -40,14 +44,15 @@ impl Inputs {
     /// predicts for a minimal copy of each, so the generator never restates a rule.
     pub fn new(oracle: &Oracle, world: &World) -> Self {
         let l = oracle.limits();
+        let mut images = Classified::default();
         let mut inputs = Inputs {
             lim: Arc::clone(l),
             alpha: Alphabets::from_limits(l),
-            copyable: vec![],
-            unavailable: vec![],
-            storage_denied: vec![],
-            marketplace: vec![],
-            encrypted: vec![],
+            copyable: Arc::new([]),
+            unavailable: Arc::new([]),
+            storage_denied: Arc::new([]),
+            marketplace: Arc::new([]),
+            encrypted: Arc::new([]),
             taken_names: vec![],
             other_region_names: vec![],
             partition_regions: vec![],
@@ -83,18 +88,41 @@ impl Inputs {
             let pair = (img.image_id.clone(), img.region.clone());
             let fired = |id: &str| p.has_rule(id);
             if p.ok && p.codes.is_empty() {
-                inputs.copyable.push((img.image_id.clone(), img.region.clone(), img.encrypted));
+                images.copyable.push((img.image_id.clone(), img.region.clone(), img.encrypted));
                 if img.encrypted {
-                    inputs.encrypted.push(pair);
+                    images.encrypted.push(pair);
                 }
             } else if fired(rules::AMI_UNAVAILABLE.id) {
-                inputs.unavailable.push(pair);
+                images.unavailable.push(pair);
             } else if fired(rules::STORAGE_PERMISSION.id) {
-                inputs.storage_denied.push(pair);
+                images.storage_denied.push(pair);
             } else if fired(rules::MARKETPLACE.id) {
-                inputs.marketplace.push(pair);
+                images.marketplace.push(pair);
             }
         }
+        inputs.copyable = images.copyable.into();
+        inputs.encrypted = images.encrypted.into();
+        inputs.unavailable = images.unavailable.into();
+        inputs.storage_denied = images.storage_denied.into();
+        inputs.marketplace = images.marketplace.into();
         inputs
     }
+}
+
+/// The image lists while they are being filled.
+#[derive(Default)]
+struct Classified {
+    copyable: Vec<(String, String, bool)>,
+    unavailable: Vec<(String, String)>,
+    storage_denied: Vec<(String, String)>,
+    marketplace: Vec<(String, String)>,
+    encrypted: Vec<(String, String)>,
+}
+
+/// One of `items`, drawn as `prop::sample::select` draws (an index in `0..len`), so a seed picks
+/// the same item; the list is shared, not copied, which matters for a world of many images
+/// that dozens of strategies pick from. `items` must not be empty.
+pub fn choose<T: Clone + Debug + 'static>(items: &Arc<[T]>) -> BoxedStrategy<T> {
+    let items = Arc::clone(items);
+    (0..items.len()).prop_map(move |i| items[i].clone()).boxed()
 }

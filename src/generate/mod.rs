@@ -8,6 +8,8 @@ mod oneof;
 pub mod strategy;
 pub mod violate;
 
+use std::sync::Arc;
+
 use proptest::strategy::{BoxedStrategy, Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use serde::{Deserialize, Serialize};
@@ -33,6 +35,14 @@ pub enum GenerateError {
     /// The world has no image to copy.
     #[error("the world has no source image that a minimal CopyImage request copies successfully")]
     NoCopyableImage,
+    /// A strategy gave up on this world (every value it drew was filtered out).
+    #[error("case {case}: the generator cannot build a case in this world: {reason}")]
+    Stuck {
+        /// The id the case would have had.
+        case: String,
+        /// proptest's reason.
+        reason: String,
+    },
 }
 
 /// Which cases to produce.
@@ -62,9 +72,10 @@ pub struct Case {
     pub target: String,
     /// `valid` or `invalid`.
     pub kind: String,
-    /// The world, when it differs from the run's (e.g. an unauthorized caller).
+    /// The world, when it differs from the run's (e.g. an unauthorized caller). Shared: every
+    /// such case of a generator holds the same one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub world: Option<World>,
+    pub world: Option<Arc<World>>,
     /// Requests sent first, in order, to build state.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub setup: Vec<Step>,
@@ -78,38 +89,44 @@ pub struct Case {
 struct Draft {
     target: &'static str,
     invalid: bool,
-    world: Option<World>,
+    /// The caller may not call CopyImage (the case's world is the base world, unauthorized).
+    unauthorized: bool,
     setup: Vec<Params>,
     params: Params,
 }
 
 fn draft(target: &'static str, invalid: bool, params: Params) -> Draft {
-    Draft { target, invalid, world: None, setup: vec![], params }
+    Draft { target, invalid, unauthorized: false, setup: vec![], params }
 }
 
 /// Produces cases from a seed.
 pub struct Generator<'o> {
     oracle: &'o Oracle,
-    world: World,
+    world: Arc<World>,
+    /// The base world with an unauthorized caller, made when a case first needs it: a copy of a
+    /// large world is costly, and most runs of a few cases never need it.
+    denied: Option<Arc<World>>,
     runner: TestRunner,
     targets: OneOf<Draft>,
     next: u64,
 }
 
 impl<'o> Generator<'o> {
-    /// A generator over `world`, seeded; `only` and `rule` narrow the targets.
+    /// A generator over `world` (shared, not copied, when given as an `Arc`), seeded; `only` and
+    /// `rule` narrow the targets.
     pub fn new(
         oracle: &'o Oracle,
-        world: World,
+        world: impl Into<Arc<World>>,
         seed: u64,
         only: Option<Only>,
         rule: Option<&str>,
     ) -> Result<Self, GenerateError> {
+        let world = world.into();
         let inputs = Inputs::new(oracle, &world);
         if inputs.copyable.is_empty() {
             return Err(GenerateError::NoCopyableImage);
         }
-        let targets = targets(&inputs, &world);
+        let targets = targets(&inputs);
         let names: Vec<&str> = targets.iter().map(|t| t.0).collect();
         let chosen: Vec<(u32, BoxedStrategy<Draft>)> = targets
             .iter()
@@ -130,49 +147,78 @@ impl<'o> Generator<'o> {
             chunk.copy_from_slice(&(seed ^ (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)).to_le_bytes());
         }
         let runner = TestRunner::new_with_rng(Config::default(), TestRng::from_seed(RngAlgorithm::XorShift, &bytes));
-        Ok(Generator { oracle, world, runner, targets: OneOf::weighted(chosen), next: 0 })
+        Ok(Generator { oracle, world, denied: None, runner, targets: OneOf::weighted(chosen), next: 0 })
     }
 
-    /// The next case.
-    pub fn next_case(&mut self) -> Case {
-        let tree = self.targets.new_tree(&mut self.runner).expect("strategies do not reject");
-        let d = tree.current();
+    /// The next case; an error when a strategy cannot draw one in this world.
+    pub fn next_case(&mut self) -> Result<Case, GenerateError> {
         let id = format!("{:06}", self.next);
+        let tree = self
+            .targets
+            .new_tree(&mut self.runner)
+            .map_err(|reason| GenerateError::Stuck { case: id.clone(), reason: reason.to_string() })?;
+        let d = tree.current();
         self.next += 1;
-        predict_case(self.oracle, &self.world, id, d)
+        let world = if d.unauthorized {
+            let base = &self.world;
+            Some(Arc::clone(self.denied.get_or_insert_with(|| {
+                let mut denied = World::clone(base);
+                denied.authorized = false;
+                Arc::new(denied)
+            })))
+        } else {
+            None
+        };
+        Ok(match Arc::get_mut(&mut self.world) {
+            // The sole owner predicts setup steps in the world itself and undoes them after:
+            // a copy per sequence case is costly when the world is large.
+            Some(base) if world.is_none() && !d.setup.is_empty() => {
+                let (images, tokens) = (base.images.len(), base.tokens.len());
+                let case = predict_steps(self.oracle, base, id, None, d);
+                base.truncate(images, tokens);
+                case
+            }
+            _ => predict_case(self.oracle, &self.world, id, world, d),
+        })
     }
 }
 
 impl Iterator for Generator<'_> {
-    type Item = Case;
-    fn next(&mut self) -> Option<Case> {
+    type Item = Result<Case, GenerateError>;
+    fn next(&mut self) -> Option<Self::Item> {
         Some(self.next_case())
     }
 }
 
-fn predict_case(oracle: &Oracle, base: &World, id: String, d: Draft) -> Case {
+/// The case of a draft, predicted in `own` (the case's own world) or else `base`.
+fn predict_case(oracle: &Oracle, base: &World, id: String, own: Option<Arc<World>>, d: Draft) -> Case {
     let kind = if d.invalid { "invalid" } else { "valid" }.to_owned();
     if d.setup.is_empty() {
-        let world = d.world.as_ref().unwrap_or(base);
-        let prediction = oracle.predict(world, &d.params);
-        return Case { id, target: d.target.into(), kind, world: d.world, setup: vec![], params: d.params, prediction };
+        let prediction = oracle.predict(own.as_deref().unwrap_or(base), &d.params);
+        return Case { id, target: d.target.into(), kind, world: own, setup: vec![], params: d.params, prediction };
     }
-    let mut world = d.world.clone().unwrap_or_else(|| base.clone());
+    let mut world = own.as_deref().unwrap_or(base).clone();
+    predict_steps(oracle, &mut world, id, own, d)
+}
+
+/// The case of a draft with setup steps, each predicted in `world` and recorded there.
+fn predict_steps(oracle: &Oracle, world: &mut World, id: String, own: Option<Arc<World>>, d: Draft) -> Case {
+    let kind = if d.invalid { "invalid" } else { "valid" }.to_owned();
     let mut setup = Vec::with_capacity(d.setup.len());
     for (i, params) in d.setup.into_iter().enumerate() {
-        let prediction = oracle.predict(&world, &params);
-        record_if_copied(oracle, &mut world, &params, &prediction, &format!("{SETUP_IMAGE}{i}"));
+        let prediction = oracle.predict(world, &params);
+        record_if_copied(oracle, world, &params, &prediction, &format!("{SETUP_IMAGE}{i}"));
         setup.push(Step { params, prediction });
     }
-    let prediction = oracle.predict(&world, &d.params);
-    Case { id, target: d.target.into(), kind, world: d.world, setup, params: d.params, prediction }
+    let prediction = oracle.predict(world, &d.params);
+    Case { id, target: d.target.into(), kind, world: own, setup, params: d.params, prediction }
 }
 
 /// The world the case's request under test meets: its own world (or `base`) after its setup
 /// requests.
 #[cfg(test)]
 pub fn world_after_setup(oracle: &Oracle, base: &World, case: &Case) -> World {
-    let mut world = case.world.clone().unwrap_or_else(|| base.clone());
+    let mut world = case.world.as_deref().unwrap_or(base).clone();
     for (i, step) in case.setup.iter().enumerate() {
         record_if_copied(oracle, &mut world, &step.params, &step.prediction, &format!("{SETUP_IMAGE}{i}"));
     }
@@ -188,7 +234,7 @@ fn shorter(s: &str, n: usize) -> String {
 
 /// Every target with its weight: valid requests, each rule's violations, several at once, then
 /// the sequences. The order is part of the seed contract.
-fn targets(i: &Inputs, world: &World) -> Vec<Target> {
+fn targets(i: &Inputs) -> Vec<Target> {
     let mut out: Vec<Target> = vec![];
     out.push((VALID, false, 12, valid(i, true).prop_map(|p| draft(VALID, false, p)).boxed()));
     let list = violations(i);
@@ -215,24 +261,20 @@ fn targets(i: &Inputs, world: &World) -> Vec<Target> {
             })
             .boxed(),
     ));
-    out.extend(sequence_targets(i, world));
+    out.extend(sequence_targets(i));
     out
 }
 
 /// Targets that need another world or a setup request: an unauthorized caller, a replayed or
 /// mismatched ClientToken, a Name used again.
-fn sequence_targets(i: &Inputs, world: &World) -> Vec<Target> {
+fn sequence_targets(i: &Inputs) -> Vec<Target> {
     let name_max = i.lim.name_max;
     let mut out: Vec<Target> = vec![];
-    let mut denied = world.clone();
-    denied.authorized = false;
     out.push((
         rules::AUTHZ.id,
         true,
         1,
-        valid(i, true)
-            .prop_map(move |p| Draft { world: Some(denied.clone()), ..draft(rules::AUTHZ.id, true, p) })
-            .boxed(),
+        valid(i, true).prop_map(|p| Draft { unauthorized: true, ..draft(rules::AUTHZ.id, true, p) }).boxed(),
     ));
     let with_token = |p: &mut Params, t: u64| {
         p.remove(key::DRY_RUN);
@@ -304,9 +346,10 @@ mod tests {
     fn same_seed_same_cases_other_seed_other_cases() {
         let o = Oracle::builtin().unwrap();
         let w = World::default_world();
-        let a: Vec<Case> = Generator::new(&o, w.clone(), 7, None, None).unwrap().take(200).collect();
-        let b: Vec<Case> = Generator::new(&o, w.clone(), 7, None, None).unwrap().take(200).collect();
-        let c: Vec<Case> = Generator::new(&o, w, 8, None, None).unwrap().take(200).collect();
+        let cases = |w: &World, seed| -> Vec<Case> {
+            Generator::new(&o, w.clone(), seed, None, None).unwrap().take(200).collect::<Result<_, _>>().unwrap()
+        };
+        let (a, b, c) = (cases(&w, 7), cases(&w, 7), cases(&w, 8));
         assert_eq!(a, b);
         assert_ne!(a, c);
     }
@@ -320,10 +363,48 @@ mod tests {
     }
 
     #[test]
+    fn a_strategy_that_gives_up_is_an_error_not_a_panic() {
+        // With a step of 1 every duration in range is a multiple, so the "not a multiple"
+        // draw of the duration-range violation is filtered out forever.
+        let text = crate::spec::BUILTIN.replace("step = 15", "step = 1");
+        let spec = crate::spec::Spec::parse(&text, "step1.toml").unwrap();
+        let o = Oracle::new(std::sync::Arc::new(spec)).unwrap();
+        let g = Generator::new(&o, World::default_world(), 1, None, Some("R12-duration-range")).unwrap();
+        let e = g.take(500).find_map(Result::err).expect("some draw gives up");
+        assert!(e.to_string().contains("the generator cannot build a case in this world"), "{e}");
+        assert!(e.to_string().contains("Too many local rejects"), "{e}");
+    }
+
+    #[test]
+    fn the_world_is_shared_not_copied() {
+        let o = Oracle::builtin().unwrap();
+        let world = Arc::new(World::default_world());
+        let mut g = Generator::new(&o, Arc::clone(&world), 5, None, Some(rules::AUTHZ.id)).unwrap();
+        assert!(Arc::ptr_eq(&g.world, &world));
+        let (a, b) = (g.next_case().unwrap(), g.next_case().unwrap());
+        let (a, b) = (a.world.expect("an unauthorized world"), b.world.expect("an unauthorized world"));
+        assert!(!a.authorized && Arc::ptr_eq(&a, &b), "every unauthorized case holds the same world");
+    }
+
+    #[test]
+    fn a_sole_owner_predicts_sequences_in_place_as_a_copy_would() {
+        let o = Oracle::builtin().unwrap();
+        let shared = Arc::new(World::default_world());
+        for rule in [rules::IDEM_REPLAY.id, rules::IDEM_MISMATCH.id, "sequence-name-reuse"] {
+            let sole = Generator::new(&o, World::default_world(), 11, None, Some(rule)).unwrap();
+            let copying = Generator::new(&o, Arc::clone(&shared), 11, None, Some(rule)).unwrap();
+            let a: Vec<Case> = sole.take(100).collect::<Result<_, _>>().unwrap();
+            let b: Vec<Case> = copying.take(100).collect::<Result<_, _>>().unwrap();
+            assert_eq!(a, b, "{rule}");
+        }
+        assert_eq!(*shared, World::default_world());
+    }
+
+    #[test]
     fn replay_sequence_expects_the_first_image() {
         let o = Oracle::builtin().unwrap();
         let mut g = Generator::new(&o, World::default_world(), 3, None, Some("R23-idem-replay")).unwrap();
-        let c = g.next_case();
+        let c = g.next_case().unwrap();
         assert_eq!(c.setup.len(), 1);
         assert_eq!(c.prediction.image_id.as_deref(), Some("$setup.0"));
         assert_eq!(c.prediction.rule_ids(), ["R23-idem-replay"]);

@@ -9,7 +9,7 @@ use crate::generate::draw::{ALNUM, Draw, TEXT, fill, outpost_arn};
 use crate::oracle::{Limits, key};
 use crate::world::Params;
 
-pub use crate::generate::inputs::Inputs;
+pub use crate::generate::inputs::{Inputs, choose};
 pub use crate::generate::oneof::OneOf;
 
 /// One change to a request: set a key, or remove it (`None`). A key ending in `.*` removes
@@ -52,8 +52,7 @@ pub fn apply(params: &mut Params, edits: &[Edit]) {
 /// within their limits. `dry_run` allows `DryRun=true`.
 pub fn valid(i: &Inputs, dry_run: bool) -> BoxedStrategy<Params> {
     let l = i.lim.clone();
-    let images = i.copyable.clone();
-    assert!(!images.is_empty(), "the world has no image a minimal request copies successfully");
+    assert!(!i.copyable.is_empty(), "the world has no image a minimal request copies successfully");
     let name_ok = i.alpha.name_ok.clone();
     // The tag-count boundary: exactly as many tags as one resource may carry, built once.
     let mut full_tags = vec![("TagSpecification.1.ResourceType".to_owned(), "image".to_owned())];
@@ -61,7 +60,7 @@ pub fn valid(i: &Inputs, dry_run: bool) -> BoxedStrategy<Params> {
         full_tags.push((format!("TagSpecification.1.Tag.{m}.Key"), format!("key-{m}")));
         full_tags.push((format!("TagSpecification.1.Tag.{m}.Value"), format!("value-{m}")));
     }
-    (prop::sample::select(images), any::<[u64; 4]>())
+    (choose(&i.copyable), any::<[u64; 4]>())
         .prop_map(move |((id, region, encrypted), words)| {
             let mut d = Draw::new(&words);
             let b = |v: bool| if v { l.bool_true.clone() } else { l.bool_false.clone() };

@@ -98,7 +98,8 @@ mod tests {
             protocol: Protocol::from_spec(oracle.spec()),
         };
         let runner = Arc::new(Runner::new(oracle.clone(), target.clone(), world.clone(), Arc::new(SameCodes)).unwrap());
-        let cases: Vec<Case> = Generator::new(&oracle, world.clone(), 3, None, None).unwrap().take(150).collect();
+        let cases: Vec<Case> =
+            Generator::new(&oracle, world.clone(), 3, None, None).unwrap().take(150).map(Result::unwrap).collect();
         let records: Vec<_> = runner.run(cases, 4).collect().await;
         assert_eq!(records.len(), 150);
         let from_cases = live.load(Ordering::SeqCst);

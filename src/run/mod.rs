@@ -469,7 +469,8 @@ mod tests {
             protocol: Protocol::from_spec(oracle.spec()),
         };
         let runner = Arc::new(Runner::new(oracle.clone(), target, world.clone(), Arc::new(SameCodes)).unwrap());
-        let cases: Vec<Case> = edit(Generator::new(&oracle, world, 3, None, None).unwrap().take(cases).collect());
+        let cases: Vec<Case> =
+            edit(Generator::new(&oracle, world, 3, None, None).unwrap().take(cases).map(Result::unwrap).collect());
         let records: Vec<CaseRecord> = runner.run(cases, 4).collect().await;
         running.shutdown().await;
         records

@@ -37,11 +37,14 @@ pub(super) fn open(
     diag: &mut dyn Write,
 ) -> Result<Opened, SessionError> {
     let dir = baseline.dir.as_path();
-    let mut opened = Baseline::open(dir)?;
+    let mut opened = Baseline::open(dir, oracle.spec())?;
     opened.redact_with(redactor.clone());
     let path = dir.join("corpus.jsonl");
     let (corpus, new_corpus) = if path.exists() {
-        (Corpus::load(&path)?, None)
+        let corpus = Corpus::load(&path)?;
+        let origin = format!("{}:1: corpus.world", path.display());
+        corpus.header.world.validate(oracle.spec(), &origin)?;
+        (corpus, None)
     } else if baseline.update {
         let corpus = create_corpus(oracle, plan, world)?;
         (Corpus { header: corpus.header.clone(), cases: corpus.cases.clone() }, Some(corpus))
@@ -74,7 +77,7 @@ pub(super) fn open(
 fn create_corpus(oracle: &Oracle, plan: &Plan, world: &World) -> Result<Corpus, SessionError> {
     let cases = Generator::new(oracle, world.clone(), plan.seed, plan.only, plan.rule.as_deref())?
         .take(plan.cases as usize)
-        .collect();
+        .collect::<Result<_, _>>()?;
     Ok(Corpus { header: Header { version: 1, seed: plan.seed, world: world.clone() }, cases })
 }
 

@@ -20,6 +20,7 @@ pub mod plan;
 mod reach;
 pub mod safety;
 
+use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Write};
 use std::net::SocketAddr;
@@ -31,7 +32,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 
-use crate::generate::{Case, Generator};
+use crate::generate::{Case, GenerateError, Generator};
 use crate::oracle::Oracle;
 use crate::report::{self, Sink, Summary};
 use crate::run::discover::{DiscoverError, discover};
@@ -137,6 +138,9 @@ pub enum SessionError {
     /// The journal of live calls cannot be written: the run stops before the next live call.
     #[error(transparent)]
     Journal(#[from] JournalError),
+    /// The baseline corpus's world is not one the spec allows.
+    #[error(transparent)]
+    World(#[from] crate::world::WorldError),
     /// The stateful checks' task ended abnormally.
     #[error("the stateful checks stopped")]
     Stateful(#[source] tokio::task::JoinError),
@@ -209,7 +213,8 @@ impl Session {
             Some(b) => Some(baseline::open(&self.oracle, &self.plan, b, &world, redactor, diag)?),
             None => None,
         };
-        let (cases, planned) = self.planned_cases(opened.as_mut(), &world)?;
+        let stuck = Cell::new(None);
+        let (cases, planned) = self.planned_cases(opened.as_mut(), &world, &stuck)?;
         let runner_journal = target.safety.journal.clone();
         let mut runner =
             Runner::new(self.oracle.clone(), target.clone(), world.clone(), codes).map_err(SessionError::Client)?;
@@ -222,6 +227,9 @@ impl Session {
         let mut sink = self.sink(&connected.url, redactor)?;
         let recorder = opened.as_mut().map(|o| &mut o.baseline);
         let (mut summary, next) = self.cases(&runner, cases, &world, recorder, &mut *sink, redactor).await?;
+        if let Some(e) = stuck.take() {
+            return Err(e.into());
+        }
         let mut not_run = vec![];
         if let Some(id) = next {
             not_run.push(format!("{} cases from {id} on", planned.saturating_sub(summary.cases + summary.skipped)));
@@ -271,11 +279,12 @@ impl Session {
     }
 
     /// The cases to run, the baseline's corpus or generated ones, and how many they are.
-    fn planned_cases(
-        &self,
+    fn planned_cases<'a>(
+        &'a self,
         opened: Option<&mut baseline::Opened>,
         world: &World,
-    ) -> Result<(Box<dyn Iterator<Item = Case> + '_>, u64), SessionError> {
+        stuck: &'a Cell<Option<GenerateError>>,
+    ) -> Result<(Box<dyn Iterator<Item = Case> + 'a>, u64), SessionError> {
         if let Some(o) = opened {
             let cases = std::mem::take(&mut o.cases);
             let n = cases.len() as u64;
@@ -283,7 +292,9 @@ impl Session {
         }
         let plan = &self.plan;
         let generator = Generator::new(&self.oracle, world.clone(), plan.seed, plan.only, plan.rule.as_deref())?;
-        Ok((Box::new(generator.take(plan.cases as usize)), plan.cases))
+        // A case the generator cannot build ends the cases; the error is the run's.
+        let cases = generator.take(plan.cases as usize).map_while(|c| c.map_err(|e| stuck.set(Some(e))).ok());
+        Ok((Box::new(cases), plan.cases))
     }
 
     /// Starts the embedded endpoint, or checks that the given one (or the proxy in front of it)
@@ -394,7 +405,7 @@ impl Session {
         sink: &mut dyn Sink,
         redactor: &Redactor,
     ) -> Result<(Summary, Option<String>), SessionError> {
-        let annotations = annotation_rules(&self.oracle);
+        let annotations = crate::snapshot::annotation_rules(self.oracle.spec());
         let roles = role_names(world);
         let progress = if self.plan.progress {
             indicatif::ProgressBar::new(self.plan.cases)
@@ -481,14 +492,6 @@ fn skip_reason(target: &str, world: &World) -> String {
         format!("{target}: needs a world the endpoint cannot be put in from outside")
     } else {
         format!("{target}: needs a caller without permission to copy, which the endpoint cannot be made to deny")
-    }
-}
-
-/// Rules of the spec's last phase: they only annotate a success and explain no deviation.
-fn annotation_rules(oracle: &Oracle) -> Vec<String> {
-    match oracle.spec().phases.last() {
-        Some(last) => oracle.spec().rules.iter().filter(|r| r.phase == last.name).map(|r| r.id.clone()).collect(),
-        None => vec![],
     }
 }
 

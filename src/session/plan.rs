@@ -12,7 +12,7 @@ use crate::report::Format;
 use crate::run::stateful::StatefulConfig;
 use crate::run::{Dialect, Safety};
 use crate::spec::Spec;
-use crate::world::{World, WorldError};
+use crate::world::{DEFAULT_WORLD_ORIGIN, World, WorldError};
 
 use super::safety::{self, AwsHosts};
 
@@ -350,6 +350,8 @@ impl Plan {
         if spec.partition_of(&world.region).is_none() {
             return Err(PlanError::UnknownRegion { region: world.region });
         }
+        let origin = flags.world.as_ref().map_or_else(|| DEFAULT_WORLD_ORIGIN.to_owned(), |p| p.display().to_string());
+        world.validate(spec, &origin)?;
         if !(flags.timeout.is_finite() && flags.timeout > 0.0 && flags.timeout <= MAX_TIMEOUT) {
             return Err(PlanError::Timeout { seconds: flags.timeout });
         }

@@ -6,6 +6,7 @@
 //! Every file is written whole or not at all (a temporary file renamed into place), with the
 //! credentials the process holds redacted.
 
+mod accepted;
 pub mod corpus;
 mod normalize;
 
@@ -16,8 +17,10 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::run::CaseRecord;
+use crate::spec::Spec;
 use crate::verdict::Verdict;
 use crate::wire::Redactor;
+pub use accepted::annotation_rules;
 pub use corpus::{Corpus, map_roles};
 pub use normalize::render_case;
 
@@ -97,15 +100,6 @@ pub struct AcceptedProperty {
     pub reason: String,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AcceptedFile {
-    #[serde(default)]
-    accept: Vec<Accepted>,
-    #[serde(default)]
-    accept_property: Vec<AcceptedProperty>,
-}
-
 /// The kinds of a verdict a rule of `accepted.toml` can name.
 pub fn finding_kinds(v: &Verdict) -> Vec<String> {
     match v {
@@ -155,33 +149,10 @@ pub struct Baseline {
 const HEADER_SOURCE: &str = "copyimage-conformance";
 
 impl Baseline {
-    /// Opens a baseline directory (it may not exist yet when it is about to be written).
-    pub fn open(dir: &Path) -> Result<Self, BaselineError> {
-        let path = dir.join("accepted.toml");
-        let file = match fs::read_to_string(&path) {
-            Ok(text) => toml::from_str::<AcceptedFile>(&text).map_err(|e| BaselineError::Format {
-                path: path.display().to_string(),
-                line: e.span().map_or(0, |s| 1 + text[..s.start].matches('\n').count()),
-                message: e.message().to_owned(),
-            })?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                AcceptedFile { accept: vec![], accept_property: vec![] }
-            }
-            Err(e) => return Err(io_err(&path, e)),
-        };
-        for (i, p) in file.accept_property.iter().enumerate() {
-            if !crate::run::properties::PROPERTIES.contains(&p.property.as_str()) {
-                return Err(BaselineError::Format {
-                    path: path.display().to_string(),
-                    line: 0,
-                    message: format!(
-                        "accept_property[{i}]: no property named {:?}; known: {}",
-                        p.property,
-                        crate::run::properties::PROPERTIES.join(", ")
-                    ),
-                });
-            }
-        }
+    /// Opens a baseline directory (it may not exist yet when it is about to be written); the
+    /// entries of its `accepted.toml` must name rules of `spec`.
+    pub fn open(dir: &Path, spec: &Spec) -> Result<Self, BaselineError> {
+        let file = accepted::read(&dir.join("accepted.toml"), spec)?;
         Ok(Baseline {
             dir: dir.to_owned(),
             accepted: file.accept,

@@ -5,6 +5,7 @@
 //! read every limit, code, status and message from here.
 
 mod bounds;
+pub mod key;
 mod table;
 
 use std::collections::{BTreeMap, HashSet};

@@ -117,7 +117,11 @@ fn an_unknown_accepted_property_is_named() {
     .unwrap();
     let o = run(&["run", "--quiet", "--baseline", dir.to_str().unwrap()], "");
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("no property named \"replay-same-id\"; known: "), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("accepted.toml:2: accept_property[0]: no property named \"replay-same-id\"; known: "),
+        "{err}"
+    );
 }
 
 #[test]
@@ -135,9 +139,14 @@ fn annotations_and_other_findings_accept_nothing() {
         std::fs::write(dir.join("accepted.toml"), entries).unwrap();
         run(&args, "")
     };
+    // Naming an annotation is refused outright, at its line.
     let o = accepted("[[accept]]\nrule = \"R35-success\"\nreason = \"an annotation explains nothing\"\n");
-    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
-    assert!(stdout(&o).contains("0 deviations accepted"), "{}", stdout(&o));
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("accepted.toml:2: accept[0].rule \"R35-success\": a success annotation"),
+        "{}",
+        stderr(&o)
+    );
     let o = accepted("[[accept]]\nrule = \"R21-dryrun\"\nfinding = \"wrong_status\"\nreason = \"the wrong finding\"\n");
     assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
 }

@@ -48,7 +48,7 @@ fn predict_success_has_no_codes() {
 }
 
 #[track_caller]
-fn assert_setup_error(o: &std::process::Output, needle: &str) {
+pub(crate) fn assert_setup_error(o: &std::process::Output, needle: &str) {
     assert_eq!(o.status.code(), Some(exit::SETUP_ERROR.into()));
     let err = stderr(o);
     assert!(err.contains(needle), "stderr lacks {needle:?}: {err}");

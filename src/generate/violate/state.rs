@@ -1,13 +1,15 @@
 //! Violations that need the world: a dry run, and source images that are missing, unavailable,
 //! not shared, from the Marketplace, encrypted, in another partition, or a Name in use.
 
+use std::sync::Arc;
+
 use proptest::prelude::*;
 use proptest::strategy::{BoxedStrategy, Just};
 
 use super::{kv, v};
 use crate::generate::draw::{HEX, fill, outpost_arn};
-use crate::generate::oneof::one_of;
-use crate::generate::strategy::{Inputs, Violation};
+use crate::generate::oneof::OneOf;
+use crate::generate::strategy::{Inputs, Violation, choose};
 use crate::oracle::key;
 
 /// Violates `rules::DRY_RUN`.
@@ -18,18 +20,26 @@ pub(super) fn dry_run(i: &Inputs, rule: &'static str) -> Option<BoxedStrategy<Vi
 
 /// Violates `rules::AMI_NOT_FOUND`.
 pub(super) fn ami_not_found(i: &Inputs, rule: &'static str) -> Option<BoxedStrategy<Violation>> {
-    let (home, images) = (i.partition_regions.clone(), i.copyable.clone());
-    Some(
-        one_of!(
-            any::<u64>().prop_map(|s| vec![kv(key::SOURCE_IMAGE_ID, format!("ami-{}", fill(HEX, 17, s)))]),
-            // A real image, asked for in a Region it is not in.
-            (prop::sample::select(images), prop::sample::select(home))
+    let (home, images) = (i.partition_regions.clone(), &i.copyable);
+    let mut options =
+        vec![any::<u64>().prop_map(|s| vec![kv(key::SOURCE_IMAGE_ID, format!("ami-{}", fill(HEX, 17, s)))]).boxed()];
+    // A real image, asked for in a Region it is not in: only where the partition has one.
+    if another_region_exists(images, &home) {
+        options.push(
+            (choose(images), prop::sample::select(home))
                 .prop_filter("another Region than the image's", |((_, r, _), other)| r != other)
-                .prop_map(|((id, _, _), other)| vec![kv(key::SOURCE_IMAGE_ID, id), kv(key::SOURCE_REGION, other)]),
-        )
-        .prop_map(move |e| v(rule, true, e))
-        .boxed(),
-    )
+                .prop_map(|((id, _, _), other)| vec![kv(key::SOURCE_IMAGE_ID, id), kv(key::SOURCE_REGION, other)])
+                .boxed(),
+        );
+    }
+    Some(OneOf::new(options).prop_map(move |e| v(rule, true, e)).boxed())
+}
+
+/// Whether some copyable image has another Region of `home` than its own, so a filter for
+/// "another Region than the image's" can pass. A single-Region partition has none, and a
+/// filter that can never pass makes proptest give up.
+fn another_region_exists(images: &[(String, String, bool)], home: &[String]) -> bool {
+    images.iter().any(|(_, r, _)| home.iter().any(|other| other != r))
 }
 
 /// Violates `rules::AMI_UNAVAILABLE`, when the world has an image that is not available.
@@ -50,12 +60,12 @@ pub(super) fn marketplace(i: &Inputs, rule: &'static str) -> Option<BoxedStrateg
 }
 
 /// A copy of one of `list`'s images; none when the list is empty.
-fn pick(list: &[(String, String)], rule: &'static str) -> Option<BoxedStrategy<Violation>> {
+fn pick(list: &Arc<[(String, String)]>, rule: &'static str) -> Option<BoxedStrategy<Violation>> {
     if list.is_empty() {
         return None;
     }
     Some(
-        prop::sample::select(list.to_vec())
+        choose(list)
             .prop_map(move |(id, r)| v(rule, true, vec![kv(key::SOURCE_IMAGE_ID, id), kv(key::SOURCE_REGION, r)]))
             .boxed(),
     )
@@ -68,7 +78,7 @@ pub(super) fn unencrypt(i: &Inputs, rule: &'static str) -> Option<BoxedStrategy<
     }
     let f = i.lim.bool_false.clone();
     Some(
-        prop::sample::select(i.encrypted.clone())
+        choose(&i.encrypted)
             .prop_map(move |(id, r)| {
                 v(
                     rule,
@@ -87,25 +97,33 @@ pub(super) fn unencrypt(i: &Inputs, rule: &'static str) -> Option<BoxedStrategy<
 
 /// Violates `rules::UNSUPPORTED_PAIR`.
 pub(super) fn unsupported_pair(i: &Inputs, rule: &'static str) -> Option<BoxedStrategy<Violation>> {
-    let foreign = i.foreign_regions.clone();
-    Some(
-        one_of!(
-            prop::sample::select(foreign).prop_map(|r| vec![kv(key::SOURCE_REGION, r)]),
-            // An Outpost in another Region than the source image.
-            (prop::sample::select(i.copyable.clone()), prop::sample::select(i.partition_regions.clone()), any::<u64>())
+    let (foreign, home, images) = (i.foreign_regions.clone(), i.partition_regions.clone(), &i.copyable);
+    let mut options = vec![];
+    if !foreign.is_empty() {
+        options.push(prop::sample::select(foreign).prop_map(|r| vec![kv(key::SOURCE_REGION, r)]).boxed());
+    }
+    // An Outpost in another Region than the source image: only where the partition has one.
+    if another_region_exists(images, &home) {
+        options.push(
+            (choose(images), prop::sample::select(home), any::<u64>())
                 .prop_filter("another Region than the image's", |((_, r, _), other, _)| r != other)
-                .prop_map(|((id, r, _), other, s)| vec![
-                    kv(key::SOURCE_IMAGE_ID, id),
-                    kv(key::SOURCE_REGION, r),
-                    kv(key::OUTPOST, outpost_arn(&other, s)),
-                    (key::AZ.into(), None),
-                    (key::AZ_ID.into(), None),
-                    (key::DURATION.into(), None)
-                ]),
-        )
-        .prop_map(move |e| v(rule, true, e))
-        .boxed(),
-    )
+                .prop_map(|((id, r, _), other, s)| {
+                    vec![
+                        kv(key::SOURCE_IMAGE_ID, id),
+                        kv(key::SOURCE_REGION, r),
+                        kv(key::OUTPOST, outpost_arn(&other, s)),
+                        (key::AZ.into(), None),
+                        (key::AZ_ID.into(), None),
+                        (key::DURATION.into(), None),
+                    ]
+                })
+                .boxed(),
+        );
+    }
+    if options.is_empty() {
+        return None;
+    }
+    Some(OneOf::new(options).prop_map(move |e| v(rule, true, e)).boxed())
 }
 
 /// Violates `rules::NAME_DUPLICATE`, when the caller owns a named image in the destination
