@@ -17,6 +17,7 @@ pub mod serve;
 pub mod session;
 pub mod snapshot;
 pub mod spec;
+pub mod targets;
 pub mod verdict;
 pub mod wire;
 pub mod world;

@@ -2,6 +2,7 @@
 
 pub mod run;
 pub mod serve;
+pub mod targets;
 
 use std::io::{BufWriter, Read, Write};
 use std::path::PathBuf;
@@ -81,6 +82,15 @@ pub enum Command {
         #[arg(long)]
         list_mutants: bool,
     },
+    /// Emulators described in targets/*.toml: list, start, stop, reset, or gate one against
+    /// its baseline.
+    Targets {
+        /// What to do.
+        #[command(subcommand)]
+        action: targets::TargetsCommand,
+    },
+    /// The conformance matrix of every target's committed baseline, as Markdown.
+    Matrix(targets::MatrixArgs),
     /// Measure generation plus prediction on one core.
     Bench {
         /// How long to measure.
@@ -115,6 +125,8 @@ pub fn run(cli: Cli) -> Result<u8> {
             Ok(exit::OK)
         }
         Command::Bench { seconds, seed } => bench(spec, seconds, seed),
+        Command::Targets { action } => targets::run(spec, action),
+        Command::Matrix(args) => targets::matrix(args),
         Command::Run(args) => run::run(Arc::new(Oracle::new(spec)?), *args),
         Command::Serve { list_mutants: true, .. } => {
             std::io::stdout().lock().write_all(crate::serve::mutant::list().as_bytes())?;

@@ -24,11 +24,12 @@ const STAGES: &[(&str, &[&str])] = &[
         "session",
         &["spec", "world", "oracle", "generate", "wire", "verdict", "serve", "run", "snapshot", "report", "exit"],
     ),
+    ("targets", &["spec", "world", "oracle", "generate", "wire", "verdict", "run", "snapshot"]),
     (
         "cli",
         &[
             "spec", "world", "oracle", "generate", "wire", "verdict", "serve", "run", "snapshot", "report", "session",
-            "exit",
+            "targets", "exit",
         ],
     ),
 ];

@@ -13,6 +13,7 @@ mod fake;
 mod fuzz_decoders;
 mod hostile;
 mod interrupt;
+mod matrix;
 mod mutants;
 mod plan_errors;
 mod properties;
