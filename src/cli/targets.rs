@@ -122,6 +122,11 @@ fn gate(spec: Arc<crate::spec::Spec>, t: &Target, extra: Vec<String>) -> Result<
             super::Command::Run(args) => super::run::run(Arc::new(Oracle::new(spec)?), *args),
             _ => bail!("{}: run flags do not make a run", t.file.display()),
         });
+    // A server that dies mid-run shows as transport errors; say why, so nobody hunts for a
+    // regression in the snapshots' diff.
+    if let Some(why) = server.gone(t) {
+        eprintln!("{}: {why}", t.name);
+    }
     // Stopped whatever happened, as the old script's trap did.
     server.stop(t);
     let code = result?;

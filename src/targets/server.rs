@@ -293,6 +293,18 @@ fn terminate(pid: u32, timeout: f64, child: Option<&mut Child>) {
 }
 
 impl Server {
+    /// When the server is gone (it exited, or something else ended it): what to tell, with
+    /// where its log is.
+    pub fn gone(&mut self, t: &Target) -> Option<String> {
+        let exited = match self.child.as_mut() {
+            Some(c) => c.try_wait().ok().flatten().map(|s| s.to_string()),
+            None => (!alive(self.pid)).then(|| "gone".to_owned()),
+        };
+        exited.map(|how| {
+            format!("PID {} ended during the run ({how}); its log: {}", self.pid, Files::of(t).log.display())
+        })
+    }
+
     /// Stops it (SIGTERM, then SIGKILL after the target's timeout) and forgets its files.
     pub fn stop(&mut self, t: &Target) {
         terminate(self.pid, t.stop.timeout_seconds, self.child.as_mut());
