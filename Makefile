@@ -1,10 +1,15 @@
 # One task runner for people and CI. `make test` is the README's test command; .ci/run calls it.
 CARGO ?= cargo
 
-.PHONY: test lint fmt-check unit clients moto-gate moto-baseline run bench rules-md
+.PHONY: test lint fmt-check unit clients gates moto-gate moto-baseline baselines matrix print-gates run bench rules-md
 
-## Everything CI checks: formatting, lints, every test, then the moto gate.
-test: fmt-check lint unit clients moto-gate
+## The emulators gated against their baselines (targets/NAME.toml, snapshots/NAME).
+GATES := embedded moto moto-ext localstack
+BIN := target/debug/copyimage-conformance
+
+## Everything CI checks: formatting, lints, every test, the real clients against serve, then
+## every emulator's gate.
+test: fmt-check lint unit clients gates
 
 fmt-check:
 	$(CARGO) fmt --check
@@ -22,7 +27,19 @@ clients:
 	$(CARGO) build --locked
 	scripts/client-tests
 
-## Install and start the pinned moto, run the stored corpus against it, compare with snapshots/moto.
+## Every gate in turn: install and start the pinned emulator, run its stored corpus against it,
+## compare with its baseline, stop it. Each prints `gate NAME: passed|failed`; all run even when
+## one fails, and the target fails if any did.
+gates:
+	$(CARGO) build --locked
+	@status=0; for g in $(GATES); do $(BIN) targets gate $$g || status=1; done; exit $$status
+
+## One gate: `make gate-moto-ext`.
+gate-%:
+	$(CARGO) build --locked
+	$(BIN) targets gate $*
+
+## The moto gate alone (scripts/moto-gate).
 moto-gate:
 	$(CARGO) build --locked
 	scripts/moto-gate
@@ -31,6 +48,21 @@ moto-gate:
 moto-baseline:
 	$(CARGO) build --locked
 	scripts/moto-gate --update-baseline
+
+## Rewrite every gated baseline from fresh servers, then the README's matrix (review in git).
+baselines:
+	$(CARGO) build --locked
+	@status=0; for g in $(GATES); do $(BIN) targets gate $$g -- --update-baseline || status=1; done; \
+	$(BIN) matrix --update README.md; exit $$status
+
+## The gated targets' names, for .ci/run.
+print-gates:
+	@echo $(GATES)
+
+## The README's conformance matrix, from the committed baselines.
+matrix:
+	$(CARGO) build --locked
+	$(BIN) matrix --update README.md
 
 ## The main job: run generated cases against the embedded reference endpoint and report.
 run:

@@ -102,6 +102,9 @@ mod serve;
 mod session;
 mod snapshot;
 mod spec;
+// Emulators described by targets/*.toml: their installation, servers, gates and the
+// conformance matrix, for tools that drive emulators as this CLI does.
+pub mod targets;
 mod verdict;
 mod wire;
 mod world;

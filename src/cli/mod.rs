@@ -4,6 +4,7 @@
 mod cleanup;
 mod run;
 mod serve;
+mod targets;
 
 use std::io::{BufWriter, Read, Write};
 use std::path::PathBuf;
@@ -91,6 +92,15 @@ pub enum Command {
     /// Undo a journaled run: deregister the images its journal records (or that carry its
     /// run-id tag), delete their snapshots and its volumes. Safe to repeat.
     Cleanup(cleanup::CleanupArgs),
+    /// Emulators described in targets/*.toml: list, start, stop, reset, or gate one against
+    /// its baseline.
+    Targets {
+        /// What to do.
+        #[command(subcommand)]
+        action: targets::TargetsCommand,
+    },
+    /// The conformance matrix of every target's committed baseline, as Markdown.
+    Matrix(targets::MatrixArgs),
     /// Measure generation plus prediction on one core.
     Bench {
         /// How long to measure.
@@ -158,6 +168,8 @@ pub fn run(cli: Cli) -> Result<u8> {
             Ok(exit::OK)
         }
         Command::Bench { seconds, seed } => bench(spec, seconds, seed),
+        Command::Targets { action } => targets::run(spec, action),
+        Command::Matrix(args) => targets::matrix(&spec, args),
         Command::Run(args) => run::run(Arc::new(Oracle::new(spec)?), *args),
         Command::Cleanup(args) => cleanup::run(&spec, args),
         Command::Serve { list_mutants: true, .. } => {

@@ -1,6 +1,7 @@
 //! The evidence lives in the repository: every rule of the spec has a section in
-//! `docs/rules.md`, every `docs/...#anchor` link in README.md, `snapshots/moto/accepted.toml`
-//! and `docs/` itself names a heading that exists, and no accepted deviation cites a bare `§N`.
+//! `docs/rules.md`, every `docs/...#anchor` link in README.md, each emulator's
+//! `snapshots/*/accepted.toml` and `docs/` itself names a heading that exists, and no accepted
+//! deviation cites a bare `§N`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -104,7 +105,12 @@ fn every_rule_of_the_spec_has_a_section_in_docs_rules() {
 
 #[test]
 fn every_docs_link_names_an_existing_heading() {
-    for from in ["README.md", "snapshots/moto/accepted.toml"] {
+    for from in [
+        "README.md",
+        "snapshots/moto/accepted.toml",
+        "snapshots/moto-ext/accepted.toml",
+        "snapshots/localstack/accepted.toml",
+    ] {
         let links = docs_links(&read(from));
         assert!(!links.is_empty(), "{from} cites nothing in docs/");
         assert_links_resolve(from, &links);
@@ -124,9 +130,16 @@ fn every_docs_link_names_an_existing_heading() {
 
 #[test]
 fn every_accepted_deviation_cites_the_docs_and_no_bare_section_number() {
-    let text = read("snapshots/moto/accepted.toml");
+    for target in ["moto", "moto-ext", "localstack"] {
+        accepted_deviations_cite_the_docs(&format!("snapshots/{target}/accepted.toml"));
+    }
+}
+
+#[track_caller]
+fn accepted_deviations_cite_the_docs(path: &str) {
+    let text = read(path);
     let bare = Regex::new(r"§\s*\d").unwrap();
-    assert!(!bare.is_match(&text), "accepted.toml cites a bare §N: link docs/emulators.md#... instead");
+    assert!(!bare.is_match(&text), "{path} cites a bare §N: link docs/emulators.md#... instead");
     let file: toml::Table = text.parse().unwrap();
     let mut reasons = 0;
     for table in ["accept", "accept_property"] {
@@ -134,10 +147,10 @@ fn every_accepted_deviation_cites_the_docs_and_no_bare_section_number() {
             let reason = entry["reason"].as_str().unwrap();
             assert!(
                 docs_links(reason).iter().any(|(f, _)| f == "emulators.md"),
-                "an accepted.toml reason cites no docs/emulators.md section: {reason}"
+                "a reason in {path} cites no docs/emulators.md section: {reason}"
             );
             reasons += 1;
         }
     }
-    assert!(reasons > 0, "accepted.toml accepts nothing");
+    assert!(reasons > 0, "{path} accepts nothing");
 }

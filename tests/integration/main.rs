@@ -17,6 +17,7 @@ mod findings;
 mod hostile;
 mod inputs;
 mod interrupt;
+mod matrix;
 mod mutants;
 mod plan_errors;
 mod plausible;
