@@ -24,6 +24,7 @@ mod plausible;
 mod proxy;
 mod redact;
 mod runner;
+mod safety_promises;
 
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
