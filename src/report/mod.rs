@@ -142,15 +142,41 @@ impl Summary {
         self.findings.iter().filter(|f| !f.accepted)
     }
 
-    /// Whether the run passes: with a baseline, when its gate does (accepted deviations do not
-    /// fail it); without one, when every case conformed; and the stateful checks, if any ran,
-    /// found no failure and ran to their end.
-    pub fn passes(&self) -> bool {
-        let cases_pass = match &self.baseline {
-            Some(gate) => gate.passes(),
-            None => self.deviations + self.unparseable + self.transport_errors == 0,
+    /// What the run came to, in one word: the one decision behind both the closing verdict
+    /// line and the exit code.
+    ///
+    /// - `Fail` when something the endpoint answered is wrong: without a baseline, a deviation
+    ///   or an unparseable reply; with one, a failing gate while every case was answered; or a
+    ///   failing stateful property. This holds even when other cases got no answer.
+    /// - else `Inconclusive` when the run could not judge it all: a case got no answer
+    ///   (without a baseline; with one, when the gate also fails, since an unanswered case
+    ///   changes its snapshot), or the stateful checks stopped before their end.
+    /// - else `Pass`. Before all of these, `Interrupted` when Ctrl-C stopped the run.
+    pub fn status(&self) -> Status {
+        // What did run may have passed, but the run as asked for did not happen.
+        if self.interrupted {
+            return Status::Interrupted;
+        }
+        let unanswered = self.transport_errors > 0;
+        let (cases_wrong, cases_unjudged) = match &self.baseline {
+            Some(gate) => (!gate.passes() && !unanswered, !gate.passes() && unanswered),
+            None => (self.deviations + self.unparseable > 0, unanswered),
         };
-        cases_pass && self.stateful.as_ref().is_none_or(|r| r.failures.is_empty() && r.stopped.is_none())
+        let stateful_failed = self.stateful.as_ref().is_some_and(|r| !r.failures.is_empty());
+        let stateful_stopped = self.stateful.as_ref().is_some_and(|r| r.stopped.is_some());
+        if cases_wrong || stateful_failed {
+            Status::Fail
+        } else if cases_unjudged || stateful_stopped {
+            Status::Inconclusive
+        } else {
+            Status::Pass
+        }
+    }
+
+    /// Whether the run passed: every case conformed (or the baseline's gate passed) and the
+    /// stateful checks, if any, found nothing and ran to their end.
+    pub fn passes(&self) -> bool {
+        self.status() == Status::Pass
     }
 
     /// The run's verdict in one line: `PASS: ...`, `FAIL: ...` or `INTERRUPTED: ...`.
@@ -165,10 +191,14 @@ impl Summary {
             n => format!("; {n} accepted by {by} ({})", cases(accepted.iter().map(|f| f.cases).sum())),
         };
         let open: Vec<&Finding> = self.open_findings().collect();
-        if self.passes() {
+        let status = self.status();
+        if status == Status::Pass {
             return format!("PASS: {}{accepted_words}", count(open.len() as u64, "finding"));
         }
         let mut why = vec![];
+        if self.transport_errors > 0 {
+            why.push(format!("{} got no answer", cases(self.transport_errors)));
+        }
         if !open.is_empty() {
             let n = open.iter().map(|f| f.cases).sum();
             why.push(format!("{} not accepted ({})", count(open.len() as u64, "finding"), cases(n)));
@@ -191,7 +221,8 @@ impl Summary {
                 why.push("the stateful checks stopped early".to_owned());
             }
         }
-        format!("FAIL: {}{accepted_words}", why.join(", "))
+        let word = if status == Status::Inconclusive { "INCONCLUSIVE" } else { "FAIL" };
+        format!("{word}: {}{accepted_words}", why.join(", "))
     }
 
     /// For an interrupted run, the line that says how far it got and what did not run.
@@ -209,6 +240,19 @@ impl Summary {
     pub fn score(&self) -> f64 {
         if self.cases == 0 { 100.0 } else { 100.0 * self.conforms as f64 / self.cases as f64 }
     }
+}
+
+/// What a run came to (see [`Summary::status`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// Everything asked for was judged, and passed.
+    Pass,
+    /// Something the endpoint answered is wrong.
+    Fail,
+    /// Nothing judged was wrong, but not everything could be judged.
+    Inconclusive,
+    /// Ctrl-C stopped the run.
+    Interrupted,
 }
 
 /// The report formats.

@@ -180,6 +180,18 @@ fn the_verdict_line_names_what_fails() {
     assert!(s.verdict_line().starts_with("INTERRUPTED:"));
 }
 
+#[test]
+fn unanswered_cases_make_the_verdict_inconclusive_unless_something_is_wrong() {
+    let mut s = summary_of(&[(record("ok", &[], 200, success()), None)]);
+    s.transport_errors = 2;
+    assert_eq!(s.status(), Status::Inconclusive);
+    assert_eq!(s.verdict_line(), "INCONCLUSIVE: 2 cases got no answer");
+    let mut s = summary_of(&[(dry_run_400("a"), None)]);
+    s.transport_errors = 1;
+    assert_eq!(s.status(), Status::Fail);
+    assert_eq!(s.verdict_line(), "FAIL: 1 case got no answer, 1 finding not accepted (1 case)");
+}
+
 /// A small run with every section: two open findings, an accepted one, conforming cases,
 /// skipped cases, a stateful failure and an unchecked property.
 fn synthetic() -> Summary {

@@ -1,7 +1,7 @@
 //! What a run came to, and the one decision of its exit code.
 
 use crate::exit;
-use crate::report::Summary;
+use crate::report::{Status, Summary};
 
 /// What a run came to: the summary the report showed, the baseline comparison and the
 /// stateful checks included.
@@ -14,7 +14,8 @@ pub struct Outcome {
 
 impl Outcome {
     /// The exit code the run ends with, so that CI can tell "the endpoint is wrong" from "the
-    /// run could not tell":
+    /// run could not tell". It follows [`Summary::status`], the same decision the report's
+    /// closing verdict line shows:
     ///
     /// - [`exit::DEVIATIONS`] when something the endpoint answered is wrong: without a
     ///   baseline, a deviation or an unparseable reply; with one, a failing gate while every
@@ -28,24 +29,11 @@ impl Outcome {
     ///
     /// Before all of these, [`exit::INTERRUPTED`] when Ctrl-C stopped the run.
     pub fn exit_code(&self) -> u8 {
-        let s = &self.summary;
-        // What did run may have passed, but the run as asked for did not happen.
-        if s.interrupted {
-            return exit::INTERRUPTED;
-        }
-        let unanswered = s.transport_errors > 0;
-        let (cases_wrong, cases_unjudged) = match &s.baseline {
-            Some(gate) => (!gate.passes() && !unanswered, !gate.passes() && unanswered),
-            None => (s.deviations + s.unparseable > 0, unanswered),
-        };
-        let stateful_failed = s.stateful.as_ref().is_some_and(|r| !r.failures.is_empty());
-        let stateful_stopped = s.stateful.as_ref().is_some_and(|r| r.stopped.is_some());
-        if cases_wrong || stateful_failed {
-            exit::DEVIATIONS
-        } else if cases_unjudged || stateful_stopped {
-            exit::INCONCLUSIVE
-        } else {
-            exit::OK
+        match self.summary.status() {
+            Status::Interrupted => exit::INTERRUPTED,
+            Status::Fail => exit::DEVIATIONS,
+            Status::Inconclusive => exit::INCONCLUSIVE,
+            Status::Pass => exit::OK,
         }
     }
 }
