@@ -37,10 +37,9 @@ mod tests {
     use crate::generate::{Case, Generator};
     use crate::oracle::Oracle;
     use crate::run::stateful::{StatefulConfig, check};
-    use crate::run::{Dialect, Protocol, Runner, Safety, Target};
+    use crate::run::{Runner, Safety, Target};
     use crate::serve::Endpoint;
     use crate::verdict::SameCodes;
-    use crate::wire::Credentials;
     use crate::world::World;
 
     #[test]
@@ -85,17 +84,10 @@ mod tests {
         let world = World::default_world();
         let (url, live) = counting_endpoint(oracle.clone(), world.clone()).await;
         let target = Target {
-            endpoint: url,
             region: world.region.clone(),
-            dialect: Dialect::Ec2Query,
-            credentials: Credentials::dummy(),
-            dummy_credentials: true,
             timeout: Duration::from_secs(5),
-            max_body: 1 << 20,
-            retries: 0,
-            backoff: Duration::from_millis(10),
             safety: Safety { force_dry_run: true, max_creates: 2, ..Safety::default() },
-            protocol: Protocol::from_spec(oracle.spec()),
+            ..Target::for_tests(&url)
         };
         let runner = Arc::new(Runner::new(oracle.clone(), target.clone(), world.clone(), Arc::new(SameCodes)).unwrap());
         let cases: Vec<Case> =

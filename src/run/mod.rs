@@ -32,6 +32,15 @@ use crate::world::{Params, World};
 pub use budget::Budget;
 pub use send::{Dialect, SendError, Sent};
 
+/// splitmix64's finaliser: a well-spread 64-bit hash of a counter or seed, for the nonces and
+/// the stateful sequences' seeds.
+pub(crate) fn splitmix64(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
 /// How to reach the endpoint.
 #[derive(Clone, Debug)]
 pub struct Target {
@@ -58,6 +67,28 @@ pub struct Target {
     pub safety: Safety,
     /// The operation's Action and Version, and what throttling looks like, from the spec.
     pub protocol: Protocol,
+}
+
+#[cfg(test)]
+impl Target {
+    /// A target for tests: `url` in us-east-1, ec2Query, the dummy credentials, a 10 s timeout,
+    /// a 1 MiB body cap, no retries, no safety, the built-in spec's protocol. Tests change
+    /// what they need with struct update syntax.
+    pub(crate) fn for_tests(url: &str) -> Self {
+        Target {
+            endpoint: url.to_owned(),
+            region: "us-east-1".into(),
+            dialect: Dialect::Ec2Query,
+            credentials: Credentials::dummy(),
+            dummy_credentials: true,
+            timeout: Duration::from_secs(10),
+            max_body: 1 << 20,
+            retries: 0,
+            backoff: Duration::from_millis(10),
+            safety: Safety::default(),
+            protocol: Protocol::from_spec(&crate::spec::Spec::builtin().unwrap()),
+        }
+    }
 }
 
 /// What the wire needs from the spec.
@@ -456,17 +487,10 @@ mod tests {
         let world = World::default_world();
         let running = crate::serve::bind(([127, 0, 0, 1], 0).into(), oracle.clone(), world.clone()).await.unwrap();
         let target = Target {
-            endpoint: running.url(),
             region: world.region.clone(),
-            dialect: Dialect::Ec2Query,
-            credentials: Credentials::dummy(),
-            dummy_credentials: true,
             timeout: Duration::from_secs(5),
-            max_body: 1 << 20,
-            retries: 0,
-            backoff: Duration::from_millis(10),
             safety,
-            protocol: Protocol::from_spec(oracle.spec()),
+            ..Target::for_tests(&running.url())
         };
         let runner = Arc::new(Runner::new(oracle.clone(), target, world.clone(), Arc::new(SameCodes)).unwrap());
         let cases: Vec<Case> =

@@ -14,6 +14,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
+use super::splitmix64;
 use crate::world::{ImageState, Params, World};
 
 /// The characters a Name certainly may carry (the built-in spec's Name `pattern`; a test
@@ -205,13 +206,6 @@ pub fn kept_names(world: &World) -> HashSet<String> {
         })
         .filter_map(|i| i.name.clone())
         .collect()
-}
-
-fn splitmix64(x: u64) -> u64 {
-    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
 }
 
 #[cfg(test)]

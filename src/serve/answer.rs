@@ -2,6 +2,7 @@
 //! endpoint), or a seeded-random one (a plausible AWS that makes other undocumented choices,
 //! against which the harness must raise no deviation).
 
+use super::splitmix64;
 use crate::oracle::Prediction;
 use crate::spec::Outcome;
 
@@ -32,18 +33,10 @@ impl Picker {
         let i = match self.answer {
             Answer::Primary => 0,
             Answer::Any if len == 0 => 0,
-            Answer::Any => mix(self.seed ^ mix(n)) % len,
+            Answer::Any => splitmix64(self.seed ^ splitmix64(n)) % len,
         };
         p.outcomes.get(i as usize).map(|o| (o, i == 0))
     }
-}
-
-/// splitmix64's finaliser: a well-spread hash of a counter.
-fn mix(x: u64) -> u64 {
-    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
 }
 
 #[cfg(test)]

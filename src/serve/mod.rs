@@ -303,7 +303,9 @@ fn request_id(n: u64) -> String {
     )
 }
 
-fn splitmix64(x: u64) -> u64 {
+/// splitmix64's finaliser: a well-spread 64-bit hash of a counter, for request ids and the
+/// answer picker.
+pub(super) fn splitmix64(x: u64) -> u64 {
     let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);

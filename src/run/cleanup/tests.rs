@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use axum::extract::{Form, State};
 use axum::http::{StatusCode, header};
@@ -12,8 +11,6 @@ use axum::response::{IntoResponse, Response};
 
 use super::*;
 use crate::run::journal::Entry;
-use crate::run::{Dialect, Protocol, Safety};
-use crate::wire::Credentials;
 
 const RUN: &str = "cic-1-0000000r";
 
@@ -102,19 +99,7 @@ fn result(seq: u64, action: &str, name: &str, id: &str) -> Entry {
 }
 
 fn target(url: &str) -> Target {
-    Target {
-        endpoint: url.to_owned(),
-        region: "us-east-1".into(),
-        dialect: Dialect::Ec2Query,
-        credentials: Credentials::dummy(),
-        dummy_credentials: true,
-        timeout: Duration::from_secs(10),
-        max_body: 1 << 20,
-        retries: 0,
-        backoff: Duration::from_millis(10),
-        safety: Safety::default(),
-        protocol: Protocol::from_spec(&crate::spec::Spec::builtin().unwrap()),
-    }
+    Target::for_tests(url)
 }
 
 async fn start(fake: Fake) -> (String, Arc<Mutex<Fake>>) {

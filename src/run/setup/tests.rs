@@ -10,25 +10,12 @@ use axum::response::{IntoResponse, Response};
 
 use super::*;
 use crate::oracle::Oracle;
-use crate::run::{Dialect, Safety};
-use crate::wire::Credentials;
+use crate::run::Safety;
 
 const NS: &str = "http://ec2.amazonaws.com/doc/2016-11-15";
 
 fn target(endpoint: &str) -> Target {
-    Target {
-        endpoint: endpoint.to_owned(),
-        region: "us-east-1".into(),
-        dialect: Dialect::Ec2Query,
-        credentials: Credentials::dummy(),
-        dummy_credentials: true,
-        timeout: Duration::from_secs(30),
-        max_body: 8 << 20,
-        retries: 0,
-        backoff: Duration::from_millis(10),
-        safety: Safety::default(),
-        protocol: crate::run::Protocol::from_spec(&crate::spec::Spec::builtin().unwrap()),
-    }
+    Target { timeout: Duration::from_secs(30), max_body: 8 << 20, ..Target::for_tests(endpoint) }
 }
 
 fn roles(world: &World) -> BTreeMap<&str, &Image> {

@@ -10,6 +10,7 @@ use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
 use super::{StatefulConfig, Stop};
 use crate::generate::strategy::{Inputs, OneOf, valid};
+use crate::run::splitmix64;
 use crate::world::Params;
 
 /// Keeps these seeds apart from the case generator's, which seeds the same way.
@@ -85,11 +86,4 @@ pub(super) fn nonce(seed: u64) -> String {
         now ^ (u64::from(std::process::id()) << 32) ^ seed.rotate_left(17) ^ n.wrapping_mul(0x9e37_79b9_7f4a_7c15),
     );
     format!("{:08x}", x >> 32)
-}
-
-pub(super) fn splitmix64(x: u64) -> u64 {
-    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
 }

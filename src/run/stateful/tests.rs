@@ -5,33 +5,20 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
-use std::time::Duration;
 
 use super::checks::image_tags;
-use super::ops::{Sequences, splitmix64};
+use super::ops::Sequences;
 use super::*;
 use crate::oracle::Oracle;
 use crate::run::Safety;
 use crate::run::properties::REPLAY_SAME_IMAGE_ID;
+use crate::run::splitmix64;
 use crate::serve;
-use crate::wire::Credentials;
 use crate::wire::describe::DescribedImage;
 use crate::world::Params;
 
 fn target(url: &str, dialect: Dialect) -> Target {
-    Target {
-        endpoint: url.to_owned(),
-        region: "us-east-1".into(),
-        dialect,
-        credentials: Credentials::dummy(),
-        dummy_credentials: true,
-        timeout: Duration::from_secs(10),
-        max_body: 1 << 20,
-        retries: 0,
-        backoff: Duration::from_millis(10),
-        safety: Safety::default(),
-        protocol: crate::run::Protocol::from_spec(&crate::spec::Spec::builtin().unwrap()),
-    }
+    Target { dialect, ..Target::for_tests(url) }
 }
 
 /// Runs `check` against a fresh embedded endpoint over the default world.
