@@ -1,15 +1,15 @@
 # One task runner for people and CI. `make test` is the README's test command; .ci/run calls it.
 CARGO ?= cargo
 
-.PHONY: test lint fmt-check unit clients gates moto-gate moto-baseline baselines matrix print-gates run bench rules-md
+.PHONY: test lint fmt-check unit clients browser screenshot gates moto-gate moto-baseline baselines matrix print-gates run bench rules-md
 
 ## The emulators gated against their baselines (targets/NAME.toml, snapshots/NAME).
 GATES := embedded moto moto-ext localstack
 BIN := target/debug/copyimage-conformance
 
-## Everything CI checks: formatting, lints, every test, the real clients against serve, then
-## every emulator's gate.
-test: fmt-check lint unit clients gates
+## Everything CI checks: formatting, lints, every test, the real clients against serve, the
+## HTML reports in a real browser, then every emulator's gate.
+test: fmt-check lint unit clients browser gates
 
 fmt-check:
 	$(CARGO) fmt --check
@@ -26,6 +26,17 @@ unit:
 clients:
 	$(CARGO) build --locked
 	scripts/client-tests
+
+## The HTML reports (a run against a mutant, a hostile server's, the matrix) loaded in headless
+## Chromium and checked as a person sees them; installs Debian's chromium if it is missing.
+browser:
+	$(CARGO) build --locked
+	scripts/browser-test
+
+## The README's screenshot of the HTML report, docs/report.png (review it in git).
+screenshot:
+	$(CARGO) build --locked
+	scripts/browser-test --screenshot docs/report.png
 
 ## Every gate in turn: install and start the pinned emulator, run its stored corpus against it,
 ## compare with its baseline, stop it. Each prints `gate NAME: passed|failed`; all run even when

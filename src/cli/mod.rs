@@ -99,7 +99,7 @@ pub enum Command {
         #[command(subcommand)]
         action: targets::TargetsCommand,
     },
-    /// The conformance matrix of every target's committed baseline, as Markdown.
+    /// The conformance matrix of every target's committed baseline, as Markdown or as an HTML page.
     Matrix(targets::MatrixArgs),
     /// Measure generation plus prediction on one core.
     Bench {

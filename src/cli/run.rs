@@ -22,6 +22,8 @@ pub enum Format {
     Junit,
     /// Markdown, for a CI job summary.
     Markdown,
+    /// One self-contained HTML file (no script, no external assets), for a browser.
+    Html,
 }
 
 /// Flags of `run`.
@@ -139,6 +141,7 @@ impl From<Format> for ReportFormat {
             Format::Json => ReportFormat::Json,
             Format::Junit => ReportFormat::Junit,
             Format::Markdown => ReportFormat::Markdown,
+            Format::Html => ReportFormat::Html,
         }
     }
 }

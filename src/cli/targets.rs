@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use copyimage_conformance::targets::{self, Target, matrix, server};
 use copyimage_conformance::{Oracle, Spec, exit};
@@ -72,8 +72,24 @@ pub struct MatrixArgs {
     pub targets: PathBuf,
     /// Rewrite the generated block of this Markdown file (between its matrix markers) instead
     /// of printing the matrix.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["format", "out"])]
     pub update: Option<PathBuf>,
+    /// Output format: Markdown (the README's block) or one self-contained HTML page, the
+    /// matrix first and then what deviates in each target.
+    #[arg(long, value_enum, default_value_t = MatrixFormat::Markdown)]
+    pub format: MatrixFormat,
+    /// Write the matrix to this file instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// Formats of `matrix`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum MatrixFormat {
+    /// Markdown, as the README holds it.
+    Markdown,
+    /// One HTML file: no script, nothing loaded from elsewhere, every link an anchor in it.
+    Html,
 }
 
 /// Runs `targets ...` and returns the exit code.
@@ -143,10 +159,17 @@ pub fn matrix(spec: &Spec, args: MatrixArgs) -> Result<u8> {
     for t in targets::load_all(&args.targets)? {
         columns.push(matrix::column(&t, spec)?);
     }
-    let text = matrix::render(&columns);
-    match &args.update {
-        None => print!("{text}"),
-        Some(path) => {
+    let text = match args.format {
+        MatrixFormat::Markdown => matrix::render(&columns),
+        MatrixFormat::Html => matrix::render_html(&columns, spec),
+    };
+    match (&args.update, &args.out) {
+        (None, None) => print!("{text}"),
+        (None, Some(path)) => {
+            std::fs::write(path, &text).with_context(|| format!("{}: cannot write", path.display()))?;
+            eprintln!("matrix: {} written", path.display());
+        }
+        (Some(path), _) => {
             let readme = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
             let Some(new) = matrix::splice(&readme, &text) else {
                 bail!("{}: no {} ... {} block to replace", path.display(), matrix::BEGIN, matrix::END);

@@ -1,9 +1,10 @@
 //! Reports: a summary folded from the stream of case records, and the formats that show it
-//! (terminal, JSON, JUnit, Markdown). Every format leads with the distinct findings; the
+//! (terminal, JSON, JUnit, Markdown, HTML). Every format leads with the distinct findings; the
 //! per-case detail is in the JSON report.
 
 mod escape;
 mod findings;
+pub(crate) mod html;
 mod junit;
 mod markdown;
 #[cfg(test)]
@@ -21,6 +22,7 @@ use crate::spec::Spec;
 use crate::verdict::Verdict;
 
 pub use findings::{Finding, Findings};
+pub use html::Html;
 pub use junit::Junit;
 pub use markdown::Markdown;
 pub use text::Terminal;
@@ -267,6 +269,8 @@ pub enum Format {
     Junit,
     /// Markdown, for a CI job summary.
     Markdown,
+    /// One self-contained HTML file: no script, nothing loaded from elsewhere.
+    Html,
 }
 
 /// A report in `format` to `out`; `endpoint` is the URL tested, which some formats name.
@@ -276,6 +280,7 @@ pub fn sink(format: Format, out: Box<dyn Write>, endpoint: &str) -> Box<dyn Sink
         Format::Json => Box::new(Json::new(out)),
         Format::Junit => Box::new(Junit::new(out)),
         Format::Markdown => Box::new(Markdown::new(out, endpoint)),
+        Format::Html => Box::new(Html::new(out, endpoint)),
     }
 }
 

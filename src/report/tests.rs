@@ -1,5 +1,5 @@
 //! Tests of the reports: findings grouped and titled, accepted findings marked, the verdict
-//! line, and the terminal, Markdown and JUnit output of a small synthetic run (insta).
+//! line, and the terminal, Markdown, JUnit and HTML output of a small synthetic run (insta).
 
 use super::findings::FindingKey;
 use super::*;
@@ -234,6 +234,7 @@ fn render(format: Format, s: &Summary) -> String {
         Format::Markdown => Box::new(Markdown::new(Shared(buf.clone()), "http://127.0.0.1:8080/")),
         Format::Junit => Box::new(Junit::new(Shared(buf.clone()))),
         Format::Json => Box::new(Json::new(Shared(buf.clone()))),
+        Format::Html => Box::new(Html::new(Shared(buf.clone()), "http://127.0.0.1:8080/")),
     };
     sink.finish(s).unwrap();
     drop(sink);
@@ -252,6 +253,29 @@ fn terminal_report_leads_with_findings_and_ends_with_the_verdict() {
 #[test]
 fn markdown_report() {
     insta::assert_snapshot!("markdown", render(Format::Markdown, &synthetic()));
+}
+
+#[test]
+fn html_report_has_every_section_in_the_terminal_order() {
+    let mut s = synthetic();
+    if let Some(b) = s.baseline.as_mut() {
+        b.changed = vec!["R21-dryrun.snap".into()];
+        b.diffs = vec!["--- a\n+++ b\n@@ -1 +1 @@\n-  verdict: conforms\n+  verdict: <b>x</b>".into()];
+    }
+    let html = render(Format::Html, &s);
+    // The style sheet is left out of the snapshot: what it pins is the structure and the text.
+    let (head, rest) = html.split_once("<style>").unwrap();
+    insta::assert_snapshot!("html", format!("{head}<style>…{}", rest.split_once("</style>").unwrap().1));
+    let at = |needle: &str| html.find(needle).unwrap_or_else(|| panic!("no {needle} in {html}"));
+    let order = ["id=\"verdict\"", "id=\"finding-1\"", "id=\"finding-3\"", "id=\"rules\"", "id=\"baseline\""];
+    let order =
+        order.iter().chain(&["id=\"stateful\"", "id=\"skipped\"", "</html>"]).map(|n| at(n)).collect::<Vec<_>>();
+    assert!(order.is_sorted(), "{order:?}");
+    assert!(html.contains("<div class=\"verdict fail\" id=\"verdict\">FAIL: 2 findings not accepted"), "{html}");
+    assert!(html.contains("<span class=\"del\">-  verdict: conforms</span>"), "{html}");
+    assert!(html.contains("<span class=\"add\">+  verdict: &lt;b&gt;x&lt;/b&gt;</span>"), "{html}");
+    assert!(html.contains("<li>2. CopyImage ClientToken=t -&gt; ami-2</li>"), "{html}");
+    assert_eq!(html.matches("class=\"fill ").count(), s.rules.len());
 }
 
 #[test]

@@ -169,6 +169,11 @@ impl Baseline {
         self.redactor = redactor;
     }
 
+    /// The accepted deviations of its `accepted.toml`, in file order.
+    pub fn accepted(&self) -> &[Accepted] {
+        &self.accepted
+    }
+
     /// The stateful properties accepted as failing.
     pub fn accepted_properties(&self) -> &[AcceptedProperty] {
         &self.accepted_properties

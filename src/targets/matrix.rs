@@ -3,12 +3,17 @@
 //! snapshot that shows them) and a table of which target holds which stateful property.
 //!
 //! It reads files only (the `.snap` files and `accepted.toml`), so it needs no server and
-//! gives the same text for the same baselines.
+//! gives the same text for the same baselines. `html` makes the same matrix the first page of
+//! an HTML file, followed by what deviates in each target.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::fs;
 use std::path::Path;
+
+mod html;
+
+pub use html::render_html;
 
 use super::{Target, TargetError, io_err};
 use crate::run::properties::PROPERTIES;
@@ -34,11 +39,16 @@ impl Score {
         self.conform += other.conform;
     }
 
+    /// The share of conforming cases in percent (100 for no cases).
+    pub fn percent(&self) -> f64 {
+        if self.cases == 0 { 100.0 } else { 100.0 * self.conform as f64 / self.cases as f64 }
+    }
+
     fn cell(&self) -> String {
         if self.cases == 0 {
             return "0/0".to_owned();
         }
-        format!("{}/{} ({:.1} %)", self.conform, self.cases, 100.0 * self.conform as f64 / self.cases as f64)
+        format!("{}/{} ({:.1} %)", self.conform, self.cases, self.percent())
     }
 }
 
@@ -67,6 +77,62 @@ pub fn score_snapshot(text: &str) -> Score {
     score
 }
 
+/// The non-conforming cases of one snapshot file that share a verdict.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Deviation {
+    /// The verdict as the snapshot records it (`success, expected InvalidAMIName.Malformed`).
+    pub verdict: String,
+    /// How many cases have it.
+    pub cases: u64,
+    /// The first of them: its case id.
+    pub example: String,
+    /// That case's judged request (the last of a sequence), as the snapshot records it.
+    pub request: String,
+    /// The response to it.
+    pub response: String,
+}
+
+/// The deviations of a snapshot body, grouped by verdict, most cases first. A case's verdict
+/// is its last `verdict:` line, as in [`score_snapshot`]; one without any is a deviation too.
+pub fn snapshot_deviations(text: &str) -> Vec<Deviation> {
+    let mut groups: Vec<Deviation> = vec![];
+    let mut case: Option<Deviation> = None;
+    let finish = |case: Option<Deviation>, groups: &mut Vec<Deviation>| {
+        let Some(c) = case.filter(|c| c.verdict != "conforms") else { return };
+        match groups.iter_mut().find(|g| g.verdict == c.verdict) {
+            Some(g) => g.cases += 1,
+            None => groups.push(c),
+        }
+    };
+    for line in text.lines() {
+        if let Some(id) = line.strip_prefix("- case ") {
+            finish(case.take(), &mut groups);
+            let verdict = "no verdict recorded".to_owned();
+            case = Some(Deviation {
+                verdict,
+                cases: 1,
+                example: id.to_owned(),
+                request: String::new(),
+                response: String::new(),
+            });
+            continue;
+        }
+        let Some(c) = case.as_mut() else { continue };
+        let l = line.trim_start();
+        if let Some(v) = l.strip_prefix("verdict: ") {
+            v.clone_into(&mut c.verdict);
+        } else if let Some(r) = l.strip_prefix("response: ") {
+            r.clone_into(&mut c.response);
+        } else if l.starts_with("request: ") || l.starts_with("setup ") {
+            l.clone_into(&mut c.request);
+        }
+    }
+    finish(case, &mut groups);
+    // Stable: equal counts keep the order of their first case.
+    groups.sort_by_key(|g| std::cmp::Reverse(g.cases));
+    groups
+}
+
 /// One target's column.
 #[derive(Debug)]
 pub struct Column {
@@ -76,13 +142,19 @@ pub struct Column {
     pub scores: BTreeMap<String, Score>,
     /// Stateful properties accepted as failing, with the first `docs/` link of the reason.
     pub failing: BTreeMap<String, Option<String>>,
+    /// The deviations per snapshot file stem (stems without any left out).
+    pub deviations: BTreeMap<String, Vec<Deviation>>,
+    /// The reasons `accepted.toml` gives per rule id (with the finding kind, when it names one).
+    pub accepted: BTreeMap<String, Vec<String>>,
+    /// Why each property in `failing` is accepted as failing.
+    pub property_reasons: BTreeMap<String, String>,
 }
 
 /// Reads a target's committed baseline.
 pub fn column(target: &Target, spec: &crate::spec::Spec) -> Result<Column, TargetError> {
     let dir = &target.baseline;
     let entries = fs::read_dir(dir).map_err(|e| io_err(dir, e))?;
-    let mut scores = BTreeMap::new();
+    let (mut scores, mut deviations) = (BTreeMap::new(), BTreeMap::new());
     for entry in entries {
         let path = entry.map_err(|e| io_err(dir, e))?.path();
         let Some(stem) = path.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".snap")) else {
@@ -90,11 +162,24 @@ pub fn column(target: &Target, spec: &crate::spec::Spec) -> Result<Column, Targe
         };
         let text = fs::read_to_string(&path).map_err(|e| io_err(&path, e))?;
         scores.insert(stem.to_owned(), score_snapshot(&text));
+        let found = snapshot_deviations(&text);
+        if !found.is_empty() {
+            deviations.insert(stem.to_owned(), found);
+        }
     }
     let baseline = Baseline::open(dir, spec)?;
-    let failing =
-        baseline.accepted_properties().iter().map(|p| (p.property.clone(), first_docs_link(&p.reason))).collect();
-    Ok(Column { target: target.clone(), scores, failing })
+    let properties = baseline.accepted_properties();
+    let failing = properties.iter().map(|p| (p.property.clone(), first_docs_link(&p.reason))).collect();
+    let property_reasons = properties.iter().map(|p| (p.property.clone(), p.reason.clone())).collect();
+    let mut accepted: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for a in baseline.accepted() {
+        let reason = match &a.finding {
+            Some(kind) => format!("{kind}: {}", a.reason),
+            None => a.reason.clone(),
+        };
+        accepted.entry(a.rule.clone()).or_default().push(reason);
+    }
+    Ok(Column { target: target.clone(), scores, failing, deviations, accepted, property_reasons })
 }
 
 fn first_docs_link(reason: &str) -> Option<String> {
@@ -102,6 +187,44 @@ fn first_docs_link(reason: &str) -> Option<String> {
     let rest = &reason[start..];
     let end = rest.find(|c: char| c.is_whitespace() || matches!(c, ')' | ',' | ';' | '`' | '"')).unwrap_or(rest.len());
     Some(rest[..end].trim_end_matches('.').to_owned())
+}
+
+/// A column's cases over every snapshot file.
+fn total(c: &Column) -> Score {
+    let mut total = Score::default();
+    c.scores.values().for_each(|v| total.add(*v));
+    total
+}
+
+/// What a target's baseline says of a stateful property.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PropertyState {
+    /// The gate checks it and it passes.
+    Holds,
+    /// `accepted.toml` lists it as failing.
+    Fails,
+    /// The gate runs no sequences.
+    NotRun,
+}
+
+impl PropertyState {
+    fn word(self) -> &'static str {
+        match self {
+            PropertyState::Holds => "holds",
+            PropertyState::Fails => "fails",
+            PropertyState::NotRun => "not run",
+        }
+    }
+}
+
+fn property_state(c: &Column, property: &str) -> PropertyState {
+    if c.failing.contains_key(property) {
+        PropertyState::Fails
+    } else if c.target.stateful() == 0 {
+        PropertyState::NotRun
+    } else {
+        PropertyState::Holds
+    }
 }
 
 /// Whether a snapshot stem is a rule id (`R07-name`), which has a section in docs/rules.md.
@@ -155,9 +278,7 @@ pub fn render(columns: &[Column]) -> String {
     }
     s.push_str("| **all** |");
     for c in columns {
-        let mut total = Score::default();
-        c.scores.values().for_each(|v| total.add(*v));
-        let _ = write!(s, " **{}** |", total.cell());
+        let _ = write!(s, " **{}** |", total(c).cell());
     }
     s.push('\n');
     render_properties(&mut s, columns);
@@ -180,11 +301,9 @@ fn render_properties(s: &mut String, columns: &[Column]) {
     for p in PROPERTIES {
         let _ = write!(s, "| {p} |");
         for c in columns {
-            let cell = match c.failing.get(p) {
-                Some(Some(link)) => format!("fails ([why]({link}))"),
-                Some(None) => "fails".to_owned(),
-                None if c.target.stateful() == 0 => "not run".to_owned(),
-                None => "holds".to_owned(),
+            let cell = match (property_state(c, p), c.failing.get(p)) {
+                (PropertyState::Fails, Some(Some(link))) => format!("fails ([why]({link}))"),
+                (state, _) => state.word().to_owned(),
             };
             let _ = write!(s, " {cell} |");
         }

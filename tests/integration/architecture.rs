@@ -25,7 +25,7 @@ const STAGES: &[(&str, &[&str])] = &[
         "session",
         &["spec", "world", "oracle", "generate", "wire", "verdict", "serve", "run", "snapshot", "report", "exit"],
     ),
-    ("targets", &["spec", "world", "oracle", "generate", "wire", "verdict", "run", "snapshot"]),
+    ("targets", &["spec", "world", "oracle", "generate", "wire", "verdict", "run", "snapshot", "report"]),
 ];
 
 /// The binary's own modules under `src/`: they are not library stages and reach the library

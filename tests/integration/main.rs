@@ -15,6 +15,7 @@ mod fault_servers;
 mod faults;
 mod findings;
 mod hostile;
+mod html;
 mod inputs;
 mod interrupt;
 mod matrix;
