@@ -158,3 +158,29 @@ fn the_matrix_update_flag_is_markdown_only() {
     assert_eq!(o.status.code(), Some(exit::SETUP_ERROR.into()));
     assert!(stderr(&o).contains("--update"), "{}", stderr(&o));
 }
+
+#[test]
+fn a_snapshot_deviates_by_the_last_verdict_of_each_case() {
+    let text = "---\nsource: x\n---\n\
+        - case 000001\n  request: Name=a\n    response: 200 success\n    verdict: success, expected X\n\
+        - case 000002\n  request: Name=b\n    response: 200 success\n    verdict: conforms\n\
+        - case 000003\n  setup 0: Name=c\n    response: 200 success\n    verdict: conforms\n  \
+        request: Name=c\n    response: 400 Y\n    verdict: wrong code Y, expected Z\n\
+        - case 000004\n  request: Name=d\n    response: 200 success\n    verdict: success, expected X\n\
+        - case 000005\n  request: Name=e\n";
+    let found = copyimage_conformance::targets::matrix::snapshot_deviations(text);
+    let got: Vec<(&str, u64, &str, &str, &str)> = found
+        .iter()
+        .map(|d| (d.verdict.as_str(), d.cases, d.example.as_str(), d.request.as_str(), d.response.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("success, expected X", 2, "000001", "request: Name=a", "200 success"),
+            ("wrong code Y, expected Z", 1, "000003", "request: Name=c", "400 Y"),
+            ("no verdict recorded", 1, "000005", "request: Name=e", ""),
+        ]
+    );
+    let score = copyimage_conformance::targets::matrix::score_snapshot(text);
+    assert_eq!(score.cases - score.conform, found.iter().map(|d| d.cases).sum::<u64>());
+}

@@ -143,11 +143,14 @@ fn target(s: &mut String, c: &Column, spec: &Spec) {
     for (stem, score) in &c.scores {
         let _ = write!(
             s,
-            "<tr id=\"{}\"><td><code>{}</code><div class=\"meta\">{}</div></td><td>{}</td><td>",
+            "<tr id=\"{}\"><td><code>{}</code><div class=\"meta\">{}</div></td><td>{}\
+             <div class=\"meta\">{} of {} conform</div></td><td>",
             row_id(c, stem),
             esc(stem),
             esc(&title(spec, stem)),
-            bar(score.percent())
+            bar(score.percent()),
+            score.conform,
+            score.cases
         );
         deviations(s, c, stem);
         s.push_str("</td></tr>\n");
@@ -165,6 +168,15 @@ fn target(s: &mut String, c: &Column, spec: &Spec) {
     s.push_str("</section>\n");
 }
 
+/// A verdict cut to one readable line for a summary (the whole of it is in the details).
+fn short(verdict: &str) -> String {
+    const MAX: usize = 100;
+    match verdict.char_indices().nth(MAX) {
+        Some((at, _)) => format!("{}…", &verdict[..at]),
+        None => verdict.to_owned(),
+    }
+}
+
 /// The deviations of one snapshot file, each with its example, then the accepted reasons.
 fn deviations(s: &mut String, c: &Column, stem: &str) {
     let found = c.deviations.get(stem).map(Vec::as_slice).unwrap_or_default();
@@ -174,12 +186,13 @@ fn deviations(s: &mut String, c: &Column, stem: &str) {
     for d in found {
         let _ = write!(
             s,
-            "<details><summary><strong>{}</strong> × {}</summary><pre>case {}\n{}\nresponse: {}</pre></details>",
+            "<details><summary><strong>{}</strong> × {}</summary><pre>case {}\n{}\nresponse: {}\nverdict: {}</pre></details>",
             d.cases,
-            esc(&d.verdict),
+            esc(&short(&d.verdict)),
             esc(&d.example),
             esc(&d.request),
-            esc(&d.response)
+            esc(&d.response),
+            esc(&d.verdict)
         );
     }
     for reason in c.accepted.get(stem).map(Vec::as_slice).unwrap_or_default() {
