@@ -34,6 +34,7 @@ fn flags() -> Flags {
         stateful: 0,
         stateful_len: 8,
         journal: None,
+        partition: None,
     }
 }
 
