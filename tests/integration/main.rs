@@ -19,6 +19,7 @@ mod inputs;
 mod interrupt;
 mod matrix;
 mod mutants;
+mod partition;
 mod plan_errors;
 mod plausible;
 mod proxy;
