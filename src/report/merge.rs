@@ -328,3 +328,112 @@ pub fn write(format: Format, out: Box<dyn Write>, summary: &Summary, reports: &[
     out.write_all(b"}\n")?;
     out.flush()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::ShardBy;
+    use crate::report::findings::FindingKey;
+    use crate::run::stateful::PropertyFailure;
+
+    fn finding(cases: u64, ids: &[&str], example: &str, len: usize) -> Finding {
+        Finding {
+            key: FindingKey {
+                rule: "R21-dryrun".into(),
+                kind: "wrong_status".into(),
+                observed_code: Some("DryRunOperation".into()),
+                observed_status: Some(400),
+                expected_code: Some("DryRunOperation".into()),
+                expected_status: 412,
+            },
+            title: "t".into(),
+            rule_title: "Dry run".into(),
+            condition: String::new(),
+            source: String::new(),
+            confidence: None,
+            cases,
+            case_ids: ids.iter().map(|s| (*s).to_owned()).collect(),
+            example: example.into(),
+            example_len: len,
+            detail: format!("detail of {example}"),
+            reproduction: format!("curl {example}"),
+            accepted: false,
+            accepted_cases: 0,
+            accepted_reason: None,
+            severity: 2,
+        }
+    }
+
+    fn report(index: u32, summary: Summary) -> ShardReport {
+        let shard = Shard { index, count: 2, by: ShardBy::Count };
+        ShardReport {
+            path: format!("s{index}.json"),
+            shard,
+            summary: Summary { shard: Some(shard), ..summary },
+            cases: vec![],
+        }
+    }
+
+    #[test]
+    fn a_finding_of_two_shards_adds_up_and_keeps_the_shortest_example() {
+        let one = Summary {
+            cases: 7,
+            deviations: 3,
+            findings: vec![finding(3, &["000004", "000010"], "000010", 90)],
+            ..Summary::default()
+        };
+        let two = Summary {
+            cases: 6,
+            deviations: 2,
+            findings: vec![finding(2, &["000001", "000007"], "000007", 40)],
+            ..Summary::default()
+        };
+        let m = merge(&[report(2, two), report(1, one)]).unwrap();
+        assert_eq!((m.cases, m.deviations, m.findings.len()), (13, 5, 1));
+        let f = &m.findings[0];
+        assert_eq!((f.cases, f.example.as_str(), f.reproduction.as_str()), (5, "000007", "curl 000007"));
+        assert_eq!(f.case_ids, ["000001", "000004"]);
+        assert_eq!(m.merged.as_ref().unwrap().present, [1, 2]);
+        assert_eq!(m.status(), super::super::Status::Fail);
+    }
+
+    #[test]
+    fn baselines_and_stateful_checks_join() {
+        let failure = |p: &str, d: &str| PropertyFailure {
+            property: p.into(),
+            detail: d.into(),
+            steps: vec![],
+            script: String::new(),
+        };
+        let st = |failures, stopped: Option<&str>| StatefulReport {
+            sequences_run: 3,
+            failures,
+            stopped: stopped.map(Into::into),
+        };
+        let cmp = |changed: &[&str], accepted| Comparison {
+            changed: changed.iter().map(|c| (*c).to_owned()).collect(),
+            accepted,
+            ..Comparison::default()
+        };
+        let one = Summary {
+            baseline: Some(cmp(&["R07-name.snap"], 2)),
+            stateful: Some(st(vec![failure("mismatch-error", "first")], None)),
+            ..Summary::default()
+        };
+        let two = Summary {
+            baseline: Some(cmp(&["R07-name.snap", "valid.snap"], 1)),
+            stateful: Some(st(
+                vec![failure("mismatch-error", "second"), failure("describe-tags", "x")],
+                Some("no answer"),
+            )),
+            ..Summary::default()
+        };
+        let m = merge(&[report(1, one), report(2, two)]).unwrap();
+        let b = m.baseline.unwrap();
+        assert_eq!((b.changed, b.accepted), (vec!["R07-name.snap".to_owned(), "valid.snap".to_owned()], 3));
+        let s = m.stateful.unwrap();
+        assert_eq!(s.sequences_run, 6);
+        assert_eq!(s.failures.iter().map(|f| f.detail.as_str()).collect::<Vec<_>>(), ["first", "x"]);
+        assert_eq!(s.stopped.as_deref(), Some("shard 2: no answer"));
+    }
+}

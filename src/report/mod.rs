@@ -260,6 +260,28 @@ impl Summary {
         Some(format!("interrupted after {done} of {planned} cases; not run: {not_run}"))
     }
 
+    /// For a shard or a merge of shards, the line that says which cases of the run it holds.
+    pub fn shards_line(&self) -> Option<String> {
+        let list = |ks: &[u32]| ks.iter().map(u32::to_string).collect::<Vec<_>>().join(", ");
+        match (&self.shard, &self.merged) {
+            (Some(s), _) => Some(format!(
+                "shard {} of {} ({}): this run sent its share of the cases; `merge` combines the shards' JSON reports",
+                s.index, s.count, s.by
+            )),
+            (None, Some(m)) if m.missing.is_empty() => {
+                Some(format!("merged from shards {} of {} ({})", list(&m.present), m.count, m.by))
+            }
+            (None, Some(m)) => Some(format!(
+                "merged from shards {} of {} ({}); no report of shard {}",
+                list(&m.present),
+                m.count,
+                m.by,
+                list(&m.missing)
+            )),
+            (None, None) => None,
+        }
+    }
+
     /// Share of cases that conformed, in percent.
     pub fn score(&self) -> f64 {
         if self.cases == 0 { 100.0 } else { 100.0 * self.conforms as f64 / self.cases as f64 }

@@ -103,6 +103,11 @@ fn three_shards_against_a_mutant_find_what_the_unsplit_run_finds() {
     // Two shards missing: what shard 1 found is still wrong.
     assert_eq!(text.status.code(), Some(1), "{}", stderr(&text));
     assert!(stdout(&text).contains("FAIL: no report of shard 2, 3 of 3"), "{}", stdout(&text));
+    assert!(
+        stdout(&text).contains("merged from shards 1 of 3 (count); no report of shard 2, 3\n"),
+        "{}",
+        stdout(&text)
+    );
 }
 
 #[test]
@@ -200,5 +205,6 @@ fn the_readme_ci_example_runs_as_written() {
     assert_eq!(o.status.code(), Some(0), "{merge}\n{}", stderr(&o));
     assert!(stdout(&o).starts_with("## CopyImage conformance"), "{}", stdout(&o));
     assert!(stdout(&o).contains("PASS: 0 findings"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("merged from shards 1, 2, 3 of 3 (count)."), "{}", stdout(&o));
     assert!(std::fs::read_to_string(format!("{tmp}/c.xml")).unwrap().contains("<testsuites"));
 }
