@@ -19,6 +19,7 @@ use super::findings::order;
 use super::{Finding, Format, Merged, Shard, Summary, sink};
 use crate::run::stateful::StatefulReport;
 use crate::snapshot::Comparison;
+use crate::wire::{Redacting, Redactor};
 use std::path::PathBuf;
 
 /// A shard report that cannot be merged, or reports that do not make one run.
@@ -92,8 +93,10 @@ impl MergedRun {
         Ok(MergedRun { summary, reports })
     }
 
-    /// Writes the merged report in `format` to `out`.
+    /// Writes the merged report in `format` to `out`, with the credentials this process holds
+    /// redacted (each shard redacted its own when it wrote its report).
     pub fn write(&self, format: Format, out: Box<dyn Write>) -> io::Result<()> {
+        let out = Box::new(Redacting::new(out, Redactor::from_process_env()));
         write(format, out, &self.summary, &self.reports)
     }
 

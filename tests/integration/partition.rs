@@ -45,7 +45,7 @@ fn comparable(s: &Value) -> Value {
 /// Runs the cases unsplit and in 3 shards (each against its own endpoint from `endpoint`, or
 /// the embedded one), merges the shards, and checks the merge says what the unsplit run said;
 /// returns the merged summary and the exit code.
-fn split_and_merge(dir: &Path, run: &[&str], endpoint: &dyn Fn() -> Option<TestServe>) -> (Value, i32) {
+fn split_and_merge(dir: &Path, scheme: &str, run: &[&str], endpoint: &dyn Fn() -> Option<TestServe>) -> (Value, i32) {
     let with = |extra: &[&str], out: &Path, serve: &Option<TestServe>| {
         let out = out.to_str().unwrap().to_owned();
         let mut args: Vec<&str> = vec!["run", "--quiet", "--format", "json", "--output", &out];
@@ -60,7 +60,7 @@ fn split_and_merge(dir: &Path, run: &[&str], endpoint: &dyn Fn() -> Option<TestS
     let mut shards = vec![];
     for k in 1..=3 {
         let path = dir.join(format!("shard-{k}.json"));
-        let o = with(&["--partition", &format!("{k}/3")], &path, &endpoint());
+        let o = with(&["--partition", &format!("{scheme}{k}/3")], &path, &endpoint());
         assert!(matches!(o.status.code(), Some(0 | 1)), "{}", stderr(&o));
         shards.push(path.to_str().unwrap().to_owned());
     }
@@ -83,7 +83,7 @@ fn split_and_merge(dir: &Path, run: &[&str], endpoint: &dyn Fn() -> Option<TestS
 #[test]
 fn three_shards_of_a_generated_run_merge_to_the_unsplit_run() {
     let dir = tempfile::tempdir().unwrap();
-    let (merged, code) = split_and_merge(dir.path(), &["--cases", "240", "--seed", "5"], &|| None);
+    let (merged, code) = split_and_merge(dir.path(), "", &["--cases", "240", "--seed", "5"], &|| None);
     assert_eq!(code, 0);
     assert_eq!(merged["merged"]["present"], serde_json::json!([1, 2, 3]));
     // Cases that replay a ClientToken or reuse a Name met what they meet in the unsplit run.
@@ -96,7 +96,7 @@ fn three_shards_of_a_generated_run_merge_to_the_unsplit_run() {
 fn three_shards_against_a_mutant_find_what_the_unsplit_run_finds() {
     let dir = tempfile::tempdir().unwrap();
     let serve = || Some(serve_for_test_with(&["--mutant", "dry-run-status-400"]));
-    let (merged, code) = split_and_merge(dir.path(), &["--cases", "240", "--seed", "5"], &serve);
+    let (merged, code) = split_and_merge(dir.path(), "count:", &["--cases", "240", "--seed", "5"], &serve);
     assert_eq!(code, 1);
     assert!(!merged["findings"].as_array().unwrap().is_empty());
     let text = exec(&["merge", dir.path().join("shard-1.json").to_str().unwrap()]);
@@ -114,12 +114,12 @@ fn three_shards_against_a_mutant_find_what_the_unsplit_run_finds() {
 fn shards_of_a_stored_corpus_compare_their_share_of_the_baseline() {
     let dir = tempfile::tempdir().unwrap();
     let baseline = format!("{}/snapshots/embedded", env!("CARGO_MANIFEST_DIR"));
-    let (merged, code) = split_and_merge(dir.path(), &["--baseline", &baseline, "--stateful", "6"], &|| None);
+    let (merged, code) = split_and_merge(dir.path(), "hash:", &["--baseline", &baseline, "--stateful", "6"], &|| None);
     assert_eq!(code, 0);
     assert_eq!(merged["baseline"]["changed"], serde_json::json!([]));
     assert_eq!(merged["stateful"]["failures"], serde_json::json!([]));
     let shard: Value = summary(&dir.path().join("shard-2.json"));
-    assert_eq!(shard["shard"], serde_json::json!({"index": 2, "count": 3, "by": "count"}));
+    assert_eq!(shard["shard"], serde_json::json!({"index": 2, "count": 3, "by": "hash"}));
     assert!(shard["cases"].as_u64().unwrap() < merged["cases"].as_u64().unwrap() / 2);
 }
 
