@@ -16,7 +16,7 @@ use super::run::Format;
 #[derive(Debug, Args)]
 pub struct MergeArgs {
     /// The shards' reports, each written by `run --partition K/N --format json --output FILE`.
-    /// Every shard once; a missing shard makes the merged verdict INCONCLUSIVE (exit 3).
+    /// Every shard once; a missing shard makes the merged verdict at best INCONCLUSIVE (exit 3).
     #[arg(required = true, value_name = "REPORT.json")]
     pub reports: Vec<PathBuf>,
     /// Report format.

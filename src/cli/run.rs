@@ -133,8 +133,8 @@ pub struct RunArgs {
     /// Send only shard K of N of the cases (and of the --stateful sequences), for CI jobs that
     /// split one run across N machines; `merge` combines their JSON reports. `K/N` or
     /// `count:K/N` deals cases round robin by position (case i to shard i mod N + 1); `hash:K/N`
-    /// by a hash of the case id. A case's setup requests (a replayed ClientToken, a reused Name)
-    /// stay with it.
+    /// by a hash of the case id. Cases that send the same Name or ClientToken go to the shard of
+    /// the first of them, so each meets the endpoint as in an unsplit run.
     #[arg(long, value_name = "K/N")]
     pub partition: Option<String>,
 }
