@@ -112,6 +112,8 @@ mod world;
 pub use generate::{Case, GenerateError, Generator, Only, Step};
 pub use oracle::{Oracle, Prediction, Trace};
 pub use report::Format as ReportFormat;
+pub use report::merge::{MergeError, MergedRun};
+pub use report::{Shard, ShardBy, ShardError};
 pub use run::Dialect;
 pub use run::cleanup::{Done as CleanedUp, Fate};
 pub use serve::mutant::list as list_mutants;

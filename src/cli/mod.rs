@@ -2,6 +2,7 @@
 //! the library's public API.
 
 mod cleanup;
+mod merge;
 mod run;
 mod serve;
 mod targets;
@@ -67,6 +68,9 @@ pub enum Command {
     /// Send generated cases to an endpoint and judge every response (the embedded reference
     /// endpoint when no --endpoint is given).
     Run(Box<run::RunArgs>),
+    /// Combine the JSON reports of a run's shards (`run --partition K/N`) into one report, with
+    /// run's formats and exit codes.
+    Merge(merge::MergeArgs),
     /// Serve the embedded reference endpoint (EC2 Query and the JSON envelope) until Ctrl-C.
     Serve {
         /// Address to listen on.
@@ -172,6 +176,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Matrix(args) => targets::matrix(&spec, args),
         Command::Run(args) => run::run(Arc::new(Oracle::new(spec)?), *args),
         Command::Cleanup(args) => cleanup::run(&spec, args),
+        Command::Merge(args) => merge::run(args),
         Command::Serve { list_mutants: true, .. } => {
             std::io::stdout().lock().write_all(list_mutants().as_bytes())?;
             Ok(exit::OK)

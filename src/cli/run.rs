@@ -132,6 +132,13 @@ pub struct RunArgs {
     /// flag (the tag changes the requests under test).
     #[arg(long, value_name = "FILE")]
     pub journal: Option<PathBuf>,
+    /// Send only shard K of N of the cases (and of the --stateful sequences), for CI jobs that
+    /// split one run across N machines; `merge` combines their JSON reports. `K/N` or
+    /// `count:K/N` deals cases round robin by position (case i to shard i mod N + 1); `hash:K/N`
+    /// by a hash of the case id. Cases that send the same Name or ClientToken go to the shard of
+    /// the first of them, so each meets the endpoint as in an unsplit run.
+    #[arg(long, value_name = "K/N")]
+    pub partition: Option<String>,
 }
 
 impl From<Format> for ReportFormat {
@@ -195,6 +202,7 @@ impl From<RunArgs> for Flags {
             stateful: a.stateful,
             stateful_len: a.stateful_len,
             journal: a.journal,
+            partition: a.partition,
         }
     }
 }

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::run::CaseRecord;
 use crate::spec::{Confidence, Spec};
@@ -18,7 +18,7 @@ use crate::wire::Reply;
 const CASE_IDS: usize = 5;
 
 /// What makes two deviating cases the same bug.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct FindingKey {
     /// The deciding rule (the first of the prediction's rules).
     pub rule: String,
@@ -99,7 +99,7 @@ impl FindingKey {
 }
 
 /// One distinct bug: the cases that deviate the same way, with an example.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Finding {
     /// What the cases share.
     pub key: FindingKey,
@@ -119,6 +119,10 @@ pub struct Finding {
     pub case_ids: Vec<String>,
     /// The example: the case with the shortest request.
     pub example: String,
+    /// The length of the example's form body (Action and Version left out), which picks the
+    /// shortest example again when shards are merged.
+    #[serde(default)]
+    pub example_len: usize,
     /// What the example came to, in a few words.
     pub detail: String,
     /// A `curl` command that sends the example again.
@@ -128,10 +132,11 @@ pub struct Finding {
     /// Of the cases, how many the baseline accepts.
     pub accepted_cases: u64,
     /// Why the baseline accepts it (the first matching entry of `accepted.toml`).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accepted_reason: Option<String>,
-    #[serde(skip)]
-    severity: u8,
+    /// How serious its worst case is (higher: worse), which orders the findings.
+    #[serde(default)]
+    pub severity: u8,
 }
 
 #[derive(Clone, Debug)]
@@ -216,6 +221,7 @@ impl Findings {
                     cases: g.cases,
                     case_ids: g.case_ids.clone(),
                     example: g.example.id.clone(),
+                    example_len: g.example.body_len,
                     detail: g.example.detail.clone(),
                     reproduction: g.example.curl.clone(),
                     accepted: g.accepted_cases == g.cases,
@@ -225,14 +231,20 @@ impl Findings {
                 }
             })
             .collect();
-        out.sort_by(|a, b| {
-            (a.accepted, std::cmp::Reverse(a.severity), std::cmp::Reverse(a.cases), &a.key).cmp(&(
-                b.accepted,
-                std::cmp::Reverse(b.severity),
-                std::cmp::Reverse(b.cases),
-                &b.key,
-            ))
-        });
+        order(&mut out);
         out
     }
+}
+
+/// Orders findings as reports show them: those the baseline does not accept first, then by
+/// severity, then by number of cases.
+pub(crate) fn order(findings: &mut [Finding]) {
+    findings.sort_by(|a, b| {
+        (a.accepted, std::cmp::Reverse(a.severity), std::cmp::Reverse(a.cases), &a.key).cmp(&(
+            b.accepted,
+            std::cmp::Reverse(b.severity),
+            std::cmp::Reverse(b.cases),
+            &b.key,
+        ))
+    });
 }

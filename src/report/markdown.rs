@@ -31,6 +31,9 @@ impl<W: Write> Sink for Markdown<W> {
         let o = &mut self.out;
         writeln!(o, "## CopyImage conformance: `{}`\n", line(&self.endpoint))?;
         writeln!(o, "Dialect `{}`.\n", line(&s.dialect))?;
+        if let Some(shards) = s.shards_line() {
+            writeln!(o, "{shards}.\n")?;
+        }
         writeln!(o, "| cases | conform | deviations | unparseable | transport errors | skipped | score |")?;
         writeln!(o, "|---:|---:|---:|---:|---:|---:|---:|")?;
         writeln!(

@@ -7,6 +7,8 @@ mod findings;
 pub(crate) mod html;
 mod junit;
 mod markdown;
+pub mod merge;
+mod shard;
 #[cfg(test)]
 mod tests;
 mod text;
@@ -14,7 +16,7 @@ mod text;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::report::text::{cases, count};
 use crate::run::CaseRecord;
@@ -25,10 +27,11 @@ pub use findings::{Finding, Findings};
 pub use html::Html;
 pub use junit::Junit;
 pub use markdown::Markdown;
+pub use shard::{Merged, Shard, ShardBy, ShardError, Source};
 pub use text::Terminal;
 
 /// Counts for one rule: cases whose prediction it decided, and how many conformed.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RuleCount {
     /// The rule's title, from the spec.
     pub title: String,
@@ -39,7 +42,7 @@ pub struct RuleCount {
 }
 
 /// A stateful property the baseline accepts as failing, so it is not checked.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Unchecked {
     /// The property's name.
     pub property: String,
@@ -48,10 +51,22 @@ pub struct Unchecked {
 }
 
 /// What a run came to.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Summary {
     /// The wire dialect the run spoke (`ec2-query`, `json-envelope`).
     pub dialect: String,
+    /// The endpoint tested.
+    #[serde(default)]
+    pub endpoint: String,
+    /// What the cases came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<Source>,
+    /// The share of the run's cases this run sent (`--partition`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<Shard>,
+    /// Set on a summary merged from shard reports (`merge`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged: Option<Merged>,
     /// Cases sent.
     pub cases: u64,
     /// Cases that conformed.
@@ -67,7 +82,7 @@ pub struct Summary {
     /// Cases not sent because they need a world the endpoint cannot be put in.
     pub skipped: u64,
     /// The skipped cases by reason.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub skipped_reasons: BTreeMap<String, u64>,
     /// Requests sent again after throttling or a connection error.
     pub retries: u64,
@@ -78,25 +93,25 @@ pub struct Summary {
     /// Per deciding rule.
     pub rules: BTreeMap<String, RuleCount>,
     /// The baseline's `accepted.toml`, when the run had a baseline.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accepted_file: Option<String>,
     /// The comparison with a baseline, when the run had one.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline: Option<crate::snapshot::Comparison>,
     /// The stateful property checks, when the run made them.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stateful: Option<crate::run::stateful::StatefulReport>,
     /// Stateful properties not checked because the baseline accepts them as failing.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unchecked_properties: Vec<Unchecked>,
     /// Set when Ctrl-C stopped the run: it ran part of its cases and phases.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub interrupted: bool,
     /// With `interrupted`: the cases the run was to send (or skip).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub planned: Option<u64>,
     /// With `interrupted`: what did not run (cases, stateful checks, baseline steps).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub not_run: Vec<String>,
     /// The deviating cases grouped so far, which [`Summary::close`] turns into `findings`.
     #[serde(skip)]
@@ -152,7 +167,8 @@ impl Summary {
     ///   failing stateful property. This holds even when other cases got no answer.
     /// - else `Inconclusive` when the run could not judge it all: a case got no answer
     ///   (without a baseline; with one, when the gate also fails, since an unanswered case
-    ///   changes its snapshot), or the stateful checks stopped before their end.
+    ///   changes its snapshot), the stateful checks stopped before their end, or a merge lacks
+    ///   some shard's report.
     /// - else `Pass`. Before all of these, `Interrupted` when Ctrl-C stopped the run.
     pub fn status(&self) -> Status {
         // What did run may have passed, but the run as asked for did not happen.
@@ -166,9 +182,11 @@ impl Summary {
         };
         let stateful_failed = self.stateful.as_ref().is_some_and(|r| !r.failures.is_empty());
         let stateful_stopped = self.stateful.as_ref().is_some_and(|r| r.stopped.is_some());
+        // A merge without every shard's report did not judge the missing shards' cases.
+        let shards_missing = self.merged.as_ref().is_some_and(|m| !m.missing.is_empty());
         if cases_wrong || stateful_failed {
             Status::Fail
-        } else if cases_unjudged || stateful_stopped {
+        } else if cases_unjudged || stateful_stopped || shards_missing {
             Status::Inconclusive
         } else {
             Status::Pass
@@ -198,6 +216,12 @@ impl Summary {
             return format!("PASS: {}{accepted_words}", count(open.len() as u64, "finding"));
         }
         let mut why = vec![];
+        if let Some(m) = &self.merged
+            && !m.missing.is_empty()
+        {
+            let list: Vec<String> = m.missing.iter().map(u32::to_string).collect();
+            why.push(format!("no report of shard {} of {}", list.join(", "), m.count));
+        }
         if self.transport_errors > 0 {
             why.push(format!("{} got no answer", cases(self.transport_errors)));
         }
@@ -238,6 +262,28 @@ impl Summary {
         Some(format!("interrupted after {done} of {planned} cases; not run: {not_run}"))
     }
 
+    /// For a shard or a merge of shards, the line that says which cases of the run it holds.
+    pub fn shards_line(&self) -> Option<String> {
+        let list = |ks: &[u32]| ks.iter().map(u32::to_string).collect::<Vec<_>>().join(", ");
+        match (&self.shard, &self.merged) {
+            (Some(s), _) => Some(format!(
+                "shard {} of {} ({}): this run sent its share of the cases; `merge` combines the shards' JSON reports",
+                s.index, s.count, s.by
+            )),
+            (None, Some(m)) if m.missing.is_empty() => {
+                Some(format!("merged from shards {} of {} ({})", list(&m.present), m.count, m.by))
+            }
+            (None, Some(m)) => Some(format!(
+                "merged from shards {} of {} ({}); no report of shard {}",
+                list(&m.present),
+                m.count,
+                m.by,
+                list(&m.missing)
+            )),
+            (None, None) => None,
+        }
+    }
+
     /// Share of cases that conformed, in percent.
     pub fn score(&self) -> f64 {
         if self.cases == 0 { 100.0 } else { 100.0 * self.conforms as f64 / self.cases as f64 }
@@ -255,6 +301,18 @@ pub enum Status {
     Inconclusive,
     /// Ctrl-C stopped the run.
     Interrupted,
+}
+
+impl Status {
+    /// The exit code a run with this status ends with (see [`crate::exit`]).
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Status::Interrupted => crate::exit::INTERRUPTED,
+            Status::Fail => crate::exit::DEVIATIONS,
+            Status::Inconclusive => crate::exit::INCONCLUSIVE,
+            Status::Pass => crate::exit::OK,
+        }
+    }
 }
 
 /// The report formats.

@@ -49,6 +49,9 @@ impl<W: Write> Sink for Terminal<W> {
 
 fn header(o: &mut impl Write, endpoint: &str, s: &Summary) -> io::Result<()> {
     writeln!(o, "copyimage-conformance against {} ({})", line(endpoint), line(&s.dialect))?;
+    if let Some(shards) = s.shards_line() {
+        writeln!(o, "{shards}")?;
+    }
     writeln!(
         o,
         "{} cases: {} conform ({:.1} %), {} deviations, {} unparseable, {} transport errors",

@@ -16,6 +16,7 @@ mod baseline;
 pub mod cleanup;
 mod interrupt;
 mod outcome;
+mod partition;
 pub mod plan;
 mod reach;
 pub mod safety;
@@ -34,7 +35,7 @@ use futures_util::StreamExt;
 
 use crate::generate::{Case, GenerateError, Generator};
 use crate::oracle::Oracle;
-use crate::report::{self, Sink, Summary};
+use crate::report::{self, Sink, Source, Summary};
 use crate::run::discover::{DiscoverError, discover};
 use crate::run::journal::{self, Journal, JournalError};
 use crate::run::setup::{SetupError, setup};
@@ -261,6 +262,8 @@ impl Session {
             Dialect::JsonEnvelope => "json-envelope",
         }
         .to_owned();
+        (summary.endpoint, summary.source, summary.shard) =
+            (connected.url.clone(), Some(self.source()), self.plan.partition);
         summary.accepted_file = self.plan.baseline.as_ref().map(|b| b.dir.join("accepted.toml").display().to_string());
         summary.close(self.oracle.spec());
         summary.retries = runner.counters.retries.load(Ordering::Relaxed);
@@ -285,8 +288,15 @@ impl Session {
         world: &World,
         stuck: &'a Cell<Option<GenerateError>>,
     ) -> Result<(Box<dyn Iterator<Item = Case> + 'a>, u64), SessionError> {
+        let shard = self.plan.partition;
         if let Some(o) = opened {
-            let cases = std::mem::take(&mut o.cases);
+            let mut cases = std::mem::take(&mut o.cases);
+            if let Some(shard) = shard {
+                let kept = partition::members(shard, cases.iter());
+                cases = in_shard(kept, cases.into_iter()).collect();
+                // The shard's cases are compared with their entries of the snapshots only.
+                o.baseline.only_cases(cases.iter().map(|c| c.id.clone()).collect());
+            }
             let n = cases.len() as u64;
             return Ok((Box::new(cases.into_iter()), n));
         }
@@ -294,7 +304,28 @@ impl Session {
         let generator = Generator::new(&self.oracle, world.clone(), plan.seed, plan.only, plan.rule.as_deref())?;
         // A case the generator cannot build ends the cases; the error is the run's.
         let cases = generator.take(plan.cases as usize).map_while(|c| c.map_err(|e| stuck.set(Some(e))).ok());
-        Ok((Box::new(cases), plan.cases))
+        let Some(shard) = shard else { return Ok((Box::new(cases), plan.cases)) };
+        // Every shard generates the whole run twice, so that case i is the same case in each:
+        // once to group the cases (see `partition`), then to send its own. A case the
+        // generator cannot build ends both passes at the same place.
+        let again = Generator::new(&self.oracle, world.clone(), plan.seed, plan.only, plan.rule.as_deref())?;
+        let all = again.take(plan.cases as usize).map_while(Result::ok);
+        let kept = partition::members(shard, all);
+        let planned = kept.iter().filter(|k| **k).count() as u64;
+        Ok((Box::new(in_shard(kept, cases)), planned))
+    }
+
+    /// What the run's cases come from, for the report (and for `merge` to tell runs apart).
+    fn source(&self) -> Source {
+        let plan = &self.plan;
+        Source {
+            seed: plan.seed,
+            cases: plan.cases,
+            only: plan.only.map(|o| format!("{o:?}").to_lowercase()),
+            rule: plan.rule.clone(),
+            corpus: plan.baseline.as_ref().map(|b| b.dir.display().to_string()),
+            stateful: plan.stateful.as_ref().map_or(0, |s| s.sequences),
+        }
     }
 
     /// Starts the embedded endpoint, or checks that the given one (or the proxy in front of it)
@@ -466,9 +497,12 @@ impl Session {
         let skip: BTreeSet<String> =
             baseline.map(|b| b.accepted_properties().iter().map(|p| p.property.clone()).collect()).unwrap_or_default();
         let oracle = self.oracle.clone();
+        let shard = self.plan.partition;
         // The checks block (they drive their own requests); they run off the async workers.
-        let checks =
-            tokio::task::spawn_blocking(move || crate::run::stateful::check(&target, &oracle, &world, &cfg, &skip));
+        let checks = tokio::task::spawn_blocking(move || {
+            let keep = |i: u32| shard.is_none_or(|s| s.keeps(u64::from(i), &format!("sequence-{i:06}")));
+            crate::run::stateful::check_some(&target, &oracle, &world, &cfg, &skip, &keep)
+        });
         // The checks cannot be stopped between sequences from here: interrupted, they are left
         // to run out on their thread (the command line does not wait for it) unreported.
         tokio::select! {
@@ -476,6 +510,11 @@ impl Session {
             () = self.interrupt.raised() => Ok(None),
         }
     }
+}
+
+/// The cases `kept` keeps, by their position in the whole run.
+fn in_shard(kept: Vec<bool>, cases: impl Iterator<Item = Case>) -> impl Iterator<Item = Case> {
+    cases.enumerate().filter(move |(i, _)| kept.get(*i).copied().unwrap_or(false)).map(|(_, c)| c)
 }
 
 /// Ends the run once a journal write has failed: the calls after it were refused, not sent.

@@ -1,7 +1,8 @@
 //! What a run came to, and the one decision of its exit code.
 
+#[cfg(test)]
 use crate::exit;
-use crate::report::{Status, Summary};
+use crate::report::Summary;
 
 /// What a run came to: the summary the report showed, the baseline comparison and the
 /// stateful checks included.
@@ -17,24 +18,19 @@ impl Outcome {
     /// run could not tell". It follows [`Summary::status`], the same decision the report's
     /// closing verdict line shows:
     ///
-    /// - [`exit::DEVIATIONS`] when something the endpoint answered is wrong: without a
+    /// - [`crate::exit::DEVIATIONS`] when something the endpoint answered is wrong: without a
     ///   baseline, a deviation or an unparseable reply; with one, a failing gate while every
     ///   case was answered; or a failing stateful property. This holds even when other cases
     ///   got no answer: what was judged is wrong whatever the rest would have shown.
-    /// - else [`exit::INCONCLUSIVE`] when the run could not judge it all: a case got no answer
+    /// - else [`crate::exit::INCONCLUSIVE`] when the run could not judge it all: a case got no answer
     ///   (without a baseline; with one, when the gate also fails, since an unanswered case
     ///   changes its snapshot), or the stateful checks stopped before their end.
-    /// - else [`exit::OK`]. With a baseline, the cases pass when its gate does (accepted
+    /// - else [`crate::exit::OK`]. With a baseline, the cases pass when its gate does (accepted
     ///   deviations do not fail it); without one, when every case conformed.
     ///
-    /// Before all of these, [`exit::INTERRUPTED`] when Ctrl-C stopped the run.
+    /// Before all of these, [`crate::exit::INTERRUPTED`] when Ctrl-C stopped the run.
     pub fn exit_code(&self) -> u8 {
-        match self.summary.status() {
-            Status::Interrupted => exit::INTERRUPTED,
-            Status::Fail => exit::DEVIATIONS,
-            Status::Inconclusive => exit::INCONCLUSIVE,
-            Status::Pass => exit::OK,
-        }
+        self.summary.status().exit_code()
     }
 }
 

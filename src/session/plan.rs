@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::generate::Only;
-use crate::report::Format;
+use crate::report::{Format, Shard, ShardError};
 use crate::run::stateful::StatefulConfig;
 use crate::run::{Dialect, Safety};
 use crate::spec::Spec;
@@ -78,6 +78,9 @@ pub struct Flags {
     pub stateful_len: usize,
     /// The journal of live calls; live runs write one in the current directory by default.
     pub journal: Option<PathBuf>,
+    /// `--partition K/N` (or `count:K/N`, `hash:K/N`): send only shard K of N of the cases
+    /// and stateful sequences.
+    pub partition: Option<String>,
 }
 
 /// The environment a run reads: its variables and whether standard error is a terminal.
@@ -199,6 +202,15 @@ pub enum PlanError {
     // The command line refuses this while parsing flags; library callers meet it here.
     #[error("--live needs --max-creates: at most how many requests may create an image")]
     LiveWithoutMaxCreates,
+    /// `--partition` names no shard.
+    #[error(transparent)]
+    Partition(#[from] ShardError),
+    /// `--partition` with `--update-baseline`, which would write one shard's share as the
+    /// whole baseline.
+    #[error(
+        "--partition with --update-baseline: a shard sees only its share of the corpus; update the baseline from an unsplit run"
+    )]
+    PartitionUpdate,
     /// A numeric flag out of its range.
     #[error("{flag} {value}: out of range; give {range}")]
     OutOfRange {
@@ -305,6 +317,8 @@ pub struct Plan {
     /// Where to journal live calls (`--journal`); with `live` and none given, a file named
     /// after the run id in the current directory.
     pub(crate) journal: Option<PathBuf>,
+    /// The shard of the cases and stateful sequences to send (`--partition`); all when `None`.
+    pub(crate) partition: Option<Shard>,
 }
 
 /// A baseline directory and what to do with it.
@@ -356,6 +370,10 @@ impl Plan {
             return Err(PlanError::Timeout { seconds: flags.timeout });
         }
         check_bounds(&flags)?;
+        let partition = flags.partition.as_deref().map(Shard::parse).transpose()?;
+        if partition.is_some() && flags.update_baseline {
+            return Err(PlanError::PartitionUpdate);
+        }
         let endpoint = endpoint(&flags, spec, env)?;
         let aws = matches!(&endpoint, Endpoint::Remote(r) if r.aws);
         let safety = safety::decide(aws, flags.live, flags.max_creates).ok_or_else(|| PlanError::LiveNotAws {
@@ -411,6 +429,7 @@ impl Plan {
             stateful,
             live: flags.live,
             journal: flags.journal,
+            partition,
         })
     }
 }

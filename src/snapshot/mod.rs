@@ -10,7 +10,7 @@ mod accepted;
 pub mod corpus;
 mod normalize;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -115,7 +115,7 @@ pub fn finding_kinds(v: &Verdict) -> Vec<String> {
 }
 
 /// The outcome of comparing a run with its baseline.
-#[derive(Clone, Debug, Default, serde::Serialize)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Comparison {
     /// Snapshot files whose content changed (or appeared, or went away).
     pub changed: Vec<String>,
@@ -144,6 +144,7 @@ pub struct Baseline {
     accepted_count: u64,
     unaccepted: Vec<(String, String)>,
     redactor: Redactor,
+    only: Option<BTreeSet<String>>,
 }
 
 const HEADER_SOURCE: &str = "copyimage-conformance";
@@ -161,6 +162,7 @@ impl Baseline {
             accepted_count: 0,
             unaccepted: vec![],
             redactor: Redactor::none(),
+            only: None,
         })
     }
 
@@ -172,6 +174,20 @@ impl Baseline {
     /// The accepted deviations of its `accepted.toml`, in file order.
     pub fn accepted(&self) -> &[Accepted] {
         &self.accepted
+    }
+
+    /// Compares only these cases with the files on disk (one shard of the corpus, with
+    /// `--partition`): the other cases' entries are left out of the files before comparing.
+    pub fn only_cases(&mut self, ids: BTreeSet<String>) {
+        self.only = Some(ids);
+    }
+
+    /// A snapshot body as this baseline compares it: whole, or only the cases it runs.
+    fn comparable(&self, body: &str) -> String {
+        match &self.only {
+            Some(ids) => keep_cases(body, ids),
+            None => body.to_owned(),
+        }
     }
 
     /// The stateful properties accepted as failing.
@@ -219,7 +235,7 @@ impl Baseline {
         for (stem, body) in &self.rendered {
             let path = self.dir.join(format!("{stem}.snap"));
             let old = match fs::read_to_string(&path) {
-                Ok(t) => snap_body(&t).to_owned(),
+                Ok(t) => self.comparable(snap_body(&t)),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
                 Err(e) => return Err(io_err(&path, e)),
             };
@@ -235,6 +251,13 @@ impl Baseline {
             }
         }
         for stem in on_disk.iter().filter(|s| !self.rendered.contains_key(*s)) {
+            if self.only.is_some() {
+                let path = self.dir.join(format!("{stem}.snap"));
+                let text = fs::read_to_string(&path).map_err(|e| io_err(&path, e))?;
+                if self.comparable(snap_body(&text)).is_empty() {
+                    continue;
+                }
+            }
             cmp.changed.push(format!("{stem}.snap"));
             cmp.diffs
                 .push(format!("{}: no case of this target ran\n", self.dir.join(format!("{stem}.snap")).display()));
@@ -284,6 +307,21 @@ fn snap_body(text: &str) -> &str {
         Some(i) => &rest[i + 5..],
         None => text,
     }
+}
+
+/// The entries of a snapshot body (each from its `- case ID` line) whose case is in `ids`.
+fn keep_cases(body: &str, ids: &BTreeSet<String>) -> String {
+    let mut out = String::new();
+    let mut keep = false;
+    for line in body.split_inclusive('\n') {
+        if let Some(id) = line.strip_prefix("- case ") {
+            keep = ids.contains(id.trim_end());
+        }
+        if keep {
+            out.push_str(line);
+        }
+    }
+    out
 }
 
 /// A target name as a file stem.

@@ -187,7 +187,6 @@ fn is_dry_run(request: &Value) -> bool {
 
 #[test]
 fn aws_endpoints_of_every_partition_only_ever_get_dry_runs() {
-    let started = std::time::Instant::now();
     let Some(seen) = run_in_namespace(&scenarios()) else { return };
     let mut dry_hosts: Vec<&str> = PARTITION_HOSTS.iter().map(|(_, h)| *h).collect();
     dry_hosts.push("127.0.0.1");
@@ -208,5 +207,4 @@ fn aws_endpoints_of_every_partition_only_ever_get_dry_runs() {
         assert!(s.requests.is_empty(), "{host}: a refused run sent {} requests", s.requests.len());
         assert_eq!(s.stderr.lines().count(), 1, "{host}: {}", s.stderr);
     }
-    assert!(started.elapsed().as_secs() < 20, "took {:?}", started.elapsed());
 }

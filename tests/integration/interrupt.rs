@@ -120,7 +120,7 @@ fn a_second_ctrl_c_aborts_at_once() {
     sigint(&child);
     let o = wait(child, Duration::from_secs(10));
     // The requests in flight would answer 5 s after they went out.
-    assert!(second.elapsed() < Duration::from_secs(2), "took {:?}", second.elapsed());
+    assert!(second.elapsed() < Duration::from_secs(4), "took {:?}", second.elapsed());
     assert_eq!(o.status.code(), Some(INTERRUPTED), "{}", stderr(&o));
     assert!(stderr(&o).contains("aborting"), "{}", stderr(&o));
 }

@@ -20,6 +20,7 @@ mod inputs;
 mod interrupt;
 mod matrix;
 mod mutants;
+mod partition;
 mod plan_errors;
 mod plausible;
 mod proxy;
@@ -90,11 +91,12 @@ pub fn serve_for_test_with(args: &[&str]) -> TestServe {
         .spawn()
         .unwrap();
     let guard = ChildGuard(child);
-    for _ in 0..200 {
+    // Generous: the tests share two cores with builds, and a loaded machine starts slowly.
+    for _ in 0..3000 {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
             return TestServe { url: format!("http://127.0.0.1:{port}/"), _child: guard };
         }
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
-    panic!("serve did not start");
+    panic!("serve did not start within 30 s");
 }

@@ -111,6 +111,19 @@ enum Stop {
     Budget(u64),
 }
 
+/// Every sequence: [`check_some`] keeping all of them.
+// Sessions call `check_some` (a run may be one shard); the tests check every sequence.
+#[cfg(test)]
+pub fn check(
+    target: &Target,
+    oracle: &Oracle,
+    world: &World,
+    cfg: &StatefulConfig,
+    skip: &BTreeSet<String>,
+) -> StatefulReport {
+    check_some(target, oracle, world, cfg, skip, &|_| true)
+}
+
 /// Runs up to `cfg.sequences` sequences against `target` and checks every property not in
 /// `skip`. On a property's first failure the sequence is shrunk to its shortest, recorded,
 /// and the property is not checked again; the other properties go on being checked.
@@ -123,15 +136,19 @@ enum Stop {
 /// Copies are real. With `target.safety.force_dry_run` (real AWS), every copy and replay
 /// spends from the run's one budget (shared with the cases and `--setup`), shrinking
 /// included; once it is spent the checks stop and say so in [`StatefulReport::stopped`].
-pub fn check(
+///
+/// Only the sequences whose index (from 0) `keep` keeps run: one shard's share
+/// (`--partition`). Every sequence is still drawn, so each has the steps it has in a whole run.
+pub fn check_some(
     target: &Target,
     oracle: &Oracle,
     world: &World,
     cfg: &StatefulConfig,
     skip: &BTreeSet<String>,
+    keep: &(dyn Fn(u32) -> bool + Sync),
 ) -> StatefulReport {
     let here = || match start(target, oracle, world, cfg) {
-        Ok((mut session, mut sequences)) => session.explore(&mut sequences, cfg, skip),
+        Ok((mut session, mut sequences)) => session.explore(&mut sequences, cfg, skip, keep),
         Err(why) => StatefulReport { stopped: Some(why.to_string()), ..StatefulReport::default() },
     };
     std::thread::scope(|s| match s.spawn(here).join() {
@@ -185,11 +202,20 @@ fn start<'a>(
 
 impl Session<'_> {
     /// Runs the sequences, shrinking each property's first failure.
-    fn explore(&mut self, sequences: &mut Sequences, cfg: &StatefulConfig, skip: &BTreeSet<String>) -> StatefulReport {
+    fn explore(
+        &mut self,
+        sequences: &mut Sequences,
+        cfg: &StatefulConfig,
+        skip: &BTreeSet<String>,
+        keep: &dyn Fn(u32) -> bool,
+    ) -> StatefulReport {
         let mut report = StatefulReport::default();
         let mut done: BTreeSet<&'static str> = BTreeSet::new();
-        'sequences: for _ in 0..cfg.sequences {
+        'sequences: for index in 0..cfg.sequences {
             let rng = sequences.next_rng();
+            if !keep(index) {
+                continue;
+            }
             let ops = match sequences.tree(&rng) {
                 Ok(t) => t.current(),
                 Err(e) => {

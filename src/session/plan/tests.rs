@@ -34,6 +34,7 @@ fn flags() -> Flags {
         stateful: 0,
         stateful_len: 8,
         journal: None,
+        partition: None,
     }
 }
 
@@ -364,4 +365,16 @@ fn not_aws_vouches_for_other_hosts_but_not_for_aws_domains() {
         e.to_string(),
         "--not-aws: ec2.us-iso-east-1.c2s.ic.gov is under c2s.ic.gov, one of AWS's own domains (specs/copy_image.toml [[partition]])"
     );
+}
+
+#[test]
+fn a_partition_resolves_to_one_shard_and_never_rewrites_a_baseline() {
+    use crate::report::{Shard, ShardBy};
+    assert_eq!(resolve(flags()).unwrap().partition, None);
+    let plan = resolve(Flags { partition: Some("hash:2/5".into()), ..flags() }).unwrap();
+    assert_eq!(plan.partition, Some(Shard { index: 2, count: 5, by: ShardBy::Hash }));
+    let e = resolve(Flags { partition: Some("6/5".into()), ..flags() }).unwrap_err();
+    assert!(matches!(e, PlanError::Partition(_)), "{e}");
+    let update = Flags { partition: Some("1/2".into()), baseline: Some("b".into()), update_baseline: true, ..flags() };
+    assert!(matches!(resolve(update).unwrap_err(), PlanError::PartitionUpdate));
 }

@@ -1,0 +1,442 @@
+//! `merge`: shard reports (`run --partition K/N --format json`) read back and combined into one
+//! [`Summary`], the one the unsplit run would have made: counts and rules added up, findings
+//! grouped across shards by their key, baseline comparisons and stateful checks joined.
+//!
+//! Reports of different runs (another seed, case count, corpus, dialect, number of shards or
+//! scheme), a shard given twice, and files that are not shard reports are refused, naming the
+//! file. A shard with no report is not an error: the merged summary lists it as missing and
+//! its status is at best inconclusive, so a CI merge job that runs after a failed shard job
+//! still reports what the other shards found.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{self, Write};
+use std::path::Path;
+
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+
+use super::findings::order;
+use super::{Finding, Format, Merged, Shard, Summary, sink};
+use crate::run::stateful::StatefulReport;
+use crate::snapshot::Comparison;
+use crate::wire::{Redacting, Redactor};
+use std::path::PathBuf;
+
+/// A shard report that cannot be merged, or reports that do not make one run.
+#[derive(Debug, thiserror::Error)]
+pub enum MergeError {
+    /// No report was given.
+    #[error("merge: give the shard reports (run --partition K/N --format json) to merge")]
+    Empty,
+    /// A file cannot be read.
+    #[error("{path}: cannot read")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why not.
+        #[source]
+        source: io::Error,
+    },
+    /// A file is not a JSON report.
+    #[error("{path}: not a report of `run --format json`: {message}")]
+    Json {
+        /// The file.
+        path: String,
+        /// What is wrong, with its line and column.
+        message: String,
+    },
+    /// A report of a run without `--partition`.
+    #[error("{path}: summary.shard is absent: not a shard report (run with --partition K/N)")]
+    NotAShard {
+        /// The file.
+        path: String,
+    },
+    /// A report that is not of the same run as the first.
+    #[error("{path}: summary.{field} is {found}, but {first} has {expected}: not a shard of the same run")]
+    Mismatch {
+        /// The file.
+        path: String,
+        /// The summary's field that differs.
+        field: &'static str,
+        /// Its value in this file.
+        found: String,
+        /// The first file.
+        first: String,
+        /// Its value there.
+        expected: String,
+    },
+    /// The same shard given twice.
+    #[error("{path}: shard {shard} again (also {other}): each shard's report is merged once")]
+    Overlap {
+        /// The file.
+        path: String,
+        /// The shard.
+        shard: String,
+        /// The file that gave it first.
+        other: String,
+    },
+}
+
+/// Shard reports read and merged: what `merge` writes and the exit code it ends with.
+#[derive(Debug)]
+pub struct MergedRun {
+    summary: Summary,
+    reports: Vec<ShardReport>,
+}
+
+impl MergedRun {
+    /// Reads the shard reports at `paths` and merges them; `keep_cases` keeps every case
+    /// record, for a JSON report.
+    pub fn read(paths: &[PathBuf], keep_cases: bool) -> Result<Self, MergeError> {
+        let reports = paths.iter().map(|p| read(p, keep_cases)).collect::<Result<Vec<_>, _>>()?;
+        let summary = merge(&reports)?;
+        Ok(MergedRun { summary, reports })
+    }
+
+    /// Writes the merged report in `format` to `out`, with the credentials this process holds
+    /// redacted (each shard redacted its own when it wrote its report).
+    pub fn write(&self, format: Format, out: Box<dyn Write>) -> io::Result<()> {
+        let out = Box::new(Redacting::new(out, Redactor::from_process_env()));
+        write(format, out, &self.summary, &self.reports)
+    }
+
+    /// The exit code, by the rules of `run` (see [`Summary::status`]).
+    pub fn exit_code(&self) -> u8 {
+        self.summary.status().exit_code()
+    }
+
+    /// The merged run's closing verdict line.
+    pub fn verdict_line(&self) -> String {
+        self.summary.verdict_line()
+    }
+}
+
+/// One shard's report, read back.
+#[derive(Debug)]
+pub struct ShardReport {
+    /// The file it came from.
+    pub path: String,
+    /// Its shard.
+    pub shard: Shard,
+    /// Its summary.
+    pub summary: Summary,
+    /// Its case records as written (kept only when asked for).
+    pub cases: Vec<serde_json::Value>,
+}
+
+/// Reads a shard report; `keep_cases` keeps its case records (for a JSON merged report).
+pub fn read(path: &Path, keep_cases: bool) -> Result<ShardReport, MergeError> {
+    #[derive(Deserialize)]
+    struct Full {
+        cases: Vec<serde_json::Value>,
+        summary: Summary,
+    }
+    #[derive(Deserialize)]
+    struct Lean {
+        #[serde(rename = "cases")]
+        _cases: IgnoredAny,
+        summary: Summary,
+    }
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| MergeError::Read { path: name.clone(), source })?;
+    let json = |e: serde_json::Error| MergeError::Json { path: name.clone(), message: e.to_string() };
+    let (summary, cases) = if keep_cases {
+        let full: Full = serde_json::from_str(&text).map_err(json)?;
+        (full.summary, full.cases)
+    } else {
+        (serde_json::from_str::<Lean>(&text).map_err(json)?.summary, vec![])
+    };
+    let Some(shard) = summary.shard else { return Err(MergeError::NotAShard { path: name }) };
+    Ok(ShardReport { path: name, shard, summary, cases })
+}
+
+/// Checks that the reports are shards of one run, each once.
+fn check(reports: &[ShardReport]) -> Result<(), MergeError> {
+    let first = reports.first().ok_or(MergeError::Empty)?;
+    let mut seen: BTreeMap<u32, &str> = BTreeMap::new();
+    for r in reports {
+        let differs = |field: &'static str, found: String, expected: String| {
+            (found != expected).then(|| MergeError::Mismatch {
+                path: r.path.clone(),
+                field,
+                found,
+                first: first.path.clone(),
+                expected,
+            })
+        };
+        let (s, f) = (&r.summary, &first.summary);
+        let scheme = |r: &ShardReport| format!("{} shards by {}", r.shard.count, r.shard.by);
+        let mismatch = differs("shard", scheme(r), scheme(first))
+            .or_else(|| differs("source", show(&s.source), show(&f.source)))
+            .or_else(|| differs("dialect", show(&s.dialect), show(&f.dialect)))
+            .or_else(|| differs("accepted_file", show(&s.accepted_file), show(&f.accepted_file)));
+        if let Some(e) = mismatch {
+            return Err(e);
+        }
+        if let Some(other) = seen.insert(r.shard.index, &r.path) {
+            return Err(MergeError::Overlap {
+                path: r.path.clone(),
+                shard: format!("{}/{}", r.shard.index, r.shard.count),
+                other: other.to_owned(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A value as compact JSON, for the messages that say how two reports differ.
+fn show<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+/// Merges shard reports of one run into one summary.
+pub fn merge(reports: &[ShardReport]) -> Result<Summary, MergeError> {
+    check(reports)?;
+    let first = &reports[0];
+    let (count, by) = (first.shard.count, first.shard.by);
+    let present: BTreeSet<u32> = reports.iter().map(|r| r.shard.index).collect();
+    let mut out = Summary {
+        dialect: first.summary.dialect.clone(),
+        endpoint: endpoints(reports),
+        source: first.summary.source.clone(),
+        accepted_file: first.summary.accepted_file.clone(),
+        unchecked_properties: first.summary.unchecked_properties.clone(),
+        merged: Some(Merged {
+            count,
+            by,
+            present: present.iter().copied().collect(),
+            missing: (1..=count).filter(|k| !present.contains(k)).collect(),
+        }),
+        ..Summary::default()
+    };
+    let mut findings: BTreeMap<super::findings::FindingKey, Finding> = BTreeMap::new();
+    for r in reports {
+        let s = &r.summary;
+        out.cases += s.cases;
+        out.conforms += s.conforms;
+        out.deviations += s.deviations;
+        out.unparseable += s.unparseable;
+        out.transport_errors += s.transport_errors;
+        out.notes += s.notes;
+        out.retries += s.retries;
+        out.requests += s.requests;
+        for (reason, n) in &s.skipped_reasons {
+            out.skip(reason, *n);
+        }
+        for (rule, c) in &s.rules {
+            let m = out.rules.entry(rule.clone()).or_default();
+            m.title.clone_from(&c.title);
+            (m.cases, m.conforms) = (m.cases + c.cases, m.conforms + c.conforms);
+        }
+        for f in &s.findings {
+            match findings.get_mut(&f.key) {
+                Some(m) => join_finding(m, f),
+                None => drop(findings.insert(f.key.clone(), f.clone())),
+            }
+        }
+        if let Some(b) = &s.baseline {
+            join_comparison(out.baseline.get_or_insert_with(Comparison::default), b);
+        }
+        if let Some(st) = &s.stateful {
+            join_stateful(out.stateful.get_or_insert_with(StatefulReport::default), st, &r.shard);
+        }
+        if s.interrupted {
+            out.interrupted = true;
+            out.not_run.extend(s.not_run.iter().map(|n| format!("shard {}: {n}", r.shard.index)));
+        }
+        *out.planned.get_or_insert(0) += s.planned.unwrap_or(s.cases + s.skipped);
+    }
+    if !out.interrupted {
+        out.planned = None;
+    }
+    if let Some(b) = &mut out.baseline {
+        b.changed.sort();
+        b.changed.dedup();
+        b.unaccepted.sort();
+    }
+    out.findings = findings.into_values().collect();
+    order(&mut out.findings);
+    Ok(out)
+}
+
+/// The endpoint the shards tested: one URL when they all name the same.
+fn endpoints(reports: &[ShardReport]) -> String {
+    let all: BTreeSet<&str> = reports.iter().map(|r| r.summary.endpoint.as_str()).collect();
+    let first = reports[0].summary.endpoint.as_str();
+    match all.len() {
+        1 => first.to_owned(),
+        n => format!("{first} and {} other endpoint(s), one per shard", n - 1),
+    }
+}
+
+/// Adds another shard's cases of the same finding: counts added, the shortest example kept,
+/// the first case ids in id order.
+fn join_finding(m: &mut Finding, f: &Finding) {
+    m.cases += f.cases;
+    m.accepted_cases += f.accepted_cases;
+    m.accepted = m.accepted_cases == m.cases;
+    if m.accepted_reason.is_none() {
+        m.accepted_reason.clone_from(&f.accepted_reason);
+    }
+    m.severity = m.severity.max(f.severity);
+    let limit = m.case_ids.len().max(f.case_ids.len());
+    let ids: BTreeSet<String> = m.case_ids.iter().chain(&f.case_ids).cloned().collect();
+    m.case_ids = ids.into_iter().take(limit).collect();
+    if f.example_len < m.example_len {
+        m.example.clone_from(&f.example);
+        m.example_len = f.example_len;
+        m.detail.clone_from(&f.detail);
+        m.reproduction.clone_from(&f.reproduction);
+    }
+}
+
+/// Adds another shard's baseline comparison.
+fn join_comparison(m: &mut Comparison, c: &Comparison) {
+    m.changed.extend(c.changed.iter().cloned());
+    m.accepted += c.accepted;
+    m.unaccepted.extend(c.unaccepted.iter().cloned());
+}
+
+/// Adds another shard's stateful checks: a property's first failure is kept.
+fn join_stateful(m: &mut StatefulReport, st: &StatefulReport, shard: &Shard) {
+    m.sequences_run += st.sequences_run;
+    for f in &st.failures {
+        if m.failure(&f.property).is_none() {
+            m.failures.push(f.clone());
+        }
+    }
+    if let Some(why) = &st.stopped {
+        let line = format!("shard {}: {why}", shard.index);
+        m.stopped = Some(m.stopped.take().map_or(line.clone(), |s| format!("{s}; {line}")));
+    }
+}
+
+/// Writes the merged report in `format`: JSON holds every shard's case records (by case id)
+/// and the merged summary, as a run's JSON report does.
+pub fn write(format: Format, out: Box<dyn Write>, summary: &Summary, reports: &[ShardReport]) -> io::Result<()> {
+    if format != Format::Json {
+        return sink(format, out, &summary.endpoint).finish(summary);
+    }
+    let mut out = out;
+    let mut cases: Vec<&serde_json::Value> = reports.iter().flat_map(|r| &r.cases).collect();
+    cases.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
+    out.write_all(b"{\"cases\": [")?;
+    for (i, c) in cases.iter().enumerate() {
+        out.write_all(if i == 0 { b"\n" } else { b",\n" })?;
+        serde_json::to_writer(&mut out, c)?;
+    }
+    out.write_all(if cases.is_empty() { b"" } else { b"\n" })?;
+    out.write_all(b"],\n\"summary\": ")?;
+    serde_json::to_writer_pretty(&mut out, summary)?;
+    out.write_all(b"}\n")?;
+    out.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::ShardBy;
+    use crate::report::findings::FindingKey;
+    use crate::run::stateful::PropertyFailure;
+
+    fn finding(cases: u64, ids: &[&str], example: &str, len: usize) -> Finding {
+        Finding {
+            key: FindingKey {
+                rule: "R21-dryrun".into(),
+                kind: "wrong_status".into(),
+                observed_code: Some("DryRunOperation".into()),
+                observed_status: Some(400),
+                expected_code: Some("DryRunOperation".into()),
+                expected_status: 412,
+            },
+            title: "t".into(),
+            rule_title: "Dry run".into(),
+            condition: String::new(),
+            source: String::new(),
+            confidence: None,
+            cases,
+            case_ids: ids.iter().map(|s| (*s).to_owned()).collect(),
+            example: example.into(),
+            example_len: len,
+            detail: format!("detail of {example}"),
+            reproduction: format!("curl {example}"),
+            accepted: false,
+            accepted_cases: 0,
+            accepted_reason: None,
+            severity: 2,
+        }
+    }
+
+    fn report(index: u32, summary: Summary) -> ShardReport {
+        let shard = Shard { index, count: 2, by: ShardBy::Count };
+        ShardReport {
+            path: format!("s{index}.json"),
+            shard,
+            summary: Summary { shard: Some(shard), ..summary },
+            cases: vec![],
+        }
+    }
+
+    #[test]
+    fn a_finding_of_two_shards_adds_up_and_keeps_the_shortest_example() {
+        let one = Summary {
+            cases: 7,
+            deviations: 3,
+            findings: vec![finding(3, &["000004", "000010"], "000010", 90)],
+            ..Summary::default()
+        };
+        let two = Summary {
+            cases: 6,
+            deviations: 2,
+            findings: vec![finding(2, &["000001", "000007"], "000007", 40)],
+            ..Summary::default()
+        };
+        let m = merge(&[report(2, two), report(1, one)]).unwrap();
+        assert_eq!((m.cases, m.deviations, m.findings.len()), (13, 5, 1));
+        let f = &m.findings[0];
+        assert_eq!((f.cases, f.example.as_str(), f.reproduction.as_str()), (5, "000007", "curl 000007"));
+        assert_eq!(f.case_ids, ["000001", "000004"]);
+        assert_eq!(m.merged.as_ref().unwrap().present, [1, 2]);
+        assert_eq!(m.status(), super::super::Status::Fail);
+    }
+
+    #[test]
+    fn baselines_and_stateful_checks_join() {
+        let failure = |p: &str, d: &str| PropertyFailure {
+            property: p.into(),
+            detail: d.into(),
+            steps: vec![],
+            script: String::new(),
+        };
+        let st = |failures, stopped: Option<&str>| StatefulReport {
+            sequences_run: 3,
+            failures,
+            stopped: stopped.map(Into::into),
+        };
+        let cmp = |changed: &[&str], accepted| Comparison {
+            changed: changed.iter().map(|c| (*c).to_owned()).collect(),
+            accepted,
+            ..Comparison::default()
+        };
+        let one = Summary {
+            baseline: Some(cmp(&["R07-name.snap"], 2)),
+            stateful: Some(st(vec![failure("mismatch-error", "first")], None)),
+            ..Summary::default()
+        };
+        let two = Summary {
+            baseline: Some(cmp(&["R07-name.snap", "valid.snap"], 1)),
+            stateful: Some(st(
+                vec![failure("mismatch-error", "second"), failure("describe-tags", "x")],
+                Some("no answer"),
+            )),
+            ..Summary::default()
+        };
+        let m = merge(&[report(1, one), report(2, two)]).unwrap();
+        let b = m.baseline.unwrap();
+        assert_eq!((b.changed, b.accepted), (vec!["R07-name.snap".to_owned(), "valid.snap".to_owned()], 3));
+        let s = m.stateful.unwrap();
+        assert_eq!(s.sequences_run, 6);
+        assert_eq!(s.failures.iter().map(|f| f.detail.as_str()).collect::<Vec<_>>(), ["first", "x"]);
+        assert_eq!(s.stopped.as_deref(), Some("shard 2: no answer"));
+    }
+}
