@@ -188,3 +188,71 @@ pub fn draft(entries: &[DraftEntry], target: &str) -> String {
 fn toml_string(text: &str) -> String {
     toml::Value::String(text.to_owned()).to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(rule: &str, kind: &str, findings: &[&str]) -> DraftEntry {
+        DraftEntry {
+            rule: rule.into(),
+            rule_title: format!("title of {rule}"),
+            kind: kind.into(),
+            findings: findings.iter().map(|f| (*f).to_owned()).collect(),
+        }
+    }
+
+    /// Reads `text` as an accepted.toml: its entries' rules and reasons, or the error.
+    fn load(text: &str) -> Result<Vec<(String, String)>, String> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("accepted.toml");
+        fs::write(&path, text).unwrap();
+        let file = read(&path, &Spec::builtin().unwrap()).map_err(|e| e.to_string())?;
+        Ok(file.accept.into_iter().map(|a| (a.rule, a.reason)).collect())
+    }
+
+    #[test]
+    fn a_draft_has_one_entry_per_rule_and_kind_and_loads_only_when_filled_in() {
+        let entries = [
+            entry("R21-dryrun", "wrong_status", &["DryRunOperation comes with HTTP 400", "second \"finding\""]),
+            entry("R07-name", "success_instead_of_error", &["success where AWS answers InvalidAMIName.Malformed"]),
+        ];
+        let text = draft(&entries, "http://127.0.0.1:5000/");
+        assert_eq!(text.matches("[[accept]]").count(), 2, "{text}");
+        assert!(
+            text.contains("# R21-dryrun (title of R21-dryrun)\n#   DryRunOperation comes with HTTP 400\n#   second")
+        );
+        let e = load(&text).unwrap_err();
+        assert!(
+            e.ends_with(
+                "accept[0].reason is not filled in: say why the target may deviate here (a draft's TODO does not load)"
+            ),
+            "{e}"
+        );
+        assert!(
+            e.contains(&format!("accepted.toml:{}:", 1 + text[..text.find("reason =").unwrap()].matches('\n').count()))
+        );
+        let filled = text.replace("reason = \"TODO: why R21-dryrun may answer this way\"", "reason = \"a\"");
+        let filled = filled.replace("reason = \"TODO: why R07-name may answer this way\"", "reason = \"b\"");
+        assert!(load(&filled).unwrap_err().contains("accept[0].evidence is empty"));
+        let filled =
+            filled.replacen("evidence = \"\"", "evidence = \"docs/x.md\"", 1).replacen("evidence = \"\"\n", "", 1);
+        let loaded = load(&filled).unwrap();
+        assert_eq!(loaded, [("R21-dryrun".into(), "a (evidence: docs/x.md)".into()), ("R07-name".into(), "b".into())]);
+    }
+
+    #[test]
+    fn rule_names_take_short_ids_and_suggest_for_typos() {
+        let ok = load("[[accept]]\nrule = \"R07\"\nreason = \"short\"\n").unwrap();
+        assert_eq!(ok, [("R07-name".into(), "short".into())]);
+        let e = load("[[accept]]\nrule = \"R07-nmae\"\nreason = \"typo\"\n").unwrap_err();
+        assert!(
+            e.contains(
+                "accepted.toml:2: accept[0].rule \"R07-nmae\": no rule of the spec has this id (did you mean R07-name?)"
+            ),
+            "{e}"
+        );
+        let e = load("[[accept]]\nrule = \"R16\"\nreason = \"which?\"\n").unwrap_err();
+        assert!(e.contains("accept[0].rule: \"R16\" could be any of R16-tag-key, R16-tag-key-length"), "{e}");
+    }
+}
