@@ -122,6 +122,8 @@ pub use session::cleanup::{CleanupFlags, cleanup};
 pub use session::{Env, Flags, Interrupt, Outcome, Plan, PlanError, Session, SessionError};
 // The spec's `Outcome` is one acceptable answer of a prediction; `Outcome` is the run's.
 pub use spec::{BUILTIN as BUILTIN_SPEC, Confidence, Outcome as AcceptableOutcome, RuleFormat, Spec, SpecError};
+// What `Spec::rule_id` refuses: an unknown id (with a suggestion) or an ambiguous prefix.
+pub use spec::RuleIdError;
 pub use verdict::{CodeMap, Finding, SameCodes, Verdict, judge};
 pub use wire::{Redactor, Reply};
 pub use world::{Image, ImageState, Params, World, WorldError};

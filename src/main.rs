@@ -13,6 +13,9 @@ fn main() -> ExitCode {
         Ok(args) => args,
         // --help and --version print as clap formats them, to stdout, with exit code 0.
         Err(e) if !e.use_stderr() => e.exit(),
+        // No command at all: the help, as clap prints it for a missing subcommand (standard
+        // error, exit code 2), rather than the description folded into an error line.
+        Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => e.exit(),
         Err(e) => {
             eprintln!("copyimage-conformance: {} (see --help)", one_line(&e.to_string()));
             return ExitCode::from(exit::SETUP_ERROR);
@@ -35,9 +38,13 @@ fn main() -> ExitCode {
     }
 }
 
-/// A clap error on one line: the message before the usage block, whitespace folded.
+/// A clap error on one line: the message and its tips ("a similar argument exists"), without
+/// the usage block, whitespace folded.
 fn one_line(rendered: &str) -> String {
-    let message = rendered.split("\n\n").next().unwrap_or(rendered);
+    let blocks = rendered.split("\n\n").map(str::trim).filter(|b| !b.is_empty());
+    let kept: Vec<&str> =
+        blocks.take_while(|b| !b.starts_with("Usage:") && !b.starts_with("For more information")).collect();
+    let message = kept.join("; ");
     let message = message.trim_start_matches("error: ");
     message.split_whitespace().collect::<Vec<_>>().join(" ")
 }

@@ -14,7 +14,7 @@ pub struct CleanupArgs {
     #[arg(long, value_name = "FILE")]
     pub journal: PathBuf,
     /// The endpoint; the one the journal names by default.
-    #[arg(long, value_name = "URL")]
+    #[arg(long, visible_alias = "endpoint-url", value_name = "URL")]
     pub endpoint: Option<String>,
     /// The Region of resources whose call the journal does not place; the journal's by default.
     #[arg(long)]

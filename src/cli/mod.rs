@@ -52,18 +52,21 @@ pub enum Command {
         /// Only valid or only invalid cases.
         #[arg(long, value_enum)]
         only: Option<OnlyArg>,
-        /// Only cases aimed at this rule id (or `valid`, `multi`).
+        /// Only cases aimed at this rule id, or a unique start of one (`R07`), or `valid`, `multi`.
         #[arg(long, value_name = "ID")]
         rule: Option<String>,
         /// World file (source images, tokens); the built-in one by default.
         #[arg(long, value_name = "FILE")]
         world: Option<PathBuf>,
     },
-    /// Print the rule table: id, phase, outcome, confidence, source.
+    /// Print the rule table: id, phase, confidence, title, when it fires, its answer, source.
     Rules {
         /// Output format.
         #[arg(long, value_enum, default_value_t = RulesFormat::Table)]
         format: RulesFormat,
+        /// Only this rule, in full: its id, or a unique start of it (`R07` for `R07-name`).
+        #[arg(long, value_name = "ID")]
+        id: Option<String>,
     },
     /// Send generated cases to an endpoint and judge every response (the embedded reference
     /// endpoint when no --endpoint is given).
@@ -164,11 +167,18 @@ pub fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Predict { case } => predict(spec, case),
         Command::Gen { seed, count, only, rule, world } => {
+            let rule = rule.map(|r| spec.rule_target(&r).map_err(|e| anyhow!("--rule: {e}"))).transpose()?;
             gen_cases(spec, seed, count, only.map(Only::from), rule, world)
         }
-        Command::Rules { format } => {
-            let mut out = std::io::stdout().lock();
-            out.write_all(spec.rule_table(format.into())?.as_bytes())?;
+        Command::Rules { format, id } => {
+            let text = match id {
+                Some(given) => {
+                    let id = spec.rule_id(&given).map_err(|e| anyhow!("--id: {e}"))?;
+                    spec.rule_entry(id, format.into()).ok_or_else(|| anyhow!("--id: no rule {id:?}"))??
+                }
+                None => spec.rule_table(format.into())?,
+            };
+            std::io::stdout().lock().write_all(text.as_bytes())?;
             Ok(exit::OK)
         }
         Command::Bench { seconds, seed } => bench(spec, seconds, seed),

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 
 use copyimage_conformance::{Dialect, Env, Flags, Oracle, Plan, ReportFormat, Session, SessionError};
@@ -37,7 +37,7 @@ pub struct RunArgs {
     /// cloud.adc-e.uk, csp.hci.ic.gov, amazonaws.eu, ...), or when it is any other host (an IP
     /// address, localhost, an unknown name) and --use-env-credentials is given without
     /// --not-aws. Otherwise it is an emulator, signed with AWS's public example keys.
-    #[arg(long, env = "AWS_ENDPOINT_URL_EC2", value_name = "URL")]
+    #[arg(long, visible_alias = "endpoint-url", env = "AWS_ENDPOINT_URL_EC2", value_name = "URL")]
     pub endpoint: Option<String>,
     /// The endpoint's Region (default: AWS_REGION, AWS_DEFAULT_REGION, then the world's).
     #[arg(long)]
@@ -66,7 +66,7 @@ pub struct RunArgs {
     /// Only valid or only invalid cases.
     #[arg(long, value_enum)]
     pub only: Option<OnlyArg>,
-    /// Only cases aimed at this rule id.
+    /// Only cases aimed at this rule id, or a unique start of one (`R07` for `R07-name`).
     #[arg(long, value_name = "ID")]
     pub rule: Option<String>,
     /// World file describing the endpoint's source images.
@@ -139,6 +139,17 @@ pub struct RunArgs {
     /// the first of them, so each meets the endpoint as in an unsplit run.
     #[arg(long, value_name = "K/N")]
     pub partition: Option<String>,
+    /// Profile of ~/.aws/credentials (`[NAME]`) and ~/.aws/config (`[profile NAME]`), as the AWS
+    /// CLI reads them (AWS_SHARED_CREDENTIALS_FILE, AWS_CONFIG_FILE): its Region counts after
+    /// --region, AWS_REGION and AWS_DEFAULT_REGION; its keys sign where your credentials are used
+    /// (real AWS, --use-env-credentials), ahead of the key variables. Without it, AWS_PROFILE
+    /// names the profile, behind the key variables.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// After the run, write an accepted.toml draft to this new file: one entry per open finding,
+    /// with its title, for a person to fill in the reasons (a draft's TODO reasons do not load).
+    #[arg(long, value_name = "FILE")]
+    pub draft_accepted: Option<PathBuf>,
 }
 
 impl From<Format> for ReportFormat {
@@ -203,12 +214,21 @@ impl From<RunArgs> for Flags {
             stateful_len: a.stateful_len,
             journal: a.journal,
             partition: a.partition,
+            profile: a.profile,
         }
     }
 }
 
 /// Runs `run` and returns the exit code.
-pub fn run(oracle: Arc<Oracle>, args: RunArgs) -> Result<u8> {
+pub fn run(oracle: Arc<Oracle>, mut args: RunArgs) -> Result<u8> {
+    let draft = args.draft_accepted.take();
+    // Refused before the run, so that a long run does not end in a file it may not write.
+    if let Some(path) = &draft
+        && path.exists()
+    {
+        bail!("--draft-accepted {}: the file exists; a draft is only written to a new file", path.display());
+    }
+    let target = args.endpoint.clone().filter(|e| !e.is_empty()).unwrap_or_else(|| "the embedded endpoint".into());
     let env = Env::from_process();
     let plan = Plan::resolve(args.into(), oracle.spec(), &env)?;
     let runtime =
@@ -222,5 +242,20 @@ pub fn run(oracle: Arc<Oracle>, args: RunArgs) -> Result<u8> {
         SessionError::Report(io) => anyhow::Error::new(io),
         other => anyhow::Error::new(other),
     })?;
+    if let Some(path) = draft {
+        write_new(&path, &outcome.accepted_draft(&target))?;
+        eprintln!("copyimage-conformance: wrote a draft of accepted.toml to {}: fill in its reasons", path.display());
+    }
     Ok(outcome.exit_code())
+}
+
+/// Writes `text` to `path`, which must not exist yet.
+fn write_new(path: &std::path::Path, text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .with_context(|| format!("--draft-accepted {}: cannot create (it must be a new file)", path.display()))?;
+    file.write_all(text.as_bytes()).with_context(|| format!("--draft-accepted {}: cannot write", path.display()))
 }

@@ -193,7 +193,7 @@ impl Session {
         }
         // The environment's credentials are redacted even when requests are signed with the
         // dummy ones: the process holds them. The dummy ones are published examples.
-        let held = Credentials::from_env(&|k| self.env.var(k)).ok().flatten();
+        let held = self.plan.env_credentials(&self.env).ok().flatten();
         let redactor = Redactor::new(held.as_ref());
         let mut diag = Redacting::new(diag, redactor.clone());
         let outcome = self.execute(&redactor, &mut diag).await;
@@ -360,7 +360,7 @@ impl Session {
         let (credentials, dummy) = match plan.credentials {
             CredentialSource::Dummy => (Credentials::dummy(), true),
             CredentialSource::Environment => {
-                let found = Credentials::from_env(&|k| self.env.var(k))?;
+                let found = plan.env_credentials(&self.env)?;
                 (found.ok_or(SessionError::NoCredentials)?, false)
             }
         };

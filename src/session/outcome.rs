@@ -3,6 +3,7 @@
 #[cfg(test)]
 use crate::exit;
 use crate::report::Summary;
+use crate::snapshot::{DraftEntry, draft_accepted};
 
 /// What a run came to: the summary the report showed, the baseline comparison and the
 /// stateful checks included.
@@ -31,6 +32,34 @@ impl Outcome {
     /// Before all of these, [`crate::exit::INTERRUPTED`] when Ctrl-C stopped the run.
     pub fn exit_code(&self) -> u8 {
         self.summary.status().exit_code()
+    }
+
+    /// A draft `accepted.toml` for `target` (a name for its comments): one entry per deciding
+    /// rule and finding kind among the open findings (those the baseline does not accept in
+    /// full), each finding's title, observed answer and case count as comments, the reasons
+    /// left as TODOs for a person, which the baseline refuses to load until they are written.
+    pub fn accepted_draft(&self, target: &str) -> String {
+        let mut entries: Vec<DraftEntry> = vec![];
+        for f in self.summary.findings.iter().filter(|f| !f.accepted) {
+            let k = &f.key;
+            let observed = match (&k.observed_code, k.observed_status) {
+                (Some(code), Some(status)) => format!("{code}, HTTP {status}"),
+                (None, Some(status)) => format!("HTTP {status}"),
+                (_, None) => "no reply".to_owned(),
+            };
+            let example = f.case_ids.first().map_or_else(String::new, |id| format!(", e.g. case {id}"));
+            let line = format!("{} (observed: {observed}; {} cases{example})", f.title, f.cases);
+            match entries.iter_mut().find(|e| e.rule == k.rule && e.kind == k.kind) {
+                Some(e) => e.findings.push(line),
+                None => entries.push(DraftEntry {
+                    rule: k.rule.clone(),
+                    rule_title: f.rule_title.clone(),
+                    kind: k.kind.clone(),
+                    findings: vec![line],
+                }),
+            }
+        }
+        draft_accepted(&entries, target)
     }
 }
 

@@ -11,10 +11,14 @@ use crate::generate::Only;
 use crate::report::{Format, Shard, ShardError};
 use crate::run::stateful::StatefulConfig;
 use crate::run::{Dialect, Safety};
-use crate::spec::Spec;
+use crate::spec::{RuleIdError, Spec};
+use crate::wire::{Credentials, WireError};
 use crate::world::{DEFAULT_WORLD_ORIGIN, World, WorldError};
 
 use super::safety::{self, AwsHosts};
+
+mod profile;
+pub use profile::Profile;
 
 /// What the user asked for: `run`'s flags as plain values (the command line's `RunArgs`
 /// converted; see its help for each one).
@@ -41,7 +45,7 @@ pub struct Flags {
     pub cases: u64,
     /// Only valid or only invalid cases.
     pub only: Option<Only>,
-    /// Only cases aimed at this rule id.
+    /// Only cases aimed at this rule id: the id, or a unique prefix of it (`R07`).
     pub rule: Option<String>,
     /// World file; the built-in world when `None`.
     pub world: Option<PathBuf>,
@@ -81,6 +85,10 @@ pub struct Flags {
     /// `--partition K/N` (or `count:K/N`, `hash:K/N`): send only shard K of N of the cases
     /// and stateful sequences.
     pub partition: Option<String>,
+    /// The named profile of the shared credentials and config files (`--profile`), ahead of
+    /// `AWS_PROFILE`: its keys sign when the environment's credentials are used, its Region
+    /// counts after `AWS_REGION` and `AWS_DEFAULT_REGION`.
+    pub profile: Option<String>,
 }
 
 /// The environment a run reads: its variables and whether standard error is a terminal.
@@ -112,7 +120,8 @@ impl Env {
         self.vars.get(name).cloned()
     }
 
-    fn nonempty(&self, name: &str) -> Option<String> {
+    /// A variable's value, when set and not empty.
+    pub(crate) fn nonempty(&self, name: &str) -> Option<String> {
         self.var(name).filter(|v| !v.is_empty())
     }
 }
@@ -221,6 +230,26 @@ pub enum PlanError {
         /// The allowed range, in words.
         range: &'static str,
     },
+    /// `--setup` without an endpoint: the embedded endpoint starts with its world's images and
+    /// does not take the calls that would prepare them.
+    #[error(
+        "--setup needs --endpoint (or --endpoint-url): it prepares source images on the endpoint under test, and the embedded endpoint is set up already"
+    )]
+    SetupNeedsEndpoint,
+    /// `--rule` names no single rule.
+    #[error("--rule: {0}")]
+    Rule(RuleIdError),
+    /// The named profile is in neither the credentials nor the config file.
+    #[error("profile `{profile}` not found in {files}")]
+    ProfileNotFound {
+        /// The profile asked for.
+        profile: String,
+        /// The files searched.
+        files: String,
+    },
+    /// The credentials or config file cannot be read, or the profile's keys are incomplete.
+    #[error(transparent)]
+    Profile(#[from] WireError),
     /// A credential variable holds a control character (a pasted newline), which no signed
     /// request can carry.
     // Only the variable's name is shown: its value is a secret.
@@ -288,6 +317,8 @@ pub struct Plan {
     pub(crate) safety: Safety,
     /// Where the signing credentials come from.
     pub(crate) credentials: CredentialSource,
+    /// The named profile (`--profile`, `AWS_PROFILE`), when one is named.
+    pub(crate) profile: Option<Profile>,
     /// Seed of the generated cases.
     pub(crate) seed: u64,
     /// How many cases are generated.
@@ -356,9 +387,8 @@ impl Plan {
             Some(p) => World::load(p)?,
             None => World::default_world(),
         };
-        let region =
-            flags.region.clone().or_else(|| env.nonempty("AWS_REGION")).or_else(|| env.nonempty("AWS_DEFAULT_REGION"));
-        if let Some(r) = region {
+        let profile = profile::resolve(flags.profile.as_deref(), env)?;
+        if let Some(r) = region(&flags, env, profile.as_ref()) {
             world.region = r;
         }
         if spec.partition_of(&world.region).is_none() {
@@ -374,7 +404,11 @@ impl Plan {
         if partition.is_some() && flags.update_baseline {
             return Err(PlanError::PartitionUpdate);
         }
+        let rule = rule(flags.rule.clone(), spec)?;
         let endpoint = endpoint(&flags, spec, env)?;
+        if flags.setup && endpoint == Endpoint::Embedded {
+            return Err(PlanError::SetupNeedsEndpoint);
+        }
         let aws = matches!(&endpoint, Endpoint::Remote(r) if r.aws);
         let safety = safety::decide(aws, flags.live, flags.max_creates).ok_or_else(|| PlanError::LiveNotAws {
             url: match &endpoint {
@@ -415,10 +449,11 @@ impl Plan {
             retries: flags.retries,
             safety,
             credentials,
+            profile,
             seed: flags.seed,
             cases: flags.cases,
             only: flags.only,
-            rule: flags.rule,
+            rule,
             discover: flags.discover,
             setup: flags.setup.then_some(flags.second_region),
             world_out: flags.world_out,
@@ -432,6 +467,39 @@ impl Plan {
             partition,
         })
     }
+}
+
+impl Plan {
+    /// The credentials the environment gives, as the AWS CLI picks them: a `--profile`'s keys;
+    /// else the key variables; else `AWS_PROFILE`'s keys (or the default profile's in the
+    /// credentials file). `Ok(None)` when there are none.
+    pub(crate) fn env_credentials(&self, env: &Env) -> Result<Option<Credentials>, WireError> {
+        match &self.profile {
+            Some(p) if p.explicit => Ok(p.credentials.clone()),
+            Some(p) => {
+                // Only the key variables: the profile is already read, from both files.
+                let keys = Credentials::from_env(&|k| env.var(k).filter(|_| CREDENTIAL_VARS.contains(&k)))?;
+                Ok(keys.or_else(|| p.credentials.clone()))
+            }
+            None => Credentials::from_env(&|k| env.var(k)),
+        }
+    }
+}
+
+/// The Region asked for: `--region`, `AWS_REGION`, `AWS_DEFAULT_REGION`, then the profile's.
+fn region(flags: &Flags, env: &Env, profile: Option<&Profile>) -> Option<String> {
+    let profile = || profile.and_then(|p| p.region.clone());
+    flags
+        .region
+        .clone()
+        .or_else(|| env.nonempty("AWS_REGION"))
+        .or_else(|| env.nonempty("AWS_DEFAULT_REGION"))
+        .or_else(profile)
+}
+
+/// The rule `--rule` aims at, as the spec's full id (see [`Spec::rule_target`]).
+fn rule(given: Option<String>, spec: &Spec) -> Result<Option<String>, PlanError> {
+    given.map(|r| spec.rule_target(&r).map_err(PlanError::Rule)).transpose()
 }
 
 /// Checks the numeric flags against their bounds.

@@ -20,7 +20,7 @@ use crate::run::CaseRecord;
 use crate::spec::Spec;
 use crate::verdict::Verdict;
 use crate::wire::Redactor;
-pub use accepted::annotation_rules;
+pub use accepted::{DraftEntry, annotation_rules, draft as draft_accepted};
 pub use corpus::{Corpus, map_roles};
 pub use normalize::render_case;
 

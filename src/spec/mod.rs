@@ -6,6 +6,7 @@
 
 mod bounds;
 pub mod key;
+mod lookup;
 mod table;
 
 use std::collections::{BTreeMap, HashSet};
@@ -24,6 +25,7 @@ pub const BUILTIN: &str = include_str!("../../specs/copy_image.toml");
 /// The name the built-in spec is reported under in error messages.
 pub const BUILTIN_ORIGIN: &str = "specs/copy_image.toml";
 
+pub use lookup::{RuleIdError, closest};
 pub use table::RuleFormat;
 
 /// A spec that cannot be used, with the file and the key at fault.

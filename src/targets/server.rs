@@ -74,8 +74,14 @@ pub fn install(t: &Target, progress: &mut dyn Write) -> Result<(), TargetError> 
         return Ok(());
     }
     let started = Instant::now();
-    let _ =
-        writeln!(progress, "{}: installing {} into {} with pip", t.name, install.packages.join(" "), venv.display());
+    // Said before pip starts: resolving and downloading can take minutes before its first line.
+    let _ = writeln!(
+        progress,
+        "{}: installing {} into {} (pip; a few minutes the first time)...",
+        t.name,
+        install.packages.join(" "),
+        venv.display()
+    );
     fs::create_dir_all(&t.dir).map_err(|e| io_err(&t.dir, e))?;
     if !python.exists() {
         let status = Command::new(&install.python)

@@ -98,7 +98,8 @@ fn bad_spec_names_the_file_and_key() {
 fn unknown_flag_and_unknown_rule_exit_2() {
     assert_setup_error(&run(&["gen", "--frobnicate"], ""), "unexpected argument '--frobnicate' found (see --help)");
     assert_setup_error(&run(&["gen", "--count", "many"], ""), "invalid value 'many' for '--count <COUNT>'");
-    assert_setup_error(&run(&["gen", "--rule", "R99-nothing"], ""), "--rule R99-nothing: no such target");
+    assert_setup_error(&run(&["gen", "--rule", "R99-nothing"], ""), "--rule: no rule \"R99-nothing\"");
+    assert_setup_error(&run(&["gen", "--rule", "nothing"], ""), "--rule nothing: no such target");
 }
 
 #[test]
@@ -169,4 +170,72 @@ fn run_plan_errors_are_one_line_and_exit_2() {
     assert_setup_error(&run(&["run", "--quiet", "--timeout", "0"], ""), "--timeout 0: give seconds between 0 and 3600");
     let o = run(&["run", "--quiet", "--endpoint", "http://user:pw@127.0.0.1:9/"], "");
     assert_setup_error(&o, "--endpoint: credentials in the URL are not supported");
+}
+
+#[test]
+fn no_arguments_print_the_help_not_an_error_line() {
+    let o = run(&[], "");
+    assert_eq!(o.status.code(), Some(exit::SETUP_ERROR.into()), "clap's convention for a missing command");
+    let err = stderr(&o);
+    assert!(err.contains("Usage: copyimage-conformance [OPTIONS] <COMMAND>") && err.contains("Commands:"), "{err}");
+    assert!(!err.contains("copyimage-conformance: ") && !err.contains("error"), "{err}");
+    let o = run(&["targets"], "");
+    assert_eq!(o.status.code(), Some(exit::SETUP_ERROR.into()));
+    assert!(stderr(&o).contains("Usage: copyimage-conformance targets"), "{}", stderr(&o));
+}
+
+#[test]
+fn a_mistyped_flag_gets_the_similar_one_suggested() {
+    let o = run(&["run", "--endpont", "http://127.0.0.1:9/"], "");
+    assert_setup_error(&o, "unexpected argument '--endpont' found; tip: a similar argument exists: '--endpoint'");
+    assert_setup_error(&run(&["rules", "--formt", "json"], ""), "tip: a similar argument exists: '--format'");
+}
+
+#[test]
+fn endpoint_url_is_the_aws_cli_s_spelling_of_endpoint() {
+    let help = stdout(&run(&["run", "--help"], ""));
+    assert!(help.contains("[alias: --endpoint-url]"), "{help}");
+    // The alias reaches the plan like the flag: the same refusal names the URL given.
+    let o = run(&["run", "--quiet", "--live", "--max-creates", "1", "--endpoint-url", "http://127.0.0.1:9/"], "");
+    assert_setup_error(&o, "--live is for real AWS endpoints; http://127.0.0.1:9/ is not one");
+}
+
+#[test]
+fn setup_without_an_endpoint_says_so_before_any_request() {
+    let o = run(&["run", "--quiet", "--setup"], "");
+    assert_setup_error(&o, "--setup needs --endpoint (or --endpoint-url)");
+    assert!(!stderr(&o).contains("RegisterImage"));
+}
+
+#[test]
+fn short_and_mistyped_rule_ids() {
+    let r07 = stdout(&run(&["gen", "--rule", "R07", "--count", "3"], ""));
+    assert_eq!(r07.lines().count(), 3);
+    assert!(r07.lines().all(|l| serde_json::from_str::<Value>(l).unwrap()["target"] == "R07-name"), "{r07}");
+    assert_setup_error(&run(&["gen", "--rule", "R7-nme"], ""), "--rule: no rule \"R7-nme\" (did you mean R07-name?)");
+    assert_setup_error(
+        &run(&["run", "--quiet", "--rule", "R02"], ""),
+        "--rule: \"R02\" could be any of R02-action, R02-version; give more of the id",
+    );
+    let card = run(&["rules", "--id", "r07"], "");
+    assert_eq!(card.status.code(), Some(0));
+    assert!(stdout(&card).starts_with("R07-name: "), "{}", stdout(&card));
+    assert_setup_error(&run(&["rules", "--id", "R25-ami-notfuond"], ""), "(did you mean R25-ami-notfound?)");
+    let json: Value = serde_json::from_str(&stdout(&run(&["rules", "--id", "R30", "--format", "json"], ""))).unwrap();
+    assert_eq!(json["id"], "R30-unsupported-pair");
+}
+
+#[test]
+fn the_rules_table_fits_100_columns_with_when_and_the_full_text_is_one_flag_away() {
+    let table = stdout(&run(&["rules"], ""));
+    let widest = table.lines().map(|l| l.chars().count()).max().unwrap();
+    assert!(widest <= 100, "{widest} columns");
+    assert!(table.lines().filter(|l| l.starts_with("    when    ")).count() >= 36, "{table}");
+    let json: Vec<Value> = serde_json::from_str(&stdout(&run(&["rules", "--format", "json"], ""))).unwrap();
+    for rule in &json {
+        let id = rule["id"].as_str().unwrap();
+        let card = stdout(&run(&["rules", "--id", id], ""));
+        let words = |t: &str| t.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(words(&card).contains(&words(rule["source"].as_str().unwrap())), "{id}: {card}");
+    }
 }

@@ -9,6 +9,7 @@ mod baseline;
 mod cleanup;
 mod cli;
 mod docs;
+mod draft_accepted;
 mod evidence;
 mod fake;
 mod fault_servers;
@@ -27,6 +28,7 @@ mod proxy;
 mod redact;
 mod runner;
 mod safety_promises;
+mod targets_reset;
 
 use std::io::Write;
 use std::process::{Command, Output, Stdio};

@@ -95,3 +95,30 @@ fn not_aws_needs_env_credentials() {
     let err = stderr(&o);
     assert!(err.contains("--use-env-credentials") && err.trim_end().lines().count() == 1, "{err}");
 }
+
+#[test]
+fn profile_comes_from_the_aws_files_and_a_missing_one_names_them() {
+    let home = tempfile::tempdir().unwrap();
+    let aws = home.path().join(".aws");
+    std::fs::create_dir(&aws).unwrap();
+    std::fs::write(aws.join("credentials"), "[far]\naws_access_key_id = AKIDFAR\naws_secret_access_key = far-secret\n")
+        .unwrap();
+    std::fs::write(aws.join("config"), "[profile far]\nregion = mars-north-1\n").unwrap();
+    let h = home.path().to_str().unwrap();
+    let o = run_with_env(&["--profile", "nobody"], &[("HOME", h)]);
+    assert_refused(&o, &format!("profile `nobody` not found in {h}/.aws/credentials or {h}/.aws/config"));
+    // The profile's Region reaches the plan (here refused, which proves it was read); --region
+    // comes first.
+    let o = run_with_env(&["--profile", "far"], &[("HOME", h)]);
+    assert_refused(
+        &o,
+        "Region \"mars-north-1\" is not one the spec knows (specs/copy_image.toml [[partition]]); pass --region with a known one",
+    );
+    let o = run_with_env(&["--profile", "far", "--region", "mars-south-1"], &[("HOME", h), ("AWS_PROFILE", "far")]);
+    assert!(stderr(&o).contains("\"mars-south-1\""), "{}", stderr(&o));
+    // AWS_CONFIG_FILE moves the config file; AWS_PROFILE names the profile without the flag.
+    let moved = home.path().join("elsewhere");
+    std::fs::write(&moved, "[profile far]\nregion = venus-east-1\n").unwrap();
+    let o = run_with_env(&[], &[("HOME", h), ("AWS_PROFILE", "far"), ("AWS_CONFIG_FILE", moved.to_str().unwrap())]);
+    assert!(stderr(&o).contains("\"venus-east-1\"") && !stderr(&o).contains("far-secret"), "{}", stderr(&o));
+}

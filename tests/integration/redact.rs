@@ -107,3 +107,28 @@ fn echoed_credentials_reach_no_error_message() {
     assert!(err.contains(&format!("Credential={KEY_ID}/")), "{err}");
     assert_clean(&fake, "stderr", &err);
 }
+
+#[test]
+fn echoed_profile_credentials_reach_no_error_message() {
+    // Keys only in the config file of a `--profile`: nothing in the environment names them.
+    let fake = fake::start(Mode::Echo);
+    let home = TempDir::new().unwrap();
+    std::fs::create_dir(home.path().join(".aws")).unwrap();
+    let config = format!(
+        "[profile echo]\naws_access_key_id = {KEY_ID}\naws_secret_access_key = {SECRET}\naws_session_token = {TOKEN}\n"
+    );
+    std::fs::write(home.path().join(".aws/config"), config).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_copyimage-conformance"))
+        .args(["run", "--quiet", "--use-env-credentials", "--endpoint", &fake.url, "--profile", "echo"])
+        .args(["--discover", "ami-0000000000000dead"])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home.path())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains(&format!("Credential={KEY_ID}/")), "the profile's keys signed: {err}");
+    assert_clean(&fake, "stderr", &err);
+}

@@ -35,6 +35,7 @@ fn flags() -> Flags {
         stateful_len: 8,
         journal: None,
         partition: None,
+        profile: None,
     }
 }
 
@@ -190,7 +191,7 @@ fn stateful_setup_and_baseline_are_planned_only_when_asked() {
         setup: true,
         baseline: Some("b".into()),
         update_baseline: true,
-        ..flags()
+        ..with_endpoint("http://127.0.0.1:5000/")
     };
     let plan = resolve(asked).unwrap();
     assert_eq!(plan.stateful, Some(StatefulConfig { sequences: 5, max_len: 3, seed: 9 }));
@@ -377,4 +378,126 @@ fn a_partition_resolves_to_one_shard_and_never_rewrites_a_baseline() {
     assert!(matches!(e, PlanError::Partition(_)), "{e}");
     let update = Flags { partition: Some("1/2".into()), baseline: Some("b".into()), update_baseline: true, ..flags() };
     assert!(matches!(resolve(update).unwrap_err(), PlanError::PartitionUpdate));
+}
+
+#[test]
+fn setup_without_an_endpoint_is_refused() {
+    let e = resolve(Flags { setup: true, ..flags() }).unwrap_err();
+    assert!(matches!(e, PlanError::SetupNeedsEndpoint));
+    assert!(e.to_string().starts_with("--setup needs --endpoint (or --endpoint-url)"), "{e}");
+    // AWS_ENDPOINT_URL names an endpoint as well as the flag does.
+    assert!(resolve_in(Flags { setup: true, ..flags() }, &[("AWS_ENDPOINT_URL", "http://127.0.0.1:5000/")]).is_ok());
+}
+
+#[test]
+fn rule_takes_a_unique_prefix_and_refuses_an_ambiguous_one() {
+    let plan = resolve(Flags { rule: Some("R07".into()), ..flags() }).unwrap();
+    assert_eq!(plan.rule.as_deref(), Some("R07-name"));
+    let plan = resolve(Flags { rule: Some("valid".into()), ..flags() }).unwrap();
+    assert_eq!(plan.rule.as_deref(), Some("valid"));
+    let e = resolve(Flags { rule: Some("R16".into()), ..flags() }).unwrap_err();
+    assert_eq!(e.to_string(), "--rule: \"R16\" could be any of R16-tag-key, R16-tag-key-length; give more of the id");
+    let e = resolve(Flags { rule: Some("R7-nme".into()), ..flags() }).unwrap_err();
+    assert!(e.to_string().starts_with("--rule: no rule \"R7-nme\" (did you mean R07-name?)"), "{e}");
+}
+
+/// A HOME with `~/.aws/credentials` and `~/.aws/config` of these texts.
+fn aws_home(credentials: &str, config: &str) -> tempfile::TempDir {
+    let home = tempfile::tempdir().unwrap();
+    std::fs::create_dir(home.path().join(".aws")).unwrap();
+    std::fs::write(home.path().join(".aws/credentials"), credentials).unwrap();
+    std::fs::write(home.path().join(".aws/config"), config).unwrap();
+    home
+}
+
+const CREDENTIALS: &str = "[default]\naws_access_key_id = AKIADEFAULT\naws_secret_access_key = s0\n\n\
+                           [ci]\naws_access_key_id = AKIACI\naws_secret_access_key = s1\naws_session_token = t1\n";
+const CONFIG: &str = "[default]\nregion = eu-west-1\n\n[profile ci]\nregion = ap-south-1\n\n\
+                      [profile keys-in-config]\nregion = us-east-2\naws_access_key_id = AKIACONFIG\n\
+                      aws_secret_access_key = s2\n";
+
+fn with_profile(name: &str) -> Flags {
+    Flags {
+        profile: Some(name.into()),
+        use_env_credentials: true,
+        not_aws: true,
+        ..with_endpoint("http://127.0.0.1:9/")
+    }
+}
+
+#[test]
+fn profile_gives_keys_token_and_region_from_both_files() {
+    let home = aws_home(CREDENTIALS, CONFIG);
+    let h = home.path().to_str().unwrap();
+    let plan = resolve_in(with_profile("ci"), &[("HOME", h)]).unwrap();
+    assert_eq!(plan.world.region, "ap-south-1");
+    let env = Env::new([("HOME", h)], false);
+    let creds = plan.env_credentials(&env).unwrap().unwrap();
+    assert_eq!((creds.access_key_id(), creds.secrets().collect::<Vec<_>>()), ("AKIACI", vec!["s1", "t1"]));
+    // Keys may be in the config file's `[profile NAME]` too.
+    let plan = resolve_in(with_profile("keys-in-config"), &[("HOME", h)]).unwrap();
+    assert_eq!(plan.world.region, "us-east-2");
+    assert_eq!(plan.env_credentials(&env).unwrap().unwrap().access_key_id(), "AKIACONFIG");
+    // The default profile's Region is `[default]` in the config file.
+    assert_eq!(resolve_in(with_profile("default"), &[("HOME", h)]).unwrap().world.region, "eu-west-1");
+    // --region and AWS_REGION come first.
+    let flagged = Flags { region: Some("us-west-2".into()), ..with_profile("ci") };
+    assert_eq!(resolve_in(flagged, &[("HOME", h)]).unwrap().world.region, "us-west-2");
+    assert_eq!(
+        resolve_in(with_profile("ci"), &[("HOME", h), ("AWS_REGION", "sa-east-1")]).unwrap().world.region,
+        "sa-east-1"
+    );
+}
+
+#[test]
+fn profile_flag_beats_key_variables_and_aws_profile_does_not() {
+    let home = aws_home(CREDENTIALS, CONFIG);
+    let vars =
+        [("HOME", home.path().to_str().unwrap()), ("AWS_ACCESS_KEY_ID", "AKIAENV"), ("AWS_SECRET_ACCESS_KEY", "se")];
+    let env = Env::new(vars, false);
+    let plan = resolve_in(with_profile("ci"), &vars).unwrap();
+    assert_eq!(plan.env_credentials(&env).unwrap().unwrap().access_key_id(), "AKIACI");
+    let from_var = Flags { profile: None, ..with_profile("ci") };
+    let mut with_var = vars.to_vec();
+    with_var.push(("AWS_PROFILE", "ci"));
+    let plan = resolve_in(from_var.clone(), &with_var).unwrap();
+    assert_eq!(plan.world.region, "ap-south-1", "AWS_PROFILE's Region counts");
+    assert_eq!(plan.env_credentials(&Env::new(with_var.clone(), false)).unwrap().unwrap().access_key_id(), "AKIAENV");
+    // Without key variables, AWS_PROFILE's keys sign.
+    let only_profile = [("HOME", with_var[0].1), ("AWS_PROFILE", "ci")];
+    let plan = resolve_in(from_var, &only_profile).unwrap();
+    assert_eq!(plan.env_credentials(&Env::new(only_profile, false)).unwrap().unwrap().access_key_id(), "AKIACI");
+}
+
+#[test]
+fn profile_files_come_from_their_variables() {
+    let home = aws_home("", "");
+    let other = aws_home(CREDENTIALS, CONFIG);
+    let aws = other.path().join(".aws");
+    let (creds, config) = (aws.join("credentials"), aws.join("config"));
+    let vars = [
+        ("HOME", home.path().to_str().unwrap()),
+        ("AWS_SHARED_CREDENTIALS_FILE", creds.to_str().unwrap()),
+        ("AWS_CONFIG_FILE", config.to_str().unwrap()),
+    ];
+    let plan = resolve_in(with_profile("ci"), &vars).unwrap();
+    assert_eq!(plan.world.region, "ap-south-1");
+    assert_eq!(plan.env_credentials(&Env::new(vars, false)).unwrap().unwrap().access_key_id(), "AKIACI");
+}
+
+#[test]
+fn a_missing_profile_names_both_files_and_no_secret() {
+    let home = aws_home(CREDENTIALS, CONFIG);
+    let h = home.path().to_str().unwrap();
+    for vars in [vec![("HOME", h)], vec![("HOME", h), ("AWS_PROFILE", "nobody")]] {
+        let flags = if vars.len() == 1 { with_profile("nobody") } else { Flags { profile: None, ..with_profile("x") } };
+        let e = resolve_in(flags, &vars).unwrap_err().to_string();
+        assert_eq!(e, format!("profile `nobody` not found in {h}/.aws/credentials or {h}/.aws/config"));
+    }
+    let half = aws_home("[ci]\naws_access_key_id = AKIAHALF\n", "");
+    let e = resolve_in(with_profile("ci"), &[("HOME", half.path().to_str().unwrap())]).unwrap_err().to_string();
+    assert!(e.contains(":1: profile `ci` has no aws_secret_access_key"), "{e}");
+    let bad = aws_home("[ci\naws_secret_access_key = hunter2\n", "");
+    let e = resolve_in(with_profile("ci"), &[("HOME", bad.path().to_str().unwrap())]).unwrap_err().to_string();
+    assert!(e.ends_with("credentials:1: section header without `]`") && !e.contains("hunter2"), "{e}");
 }
