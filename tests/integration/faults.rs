@@ -25,9 +25,11 @@ struct Ran {
     stderr: String,
 }
 
-/// The run every fault gets: 20 cases, short timeout, two retries, four requests in flight.
+/// The run every fault gets: 20 cases, two retries, four requests in flight, and a timeout
+/// long enough that a loaded machine (tests share two cores with builds) never hits it by
+/// accident; the stall test sets its own short one.
 fn run_against(url: &str) -> Ran {
-    run_with(url, CASES, "0.5")
+    run_with(url, CASES, "5")
 }
 
 /// [`run_against`] with `cases` cases and `timeout` seconds per request.
@@ -105,7 +107,7 @@ fn resets_are_retried_then_the_run_is_inconclusive() {
 #[test]
 fn stalls_past_the_timeout_are_inconclusive() {
     let server = fault_servers::start(Fault::Stall(Duration::from_secs(3)));
-    let ran = run_against(&server.url);
+    let ran = run_with(&server.url, CASES, "0.5");
     let cases = one_verdict_per_case(&ran, exit::INCONCLUSIVE);
     assert_eq!(kinds(&cases), BTreeSet::from(["transport"]));
     let errors: BTreeSet<&str> = cases.iter().map(|c| c["error"].as_str().unwrap()).collect();

@@ -16,8 +16,11 @@ use crate::run::CaseRecord;
 use page::{bar, esc, esc_block, percent};
 
 /// The [`Finding`] fields the report lays out itself; any other field (a reproduction in
-/// another form, say) is shown after them under its own name.
+/// another form, say) is shown after them under its own name. `severity` and `example_len`
+/// only order findings and choose their example (and let `merge` do the same).
 const LAID_OUT: &[&str] = &[
+    "severity",
+    "example_len",
     "key",
     "title",
     "rule_title",
