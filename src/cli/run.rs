@@ -130,6 +130,14 @@ pub struct RunArgs {
     /// flag (the tag changes the requests under test).
     #[arg(long, value_name = "FILE")]
     pub journal: Option<PathBuf>,
+    /// Requests spent shrinking the examples of the findings not accepted to minimal
+    /// reproductions (DryRun-only against AWS); 0 turns shrinking off.
+    #[arg(long, value_name = "N", default_value_t = 200)]
+    pub shrink_budget: u64,
+    /// Write one pytest file per finding not accepted into DIR: it fails on the endpoint
+    /// today and passes once the endpoint answers as AWS does.
+    #[arg(long, value_name = "DIR")]
+    pub emit_tests: Option<PathBuf>,
 }
 
 impl From<Format> for ReportFormat {
@@ -192,6 +200,8 @@ impl From<RunArgs> for Flags {
             stateful: a.stateful,
             stateful_len: a.stateful_len,
             journal: a.journal,
+            shrink_budget: a.shrink_budget,
+            emit_tests: a.emit_tests,
         }
     }
 }

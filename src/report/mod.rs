@@ -6,6 +6,7 @@ mod escape;
 mod findings;
 mod junit;
 mod markdown;
+pub mod pytest;
 #[cfg(test)]
 mod tests;
 mod text;
@@ -20,7 +21,7 @@ use crate::run::CaseRecord;
 use crate::spec::Spec;
 use crate::verdict::Verdict;
 
-pub use findings::{Finding, Findings};
+pub use findings::{Finding, FindingKey, Findings, Shrunk};
 pub use junit::Junit;
 pub use markdown::Markdown;
 pub use text::Terminal;

@@ -78,6 +78,10 @@ pub struct Flags {
     pub stateful_len: usize,
     /// The journal of live calls; live runs write one in the current directory by default.
     pub journal: Option<PathBuf>,
+    /// Requests the shrink stage may spend on the findings not accepted (0: no shrinking).
+    pub shrink_budget: u64,
+    /// Where to write one pytest file per finding not accepted.
+    pub emit_tests: Option<PathBuf>,
 }
 
 /// The environment a run reads: its variables and whether standard error is a terminal.
@@ -305,6 +309,10 @@ pub struct Plan {
     /// Where to journal live calls (`--journal`); with `live` and none given, a file named
     /// after the run id in the current directory.
     pub(crate) journal: Option<PathBuf>,
+    /// Requests the shrink stage may spend (`--shrink-budget`).
+    pub(crate) shrink_budget: u64,
+    /// The directory of the emitted pytest files (`--emit-tests`).
+    pub(crate) emit_tests: Option<PathBuf>,
 }
 
 /// A baseline directory and what to do with it.
@@ -411,6 +419,8 @@ impl Plan {
             stateful,
             live: flags.live,
             journal: flags.journal,
+            shrink_budget: flags.shrink_budget,
+            emit_tests: flags.emit_tests,
         })
     }
 }

@@ -25,6 +25,7 @@ mod proxy;
 mod redact;
 mod runner;
 mod safety_promises;
+mod shrink;
 
 use std::io::Write;
 use std::process::{Command, Output, Stdio};

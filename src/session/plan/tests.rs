@@ -34,6 +34,8 @@ fn flags() -> Flags {
         stateful: 0,
         stateful_len: 8,
         journal: None,
+        shrink_budget: 200,
+        emit_tests: None,
     }
 }
 
