@@ -10,11 +10,13 @@
 //! candidate meets another's copies or tokens. Against AWS every candidate is a DryRun: the
 //! runner's creation budget is never touched.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use crate::generate::{Case, Step};
 use crate::oracle::Oracle;
+use crate::oracle::limits::Limits;
 use crate::report::{Finding, Shrunk};
 use crate::run::nonce::Nonce;
 use crate::run::{CaseRecord, Runner, Target, curl_for};
@@ -37,11 +39,12 @@ pub(crate) enum Edit {
     Set(String, String),
 }
 
-/// The edits tried on `params`, in order: every optional member dropped at once, each one
-/// dropped, then each string cut to its boundary or made readable.
-pub(crate) fn edits(spec: &Spec, params: &Params, force_dry_run: bool) -> Vec<Edit> {
+/// The edits tried on `params`, in order: every optional member dropped at once, the tags
+/// past the count boundary dropped, each string cut to its boundary or made readable (the
+/// longest first), then each optional member, list member and tag dropped on its own.
+pub(crate) fn edits(spec: &Spec, limits: &Limits, params: &Params, force_dry_run: bool) -> Vec<Edit> {
     let mut groups: Vec<String> = vec![];
-    let mut tags: Vec<String> = vec![];
+    let mut tags: BTreeMap<String, BTreeMap<usize, String>> = BTreeMap::new();
     for key in params.keys() {
         if let Some(rest) = key.strip_prefix("TagSpecification.") {
             let mut parts = rest.split('.');
@@ -52,15 +55,13 @@ pub(crate) fn edits(spec: &Spec, params: &Params, force_dry_run: bool) -> Vec<Ed
             }
             if let (Some("Tag"), Some(m)) = (parts.next(), parts.next()) {
                 let tag = format!("{group}Tag.{m}.");
-                if !tags.contains(&tag) {
-                    tags.push(tag);
-                }
+                tags.entry(group).or_default().insert(m.parse().unwrap_or(usize::MAX), tag);
             }
             continue;
         }
         let required = spec.param(key).is_some_and(|p| p.required);
-        // A DryRun that keeps AWS safe stays.
-        if !(required || force_dry_run && key == "DryRun") {
+        // A DryRun that keeps AWS safe stays; an Action or Version sent is what the request is.
+        if !(required || force_dry_run && key == "DryRun" || key == "Action" || key == "Version") {
             groups.push(key.clone());
         }
     }
@@ -68,17 +69,26 @@ pub(crate) fn edits(spec: &Spec, params: &Params, force_dry_run: bool) -> Vec<Ed
     if groups.len() > 1 {
         out.push(Edit::Drop(groups.clone()));
     }
-    out.extend(groups.into_iter().chain(tags).map(|g| Edit::Drop(vec![g])));
-    for (key, value) in params {
-        out.extend(texts(spec, key, value).into_iter().map(|v| Edit::Set(key.clone(), v)));
+    for list in tags.values().filter(|t| t.len() > limits.tags_per_resource + 1) {
+        out.push(Edit::Drop(list.values().skip(limits.tags_per_resource + 1).cloned().collect()));
     }
+    let mut sets: Vec<(usize, Edit)> = params
+        .iter()
+        .flat_map(|(key, value)| {
+            texts(spec, limits, key, value).into_iter().map(|v| (value.len(), Edit::Set(key.clone(), v)))
+        })
+        .collect();
+    sets.sort_by_key(|(len, _)| std::cmp::Reverse(*len));
+    out.extend(sets.into_iter().map(|(_, e)| e));
+    let singles = tags.into_values().flat_map(BTreeMap::into_values);
+    out.extend(groups.into_iter().chain(singles).map(|g| Edit::Drop(vec![g])));
     out
 }
 
 /// Shorter or more readable values for a string member: a value over its longest cut to
 /// exactly one past it, one under its shortest to one under, a value within its bounds made
 /// readable (then readable with its odd characters kept).
-fn texts(spec: &Spec, key: &str, value: &str) -> Vec<String> {
+fn texts(spec: &Spec, limits: &Limits, key: &str, value: &str) -> Vec<String> {
     let (readable, min, max) = match key {
         "Name" | "Description" | "ClientToken" => {
             let Some(p) = spec.param(key).filter(|p| p.ty == ParamType::String) else { return vec![] };
@@ -89,11 +99,16 @@ fn texts(spec: &Spec, key: &str, value: &str) -> Vec<String> {
             };
             (readable, p.min_length.unwrap_or(0), p.max_length)
         }
-        k if k.starts_with("TagSpecification.") && k.ends_with(".Key") => ("team", 0, Some(127)),
-        k if k.starts_with("TagSpecification.") && k.ends_with(".Value") => ("dev", 0, Some(256)),
+        k if k.starts_with("TagSpecification.") && k.ends_with(".Key") => ("team", 0, Some(limits.tag_key_max)),
+        k if k.starts_with("TagSpecification.") && k.ends_with(".Value") => ("dev", 0, Some(limits.tag_value_max)),
         _ => return vec![],
     };
     let len = value.chars().count();
+    let plain = value.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if key.starts_with("TagSpecification.") && plain && max.is_none_or(|m| len <= m) {
+        // `key-1`, `v`: a generated tag is already readable.
+        return vec![];
+    }
     let mut out = vec![];
     match max {
         Some(max) if len > max => out.push(fill(max + 1)),
@@ -102,7 +117,10 @@ fn texts(spec: &Spec, key: &str, value: &str) -> Vec<String> {
             let odd: String = value.chars().filter(|c| !c.is_ascii_alphanumeric() && *c != '-').collect();
             out.push(readable.to_owned());
             if !odd.is_empty() {
-                out.push(format!("{readable}{odd}").chars().take(max.unwrap_or(usize::MAX)).collect());
+                // No longer than the value, nor than the readable text with the odd ones.
+                let total = len.min(readable.chars().count() + odd.chars().count());
+                let keep = total.saturating_sub(odd.chars().count());
+                out.push(format!("{}{odd}", readable.chars().take(keep).collect::<String>()));
             }
         }
     }
@@ -192,17 +210,30 @@ impl Stage<'_> {
         let mut best: Option<CaseRecord> = None;
         'passes: loop {
             let mut progress = false;
-            for edit in edits(self.oracle.spec(), &f.request, force) {
+            // One value per key a pass: the later ones are the first's fallbacks.
+            let mut set = BTreeSet::new();
+            for edit in edits(self.oracle.spec(), self.oracle.limits(), &f.request, force) {
+                if let Edit::Set(key, _) = &edit
+                    && set.contains(key)
+                {
+                    continue;
+                }
                 let spent = counters.requests.load(Ordering::Relaxed) - start;
                 if spent + cost > share || self.interrupt.is_raised() {
                     break 'passes;
                 }
                 let Some(params) = candidate(&f.request, &edit, force) else { continue };
+                if f.setup.is_empty() && !self.plausible(f, &params) {
+                    continue;
+                }
                 tried += 1;
                 let rec = self.send(f, params.clone()).await;
                 if crate::report::FindingKey::of(&rec).as_ref() == Some(&f.key) {
                     kept += 1;
                     progress = true;
+                    if let Edit::Set(key, _) = &edit {
+                        set.insert(key.clone());
+                    }
                     f.request = params;
                     best = Some(rec);
                 }
@@ -219,6 +250,14 @@ impl Stage<'_> {
         }
         let requests = counters.requests.load(Ordering::Relaxed) - start;
         f.shrunk = Some(Shrunk { requests, tried, kept, body_bytes: (before, form(&f.request)) });
+    }
+
+    /// Whether the oracle, offline, gives `params` the finding's deciding rule and answer: a
+    /// candidate that changes them cannot show the same finding and is not worth a request.
+    /// (A request after setup requests is predicted only once they are made.)
+    fn plausible(&self, f: &Finding, params: &Params) -> bool {
+        let p = self.oracle.predict(self.world, params);
+        p.rules.first().map(|r| &**r) == Some(f.key.rule.as_str()) && p.outcomes == f.expected
     }
 
     /// Sends the finding's setup requests, then `params`, under a nonce of their own.
@@ -247,7 +286,8 @@ mod tests {
 
     #[test]
     fn edits_drop_optional_members_and_cut_strings_to_their_boundary() {
-        let spec = Spec::builtin().unwrap();
+        let oracle = Oracle::builtin().unwrap();
+        let (spec, limits) = (oracle.spec(), oracle.limits());
         let long = "q".repeat(300);
         let p = params(&[
             ("Name", &long),
@@ -257,7 +297,7 @@ mod tests {
             ("TagSpecification.1.ResourceType", "image"),
             ("TagSpecification.1.Tag.1.Key", "k9Z"),
         ]);
-        let e = edits(&spec, &p, false);
+        let e = edits(spec, limits, &p, false);
         assert_eq!(e[0], Edit::Drop(vec!["Description".into(), "TagSpecification.1.".into()]));
         assert!(e.contains(&Edit::Drop(vec!["TagSpecification.1.Tag.1.".into()])));
         // Required members are never dropped.
@@ -269,22 +309,27 @@ mod tests {
         assert_eq!(name.unwrap(), fill(129), "a too-long Name is cut to one past its longest");
         assert!(e.contains(&Edit::Set("Description".into(), "my copy".into())));
         let short = params(&[("Name", "q!")]);
-        assert_eq!(edits(&spec, &short, false), [Edit::Set("Name".into(), "my".into())], "a short Name stays short");
+        assert_eq!(
+            edits(spec, limits, &short, false),
+            [Edit::Set("Name".into(), "my".into())],
+            "a short Name stays short"
+        );
     }
 
     #[test]
     fn against_aws_every_candidate_is_a_dry_run() {
-        let spec = Spec::builtin().unwrap();
+        let oracle = Oracle::builtin().unwrap();
+        let (spec, limits) = (oracle.spec(), oracle.limits());
         let p = params(&[
             ("Name", "abc def"),
             ("SourceImageId", "ami-1"),
             ("SourceRegion", "us-east-1"),
             ("DryRun", "true"),
         ]);
-        let e = edits(&spec, &p, true);
+        let e = edits(spec, limits, &p, true);
         assert!(!e.iter().any(|e| matches!(e, Edit::Drop(g) if g.contains(&"DryRun".to_owned()))));
         let without = params(&[("Name", "abc def"), ("SourceImageId", "ami-1"), ("SourceRegion", "us-east-1")]);
-        for edit in edits(&spec, &without, true).iter().chain(&e) {
+        for edit in edits(spec, limits, &without, true).iter().chain(&e) {
             for base in [&p, &without] {
                 if let Some(c) = candidate(base, edit, true) {
                     assert_eq!(c.get("DryRun").map(String::as_str), Some("true"), "{edit:?}");
@@ -292,5 +337,21 @@ mod tests {
             }
         }
         assert_eq!(candidate(&p, &Edit::Set("Bogus".into(), "1".into()), true), None);
+    }
+
+    #[test]
+    fn too_many_tags_are_cut_to_one_past_the_most_allowed() {
+        let oracle = Oracle::builtin().unwrap();
+        let most = oracle.limits().tags_per_resource;
+        let mut p = params(&[("Name", "my-ami-copy"), ("TagSpecification.1.ResourceType", "image")]);
+        for m in 1..=most + 9 {
+            p.insert(format!("TagSpecification.1.Tag.{m}.Key"), format!("key-{m}"));
+            p.insert(format!("TagSpecification.1.Tag.{m}.Value"), "v".into());
+        }
+        let e = edits(oracle.spec(), oracle.limits(), &p, false);
+        let cut = candidate(&p, &e[0], false).unwrap();
+        let keys = cut.keys().filter(|k| k.ends_with(".Key")).count();
+        assert_eq!(keys, most + 1, "{e:?}");
+        assert!(cut.contains_key(&format!("TagSpecification.1.Tag.{}.Key", most + 1)));
     }
 }
