@@ -84,3 +84,14 @@ fn emit_tests_writes_one_pytest_file_per_open_finding() {
     assert_eq!(name.chars().count(), 129);
     assert!(text.contains("ec2.copy_image(Name=(\"my-ami-copy-\" * 11)[:129], SourceImageId=image, "), "{text}");
 }
+
+#[test]
+fn the_markdown_report_shows_the_minimal_request_as_curl_and_boto3() {
+    let serve = serve_for_test_with(&["--mutant", "accepts-long-name"]);
+    let args =
+        ["run", "--quiet", "--endpoint", &serve.url, "--rule", "R07-name", "--cases", "40", "--format", "markdown"];
+    let text = stdout(&run(&args, ""));
+    let at = |s: &str| text.find(s).unwrap_or_else(|| panic!("no {s:?} in {text}"));
+    assert!(at("   minimal request: ") < at("   ```sh\n   curl "), "{text}");
+    assert!(at("   ```sh\n   curl ") < at("   ```python\n   import boto3"), "{text}");
+}
