@@ -1,15 +1,16 @@
 # One task runner for people and CI. `make test` is the README's test command; .ci/run calls it.
 CARGO ?= cargo
 
-.PHONY: test lint fmt-check unit clients browser screenshot gates moto-gate moto-baseline baselines matrix print-gates run bench rules-md
+.PHONY: test lint fmt-check unit clients browser screenshot emitted gates moto-gate moto-baseline baselines matrix print-gates run bench rules-md
 
 ## The emulators gated against their baselines (targets/NAME.toml, snapshots/NAME).
 GATES := embedded moto moto-ext localstack
 BIN := target/debug/copyimage-conformance
 
 ## Everything CI checks: formatting, lints, every test, the real clients against serve, the
-## HTML reports in a real browser, then every emulator's gate.
-test: fmt-check lint unit clients browser gates
+## HTML reports in a real browser, the emitted pytest files (fail on moto, pass on serve), then
+## every emulator's gate.
+test: fmt-check lint unit clients browser emitted gates
 
 fmt-check:
 	$(CARGO) fmt --check
@@ -37,6 +38,11 @@ browser:
 screenshot:
 	$(CARGO) build --locked
 	scripts/browser-test --screenshot docs/report.png
+
+## `run --emit-tests` against moto; each emitted pytest file must fail on moto and pass on serve.
+emitted:
+	$(CARGO) build --locked
+	scripts/emitted-tests
 
 ## Every gate in turn: install and start the pinned emulator, run its stored corpus against it,
 ## compare with its baseline, stop it. Each prints `gate NAME: passed|failed`; all run even when

@@ -150,6 +150,14 @@ pub struct RunArgs {
     /// with its title, for a person to fill in the reasons (a draft's TODO reasons do not load).
     #[arg(long, value_name = "FILE")]
     pub draft_accepted: Option<PathBuf>,
+    /// Requests spent shrinking the examples of the findings not accepted to minimal
+    /// reproductions (DryRun-only against AWS); 0 turns shrinking off.
+    #[arg(long, value_name = "N", default_value_t = 200)]
+    pub shrink_budget: u64,
+    /// Write one pytest file per finding not accepted into DIR: it fails on the endpoint
+    /// today and passes once the endpoint answers as AWS does.
+    #[arg(long, value_name = "DIR")]
+    pub emit_tests: Option<PathBuf>,
 }
 
 impl From<Format> for ReportFormat {
@@ -215,6 +223,8 @@ impl From<RunArgs> for Flags {
             journal: a.journal,
             partition: a.partition,
             profile: a.profile,
+            shrink_budget: a.shrink_budget,
+            emit_tests: a.emit_tests,
         }
     }
 }

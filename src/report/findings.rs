@@ -9,10 +9,11 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::run::CaseRecord;
-use crate::spec::{Confidence, Spec};
+use crate::run::{CaseRecord, StepRecord};
+use crate::spec::{Confidence, Outcome, Spec};
 use crate::verdict::{self, Verdict};
 use crate::wire::Reply;
+use crate::world::Params;
 
 /// How many case ids a finding lists besides its example.
 const CASE_IDS: usize = 5;
@@ -127,6 +128,21 @@ pub struct Finding {
     pub detail: String,
     /// A `curl` command that sends the example again.
     pub reproduction: String,
+    /// The example's request under test as generated (before the run's nonce rotated its Name
+    /// and ClientToken); after shrinking, the minimal request.
+    pub request: Params,
+    /// The requests the example sends first, as generated.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub setup: Vec<Params>,
+    /// What AWS answers the request: the prediction's acceptable outcomes.
+    pub expected: Vec<Outcome>,
+    /// The request as a boto3 call, with how AWS's answer shows (set by the session for the
+    /// findings not accepted; empty where boto3 cannot say it).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub boto3: String,
+    /// How the example was shrunk, when it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shrunk: Option<Shrunk>,
     /// Whether the baseline accepts every case of it.
     pub accepted: bool,
     /// Of the cases, how many the baseline accepts.
@@ -137,6 +153,41 @@ pub struct Finding {
     /// How serious its worst case is (higher: worse), which orders the findings.
     #[serde(default)]
     pub severity: u8,
+}
+
+/// What shrinking did to a finding's example.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Shrunk {
+    /// Requests the candidates took.
+    pub requests: u64,
+    /// Candidates tried.
+    pub tried: u64,
+    /// Candidates kept (each showed the same finding).
+    pub kept: u64,
+    /// The example's form body length before and after, in bytes.
+    pub body_bytes: (usize, usize),
+}
+
+impl Finding {
+    /// Takes `rec` (a candidate that shows the same finding) as the example.
+    pub fn set_example(&mut self, rec: &CaseRecord, curl: String) {
+        self.example = rec.id.clone();
+        self.detail = undone(&rec.result, &rec.verdict().to_string());
+        self.request = generated(&rec.result);
+        self.setup = rec.setup.iter().map(generated).collect();
+        self.expected = rec.result.prediction.outcomes.clone();
+        self.reproduction = curl;
+    }
+}
+
+/// A step's request as generated: the sent one with the run's nonce undone.
+pub fn generated(step: &StepRecord) -> Params {
+    step.nonce.as_ref().map_or_else(|| step.params.clone(), |r| r.generated(&step.params))
+}
+
+/// `text` with the step's rotated values written as generated.
+fn undone(step: &StepRecord, text: &str) -> String {
+    step.nonce.as_ref().map_or_else(|| text.to_owned(), |r| r.undo_text(&step.params, text))
 }
 
 #[derive(Clone, Debug)]
@@ -155,6 +206,9 @@ struct Example {
     body_len: usize,
     detail: String,
     curl: String,
+    request: Params,
+    setup: Vec<Params>,
+    expected: Vec<Outcome>,
 }
 
 /// The fold: deviating cases grouped by [`FindingKey`].
@@ -181,6 +235,9 @@ impl Findings {
             body_len: crate::wire::form_body("", "", &rec.result.params).len(),
             detail: rec.verdict().to_string(),
             curl: rec.result.curl.clone(),
+            request: generated(&rec.result),
+            setup: rec.setup.iter().map(generated).collect(),
+            expected: rec.result.prediction.outcomes.clone(),
         };
         let g = self.groups.entry(key).or_insert_with(|| Group {
             cases: 0,
@@ -224,6 +281,11 @@ impl Findings {
                     example_len: g.example.body_len,
                     detail: g.example.detail.clone(),
                     reproduction: g.example.curl.clone(),
+                    request: g.example.request.clone(),
+                    setup: g.example.setup.clone(),
+                    expected: g.example.expected.clone(),
+                    boto3: String::new(),
+                    shrunk: None,
                     accepted: g.accepted_cases == g.cases,
                     accepted_cases: g.accepted_cases,
                     accepted_reason: g.accepted_reason.clone(),

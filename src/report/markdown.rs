@@ -5,7 +5,7 @@
 use std::io::{self, Write};
 
 use crate::report::escape::{block, cell, line};
-use crate::report::text::{case_ids, cases, confidence};
+use crate::report::text::{case_ids, cases, confidence, shrunk};
 use crate::report::{Sink, Summary};
 use crate::run::CaseRecord;
 
@@ -89,7 +89,13 @@ fn findings(o: &mut impl Write, s: &Summary) -> io::Result<()> {
             confidence(f)
         )?;
         writeln!(o, "   Example {}: {}.", line(&f.example), line(&f.detail))?;
+        if let Some(s) = &f.shrunk {
+            writeln!(o, "   {}.", shrunk(s))?;
+        }
         writeln!(o, "   ```sh\n   {}\n   ```", block(&f.reproduction).replace('\n', "\n   "))?;
+        if !f.boto3.is_empty() {
+            writeln!(o, "   ```python\n   {}\n   ```", block(&f.boto3).replace('\n', "\n   "))?;
+        }
     }
     let accepted: Vec<_> = s.findings.iter().filter(|f| f.accepted).collect();
     if !accepted.is_empty() {

@@ -8,6 +8,7 @@ pub(crate) mod html;
 mod junit;
 mod markdown;
 pub mod merge;
+pub mod pytest;
 mod shard;
 #[cfg(test)]
 mod tests;
@@ -23,7 +24,7 @@ use crate::run::CaseRecord;
 use crate::spec::Spec;
 use crate::verdict::Verdict;
 
-pub use findings::{Finding, Findings};
+pub use findings::{Finding, FindingKey, Findings, Shrunk};
 pub use html::Html;
 pub use junit::Junit;
 pub use markdown::Markdown;

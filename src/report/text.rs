@@ -6,7 +6,7 @@
 use std::io::{self, Write};
 
 use crate::report::escape::{block, line};
-use crate::report::{Finding, Sink, Summary};
+use crate::report::{Finding, Shrunk, Sink, Summary};
 use crate::run::CaseRecord;
 
 /// How many findings not accepted are shown in full, reproduction included; the others get
@@ -107,8 +107,27 @@ fn open_finding(o: &mut impl Write, n: usize, f: &Finding) -> io::Result<()> {
         writeln!(o, "     {} of the {} cases accepted: {}", f.accepted_cases, f.cases, line(reason))?;
     }
     writeln!(o, "     example {}: {}", line(&f.example), line(&f.detail))?;
+    if let Some(s) = &f.shrunk {
+        writeln!(o, "     {}", shrunk(s))?;
+    }
     // Indented continuation lines still paste into a shell as one command.
-    writeln!(o, "     {}", block(&f.reproduction).replace('\n', "\n     "))
+    writeln!(o, "     {}", block(&f.reproduction).replace('\n', "\n     "))?;
+    if !f.boto3.is_empty() {
+        writeln!(o, "     {}", block(&f.boto3).replace('\n', "\n     "))?;
+    }
+    Ok(())
+}
+
+/// What shrinking did, in a line: `minimal request: 412 -> 96 bytes (5 of 9 candidates kept, 9 requests)`.
+pub(crate) fn shrunk(s: &Shrunk) -> String {
+    format!(
+        "minimal request: {} -> {} bytes ({} of {} candidates kept, {})",
+        s.body_bytes.0,
+        s.body_bytes.1,
+        s.kept,
+        s.tried,
+        count(s.requests, "request")
+    )
 }
 
 /// `1 case`, `2 cases`.

@@ -30,7 +30,7 @@ use crate::verdict::{CodeMap, Finding, Verdict, judge, with_sdk_reading};
 use crate::wire::{Credentials, Reply};
 use crate::world::{Params, World};
 pub use budget::Budget;
-pub use send::{Dialect, SendError, Sent};
+pub use send::{Dialect, SendError, Sent, curl_for};
 
 /// splitmix64's finaliser: a well-spread 64-bit hash of a counter or seed, for the nonces and
 /// the stateful sequences' seeds.
@@ -266,16 +266,22 @@ impl Runner {
 
     /// Runs one case: its setup requests in order, then its request under test.
     pub async fn run_case(&self, case: Case) -> CaseRecord {
+        self.run_case_rotated(case, self.nonce.as_ref()).await
+    }
+
+    /// Runs one case with its Names and ClientTokens rotated by `nonce` instead of the run's
+    /// (the shrinker gives each candidate its own, so candidates never meet each other's copies).
+    pub async fn run_case_rotated(&self, case: Case, nonce: Option<&nonce::Nonce>) -> CaseRecord {
         let mut setup = Vec::with_capacity(case.setup.len());
         let mut broken: Option<Finding> = None;
         for (i, step) in case.setup.iter().enumerate() {
-            let rec = self.step(&step.params).await;
+            let rec = self.step(&step.params, nonce).await;
             if broken.is_none() && !rec.verdict.passes() {
                 broken = Some(Finding::SetupDeviated { step: i, detail: rec.verdict.to_string() });
             }
             setup.push(rec);
         }
-        let mut result = self.step(&case.params).await;
+        let mut result = self.step(&case.params, nonce).await;
         if let Some(f) = broken
             && result.verdict.passes()
         {
@@ -284,8 +290,8 @@ impl Runner {
         CaseRecord { id: case.id, target: case.target, setup, result }
     }
 
-    async fn step(&self, params: &Params) -> StepRecord {
-        let (sent, rotation) = match &self.nonce {
+    async fn step(&self, params: &Params, nonce: Option<&nonce::Nonce>) -> StepRecord {
+        let (sent, rotation) = match nonce {
             Some(n) => n.params(params, &self.kept_names),
             None => (params.clone(), None),
         };

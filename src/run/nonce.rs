@@ -52,7 +52,10 @@ impl Nonce {
     pub fn fresh() -> Self {
         let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
         // Fold the 128-bit count of nanoseconds and the pid into one seed.
-        let mut x = (nanos as u64) ^ ((nanos >> 64) as u64) ^ (u64::from(std::process::id()) << 32);
+        // A count of the nonces made so far keeps two made in the same nanosecond apart.
+        static MADE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let made = MADE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut x = (nanos as u64) ^ ((nanos >> 64) as u64) ^ (u64::from(std::process::id()) << 32) ^ splitmix64(made);
         let mut text = String::with_capacity(LEN);
         for _ in 0..LEN {
             x = splitmix64(x);

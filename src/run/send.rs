@@ -67,13 +67,23 @@ pub enum SendError {
 impl Sent {
     /// The request as a copy-paste `curl` command with secrets as placeholders.
     pub fn curl(&self, target: &Target) -> String {
-        let cmd = wire::curl_command(self.method, &self.url, &self.headers, &self.body, &target.region);
-        if target.dummy_credentials {
-            // The dummy credentials are public; spelling them out makes the command run as is.
-            cmd.replace("$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY", &target.credentials.dummy_user())
-        } else {
-            cmd
-        }
+        curl_of(target, self.method, &self.url, &self.headers, &self.body)
+    }
+}
+
+/// The `curl` command that sends `params` to `target` as the runner would, without sending.
+pub fn curl_for(target: &Target, params: &Params) -> String {
+    let (body, headers) = body_for(target, params);
+    curl_of(target, "POST", &target.endpoint, &headers, &body)
+}
+
+fn curl_of(target: &Target, method: &str, url: &str, headers: &[(String, String)], body: &str) -> String {
+    let cmd = wire::curl_command(method, url, headers, body, &target.region);
+    if target.dummy_credentials {
+        // The dummy credentials are public; spelling them out makes the command run as is.
+        cmd.replace("$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY", &target.credentials.dummy_user())
+    } else {
+        cmd
     }
 }
 

@@ -20,6 +20,7 @@ mod partition;
 pub mod plan;
 mod reach;
 pub mod safety;
+mod shrink;
 
 use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet};
@@ -251,7 +252,7 @@ impl Session {
                 .iter()
                 .map(|p| report::Unchecked { property: p.property.clone(), reason: p.reason.clone() })
                 .collect();
-            match self.stateful(cfg.clone(), target, world, accepted).await? {
+            match self.stateful(cfg.clone(), target.clone(), world.clone(), accepted).await? {
                 Some(report) => summary.stateful = Some(redactor.scrub(report)),
                 None => not_run.push("the stateful checks".to_owned()),
             }
@@ -266,6 +267,7 @@ impl Session {
             (connected.url.clone(), Some(self.source()), self.plan.partition);
         summary.accepted_file = self.plan.baseline.as_ref().map(|b| b.dir.join("accepted.toml").display().to_string());
         summary.close(self.oracle.spec());
+        self.reproductions(&mut summary, &runner, &target, &world, redactor, diag).await?;
         summary.retries = runner.counters.retries.load(Ordering::Relaxed);
         summary.requests = runner.counters.requests.load(Ordering::Relaxed);
         if self.interrupt.is_raised() {
@@ -279,6 +281,58 @@ impl Session {
             running.shutdown().await;
         }
         Ok(Outcome { summary })
+    }
+
+    /// The shrink stage on the findings not accepted (unless interrupted), then `--emit-tests`.
+    async fn reproductions(
+        &self,
+        summary: &mut Summary,
+        runner: &Runner,
+        target: &Target,
+        world: &World,
+        redactor: &Redactor,
+        diag: &mut dyn Write,
+    ) -> Result<(), SessionError> {
+        if !self.interrupt.is_raised() {
+            let stage = shrink::Stage { oracle: &self.oracle, runner, target, world, interrupt: &self.interrupt };
+            stage.run(&mut summary.findings, self.plan.shrink_budget).await;
+        }
+        match &self.plan.emit_tests {
+            Some(dir) => self.emit(dir, summary, target, world, redactor, diag),
+            None => Ok(()),
+        }
+    }
+
+    /// `--emit-tests`: one pytest file per open finding a test can assert, into `dir`
+    /// (created), redacted; their names are told on `diag`.
+    fn emit(
+        &self,
+        dir: &std::path::Path,
+        summary: &Summary,
+        target: &Target,
+        world: &World,
+        redactor: &Redactor,
+        diag: &mut dyn Write,
+    ) -> Result<(), SessionError> {
+        std::fs::create_dir_all(dir).map_err(|source| SessionError::Create { path: dir.to_owned(), source })?;
+        let default_world = World::default_world();
+        let cx = report::pytest::Context {
+            spec: self.oracle.spec(),
+            endpoint: &target.endpoint,
+            region: &target.region,
+            action: &target.protocol.action,
+            version: &target.protocol.version,
+            world,
+            default_world: &default_world,
+        };
+        let files = report::pytest::files(&cx, &summary.findings);
+        for (name, text) in &files {
+            let path = dir.join(name);
+            std::fs::write(&path, redactor.text(text).as_bytes())
+                .map_err(|source| SessionError::Write { path: path.clone(), source })?;
+        }
+        let _ = writeln!(diag, "emitted {} pytest files into {}", files.len(), dir.display());
+        Ok(())
     }
 
     /// The cases to run, the baseline's corpus or generated ones, and how many they are.

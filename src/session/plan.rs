@@ -89,6 +89,10 @@ pub struct Flags {
     /// `AWS_PROFILE`: its keys sign when the environment's credentials are used, its Region
     /// counts after `AWS_REGION` and `AWS_DEFAULT_REGION`.
     pub profile: Option<String>,
+    /// Requests the shrink stage may spend on the findings not accepted (0: no shrinking).
+    pub shrink_budget: u64,
+    /// Where to write one pytest file per finding not accepted.
+    pub emit_tests: Option<PathBuf>,
 }
 
 /// The environment a run reads: its variables and whether standard error is a terminal.
@@ -350,6 +354,10 @@ pub struct Plan {
     pub(crate) journal: Option<PathBuf>,
     /// The shard of the cases and stateful sequences to send (`--partition`); all when `None`.
     pub(crate) partition: Option<Shard>,
+    /// Requests the shrink stage may spend (`--shrink-budget`).
+    pub(crate) shrink_budget: u64,
+    /// The directory of the emitted pytest files (`--emit-tests`).
+    pub(crate) emit_tests: Option<PathBuf>,
 }
 
 /// A baseline directory and what to do with it.
@@ -465,6 +473,8 @@ impl Plan {
             live: flags.live,
             journal: flags.journal,
             partition,
+            shrink_budget: flags.shrink_budget,
+            emit_tests: flags.emit_tests,
         })
     }
 }

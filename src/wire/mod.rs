@@ -3,6 +3,7 @@
 //! replies, DescribeImages answers, the dialects' error codes), and a copy-paste `curl`
 //! reproduction of a request.
 
+pub mod boto3;
 pub mod codes;
 pub mod curl;
 pub mod decode;

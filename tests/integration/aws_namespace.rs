@@ -46,7 +46,22 @@ struct Scenario {
 
 impl Scenario {
     fn new(name: impl Into<String>, env: &'static str, args: &[&str]) -> Self {
-        let cases = ["--quiet", "--format", "json", "--cases", "12", "--retries", "0", "--timeout", "5"];
+        // The stand-in's DryRunOperation answers make findings, so the shrink stage's candidates
+        // are among the requests logged (each must be a DryRun too); a small budget keeps the
+        // test quick.
+        let cases = [
+            "--quiet",
+            "--format",
+            "json",
+            "--cases",
+            "12",
+            "--retries",
+            "0",
+            "--timeout",
+            "5",
+            "--shrink-budget",
+            "24",
+        ];
         let args = ["run"].iter().chain(&cases).chain(args).map(|s| (*s).to_owned()).collect();
         Scenario { name: name.into(), args, env }
     }

@@ -28,6 +28,7 @@ mod proxy;
 mod redact;
 mod runner;
 mod safety_promises;
+mod shrink;
 mod targets_reset;
 
 use std::io::Write;

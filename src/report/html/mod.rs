@@ -21,6 +21,10 @@ use page::{bar, esc, esc_block, percent};
 const LAID_OUT: &[&str] = &[
     "severity",
     "example_len",
+    // The example as data: its curl and boto3 forms show it to a person.
+    "request",
+    "setup",
+    "expected",
     "key",
     "title",
     "rule_title",

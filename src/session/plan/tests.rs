@@ -36,6 +36,8 @@ fn flags() -> Flags {
         journal: None,
         partition: None,
         profile: None,
+        shrink_budget: 200,
+        emit_tests: None,
     }
 }
 
