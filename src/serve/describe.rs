@@ -2,7 +2,9 @@
 //! `Owner.N`, `Filter.N.Name`/`Filter.N.Value.M`) as EC2 applies them, the errors EC2 gives for
 //! malformed or unknown ids, and what the endpoint knows of its copies beyond the world.
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
 
 use crate::world::{Image, ImageState, Params, World};
 
@@ -19,15 +21,33 @@ pub fn state_text(state: ImageState) -> &'static str {
     }
 }
 
-/// What the endpoint remembers of a copy it made: where it came from and when.
+/// What the endpoint remembers of a copy it made: where it came from and when. The texts are
+/// shared between copies (see [`Interned`]): a long run makes many copies of a few sources
+/// within each second.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CopyInfo {
     /// The image it was copied from.
-    pub source_image_id: String,
+    pub source_image_id: Arc<str>,
     /// The Region it was copied from.
-    pub source_region: String,
+    pub source_region: Arc<str>,
     /// When it was made, as EC2 writes `creationDate` (`2026-11-25T18:00:00.000Z`).
-    pub created: String,
+    pub created: Arc<str>,
+}
+
+/// One shared copy of each text handed to it.
+#[derive(Debug, Default)]
+pub struct Interned(HashSet<Arc<str>>);
+
+impl Interned {
+    /// The shared copy of `text`.
+    pub fn get(&mut self, text: &str) -> Arc<str> {
+        if let Some(t) = self.0.get(text) {
+            return Arc::clone(t);
+        }
+        let t: Arc<str> = text.into();
+        self.0.insert(Arc::clone(&t));
+        t
+    }
 }
 
 /// The `creationDate` of images the endpoint did not make (the world's own).
@@ -123,7 +143,7 @@ pub fn select<'w>(
     params: &Params,
     id_pattern: Option<&regex::Regex>,
     snapshot: impl Fn(&Image) -> String,
-) -> Result<Vec<&'w Image>, Refusal> {
+) -> Result<Vec<Cow<'w, Image>>, Refusal> {
     let ids: Vec<&str> = list(params, "ImageId.").collect();
     if let Some(bad) = ids.iter().find(|id| id_pattern.is_some_and(|re| !re.is_match(id))) {
         return Err(Refusal {
@@ -131,9 +151,10 @@ pub fn select<'w>(
             message: format!("Invalid id: \"{bad}\" (expecting \"ami-...\")"),
         });
     }
-    let here = |i: &&Image| i.region == world.region && i.visible;
+    let here = |i: &Cow<'_, Image>| i.region == world.region && i.visible;
+    // An id names one image per Region.
     let missing: Vec<&str> =
-        ids.iter().copied().filter(|id| !world.images.iter().filter(here).any(|i| i.image_id == *id)).collect();
+        ids.iter().copied().filter(|id| !world.image(id, &world.region).is_some_and(|i| i.visible)).collect();
     if !missing.is_empty() {
         let message = match missing.as_slice() {
             [one] => format!("The image id '[{one}]' does not exist"),
@@ -148,8 +169,7 @@ pub fn select<'w>(
     let owners: Vec<&str> =
         list(params, "Owner.").map(|o| if o == "self" { world.account.as_str() } else { o }).collect();
     Ok(world
-        .images
-        .iter()
+        .all_images()
         .filter(here)
         .filter(
             |i| {
