@@ -168,8 +168,14 @@ pub fn select<'w>(
     }
     let owners: Vec<&str> =
         list(params, "Owner.").map(|o| if o == "self" { world.account.as_str() } else { o }).collect();
-    Ok(world
-        .all_images()
+    // One id, or one exact name, is a lookup: a scan per request would make a long session
+    // against the endpoint quadratic in its copies.
+    let candidates: Box<dyn Iterator<Item = Cow<'w, Image>> + 'w> = match (ids.as_slice(), exact_name(&filters)) {
+        ([one], _) => Box::new(world.image(one, &world.region).into_iter()),
+        ([], Some(name)) => Box::new(world.images_named(name)),
+        _ => Box::new(world.all_images()),
+    };
+    Ok(candidates
         .filter(here)
         .filter(
             |i| {
@@ -179,6 +185,15 @@ pub fn select<'w>(
         .filter(|i| owners.is_empty() || owners.contains(&world.owner_of(i)))
         .filter(|i| filters.iter().all(|f| matches(f, i, world, &snapshot)))
         .collect())
+}
+
+/// The one name the filters allow, when they hold a `name` filter of one value without
+/// wildcards.
+fn exact_name<'a>(filters: &[Filter<'a>]) -> Option<&'a str> {
+    filters.iter().find_map(|f| match f.values.as_slice() {
+        [v] if f.name == "name" && !v.contains(['*', '?']) => Some(*v),
+        _ => None,
+    })
 }
 
 /// Whether one image passes one filter: any of its values matches.
@@ -223,6 +238,21 @@ mod tests {
         let re = regex::Regex::new("^ami-([0-9a-f]{8}|[0-9a-f]{17})$").unwrap();
         let got = select(world, &params(pairs), Some(&re), |i| format!("snap-{}", i.image_id))?;
         Ok(got.into_iter().map(|i| i.image_id.clone()).collect())
+    }
+
+    #[test]
+    fn one_id_or_one_exact_name_finds_copies_as_a_scan_does() {
+        let mut w = World::default_world();
+        w.record_copy(&params(&[("Name", "copy-a"), ("ClientToken", "t")]), "ami-0c0ffee0000000001", false);
+        w.record_copy(&params(&[("Name", "src-plain")]), "ami-0c0ffee0000000002", false);
+        let name = |v| [("Filter.1.Name", "name"), ("Filter.1.Value.1", v)];
+        for query in [&[("ImageId.1", "ami-0c0ffee0000000001")][..], &name("copy-a"), &name("copy-?")] {
+            assert_eq!(ids(&w, query).unwrap(), ["ami-0c0ffee0000000001"], "{query:?}");
+        }
+        let plain = ["ami-0a1b2c3d4e5f60718", "ami-0c0ffee0000000002"];
+        assert_eq!(ids(&w, &name("src-plain")).unwrap(), plain);
+        assert_eq!(ids(&w, &name("src-plai*")).unwrap(), plain);
+        assert!(ids(&w, &[("ImageId.1", "ami-0c0ffee0000000003")]).is_err());
     }
 
     #[test]

@@ -267,7 +267,7 @@ impl World {
     }
 
     /// Images with this name, in any Region: the world's, then its copies'.
-    pub fn images_named<'a>(&'a self, name: &str) -> impl Iterator<Item = Cow<'a, Image>> + 'a {
+    pub fn images_named<'a>(&'a self, name: &str) -> impl Iterator<Item = Cow<'a, Image>> + use<'a> {
         let mut at: Vec<usize> = if self.images_fresh() {
             self.index
                 .by_name
