@@ -66,7 +66,7 @@ impl Inputs {
                 if Some(p.name.as_str()) == home { &mut inputs.partition_regions } else { &mut inputs.foreign_regions };
             list.extend(p.regions.iter().cloned());
         }
-        for img in &world.images {
+        for img in world.images.iter() {
             if world.owner_of(img) == world.account
                 && let Some(n) = &img.name
             {

@@ -173,7 +173,7 @@ impl<'o> Generator<'o> {
             // The sole owner predicts setup steps in the world itself and undoes them after:
             // a copy per sequence case is costly when the world is large.
             Some(base) if world.is_none() && !d.setup.is_empty() => {
-                let (images, tokens) = (base.images.len(), base.tokens.len());
+                let (images, tokens) = (base.image_count(), base.token_count());
                 let case = predict_steps(self.oracle, base, id, None, d);
                 base.truncate(images, tokens);
                 case

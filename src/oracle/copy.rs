@@ -41,7 +41,7 @@ fn copy_tags(oracle: &Oracle, world: &World, params: &Params) -> BTreeMap<String
         && let (Some(id), Some(r)) = (params.get(key::SOURCE_IMAGE_ID), params.get(key::SOURCE_REGION))
         && let Some(src) = world.image(id, r)
     {
-        let foreign = world.owner_of(src) != world.account;
+        let foreign = world.owner_of(&src) != world.account;
         for (k, v) in &src.tags {
             let keep = if foreign { k.starts_with("ec2:SharedTag/") } else { !k.starts_with("aws:") };
             if keep {

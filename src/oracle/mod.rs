@@ -274,7 +274,7 @@ impl Oracle {
             (Some(id), Some(region)) => world.image(id, region).filter(|i| i.visible),
             _ => None,
         };
-        let ctx = Ctx { spec: &self.spec, lim: &self.limits, world, req, image };
+        let ctx = Ctx { spec: &self.spec, lim: &self.limits, world, req, image: image.as_deref() };
         out.clear();
         out.extend(self.rules.iter().map(|r| (r.check)(&ctx)));
     }

@@ -496,7 +496,7 @@ fn r28_blocks_marketplace_images_not_billing_codes() {
     let p = with(&[("SourceImageId", id)]);
     // The default world's flag: billing products mean Marketplace unless said otherwise.
     assert_eq!(oracle().predict(&w, &p).code_list(), ["InvalidRequest"]);
-    let image = w.images.iter_mut().find(|i| i.image_id == id).unwrap();
+    let image = w.images_mut().iter_mut().find(|i| i.image_id == id).unwrap();
     image.marketplace = Some(false);
     w.reindex();
     assert!(oracle().predict(&w, &p).ok, "a billing code alone no longer blocks a copy");

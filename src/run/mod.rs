@@ -406,9 +406,9 @@ impl Runner {
             (params, p) = (live, q);
         }
         let id = format!("{PENDING}{}", self.pending.fetch_add(1, Ordering::Relaxed));
-        let before = world.images.len();
+        let before = world.image_count();
         record_if_copied(&self.oracle, &mut world, &params, &p, &id);
-        let reserved = (world.images.len() > before).then_some(id);
+        let reserved = (world.image_count() > before).then_some(id);
         (params, p, reserved)
     }
 
@@ -568,7 +568,7 @@ mod tests {
         let copy = world.image(id, "us-east-1").expect("the copy is in the mirror");
         assert!(copy.encrypted, "a copy of an encrypted source is encrypted");
         assert_eq!(copy.tags.get("team").map(String::as_str), Some("a"));
-        assert_eq!(world.token("mirror-token-0001").map(|t| t.image_id.as_str()), Some(id));
+        assert_eq!(world.token("mirror-token-0001").map(|t| t.image_id.clone()).as_deref(), Some(id));
         // Copying it unencrypted is then predicted as the endpoint will answer.
         let again = [("Name", "copy-2"), ("SourceImageId", id), ("SourceRegion", "us-east-1"), ("Encrypted", "false")];
         let again: Params = again.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();

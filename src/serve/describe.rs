@@ -2,7 +2,9 @@
 //! `Owner.N`, `Filter.N.Name`/`Filter.N.Value.M`) as EC2 applies them, the errors EC2 gives for
 //! malformed or unknown ids, and what the endpoint knows of its copies beyond the world.
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
 
 use crate::world::{Image, ImageState, Params, World};
 
@@ -19,15 +21,33 @@ pub fn state_text(state: ImageState) -> &'static str {
     }
 }
 
-/// What the endpoint remembers of a copy it made: where it came from and when.
+/// What the endpoint remembers of a copy it made: where it came from and when. The texts are
+/// shared between copies (see [`Interned`]): a long run makes many copies of a few sources
+/// within each second.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CopyInfo {
     /// The image it was copied from.
-    pub source_image_id: String,
+    pub source_image_id: Arc<str>,
     /// The Region it was copied from.
-    pub source_region: String,
+    pub source_region: Arc<str>,
     /// When it was made, as EC2 writes `creationDate` (`2026-11-25T18:00:00.000Z`).
-    pub created: String,
+    pub created: Arc<str>,
+}
+
+/// One shared copy of each text handed to it.
+#[derive(Debug, Default)]
+pub struct Interned(HashSet<Arc<str>>);
+
+impl Interned {
+    /// The shared copy of `text`.
+    pub fn get(&mut self, text: &str) -> Arc<str> {
+        if let Some(t) = self.0.get(text) {
+            return Arc::clone(t);
+        }
+        let t: Arc<str> = text.into();
+        self.0.insert(Arc::clone(&t));
+        t
+    }
 }
 
 /// The `creationDate` of images the endpoint did not make (the world's own).
@@ -123,7 +143,7 @@ pub fn select<'w>(
     params: &Params,
     id_pattern: Option<&regex::Regex>,
     snapshot: impl Fn(&Image) -> String,
-) -> Result<Vec<&'w Image>, Refusal> {
+) -> Result<Vec<Cow<'w, Image>>, Refusal> {
     let ids: Vec<&str> = list(params, "ImageId.").collect();
     if let Some(bad) = ids.iter().find(|id| id_pattern.is_some_and(|re| !re.is_match(id))) {
         return Err(Refusal {
@@ -131,9 +151,10 @@ pub fn select<'w>(
             message: format!("Invalid id: \"{bad}\" (expecting \"ami-...\")"),
         });
     }
-    let here = |i: &&Image| i.region == world.region && i.visible;
+    let here = |i: &Cow<'_, Image>| i.region == world.region && i.visible;
+    // An id names one image per Region.
     let missing: Vec<&str> =
-        ids.iter().copied().filter(|id| !world.images.iter().filter(here).any(|i| i.image_id == *id)).collect();
+        ids.iter().copied().filter(|id| !world.image(id, &world.region).is_some_and(|i| i.visible)).collect();
     if !missing.is_empty() {
         let message = match missing.as_slice() {
             [one] => format!("The image id '[{one}]' does not exist"),
@@ -147,9 +168,14 @@ pub fn select<'w>(
     }
     let owners: Vec<&str> =
         list(params, "Owner.").map(|o| if o == "self" { world.account.as_str() } else { o }).collect();
-    Ok(world
-        .images
-        .iter()
+    // One id, or one exact name, is a lookup: a scan per request would make a long session
+    // against the endpoint quadratic in its copies.
+    let candidates: Box<dyn Iterator<Item = Cow<'w, Image>> + 'w> = match (ids.as_slice(), exact_name(&filters)) {
+        ([one], _) => Box::new(world.image(one, &world.region).into_iter()),
+        ([], Some(name)) => Box::new(world.images_named(name)),
+        _ => Box::new(world.all_images()),
+    };
+    Ok(candidates
         .filter(here)
         .filter(
             |i| {
@@ -159,6 +185,15 @@ pub fn select<'w>(
         .filter(|i| owners.is_empty() || owners.contains(&world.owner_of(i)))
         .filter(|i| filters.iter().all(|f| matches(f, i, world, &snapshot)))
         .collect())
+}
+
+/// The one name the filters allow, when they hold a `name` filter of one value without
+/// wildcards.
+fn exact_name<'a>(filters: &[Filter<'a>]) -> Option<&'a str> {
+    filters.iter().find_map(|f| match f.values.as_slice() {
+        [v] if f.name == "name" && !v.contains(['*', '?']) => Some(*v),
+        _ => None,
+    })
 }
 
 /// Whether one image passes one filter: any of its values matches.
@@ -203,6 +238,21 @@ mod tests {
         let re = regex::Regex::new("^ami-([0-9a-f]{8}|[0-9a-f]{17})$").unwrap();
         let got = select(world, &params(pairs), Some(&re), |i| format!("snap-{}", i.image_id))?;
         Ok(got.into_iter().map(|i| i.image_id.clone()).collect())
+    }
+
+    #[test]
+    fn one_id_or_one_exact_name_finds_copies_as_a_scan_does() {
+        let mut w = World::default_world();
+        w.record_copy(&params(&[("Name", "copy-a"), ("ClientToken", "t")]), "ami-0c0ffee0000000001", false);
+        w.record_copy(&params(&[("Name", "src-plain")]), "ami-0c0ffee0000000002", false);
+        let name = |v| [("Filter.1.Name", "name"), ("Filter.1.Value.1", v)];
+        for query in [&[("ImageId.1", "ami-0c0ffee0000000001")][..], &name("copy-a"), &name("copy-?")] {
+            assert_eq!(ids(&w, query).unwrap(), ["ami-0c0ffee0000000001"], "{query:?}");
+        }
+        let plain = ["ami-0a1b2c3d4e5f60718", "ami-0c0ffee0000000002"];
+        assert_eq!(ids(&w, &name("src-plain")).unwrap(), plain);
+        assert_eq!(ids(&w, &name("src-plai*")).unwrap(), plain);
+        assert!(ids(&w, &[("ImageId.1", "ami-0c0ffee0000000003")]).is_err());
     }
 
     #[test]

@@ -26,7 +26,7 @@ pub fn describe_images<'a>(images: impl IntoIterator<Item = Described<'a>>) -> S
                 "owner_id": d.owner,
                 "name": i.name,
                 "description": i.description,
-                "creation_date": d.copy.map_or(WORLD_CREATION_DATE, |c| c.created.as_str()),
+                "creation_date": d.copy.map_or(WORLD_CREATION_DATE, |c| &*c.created),
                 "public": false,
                 "architecture": ARCHITECTURE,
                 "image_type": IMAGE_TYPE,

@@ -67,8 +67,10 @@ pub struct Endpoint {
 /// What requests change, behind one lock: every request is decided and recorded atomically.
 struct Shared {
     world: World,
-    /// What the endpoint knows of the copies it made, by image id.
-    copies: std::collections::HashMap<String, describe::CopyInfo>,
+    /// What the endpoint knows of the copies it made, by their number (see [`copy_number`]).
+    copies: std::collections::HashMap<u64, describe::CopyInfo>,
+    /// The texts of `copies`, one copy each.
+    texts: describe::Interned,
     images_created: u64,
     requests: u64,
 }
@@ -115,7 +117,8 @@ impl Endpoint {
     /// An endpoint with its own envelope code table.
     pub fn with_codes(oracle: Arc<Oracle>, world: World, codes: EnvelopeCodes) -> Self {
         let likely = oracle.answering_likely();
-        let shared = Shared { world, copies: Default::default(), images_created: 0, requests: 0 };
+        let shared =
+            Shared { world, copies: Default::default(), texts: Default::default(), images_created: 0, requests: 0 };
         Endpoint { oracle, likely, codes, mutant: None, picker: Picker::default(), shared: Mutex::new(shared) }
     }
 
@@ -144,9 +147,10 @@ impl Endpoint {
         &self.codes
     }
 
-    /// A copy of the world as it is now, with the images and tokens requests have added.
+    /// A copy of the world as it is now, with the images and tokens requests have added among
+    /// its own ([`World::flattened`]).
     pub fn world(&self) -> World {
-        self.lock().world.clone()
+        self.lock().world.flattened()
     }
 
     /// The axum router serving `/` (GET and POST).
@@ -213,9 +217,13 @@ impl Endpoint {
                 }
                 if let (Some(source), Some(region)) = (params.get("SourceImageId"), params.get("SourceRegion")) {
                     let created = envelope::rfc3339(SystemTime::now()).replace('Z', ".000Z");
-                    let info =
-                        describe::CopyInfo { source_image_id: source.clone(), source_region: region.clone(), created };
-                    shared.copies.insert(id.clone(), info);
+                    let t = &mut shared.texts;
+                    let info = describe::CopyInfo {
+                        source_image_id: t.get(source),
+                        source_region: t.get(region),
+                        created: t.get(&created),
+                    };
+                    shared.copies.insert(shared.images_created, info);
                 }
                 id
             }
@@ -244,12 +252,14 @@ impl Endpoint {
             Ok(images) => images,
             Err(e) => return self.error(dialect, request_id, StatusCode::BAD_REQUEST, e.code, &e.message),
         };
-        let images: Vec<Cow<'_, crate::world::Image>> =
-            images.into_iter().map(|i| self.mutant.map_or(Cow::Borrowed(i), |m| m.described(i))).collect();
+        let images: Vec<Cow<'_, crate::world::Image>> = images
+            .into_iter()
+            .map(|i| self.mutant.map_or_else(|| i.clone(), |m| Cow::Owned(m.described(&i).into_owned())))
+            .collect();
         let described = images.iter().map(|i| xml::Described {
             image: i,
             owner: world.owner_of(i),
-            copy: shared.copies.get(&i.image_id),
+            copy: copy_number(&i.image_id).and_then(|n| shared.copies.get(&n)),
         });
         let body = match dialect {
             Dialect::Xml => xml::describe_images(self.namespace(), &request_id, described),
@@ -286,6 +296,12 @@ fn next_image_id(shared: &mut Shared) -> String {
             return id;
         }
     }
+}
+
+/// The number of the copy the endpoint gave this id (its `images_created` then), if it did.
+fn copy_number(image_id: &str) -> Option<u64> {
+    let hex = image_id.strip_prefix("ami-").filter(|h| h.len() == 17)?;
+    u64::from_str_radix(hex, 16).ok().map(|n| n.wrapping_sub(IMAGE_ID_BASE))
 }
 
 /// A UUID-shaped (version 4 layout) request id, derived from the request count so that runs

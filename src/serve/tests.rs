@@ -272,12 +272,12 @@ async fn region_placeholder_and_escaping() {
     let mut world = World::default_world();
     let mut cn: crate::world::Image =
         serde_json::from_str(r#"{"image_id":"ami-0aaaaaaaaaaaaaaaa","region":"cn-north-1"}"#).unwrap();
-    world.images.push(cn.clone());
+    world.images_mut().push(cn.clone());
     cn.image_id = "ami-0bbbbbbbbbbbbbbbb".into();
     cn.region = "us-east-1".into();
     cn.name = Some("a&b<c>".into());
     cn.description = Some("it's \"quoted\"".into());
-    world.images.push(cn);
+    world.images_mut().push(cn);
     let r = start_with(world).await;
 
     let a = post(&r, "Name=cross&SourceImageId=ami-0aaaaaaaaaaaaaaaa&SourceRegion=cn-north-1").await;

@@ -88,7 +88,7 @@ fn image_item(out: &mut String, d: &Described<'_>) {
     element(out, "imageLocation", &format!("{}/{}", d.owner, image.name.as_deref().unwrap_or("")));
     element(out, "imageState", state_text(image.state));
     element(out, "imageOwnerId", d.owner);
-    element(out, "creationDate", d.copy.map_or(WORLD_CREATION_DATE, |c| c.created.as_str()));
+    element(out, "creationDate", d.copy.map_or(WORLD_CREATION_DATE, |c| &*c.created));
     element(out, "isPublic", "false");
     element(out, "architecture", ARCHITECTURE);
     element(out, "imageType", IMAGE_TYPE);

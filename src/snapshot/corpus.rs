@@ -98,7 +98,7 @@ pub struct RoleMap {
 /// Maps the corpus world's images to the run world's, by role.
 pub fn map_roles(corpus: &World, run: &World) -> RoleMap {
     let mut map = RoleMap::default();
-    for img in &corpus.images {
+    for img in corpus.images.iter() {
         let Some(role) = &img.role else { continue };
         match run.images.iter().find(|i| i.role.as_ref() == Some(role)) {
             Some(found) => {

@@ -41,7 +41,7 @@ enum Earlier<'a> {
     CaseTwin,
     /// Used before; whether the parameters match, and whether they match once the keys
     /// whose effect on idempotency is uncertain are left out too.
-    Used { used: &'a TokenUse, same: bool, same_but_uncertain: bool },
+    Used { used: std::borrow::Cow<'a, TokenUse>, same: bool, same_but_uncertain: bool },
 }
 
 fn earlier_use<'a>(c: &Ctx<'a>) -> Earlier<'a> {

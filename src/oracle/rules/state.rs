@@ -100,7 +100,7 @@ pub const NAME_DUPLICATE: Rule = Rule {
         let Some(name) = c.get(key::NAME) else { return Hit::QUIET };
         let mut hit = Hit::QUIET;
         for i in c.world.images_named(name) {
-            let mine = c.world.owner_of(i) == c.world.account && i.state != ImageState::Deregistered;
+            let mine = c.world.owner_of(&i) == c.world.account && i.state != ImageState::Deregistered;
             if mine {
                 if i.region == c.world.region {
                     return Hit { image: Some(i.image_id.clone()), ..Hit::on(Level::Uncertain, key::NAME, Some(name)) };

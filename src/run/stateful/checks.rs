@@ -77,7 +77,7 @@ impl Session<'_> {
             return BTreeMap::new();
         };
         let Some(source) = self.model.image(id, region) else { return BTreeMap::new() };
-        let own = self.model.owner_of(source) == self.model.account;
+        let own = self.model.owner_of(&source) == self.model.account;
         source
             .tags
             .iter()

@@ -110,7 +110,7 @@ fn real_aws_without_a_budget_stops_before_copying() {
     let oracle = Oracle::builtin().unwrap();
     let mut world = World::default_world();
     // No deregistered source: the first request sent would be a copy.
-    world.images.retain(|i| i.state != ImageState::Deregistered);
+    world.images_mut().retain(|i| i.state != ImageState::Deregistered);
     let mut t = target("http://127.0.0.1:9/", Dialect::Ec2Query);
     t.safety = Safety { force_dry_run: true, max_creates: 0, ..Safety::default() };
     let cfg = StatefulConfig { sequences: 5, max_len: 4, seed: 3 };

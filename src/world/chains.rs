@@ -1,0 +1,181 @@
+//! `Chains`: lookups of positions by key that hold no copy of the key. A 64-bit hash of the key
+//! leads to the last position recorded with it, and each position links to the previous one
+//! with the same hash; the caller compares the real keys, so a hash collision costs a
+//! comparison, never a wrong answer.
+
+use std::collections::HashMap;
+
+/// The end of a chain.
+const END: u32 = u32::MAX;
+
+/// Positions by key hash, each linked to the previous position with the same hash.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Chains {
+    /// The last (highest) position recorded under each hash.
+    heads: HashMap<u64, u32>,
+    /// Per position, the previous position under the same hash (`END` for none, or for a
+    /// position recorded without a key).
+    prev: Vec<u32>,
+}
+
+/// A stable 64-bit hash of a string key (FNV-1a): the same in every run and process.
+pub(super) fn hash(key: &str) -> u64 {
+    hash_bytes(key.as_bytes())
+}
+
+/// [`hash`] of the key with ASCII letters lowered, without building the lowered string.
+pub(super) fn hash_lower(key: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in key.bytes() {
+        h = (h ^ u64::from(b.to_ascii_lowercase())).wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+fn hash_bytes(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+impl Chains {
+    /// Positions recorded so far (linked or not).
+    #[cfg(test)]
+    pub(super) fn len(&self) -> usize {
+        self.prev.len()
+    }
+
+    /// Records the next position, under `key` when there is one.
+    pub(super) fn push(&mut self, key: Option<u64>) {
+        let at = self.prev.len() as u32;
+        let prev = match key {
+            Some(h) => self.heads.insert(h, at).unwrap_or(END),
+            None => END,
+        };
+        self.prev.push(prev);
+    }
+
+    /// The positions under `key`, highest first (some may belong to other keys of the same hash).
+    pub(super) fn under(&self, key: u64) -> impl Iterator<Item = usize> + '_ {
+        let mut at = self.heads.get(&key).copied().unwrap_or(END);
+        std::iter::from_fn(move || {
+            (at != END).then(|| {
+                let here = at;
+                at = self.prev[here as usize];
+                here as usize
+            })
+        })
+    }
+
+    /// The lowest position under `key` that `is` accepts.
+    pub(super) fn first(&self, key: u64, is: impl Fn(usize) -> bool) -> Option<usize> {
+        self.under(key).filter(|&i| is(i)).last()
+    }
+
+    /// Takes position `pos` out of the chain of `key`; it stays recorded, under no key.
+    pub(super) fn unlink(&mut self, key: u64, pos: usize) {
+        let pos = pos as u32;
+        let Some(&head) = self.heads.get(&key) else { return };
+        let after = self.prev[pos as usize];
+        if head == pos {
+            if after == END {
+                self.heads.remove(&key);
+            } else {
+                self.heads.insert(key, after);
+            }
+        } else {
+            let mut at = head;
+            while at != END {
+                let next = self.prev[at as usize];
+                if next == pos {
+                    self.prev[at as usize] = after;
+                    break;
+                }
+                at = next;
+            }
+        }
+        self.prev[pos as usize] = END;
+    }
+
+    /// Puts an unlinked position `pos` into the chain of `key`, in order.
+    pub(super) fn link(&mut self, key: u64, pos: usize) {
+        let pos = pos as u32;
+        match self.heads.get(&key).copied() {
+            None => {
+                self.heads.insert(key, pos);
+                self.prev[pos as usize] = END;
+            }
+            Some(head) if head < pos => {
+                self.heads.insert(key, pos);
+                self.prev[pos as usize] = head;
+            }
+            Some(head) => {
+                // Walk down to the last position above `pos`; `pos` goes right after it.
+                let mut at = head;
+                while self.prev[at as usize] != END && self.prev[at as usize] > pos {
+                    at = self.prev[at as usize];
+                }
+                self.prev[pos as usize] = self.prev[at as usize];
+                self.prev[at as usize] = pos;
+            }
+        }
+    }
+
+    /// Forgets the last position, recorded under `key` (the key it is linked under, if any).
+    pub(super) fn pop(&mut self, key: Option<u64>) {
+        let Some(prev) = self.prev.pop() else { return };
+        let at = self.prev.len() as u32;
+        if let Some(h) = key
+            && self.heads.get(&h) == Some(&at)
+        {
+            if prev == END {
+                self.heads.remove(&h);
+            } else {
+                self.heads.insert(h, prev);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all(c: &Chains, key: u64) -> Vec<usize> {
+        c.under(key).collect()
+    }
+
+    #[test]
+    fn chains_link_unlink_and_pop_in_order() {
+        let mut c = Chains::default();
+        for k in [1, 2, 1, 1, 2] {
+            c.push(Some(k));
+        }
+        c.push(None);
+        assert_eq!(all(&c, 1), [3, 2, 0]);
+        assert_eq!(c.first(1, |i| i > 0), Some(2));
+        c.unlink(1, 2);
+        assert_eq!(all(&c, 1), [3, 0]);
+        c.link(1, 2);
+        assert_eq!(all(&c, 1), [3, 2, 0]);
+        c.unlink(2, 4);
+        c.link(2, 4);
+        c.unlink(1, 0);
+        assert_eq!(all(&c, 1), [3, 2]);
+        c.link(7, 0);
+        assert_eq!(all(&c, 7), [0]);
+        c.pop(None);
+        c.pop(Some(2));
+        c.pop(Some(1));
+        assert_eq!((all(&c, 1), all(&c, 2), c.len()), (vec![2], vec![1], 3));
+    }
+
+    #[test]
+    fn hashes_are_stable_and_lowering_matches() {
+        assert_eq!(hash(""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(hash_lower("AbC-1"), hash("abc-1"));
+        assert_ne!(hash("abc"), hash("abd"));
+    }
+}

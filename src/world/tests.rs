@@ -1,0 +1,158 @@
+//! Unit tests of the world: defaults, lookups, copies and their undoing.
+
+use super::*;
+
+#[test]
+fn defaults_fill_in() {
+    let w = World::parse(r#"{"region":"us-east-1","images":[{"image_id":"ami-12345678","region":"us-east-1"}]}"#, "t")
+        .unwrap();
+    assert_eq!(w.account, "123456789012");
+    assert!(w.authorized);
+    assert_eq!(w.images[0].state, ImageState::Available);
+    assert!(!w.images[0].encrypted);
+}
+
+#[test]
+fn unknown_field_is_an_error_with_position() {
+    let e = World::parse(r#"{"region":"us-east-1","imagez":[]}"#, "w.json").unwrap_err();
+    assert!(e.to_string().starts_with("w.json: unknown field `imagez`"), "{e}");
+    assert!(e.to_string().contains("line 1"), "{e}");
+}
+
+#[test]
+fn pending_copies_are_renamed_or_forgotten() {
+    let mut w = World::parse(r#"{"region":"us-east-1"}"#, "t").unwrap();
+    let p: Params = [("ClientToken", "t1"), ("Name", "n1")].map(|(k, v)| (k.to_owned(), v.to_owned())).into();
+    w.record_copy(&p, "pending-1", false);
+    w.rename_image("pending-1", "ami-11111111111111111");
+    assert_eq!(w.token("t1").unwrap().image_id, "ami-11111111111111111");
+    assert!(w.image("ami-11111111111111111", "us-east-1").is_some());
+    w.forget_image("ami-11111111111111111");
+    assert!(w.image("ami-11111111111111111", "us-east-1").is_none());
+    assert!(w.token("t1").is_none() && !w.has_token_ignoring_case("T1"));
+    assert_eq!(w.images_named("n1").count(), 0);
+    // A later copy with the same token and name is a fresh one.
+    w.record_copy(&p, "ami-22222222222222222", false);
+    assert_eq!(w.token("t1").unwrap().image_id, "ami-22222222222222222");
+    assert_eq!(w.images_named("n1").count(), 1);
+}
+
+#[test]
+fn truncate_undoes_copies_and_their_lookups() {
+    let mut w = World::default_world();
+    w.record_copy(&[("ClientToken", "Tok")].map(|(k, v)| (k.to_owned(), v.to_owned())).into(), "ami-1", false);
+    let before = w.clone();
+    let p: Params = [("ClientToken", "tok"), ("Name", "src-plain")].map(|(k, v)| (k.to_owned(), v.to_owned())).into();
+    w.record_copy(&p, "$setup.0", false);
+    w.set_image_tags("$setup.0", [("k".to_owned(), "v".to_owned())].into());
+    assert_eq!(w.images_named("src-plain").count(), 2);
+    w.truncate(before.image_count(), before.token_count());
+    assert_eq!(w, before);
+    assert!(w.image("$setup.0", "us-east-1").is_none() && !w.has_image_id("$setup.0"));
+    assert!(w.token("tok").is_none() && w.token("Tok").is_some() && w.has_token_ignoring_case("TOK"));
+    assert_eq!(w.images_named("src-plain").count(), 1);
+    // The lookups are still in use (no scan), and a new copy finds its place.
+    w.record_copy(&p, "$setup.0", false);
+    assert_eq!(w.token("tok").unwrap().image_id, "$setup.0");
+    assert!(w.images_fresh() && w.tokens_fresh());
+}
+
+#[test]
+fn lookups_survive_direct_pushes() {
+    let mut w = World::default_world();
+    let mut img = w.images[0].clone();
+    img.image_id = "ami-33333333333333333".into();
+    w.images_mut().push(img);
+    assert!(w.image("ami-33333333333333333", "us-east-1").is_some());
+    assert!(w.has_image_id("ami-0a1b2c3d4e5f60718"));
+}
+
+#[test]
+fn the_built_in_world_is_valid_and_a_forged_id_is_not() {
+    let spec = Spec::builtin().unwrap();
+    let mut w = World::default_world();
+    w.validate(&spec, DEFAULT_WORLD_ORIGIN).unwrap();
+    w.images_mut()[2].image_id = "ami-0F1E2D3C4B5A69788".into();
+    let e = w.validate(&spec, "w.json").unwrap_err().to_string();
+    assert!(e.starts_with(r#"w.json: images[2].image_id "ami-0F1E2D3C4B5A69788": not an AMI id"#), "{e}");
+}
+
+#[test]
+fn bad_state_is_an_error() {
+    let e =
+        World::parse(r#"{"region":"r","images":[{"image_id":"ami-1","region":"r","state":"gone"}]}"#, "w").unwrap_err();
+    assert!(e.to_string().contains("unknown variant `gone`"), "{e}");
+}
+
+fn params(pairs: &[(&str, &str)]) -> Params {
+    pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+}
+
+#[test]
+fn clones_share_the_loaded_images_and_keep_their_copies_apart() {
+    let w = World::default_world();
+    let mut a = w.clone();
+    a.record_copy(&params(&[("Name", "n"), ("ClientToken", "t-1")]), "ami-1", true);
+    assert!(Arc::ptr_eq(&w.images, &a.images) && Arc::ptr_eq(&w.index, &a.index), "a copy copied the world");
+    assert!(w.image("ami-1", "us-east-1").is_none() && w.token("t-1").is_none() && w.copy_count() == 0);
+    assert!(a.image("ami-1", "us-east-1").is_some_and(|i| i.encrypted && i.name.as_deref() == Some("n")));
+    assert!(a.image("ami-1", "us-west-2").is_none() && a.has_image_id("ami-1"));
+    assert_eq!((a.image_count(), a.token_count(), a.copy_count()), (w.images.len() + 1, 1, 1));
+}
+
+#[test]
+fn a_copy_keeps_its_call_and_its_token_follows_its_renaming() {
+    let mut w = World::default_world();
+    let p = params(&[("ClientToken", "tok-1"), ("Name", "n1"), ("Description", "d é=&"), ("Encrypted", "true")]);
+    w.record_copy(&p, "pending-0", false);
+    w.set_image_tags("pending-0", [("k".to_owned(), String::new())].into());
+    w.rename_image("pending-0", "ami-0c0ffee0000000001");
+    let t = w.token("tok-1").unwrap().into_owned();
+    assert_eq!((&t.params, t.image_id.as_str()), (&p, "ami-0c0ffee0000000001"));
+    assert!(w.has_token_ignoring_case("TOK-1") && !w.has_token_ignoring_case("tok-2"));
+    w.record_copy(&params(&[("Name", "n1")]), "ami-2", false);
+    let named: Vec<String> = w.images_named("n1").map(|i| i.image_id.clone()).collect();
+    assert_eq!(named, ["ami-0c0ffee0000000001", "ami-2"]);
+    // Flattened, the copies are images and tokens like the world's own.
+    let flat = w.flattened();
+    assert_eq!((flat.images.len(), flat.tokens.clone()), (w.image_count(), vec![t]));
+    let copy = flat.image("ami-0c0ffee0000000001", "us-east-1").unwrap();
+    assert_eq!(copy.description.as_deref(), Some("d é=&"));
+    assert_eq!(copy.tags, [("k".to_owned(), String::new())].into());
+    assert_eq!(flat.all_images().count(), w.all_images().count());
+}
+
+#[test]
+fn many_copies_stay_findable_and_truncate_frees_them() {
+    let mut w = World::default_world();
+    let mark = (w.image_count(), w.token_count());
+    for n in 0..5000 {
+        let p = params(&[("Name", &format!("name-{}", n % 1000)), ("ClientToken", &format!("token-{n}"))]);
+        w.record_copy(&p, &format!("pending-{n}"), false);
+        if n % 7 == 0 {
+            w.forget_image(&format!("pending-{n}"));
+        } else {
+            w.rename_image(&format!("pending-{n}"), &format!("ami-{n:017x}"));
+        }
+    }
+    assert!(
+        w.token("token-7").is_none() && w.token("token-8").is_some_and(|t| t.image_id == format!("ami-{:017x}", 8))
+    );
+    // Names repeat every 1000 copies; the forgotten ones (every 7th) are not found.
+    let named: Vec<String> = w.images_named("name-7").map(|i| i.image_id.clone()).collect();
+    let expected: Vec<String> =
+        (0..5).map(|k| 7 + 1000 * k).filter(|n| n % 7 != 0).map(|n| format!("ami-{n:017x}")).collect();
+    assert_eq!(named, expected);
+    w.truncate(mark.0, mark.1);
+    assert_eq!((w.copy_count(), w.token_count()), (0, 0));
+    assert!(w.images_named("name-7").next().is_none() && !w.has_token_ignoring_case("TOKEN-8"));
+    assert_eq!(w, World::default_world());
+}
+
+#[test]
+fn a_copy_record_is_small() {
+    // What every copy costs in a mirror and in the embedded endpoint, besides its texts: a
+    // larger record multiplies over a long run.
+    let (image, token) = copies::RECORD_SIZES;
+    assert!(image <= 72 && token <= 48, "{image} {token}");
+}
