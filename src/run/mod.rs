@@ -12,6 +12,7 @@ pub mod discover;
 pub mod ec2;
 pub mod journal;
 pub mod nonce;
+mod order;
 pub mod properties;
 mod send;
 pub mod setup;
@@ -27,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use crate::generate::Case;
 use crate::oracle::{Oracle, Prediction, record_copy, record_if_copied, render_region};
 use crate::verdict::{CodeMap, Finding, Verdict, judge, with_sdk_reading};
-use crate::wire::{Credentials, Reply};
+use crate::wire::{Credentials, Redactor, Reply};
 use crate::world::{Params, World};
 pub use budget::Budget;
 pub use send::{Dialect, SendError, Sent};
@@ -211,11 +212,14 @@ pub struct Runner {
     oracle: Arc<Oracle>,
     target: Target,
     client: reqwest::Client,
+    /// Signs every request, its signing key kept from one request to the next.
+    signer: crate::wire::Signer,
     mirror: Mutex<World>,
     codes: Arc<dyn CodeMap>,
     pending: AtomicU64,
-    inflight: Mutex<std::collections::HashSet<String>>,
-    released: tokio::sync::Notify,
+    lines: Arc<order::Lines>,
+    /// What every record is redacted with before the caller sees it (see [`Runner::redacting`]).
+    redactor: Option<Redactor>,
     /// The run's nonce, when it has one (see [`Runner::with_nonce`]).
     nonce: Option<nonce::Nonce>,
     /// Names the nonce leaves as generated: the caller's images' when the run starts.
@@ -234,15 +238,17 @@ impl Runner {
     ) -> Result<Self, reqwest::Error> {
         let client = ec2::http_client(&target)?;
         let kept_names = nonce::kept_names(&world);
+        let signer = crate::wire::Signer::new(target.credentials.clone());
         Ok(Runner {
             oracle,
             target,
             client,
+            signer,
             mirror: Mutex::new(world),
             codes,
             pending: AtomicU64::new(0),
-            inflight: Mutex::new(Default::default()),
-            released: tokio::sync::Notify::new(),
+            lines: Arc::default(),
+            redactor: None,
             nonce: None,
             kept_names,
             counters: Counters::default(),
@@ -256,82 +262,87 @@ impl Runner {
         self
     }
 
-    /// Runs cases with at most `concurrency` in flight, yielding records in case order.
+    /// The runner that redacts every record with `redactor` on the worker that made it, before
+    /// the caller sees it.
+    pub fn redacting(mut self, redactor: Redactor) -> Self {
+        self.redactor = Some(redactor);
+        self
+    }
+
+    /// Runs cases with at most `concurrency` in flight, yielding records in case order. Each
+    /// case runs as its own task on the runtime's workers (prediction, signing, judging and
+    /// redaction included); the caller only takes the finished records, in order. A case is
+    /// taken from `cases` only when a slot is free, and dropping the stream stops the cases in
+    /// flight.
     pub fn run<'a, I>(self: &'a Arc<Self>, cases: I, concurrency: usize) -> impl Stream<Item = CaseRecord> + 'a
     where
         I: IntoIterator<Item = Case> + 'a,
     {
-        stream::iter(cases).map(move |case| self.run_case(case)).buffered(concurrency.max(1))
+        stream::iter(cases).map(move |case| self.dispatch(case)).buffered(concurrency.max(1))
+    }
+
+    /// Starts one case: its requests take their tickets now, in case order (see [`order`]),
+    /// and run on a task of their own.
+    fn dispatch(self: &Arc<Self>, case: Case) -> order::Spawned<CaseRecord> {
+        let Case { id, target, setup, params, .. } = case;
+        let steps: Vec<Queued> =
+            setup.into_iter().map(|s| s.params).chain(std::iter::once(params)).map(|p| self.queue(p)).collect();
+        let runner = Arc::clone(self);
+        order::Spawned(tokio::spawn(async move { runner.run_case(id, target, steps).await }))
+    }
+
+    /// A request as this run sends it, with its ticket.
+    fn queue(&self, params: Params) -> Queued {
+        let (sent, rotation) = match &self.nonce {
+            Some(n) => n.params(&params, &self.kept_names),
+            None => (params, None),
+        };
+        let ticket = self.lines.take(shared_keys(&sent));
+        Queued { params: sent, rotation, ticket }
     }
 
     /// Runs one case: its setup requests in order, then its request under test.
-    pub async fn run_case(&self, case: Case) -> CaseRecord {
-        let mut setup = Vec::with_capacity(case.setup.len());
+    async fn run_case(&self, id: String, target: String, mut steps: Vec<Queued>) -> CaseRecord {
+        let under_test = steps.pop().expect("a case has its request under test");
+        let mut setup = Vec::with_capacity(steps.len());
         let mut broken: Option<Finding> = None;
-        for (i, step) in case.setup.iter().enumerate() {
-            let rec = self.step(&step.params).await;
+        for (i, step) in steps.into_iter().enumerate() {
+            let rec = self.step(step).await;
             if broken.is_none() && !rec.verdict.passes() {
                 broken = Some(Finding::SetupDeviated { step: i, detail: rec.verdict.to_string() });
             }
             setup.push(rec);
         }
-        let mut result = self.step(&case.params).await;
+        let mut result = self.step(under_test).await;
         if let Some(f) = broken
             && result.verdict.passes()
         {
             result.verdict = Verdict::Deviation { findings: vec![f] };
         }
-        CaseRecord { id: case.id, target: case.target, setup, result }
+        let record = CaseRecord { id, target, setup, result };
+        match &self.redactor {
+            Some(r) => r.scrub(record),
+            None => record,
+        }
     }
 
-    async fn step(&self, params: &Params) -> StepRecord {
-        let (sent, rotation) = match &self.nonce {
-            Some(n) => n.params(params, &self.kept_names),
-            None => (params.clone(), None),
-        };
+    async fn step(&self, queued: Queued) -> StepRecord {
         // Requests that share state (a Name, a ClientToken) go one at a time, so the endpoint
         // sees them in the order they were predicted in.
-        let keys = shared_keys(&sent);
-        self.claim(&keys).await;
-        let mut record = self.step_claimed(&sent).await;
-        self.release(&keys);
-        record.nonce = rotation;
+        queued.ticket.first().await;
+        let mut record = self.step_claimed(&queued.params, queued.ticket).await;
+        record.nonce = queued.rotation;
         record
     }
 
-    async fn claim(&self, keys: &[String]) {
-        loop {
-            let notified = self.released.notified();
-            tokio::pin!(notified);
-            // Registered before the check, so a release between the check and the wait is not missed.
-            notified.as_mut().enable();
-            {
-                let mut inflight = self.inflight.lock().unwrap_or_else(|e| e.into_inner());
-                if keys.iter().all(|k| !inflight.contains(k)) {
-                    inflight.extend(keys.iter().cloned());
-                    return;
-                }
-            }
-            notified.await;
-        }
-    }
-
-    fn release(&self, keys: &[String]) {
-        let mut inflight = self.inflight.lock().unwrap_or_else(|e| e.into_inner());
-        for k in keys {
-            inflight.remove(k);
-        }
-        drop(inflight);
-        self.released.notify_waiters();
-    }
-
-    async fn step_claimed(&self, params: &Params) -> StepRecord {
+    async fn step_claimed(&self, params: &Params, ticket: order::Ticket) -> StepRecord {
         let (params, prediction, pending) = self.predict_and_reserve(params);
-        let params = &params;
         let started = Instant::now();
-        let sent = send::send(&self.client, &self.target, params, &self.counters).await;
+        let sent = send::send_signed(&self.client, &self.target, &self.signer, &params, &self.counters).await;
         let elapsed_ms = started.elapsed().as_millis() as u64;
-        self.settle(params, &prediction, pending.as_deref(), &sent);
+        self.settle(&params, &prediction, pending.as_deref(), &sent);
+        // The mirror has followed: the next request on the same keys may go.
+        drop(ticket);
         let expected_image = prediction.image_id.as_deref().filter(|id| !id.starts_with(PENDING));
         let exact = prediction
             .message
@@ -354,7 +365,7 @@ impl Runner {
             Err(_) => (None, None),
         };
         StepRecord {
-            params: params.clone(),
+            params,
             prediction,
             status,
             reply,
@@ -418,6 +429,13 @@ impl Runner {
         let mut world = self.mirror.lock().unwrap_or_else(|e| e.into_inner());
         follow(&self.oracle, &mut world, params, p, pending, created, unknown);
     }
+}
+
+/// A request of a dispatched case: as sent (nonce applied), what the nonce rotated, its ticket.
+struct Queued {
+    params: Params,
+    rotation: Option<nonce::Rotation>,
+    ticket: order::Ticket,
 }
 
 /// Makes `world` follow what the endpoint did with one request: a reserved copy is renamed to
