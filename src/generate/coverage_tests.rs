@@ -21,10 +21,11 @@ fn five_thousand_cases_reach_every_rule_on_both_sides() {
         let world = world_after_setup(&oracle, &base, &case);
         let (prediction, trace) = oracle.predict_traced(&world, &case.params);
         // The stored prediction is the oracle's word for the case as generated.
-        assert_eq!(prediction, case.prediction, "case {}", case.id);
+        assert_eq!(Some(&prediction), case.prediction.as_ref(), "case {}", case.id);
         decided.extend(prediction.rule_ids().into_iter().map(str::to_owned));
         for step in &case.setup {
-            decided.extend(step.prediction.rule_ids().into_iter().map(str::to_owned));
+            let p = step.prediction.as_ref().expect("a predicted case");
+            decided.extend(p.rule_ids().into_iter().map(str::to_owned));
         }
         near.extend(trace.near.iter().map(|&i| ids[i].clone()));
     }

@@ -59,8 +59,10 @@ pub enum Only {
 pub struct Step {
     /// The raw parameters.
     pub params: Params,
-    /// What the oracle predicts.
-    pub prediction: Prediction,
+    /// What the oracle predicts; `None` from a generator that leaves predicting to the runner
+    /// (see [`Generator::unpredicted`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prediction: Option<Prediction>,
 }
 
 /// One generated case: optional setup requests, then the request under test.
@@ -81,8 +83,10 @@ pub struct Case {
     pub setup: Vec<Step>,
     /// The request under test.
     pub params: Params,
-    /// What the oracle predicts for it.
-    pub prediction: Prediction,
+    /// What the oracle predicts for it; `None` from a generator that leaves predicting to the
+    /// runner (see [`Generator::unpredicted`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prediction: Option<Prediction>,
 }
 
 #[derive(Debug, Clone)]
@@ -109,6 +113,8 @@ pub struct Generator<'o> {
     runner: TestRunner,
     targets: OneOf<Draft>,
     next: u64,
+    /// Whether cases carry predictions (see [`Generator::unpredicted`]).
+    predict: bool,
 }
 
 impl<'o> Generator<'o> {
@@ -147,7 +153,15 @@ impl<'o> Generator<'o> {
             chunk.copy_from_slice(&(seed ^ (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)).to_le_bytes());
         }
         let runner = TestRunner::new_with_rng(Config::default(), TestRng::from_seed(RngAlgorithm::XorShift, &bytes));
-        Ok(Generator { oracle, world, denied: None, runner, targets: OneOf::weighted(chosen), next: 0 })
+        Ok(Generator { oracle, world, denied: None, runner, targets: OneOf::weighted(chosen), next: 0, predict: true })
+    }
+
+    /// The generator whose cases carry no prediction, for a runner that predicts each request
+    /// itself against its mirror of the endpoint (the prediction that counts): the same cases
+    /// otherwise, each request predicted once.
+    pub fn unpredicted(mut self) -> Self {
+        self.predict = false;
+        self
     }
 
     /// The next case; an error when a strategy cannot draw one in this world.
@@ -169,6 +183,11 @@ impl<'o> Generator<'o> {
         } else {
             None
         };
+        if !self.predict {
+            let setup = d.setup.into_iter().map(|params| Step { params, prediction: None }).collect();
+            let kind = if d.invalid { "invalid" } else { "valid" }.to_owned();
+            return Ok(Case { id, target: d.target.into(), kind, world, setup, params: d.params, prediction: None });
+        }
         Ok(match Arc::get_mut(&mut self.world) {
             // The sole owner predicts setup steps in the world itself and undoes them after:
             // a copy per sequence case is costly when the world is large.
@@ -194,7 +213,7 @@ impl Iterator for Generator<'_> {
 fn predict_case(oracle: &Oracle, base: &World, id: String, own: Option<Arc<World>>, d: Draft) -> Case {
     let kind = if d.invalid { "invalid" } else { "valid" }.to_owned();
     if d.setup.is_empty() {
-        let prediction = oracle.predict(own.as_deref().unwrap_or(base), &d.params);
+        let prediction = Some(oracle.predict(own.as_deref().unwrap_or(base), &d.params));
         return Case { id, target: d.target.into(), kind, world: own, setup: vec![], params: d.params, prediction };
     }
     let mut world = own.as_deref().unwrap_or(base).clone();
@@ -208,9 +227,9 @@ fn predict_steps(oracle: &Oracle, world: &mut World, id: String, own: Option<Arc
     for (i, params) in d.setup.into_iter().enumerate() {
         let prediction = oracle.predict(world, &params);
         record_if_copied(oracle, world, &params, &prediction, &format!("{SETUP_IMAGE}{i}"));
-        setup.push(Step { params, prediction });
+        setup.push(Step { params, prediction: Some(prediction) });
     }
-    let prediction = oracle.predict(world, &d.params);
+    let prediction = Some(oracle.predict(world, &d.params));
     Case { id, target: d.target.into(), kind, world: own, setup, params: d.params, prediction }
 }
 
@@ -220,7 +239,8 @@ fn predict_steps(oracle: &Oracle, world: &mut World, id: String, own: Option<Arc
 pub fn world_after_setup(oracle: &Oracle, base: &World, case: &Case) -> World {
     let mut world = case.world.as_deref().unwrap_or(base).clone();
     for (i, step) in case.setup.iter().enumerate() {
-        record_if_copied(oracle, &mut world, &step.params, &step.prediction, &format!("{SETUP_IMAGE}{i}"));
+        let p = step.prediction.as_ref().expect("a predicted case");
+        record_if_copied(oracle, &mut world, &step.params, p, &format!("{SETUP_IMAGE}{i}"));
     }
     world
 }
@@ -406,7 +426,25 @@ mod tests {
         let mut g = Generator::new(&o, World::default_world(), 3, None, Some("R23-idem-replay")).unwrap();
         let c = g.next_case().unwrap();
         assert_eq!(c.setup.len(), 1);
-        assert_eq!(c.prediction.image_id.as_deref(), Some("$setup.0"));
-        assert_eq!(c.prediction.rule_ids(), ["R23-idem-replay"]);
+        let p = c.prediction.expect("predicted");
+        assert_eq!(p.image_id.as_deref(), Some("$setup.0"));
+        assert_eq!(p.rule_ids(), ["R23-idem-replay"]);
+    }
+
+    #[test]
+    fn unpredicted_cases_are_the_same_cases_without_predictions() {
+        let o = Oracle::builtin().unwrap();
+        let predicted: Vec<Case> =
+            Generator::new(&o, World::default_world(), 9, None, None).unwrap().take(300).map(Result::unwrap).collect();
+        let bare = Generator::new(&o, World::default_world(), 9, None, None).unwrap().unpredicted();
+        let bare: Vec<Case> = bare.take(300).map(Result::unwrap).collect();
+        assert!(predicted.iter().any(|c| !c.setup.is_empty()), "some case has setup steps");
+        for (mut p, b) in predicted.into_iter().zip(bare) {
+            assert!(p.prediction.take().is_some());
+            for s in &mut p.setup {
+                assert!(s.prediction.take().is_some());
+            }
+            assert_eq!(p, b);
+        }
     }
 }

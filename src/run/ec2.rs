@@ -68,9 +68,10 @@ pub enum TransportError {
     },
 }
 
-/// A POST of `body` to the target with `headers`, signed for `region`.
+/// A POST of `body` to the target with `headers`, signed for `region` by `signer`.
 pub(crate) fn build(
     target: &Target,
+    signer: &wire::Signer,
     region: &str,
     body: &str,
     headers: &[(String, String)],
@@ -80,7 +81,7 @@ pub(crate) fn build(
         b = b.header(k, v);
     }
     let mut req = b.body(body.as_bytes().to_vec()).map_err(TransportError::Build)?;
-    wire::sign(&mut req, &target.credentials, region, "ec2", SystemTime::now()).map_err(TransportError::Sign)?;
+    signer.sign(&mut req, region, "ec2", SystemTime::now()).map_err(TransportError::Sign)?;
     Ok(req)
 }
 
@@ -173,13 +174,14 @@ impl CallError {
 /// The ec2Query calls of `setup` and `--discover`, all through one HTTP client.
 pub struct Ec2Client<'t> {
     http: reqwest::Client,
+    signer: wire::Signer,
     target: &'t Target,
 }
 
 impl<'t> Ec2Client<'t> {
     /// A client for `target`'s endpoint (whatever its dialect, the calls speak ec2Query).
     pub fn new(target: &'t Target) -> Result<Self, reqwest::Error> {
-        Ok(Ec2Client { http: http_client(target)?, target })
+        Ok(Ec2Client { http: http_client(target)?, signer: wire::Signer::new(target.credentials.clone()), target })
     }
 
     /// The target the calls go to.
@@ -207,7 +209,7 @@ impl<'t> Ec2Client<'t> {
     async fn call_unjournaled(&self, region: &str, action: &str, params: &Params) -> Result<Vec<u8>, CallError> {
         let body = wire::form_body(action, &self.target.protocol.version, params);
         let form = [("content-type".to_owned(), "application/x-www-form-urlencoded; charset=utf-8".to_owned())];
-        let req = build(self.target, region, &body, &form).map_err(|e| CallError::transport(&e))?;
+        let req = build(self.target, &self.signer, region, &body, &form).map_err(|e| CallError::transport(&e))?;
         let (status, bytes) = exchange(&self.http, self.target, req).await.map_err(|e| CallError::transport(&e))?;
         check_answer(action, status, &bytes)?;
         Ok(bytes)

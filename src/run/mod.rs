@@ -12,6 +12,7 @@ pub mod discover;
 pub mod ec2;
 pub mod journal;
 pub mod nonce;
+mod order;
 pub mod properties;
 mod send;
 pub mod setup;
@@ -27,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use crate::generate::Case;
 use crate::oracle::{Oracle, Prediction, record_copy, record_if_copied, render_region};
 use crate::verdict::{CodeMap, Finding, Verdict, judge, with_sdk_reading};
-use crate::wire::{Credentials, Reply};
+use crate::wire::{Credentials, Redactor, Reply};
 use crate::world::{Params, World};
 pub use budget::Budget;
 pub use send::{Dialect, SendError, Sent, curl_for};
@@ -211,11 +212,14 @@ pub struct Runner {
     oracle: Arc<Oracle>,
     target: Target,
     client: reqwest::Client,
+    /// Signs every request, its signing key kept from one request to the next.
+    signer: crate::wire::Signer,
     mirror: Mutex<World>,
     codes: Arc<dyn CodeMap>,
     pending: AtomicU64,
-    inflight: Mutex<std::collections::HashSet<String>>,
-    released: tokio::sync::Notify,
+    lines: Arc<order::Lines>,
+    /// What every record is redacted with before the caller sees it (see [`Runner::redacting`]).
+    redactor: Option<Redactor>,
     /// The run's nonce, when it has one (see [`Runner::with_nonce`]).
     nonce: Option<nonce::Nonce>,
     /// Names the nonce leaves as generated: the caller's images' when the run starts.
@@ -234,15 +238,17 @@ impl Runner {
     ) -> Result<Self, reqwest::Error> {
         let client = ec2::http_client(&target)?;
         let kept_names = nonce::kept_names(&world);
+        let signer = crate::wire::Signer::new(target.credentials.clone());
         Ok(Runner {
             oracle,
             target,
             client,
+            signer,
             mirror: Mutex::new(world),
             codes,
             pending: AtomicU64::new(0),
-            inflight: Mutex::new(Default::default()),
-            released: tokio::sync::Notify::new(),
+            lines: Arc::default(),
+            redactor: None,
             nonce: None,
             kept_names,
             counters: Counters::default(),
@@ -256,88 +262,106 @@ impl Runner {
         self
     }
 
-    /// Runs cases with at most `concurrency` in flight, yielding records in case order.
+    /// The runner that redacts every record with `redactor` on the worker that made it, before
+    /// the caller sees it.
+    pub fn redacting(mut self, redactor: Redactor) -> Self {
+        self.redactor = Some(redactor);
+        self
+    }
+
+    /// Runs cases with at most `concurrency` in flight, yielding records in case order. Each
+    /// case runs as its own task on the runtime's workers (prediction, signing, judging and
+    /// redaction included); the caller only takes the finished records, in order. A case is
+    /// taken from `cases` only when a slot is free, and dropping the stream stops the cases in
+    /// flight.
     pub fn run<'a, I>(self: &'a Arc<Self>, cases: I, concurrency: usize) -> impl Stream<Item = CaseRecord> + 'a
     where
         I: IntoIterator<Item = Case> + 'a,
     {
-        stream::iter(cases).map(move |case| self.run_case(case)).buffered(concurrency.max(1))
+        stream::iter(cases).map(move |case| self.dispatch(case)).buffered(concurrency.max(1))
+    }
+
+    /// Starts one case: its requests take their tickets now, in case order (see [`order`]),
+    /// and run on a task of their own.
+    fn dispatch(self: &Arc<Self>, case: Case) -> order::Spawned<CaseRecord> {
+        let Case { id, target, setup, params, .. } = case;
+        let steps: Vec<Queued> =
+            setup.into_iter().map(|s| s.params).chain(std::iter::once(params)).map(|p| self.queue(p)).collect();
+        let runner = Arc::clone(self);
+        order::Spawned(tokio::spawn(async move { runner.run_case(id, target, steps).await }))
+    }
+
+    /// A request as this run sends it, with its ticket.
+    fn queue(&self, params: Params) -> Queued {
+        self.queue_rotated(params, self.nonce.as_ref())
+    }
+
+    /// [`Self::queue`] with Names and ClientTokens rotated by `nonce` instead of the run's.
+    fn queue_rotated(&self, params: Params, nonce: Option<&nonce::Nonce>) -> Queued {
+        let (sent, rotation) = match nonce {
+            Some(n) => n.params(&params, &self.kept_names),
+            None => (params, None),
+        };
+        let ticket = self.lines.take(shared_keys(&sent));
+        Queued { params: sent, rotation, ticket }
+    }
+
+    /// Runs one case on the caller's task with its Names and ClientTokens rotated by `nonce`
+    /// instead of the run's (the shrinker gives each candidate its own, so candidates never
+    /// meet each other's copies).
+    pub async fn run_case_rotated(&self, case: Case, nonce: Option<&nonce::Nonce>) -> CaseRecord {
+        let Case { id, target, setup, params, .. } = case;
+        let steps: Vec<Queued> = setup
+            .into_iter()
+            .map(|s| s.params)
+            .chain(std::iter::once(params))
+            .map(|p| self.queue_rotated(p, nonce))
+            .collect();
+        self.run_case(id, target, steps).await
     }
 
     /// Runs one case: its setup requests in order, then its request under test.
-    pub async fn run_case(&self, case: Case) -> CaseRecord {
-        self.run_case_rotated(case, self.nonce.as_ref()).await
-    }
-
-    /// Runs one case with its Names and ClientTokens rotated by `nonce` instead of the run's
-    /// (the shrinker gives each candidate its own, so candidates never meet each other's copies).
-    pub async fn run_case_rotated(&self, case: Case, nonce: Option<&nonce::Nonce>) -> CaseRecord {
-        let mut setup = Vec::with_capacity(case.setup.len());
+    async fn run_case(&self, id: String, target: String, mut steps: Vec<Queued>) -> CaseRecord {
+        let under_test = steps.pop().expect("a case has its request under test");
+        let mut setup = Vec::with_capacity(steps.len());
         let mut broken: Option<Finding> = None;
-        for (i, step) in case.setup.iter().enumerate() {
-            let rec = self.step(&step.params, nonce).await;
+        for (i, step) in steps.into_iter().enumerate() {
+            let rec = self.step(step).await;
             if broken.is_none() && !rec.verdict.passes() {
                 broken = Some(Finding::SetupDeviated { step: i, detail: rec.verdict.to_string() });
             }
             setup.push(rec);
         }
-        let mut result = self.step(&case.params, nonce).await;
+        let mut result = self.step(under_test).await;
         if let Some(f) = broken
             && result.verdict.passes()
         {
             result.verdict = Verdict::Deviation { findings: vec![f] };
         }
-        CaseRecord { id: case.id, target: case.target, setup, result }
+        let record = CaseRecord { id, target, setup, result };
+        match &self.redactor {
+            Some(r) => r.scrub(record),
+            None => record,
+        }
     }
 
-    async fn step(&self, params: &Params, nonce: Option<&nonce::Nonce>) -> StepRecord {
-        let (sent, rotation) = match nonce {
-            Some(n) => n.params(params, &self.kept_names),
-            None => (params.clone(), None),
-        };
+    async fn step(&self, queued: Queued) -> StepRecord {
         // Requests that share state (a Name, a ClientToken) go one at a time, so the endpoint
         // sees them in the order they were predicted in.
-        let keys = shared_keys(&sent);
-        self.claim(&keys).await;
-        let mut record = self.step_claimed(&sent).await;
-        self.release(&keys);
-        record.nonce = rotation;
+        queued.ticket.first().await;
+        let mut record = self.step_claimed(&queued.params, queued.ticket).await;
+        record.nonce = queued.rotation;
         record
     }
 
-    async fn claim(&self, keys: &[String]) {
-        loop {
-            let notified = self.released.notified();
-            tokio::pin!(notified);
-            // Registered before the check, so a release between the check and the wait is not missed.
-            notified.as_mut().enable();
-            {
-                let mut inflight = self.inflight.lock().unwrap_or_else(|e| e.into_inner());
-                if keys.iter().all(|k| !inflight.contains(k)) {
-                    inflight.extend(keys.iter().cloned());
-                    return;
-                }
-            }
-            notified.await;
-        }
-    }
-
-    fn release(&self, keys: &[String]) {
-        let mut inflight = self.inflight.lock().unwrap_or_else(|e| e.into_inner());
-        for k in keys {
-            inflight.remove(k);
-        }
-        drop(inflight);
-        self.released.notify_waiters();
-    }
-
-    async fn step_claimed(&self, params: &Params) -> StepRecord {
+    async fn step_claimed(&self, params: &Params, ticket: order::Ticket) -> StepRecord {
         let (params, prediction, pending) = self.predict_and_reserve(params);
-        let params = &params;
         let started = Instant::now();
-        let sent = send::send(&self.client, &self.target, params, &self.counters).await;
+        let sent = send::send_signed(&self.client, &self.target, &self.signer, &params, &self.counters).await;
         let elapsed_ms = started.elapsed().as_millis() as u64;
-        self.settle(params, &prediction, pending.as_deref(), &sent);
+        self.settle(&params, &prediction, pending.as_deref(), &sent);
+        // The mirror has followed: the next request on the same keys may go.
+        drop(ticket);
         let expected_image = prediction.image_id.as_deref().filter(|id| !id.starts_with(PENDING));
         let exact = prediction
             .message
@@ -360,7 +384,7 @@ impl Runner {
             Err(_) => (None, None),
         };
         StepRecord {
-            params: params.clone(),
+            params,
             prediction,
             status,
             reply,
@@ -426,6 +450,13 @@ impl Runner {
     }
 }
 
+/// A request of a dispatched case: as sent (nonce applied), what the nonce rotated, its ticket.
+struct Queued {
+    params: Params,
+    rotation: Option<nonce::Rotation>,
+    ticket: order::Ticket,
+}
+
 /// Makes `world` follow what the endpoint did with one request: a reserved copy is renamed to
 /// the id the endpoint gave it, or forgotten when the endpoint made none; a copy the prediction
 /// did not expect for certain is recorded as the endpoint records it.
@@ -479,153 +510,4 @@ pub fn verdict_line(v: &Verdict) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::generate::Generator;
-    use crate::verdict::SameCodes;
-
-    async fn run_with(safety: Safety, cases: usize) -> Vec<CaseRecord> {
-        run_cases(safety, |cases: Vec<Case>| cases, cases).await
-    }
-
-    async fn run_cases(safety: Safety, edit: impl Fn(Vec<Case>) -> Vec<Case>, cases: usize) -> Vec<CaseRecord> {
-        let oracle = Arc::new(Oracle::builtin().unwrap());
-        let world = World::default_world();
-        let running = crate::serve::bind(([127, 0, 0, 1], 0).into(), oracle.clone(), world.clone()).await.unwrap();
-        let target = Target {
-            region: world.region.clone(),
-            timeout: Duration::from_secs(5),
-            safety,
-            ..Target::for_tests(&running.url())
-        };
-        let runner = Arc::new(Runner::new(oracle.clone(), target, world.clone(), Arc::new(SameCodes)).unwrap());
-        let cases: Vec<Case> =
-            edit(Generator::new(&oracle, world, 3, None, None).unwrap().take(cases).map(Result::unwrap).collect());
-        let records: Vec<CaseRecord> = runner.run(cases, 4).collect().await;
-        running.shutdown().await;
-        records
-    }
-
-    fn steps(records: &[CaseRecord]) -> impl Iterator<Item = &StepRecord> {
-        records.iter().flat_map(|r| r.setup.iter().chain(std::iter::once(&r.result)))
-    }
-
-    #[tokio::test]
-    async fn real_aws_safety_makes_every_request_a_dry_run() {
-        let records = run_with(Safety { force_dry_run: true, max_creates: 0, ..Safety::default() }, 150).await;
-        for s in steps(&records) {
-            assert_eq!(s.params.get("DryRun").map(String::as_str), Some("true"), "{:?}", s.params);
-            assert!(!matches!(s.reply, Some(Reply::Success { .. })), "a request created an image: {:?}", s.params);
-        }
-        // The predictions are made for the requests as sent, so the run still conforms.
-        assert!(records.iter().all(|r| r.verdict().passes()));
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn requests_sharing_a_name_reach_the_endpoint_in_prediction_order() {
-        let same_name = |cases: Vec<Case>| {
-            cases
-                .into_iter()
-                .filter(|c| c.target == crate::generate::VALID && c.setup.is_empty())
-                .map(|mut c| {
-                    c.params.insert("Name".into(), "shared-name".into());
-                    c.params.remove("DryRun");
-                    c
-                })
-                .collect()
-        };
-        let records = run_cases(Safety::default(), same_name, 200).await;
-        assert!(records.len() >= 30, "{}", records.len());
-        let created = records.iter().filter(|r| matches!(r.result.reply, Some(Reply::Success { .. }))).count();
-        // The first copy takes the name; the embedded endpoint refuses the others as duplicates.
-        assert_eq!(created, 1);
-        for r in &records {
-            assert!(r.verdict().passes(), "case {}: {:?}", r.id, r.verdict());
-        }
-    }
-
-    #[test]
-    fn the_mirror_keeps_an_unexpected_copy_as_the_endpoint_made_it() {
-        let oracle = Oracle::builtin().unwrap();
-        let mut world = World::default_world();
-        // An encrypted, tagged source; a Name only the model allows: success is uncertain.
-        let source = "ami-0f1e2d3c4b5a69788";
-        world.set_image_tags(source, [("team".to_owned(), "a".to_owned())].into_iter().collect());
-        let params: Params = [
-            ("Name", "copy[1]"),
-            ("SourceImageId", source),
-            ("SourceRegion", "us-east-1"),
-            ("CopyImageTags", "true"),
-            ("ClientToken", "mirror-token-0001"),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect();
-        let p = oracle.predict(&world, &params);
-        assert!(p.ok && !p.codes.is_empty(), "{p:?}");
-        let id = "ami-0123456789abcdef0";
-        follow(&oracle, &mut world, &params, &p, None, Some(id), false);
-        let copy = world.image(id, "us-east-1").expect("the copy is in the mirror");
-        assert!(copy.encrypted, "a copy of an encrypted source is encrypted");
-        assert_eq!(copy.tags.get("team").map(String::as_str), Some("a"));
-        assert_eq!(world.token("mirror-token-0001").map(|t| t.image_id.clone()).as_deref(), Some(id));
-        // Copying it unencrypted is then predicted as the endpoint will answer.
-        let again = [("Name", "copy-2"), ("SourceImageId", id), ("SourceRegion", "us-east-1"), ("Encrypted", "false")];
-        let again: Params = again.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
-        assert_eq!(oracle.predict(&world, &again).code_list(), ["InvalidRequest"]);
-    }
-
-    #[tokio::test]
-    async fn live_requests_are_journaled_and_tagged_and_dry_runs_are_not() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("live.jsonl");
-        let journal = Arc::new(journal::Journal::create(&path, "cic-1-0000000l", "http://x/", "us-east-1").unwrap());
-        let safety = Safety { force_dry_run: true, max_creates: 2, journal: Some(journal), ..Safety::default() };
-        let records = run_with(safety, 150).await;
-        let tagged = |s: &&StepRecord| s.params.values().any(|v| v == "cic-1-0000000l");
-        let live: Vec<&StepRecord> =
-            steps(&records).filter(|s| s.params.get("DryRun").map(String::as_str) != Some("true")).collect();
-        assert_eq!(live.len(), 2);
-        assert!(live.iter().all(tagged), "live requests carry the run-id tag");
-        assert_eq!(steps(&records).filter(tagged).count(), 2, "DryRuns are sent as generated");
-        assert!(records.iter().all(|r| r.verdict().passes()));
-        let read = journal::read(&path).unwrap();
-        let intents: Vec<&Params> = read
-            .entries
-            .iter()
-            .filter_map(|e| match e {
-                journal::Entry::Intent { params, .. } => Some(params),
-                _ => None,
-            })
-            .collect();
-        assert_eq!(intents.len(), 2);
-        assert!(intents.iter().all(|p| p.get("TagSpecification.1.ResourceType").is_some()), "{intents:?}");
-        let mut made: Vec<&str> = read
-            .entries
-            .iter()
-            .filter_map(|e| match e {
-                journal::Entry::Result { ids, .. } => ids.get("ImageId").map(String::as_str),
-                _ => None,
-            })
-            .collect();
-        let mut created: Vec<&str> = steps(&records)
-            .filter_map(|s| match &s.reply {
-                Some(Reply::Success { image_id: Some(id), .. }) => Some(id.as_str()),
-                _ => None,
-            })
-            .collect();
-        // Requests in flight answer in any order; the journal holds them as they answered.
-        made.sort_unstable();
-        created.sort_unstable();
-        assert_eq!(made, created);
-    }
-
-    #[tokio::test]
-    async fn a_live_budget_caps_the_requests_that_create() {
-        let records = run_with(Safety { force_dry_run: true, max_creates: 2, ..Safety::default() }, 150).await;
-        let created = steps(&records).filter(|s| matches!(s.reply, Some(Reply::Success { .. }))).count();
-        let undry = steps(&records).filter(|s| s.params.get("DryRun").map(String::as_str) != Some("true")).count();
-        assert_eq!(created, 2);
-        assert_eq!(undry, 2);
-    }
-}
+mod tests;

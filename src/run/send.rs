@@ -104,6 +104,17 @@ fn body_for(target: &Target, params: &Params) -> (String, Vec<(String, String)>)
 /// live one (see [`live`]) is journaled before it goes out, and its answer after; when the
 /// journal cannot be written it does not go out.
 pub async fn send(client: &reqwest::Client, target: &Target, params: &Params, counters: &Counters) -> Sent {
+    send_signed(client, target, &wire::Signer::new(target.credentials.clone()), params, counters).await
+}
+
+/// [`send`], signed by `signer` (whose signing key lasts from one request to the next).
+pub(crate) async fn send_signed(
+    client: &reqwest::Client,
+    target: &Target,
+    signer: &wire::Signer,
+    params: &Params,
+    counters: &Counters,
+) -> Sent {
     let (body, headers) = body_for(target, params);
     let journaled = match live(target, params) {
         Some(journal) => match journal.intent(&target.protocol.action, &target.region, params) {
@@ -116,7 +127,7 @@ pub async fn send(client: &reqwest::Client, target: &Target, params: &Params, co
         },
         None => None,
     };
-    let sent = send_unjournaled(client, target, body, headers, counters).await;
+    let sent = send_unjournaled(client, target, signer, body, headers, counters).await;
     if let Some((journal, seq)) = journaled {
         // A failed write marks the journal broken: the next live request is refused and the
         // session ends the run.
@@ -158,6 +169,7 @@ fn answer(outcome: &Result<(u16, Reply), SendError>) -> Answer {
 async fn send_unjournaled(
     client: &reqwest::Client,
     target: &Target,
+    signer: &wire::Signer,
     body: String,
     mut headers: Vec<(String, String)>,
     counters: &Counters,
@@ -166,7 +178,7 @@ async fn send_unjournaled(
     let outcome = loop {
         attempts += 1;
         counters.requests.fetch_add(1, Ordering::Relaxed);
-        let outcome = attempt(client, target, &body, &mut headers).await;
+        let outcome = attempt(client, target, signer, &body, &mut headers).await;
         let retry = match &outcome {
             Attempt::Throttled(..) | Attempt::Connect(_) => attempts <= target.retries,
             _ => false,
@@ -196,6 +208,10 @@ async fn send_unjournaled(
     Sent { outcome, attempts, raw, method: "POST", url: target.endpoint.clone(), headers, body }
 }
 
+/// The largest reply body decoded on the async worker itself; larger ones go to a blocking
+/// thread. At most this many bytes hold too few elements to nest or repeat for long.
+const INLINE_DECODE: usize = 16 << 10;
+
 /// What one attempt came to.
 enum Attempt {
     Done(u16, Reply, Vec<u8>),
@@ -205,10 +221,16 @@ enum Attempt {
     Failed(TransportError),
 }
 
-async fn attempt(client: &reqwest::Client, target: &Target, body: &str, shown: &mut Vec<(String, String)>) -> Attempt {
+async fn attempt(
+    client: &reqwest::Client,
+    target: &Target,
+    signer: &wire::Signer,
+    body: &str,
+    shown: &mut Vec<(String, String)>,
+) -> Attempt {
     let base: Vec<(String, String)> =
         shown.iter().filter(|(k, _)| k == "content-type" || k == "accept").cloned().collect();
-    let req = match ec2::build(target, &target.region, body, &base) {
+    let req = match ec2::build(target, signer, &target.region, body, &base) {
         Ok(r) => r,
         Err(e) => return Attempt::Failed(e),
     };
@@ -234,6 +256,7 @@ async fn attempt(client: &reqwest::Client, target: &Target, body: &str, shown: &
         Err(e) => return Attempt::Failed(e),
     };
     let dialect = target.dialect;
+    let inline = bytes.len() <= INLINE_DECODE;
     let decode = move || {
         let reply = match dialect {
             Dialect::Ec2Query => wire::decode_xml(status, &bytes),
@@ -242,11 +265,16 @@ async fn attempt(client: &reqwest::Client, target: &Target, body: &str, shown: &
         (reply, bytes)
     };
     // Decoding a large or deeply nested body is CPU work: off the async workers, it cannot hold
-    // up the reads and timeouts of the other requests in flight (they would time out).
-    let (reply, bytes) = match tokio::task::spawn_blocking(decode).await {
-        Ok(decoded) => decoded,
-        // The decoders never panic, and a runtime shutting down drops this future instead.
-        Err(e) => std::panic::resume_unwind(e.try_into_panic().unwrap_or_else(|e| Box::new(e.to_string()))),
+    // up the reads and timeouts of the other requests in flight (they would time out). A small
+    // one decodes in microseconds, less than the hand-over to a blocking thread costs.
+    let (reply, bytes) = if inline {
+        decode()
+    } else {
+        match tokio::task::spawn_blocking(decode).await {
+            Ok(decoded) => decoded,
+            // The decoders never panic, and a runtime shutting down drops this future instead.
+            Err(e) => std::panic::resume_unwind(e.try_into_panic().unwrap_or_else(|e| Box::new(e.to_string()))),
+        }
     };
     let throttled = target.protocol.is_throttled(status, &reply);
     if throttled { Attempt::Throttled(status, reply) } else { Attempt::Done(status, reply, bytes) }

@@ -220,6 +220,8 @@ impl Session {
         let runner_journal = target.safety.journal.clone();
         let mut runner =
             Runner::new(self.oracle.clone(), target.clone(), world.clone(), codes).map_err(SessionError::Client)?;
+        // Records are redacted where they are made, on the runner's workers, not here.
+        runner = runner.redacting(redactor.clone());
         // Another endpoint may outlive the run and keep its copies and tokens: a per-run nonce
         // keeps the next run from meeting them. The embedded one starts afresh each run.
         if connected.embedded.is_none() {
@@ -228,7 +230,7 @@ impl Session {
         let runner = Arc::new(runner);
         let mut sink = self.sink(&connected.url, redactor)?;
         let recorder = opened.as_mut().map(|o| &mut o.baseline);
-        let (mut summary, next) = self.cases(&runner, cases, &world, recorder, &mut *sink, redactor).await?;
+        let (mut summary, next) = self.cases(&runner, cases, &world, recorder, &mut *sink).await?;
         if let Some(e) = stuck.take() {
             return Err(e.into());
         }
@@ -355,7 +357,9 @@ impl Session {
             return Ok((Box::new(cases.into_iter()), n));
         }
         let plan = &self.plan;
-        let generator = Generator::new(&self.oracle, world.clone(), plan.seed, plan.only, plan.rule.as_deref())?;
+        // The runner predicts each request against its mirror; the generator need not.
+        let generator =
+            Generator::new(&self.oracle, world.clone(), plan.seed, plan.only, plan.rule.as_deref())?.unpredicted();
         // A case the generator cannot build ends the cases; the error is the run's.
         let cases = generator.take(plan.cases as usize).map_while(|c| c.map_err(|e| stuck.set(Some(e))).ok());
         let Some(shard) = shard else { return Ok((Box::new(cases), plan.cases)) };
@@ -479,7 +483,7 @@ impl Session {
         Ok(report::sink(self.plan.format, Box::new(Redacting::new(out, redactor.clone())), url))
     }
 
-    /// Runs the cases, each record (redacted) to the report, the summary and the baseline,
+    /// Runs the cases, each record (redacted by the runner) to the report, the summary and the baseline,
     /// until they end or the run is interrupted; then the id of the first case not sent.
     async fn cases(
         &self,
@@ -488,7 +492,6 @@ impl Session {
         world: &World,
         mut baseline: Option<&mut Baseline>,
         sink: &mut dyn Sink,
-        redactor: &Redactor,
     ) -> Result<(Summary, Option<String>), SessionError> {
         let annotations = crate::snapshot::annotation_rules(self.oracle.spec());
         let roles = role_names(world);
@@ -519,7 +522,6 @@ impl Session {
         {
             let mut stream = pin!(runner.run(cases, self.plan.concurrency));
             while let Some(rec) = stream.next().await {
-                let rec = redactor.scrub(rec);
                 let accepted = baseline.as_deref().and_then(|b| b.accepting(&rec, &annotations));
                 summary.add(&rec, accepted.map(|a| a.reason.as_str()));
                 if let Some(b) = baseline.as_deref_mut() {

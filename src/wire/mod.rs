@@ -12,6 +12,7 @@ pub mod encode;
 pub mod redact;
 pub mod sdk;
 pub mod sign;
+pub mod signer;
 pub mod xml_escape;
 pub mod xml_path;
 
@@ -24,6 +25,7 @@ pub use encode::{form_body, json_body, percent_encode};
 pub use redact::{Redacting, Redactor};
 pub use sdk::sdk_reading;
 pub use sign::{Credentials, sign};
+pub use signer::Signer;
 
 /// A problem with credentials or with signing a request.
 ///

@@ -76,6 +76,16 @@ impl Credentials {
         std::iter::once(self.secret_access_key.as_str()).chain(self.session_token.as_deref())
     }
 
+    /// The secret access key, for a signer that derives keys from it.
+    pub(super) fn secret_access_key(&self) -> &str {
+        &self.secret_access_key
+    }
+
+    /// The session token, if any, for a signer that sends it.
+    pub(super) fn session_token(&self) -> Option<&str> {
+        self.session_token.as_deref()
+    }
+
     /// Whether these are temporary credentials with a session token.
     pub fn has_session_token(&self) -> bool {
         self.session_token.is_some()
@@ -275,7 +285,7 @@ fn sign_with(
 }
 
 /// Sets `host` from the URI when the request has none; aws-sigv4 would panic without either.
-fn ensure_host(req: &mut http::Request<Vec<u8>>) -> Result<(), WireError> {
+pub(super) fn ensure_host(req: &mut http::Request<Vec<u8>>) -> Result<(), WireError> {
     if req.headers().contains_key(HOST) {
         return Ok(());
     }
