@@ -418,25 +418,7 @@ impl Plan {
             return Err(PlanError::SetupNeedsEndpoint);
         }
         let aws = matches!(&endpoint, Endpoint::Remote(r) if r.aws);
-        let safety = safety::decide(aws, flags.live, flags.max_creates).ok_or_else(|| PlanError::LiveNotAws {
-            url: match &endpoint {
-                Endpoint::Remote(r) => r.url.clone(),
-                Endpoint::Embedded => "the embedded endpoint".to_owned(),
-            },
-        })?;
-        if flags.max_creates.is_some() && !flags.live {
-            return Err(PlanError::MaxCreatesWithoutLive);
-        }
-        if flags.live && flags.max_creates.is_none() {
-            return Err(PlanError::LiveWithoutMaxCreates);
-        }
-        if let Endpoint::Remote(r) = &endpoint
-            && r.aws
-            && flags.setup
-            && !flags.live
-        {
-            return Err(PlanError::SetupNeedsLive { url: r.url.clone() });
-        }
+        let safety = live_safety(&flags, &endpoint, aws)?;
         let credentials =
             if aws || flags.use_env_credentials { CredentialSource::Environment } else { CredentialSource::Dummy };
         if credentials == CredentialSource::Environment {
@@ -477,6 +459,32 @@ impl Plan {
             emit_tests: flags.emit_tests,
         })
     }
+}
+
+/// What the run may do to the endpoint (DryRun-only on AWS unless `--live`, and then within
+/// `--max-creates`), refusing the flag combinations that would make a live run unbounded or
+/// send `--setup`'s mutating calls to AWS without `--live`.
+fn live_safety(flags: &Flags, endpoint: &Endpoint, aws: bool) -> Result<Safety, PlanError> {
+    let safety = safety::decide(aws, flags.live, flags.max_creates).ok_or_else(|| PlanError::LiveNotAws {
+        url: match endpoint {
+            Endpoint::Remote(r) => r.url.clone(),
+            Endpoint::Embedded => "the embedded endpoint".to_owned(),
+        },
+    })?;
+    if flags.max_creates.is_some() && !flags.live {
+        return Err(PlanError::MaxCreatesWithoutLive);
+    }
+    if flags.live && flags.max_creates.is_none() {
+        return Err(PlanError::LiveWithoutMaxCreates);
+    }
+    if let Endpoint::Remote(r) = endpoint
+        && r.aws
+        && flags.setup
+        && !flags.live
+    {
+        return Err(PlanError::SetupNeedsLive { url: r.url.clone() });
+    }
+    Ok(safety)
 }
 
 impl Plan {
