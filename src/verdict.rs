@@ -432,6 +432,56 @@ mod tests {
     }
 
     #[test]
+    fn a_success_outside_ec2_s_namespace_is_a_finding_of_its_own_rule() {
+        let spec = crate::spec::Spec::builtin().unwrap();
+        let aws = "http://ec2.amazonaws.com/doc/2016-11-15/";
+        let model = aws.trim_end_matches('/');
+        let accepted = success_namespaces(&spec, None);
+        assert_eq!(accepted, [aws, model]);
+        let success = ok("ami-0123456789abcdef0");
+        for fine in [aws, model] {
+            assert_eq!(namespace_finding(&success, Some(fine), &accepted), None, "{fine}");
+        }
+        let none = namespace_finding(&success, None, &accepted).unwrap();
+        assert_eq!(none, Finding::WrongNamespace { got: None, expected: aws.to_owned() });
+        assert_eq!(none.own_rule(), Some(NAMESPACE_RULE));
+        assert!(spec.rule(NAMESPACE_RULE).is_some_and(|r| !r.predicted), "the spec has the rule, not predicted");
+        let s3 = namespace_finding(&success, Some("http://s3.amazonaws.com/doc/2006-03-01/"), &accepted).unwrap();
+        assert_eq!(
+            s3.to_string(),
+            format!("CopyImageResponse in XML namespace \"http://s3.amazonaws.com/doc/2006-03-01/\", expected {aws}")
+        );
+        // AWS's error envelope has no namespace, an emulator's has one: neither is judged.
+        assert_eq!(namespace_finding(&err("InvalidAMIID.NotFound"), None, &accepted), None);
+        assert_eq!(namespace_finding(&err("InvalidAMIID.NotFound"), Some("urn:x"), &accepted), None);
+        // A conforming case with a wrong namespace deviates; the finding sits by severity.
+        let v = with_finding(Verdict::Conforms { notes: vec![] }, Some(none.clone()));
+        assert_eq!(v, Verdict::Deviation { findings: vec![none.clone()] });
+        let worse = Verdict::Deviation { findings: vec![Finding::MissingImageId] };
+        assert_eq!(
+            with_finding(worse, Some(none.clone())),
+            Verdict::Deviation { findings: vec![Finding::MissingImageId, none] }
+        );
+    }
+
+    #[test]
+    fn an_older_version_may_answer_in_its_own_namespace_or_the_current_one() {
+        let spec = crate::spec::Spec::builtin().unwrap();
+        let old = success_namespaces(&spec, Some("2014-10-01"));
+        assert_eq!(
+            old,
+            [
+                "http://ec2.amazonaws.com/doc/2014-10-01/",
+                "http://ec2.amazonaws.com/doc/2014-10-01",
+                "http://ec2.amazonaws.com/doc/2016-11-15/",
+                "http://ec2.amazonaws.com/doc/2016-11-15"
+            ]
+        );
+        // A Version that never existed gets no namespace of its own.
+        assert_eq!(success_namespaces(&spec, Some("banana")), success_namespaces(&spec, None));
+    }
+
+    #[test]
     fn image_ids() {
         assert!(image_id_ok("ami-12345678") && image_id_ok("ami-0123456789abcdef0"));
         assert!(!image_id_ok("ami-0123456789ABCDEF0") && !image_id_ok("ami-123") && !image_id_ok("img-12345678"));

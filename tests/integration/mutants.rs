@@ -130,3 +130,20 @@ fn unknown_mutant_is_a_usage_error_and_the_list_names_every_mutant() {
         assert!(line.is_some_and(|l| l.ends_with(&m.description())), "{} in:\n{list}", m.name());
     }
 }
+
+#[test]
+fn a_reply_without_ec2_s_namespace_is_one_finding_under_its_own_rule() {
+    let serve = serve_for_test_with(&["--mutant", "drops-xml-namespace"]);
+    let args =
+        ["run", "--endpoint", serve.url.as_str(), "--quiet", "--format", "json", "--only", "valid", "--cases", "8"];
+    let out = Command::new(env!("CARGO_BIN_EXE_copyimage-conformance")).args(args).output().unwrap();
+    assert_eq!(out.status.code(), Some(exit::DEVIATIONS.into()), "{}", stderr(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let findings = report["summary"]["findings"].as_array().unwrap();
+    let ours: Vec<&Value> = findings.iter().filter(|f| f["key"]["kind"] == "wrong_namespace").collect();
+    assert!(!ours.is_empty(), "{findings:?}");
+    for f in ours {
+        assert_eq!(f["key"]["rule"], "R39-xml-namespace", "{f}");
+        assert_eq!(f["title"], "success whose CopyImageResponse is not in EC2's XML namespace", "{f}");
+    }
+}
