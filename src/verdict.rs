@@ -5,6 +5,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::oracle::Prediction;
+use crate::spec::Spec;
 use crate::wire::Reply;
 pub use crate::wire::codes::{CodeMap, SameCodes};
 
@@ -128,6 +129,14 @@ pub enum Finding {
         /// What the SDK would do, and why.
         why: String,
     },
+    /// A CopyImage success whose root element is not in EC2's XML namespace (the spec's
+    /// [`NAMESPACE_RULE`]).
+    WrongNamespace {
+        /// The root's namespace; `None`: none.
+        got: Option<String>,
+        /// The namespace AWS writes.
+        expected: String,
+    },
     /// The error message differs from the text AWS is known to send (a lesser finding).
     MessageMismatch {
         /// The message returned.
@@ -147,7 +156,8 @@ impl Finding {
             Finding::WrongStatus { .. }
             | Finding::MissingImageId
             | Finding::MalformedImageId { .. }
-            | Finding::SdkUnreadable { .. } => 2,
+            | Finding::SdkUnreadable { .. }
+            | Finding::WrongNamespace { .. } => 2,
             Finding::MessageMismatch { .. } => 1,
         }
     }
@@ -168,17 +178,72 @@ impl fmt::Display for Finding {
             Finding::WrongImageId { got, expected } => write!(f, "replay returned {got}, expected {expected}"),
             Finding::SetupDeviated { step, detail } => write!(f, "setup request {step}: {detail}"),
             Finding::SdkUnreadable { why } => write!(f, "an SDK would read this differently: {why}"),
+            Finding::WrongNamespace { got: None, expected } => {
+                write!(f, "CopyImageResponse in no XML namespace, expected {expected}")
+            }
+            Finding::WrongNamespace { got: Some(got), expected } => {
+                write!(f, "CopyImageResponse in XML namespace {got:?}, expected {expected}")
+            }
             Finding::MessageMismatch { got, expected } => write!(f, "message {got:?}, expected {expected:?}"),
         }
     }
+}
+
+impl Finding {
+    /// The spec rule a finding answers to when it is not the prediction's (a property of the
+    /// reply rather than an outcome of the request).
+    pub fn own_rule(&self) -> Option<&'static str> {
+        matches!(self, Finding::WrongNamespace { .. }).then_some(NAMESPACE_RULE)
+    }
+}
+
+/// The spec rule on the XML namespace of a CopyImage success.
+pub const NAMESPACE_RULE: &str = "R39-xml-namespace";
+
+/// The namespaces a CopyImage success may be in, AWS's form first: the spec's
+/// `operation.xml_namespace` for the API version the request names (when the spec knows that
+/// version; else the spec's own), as AWS writes it (with a trailing slash) and as the service
+/// model's `xmlNamespace` does (without).
+pub fn success_namespaces(spec: &Spec, version: Option<&str>) -> Vec<String> {
+    let own = &spec.operation.version;
+    let version = version.filter(|v| spec.api_version(v).is_some()).unwrap_or(own);
+    let mut out = vec![];
+    for v in [version, own.as_str()] {
+        let aws = spec.operation.xml_namespace.replace(own.as_str(), v);
+        let model = aws.trim_end_matches('/').to_owned();
+        for ns in [format!("{model}/"), model] {
+            if !out.contains(&ns) {
+                out.push(ns);
+            }
+        }
+    }
+    out
+}
+
+/// The finding on a CopyImage success whose root's namespace (`namespace`, `None`: none) is
+/// not one of `accepted` (see [`success_namespaces`]); `None` for any other reply. AWS's
+/// error `<Response>` carries no namespace ([errors] example), so an error's is not judged.
+pub fn namespace_finding(reply: &Reply, namespace: Option<&str>, accepted: &[String]) -> Option<Finding> {
+    if !matches!(reply, Reply::Success { .. }) || namespace.is_some_and(|ns| accepted.iter().any(|a| a == ns)) {
+        return None;
+    }
+    let expected = accepted.first().cloned().unwrap_or_default();
+    Some(Finding::WrongNamespace { got: namespace.map(str::to_owned), expected })
 }
 
 /// Adds what an SDK would read differently (see [`crate::wire::sdk_reading`]) to a verdict:
 /// a conforming case becomes a deviation, a deviation gets one more finding. A case that is
 /// unparseable or got no answer is left as it is.
 pub fn with_sdk_reading(verdict: Verdict, why: Option<String>) -> Verdict {
-    let Some(why) = why else { return verdict };
-    let finding = Finding::SdkUnreadable { why };
+    with_finding(verdict, why.map(|why| Finding::SdkUnreadable { why }))
+}
+
+/// Adds a finding the judgement of codes and statuses cannot see (what an SDK reads, the XML
+/// namespace) to a verdict: a conforming case becomes a deviation, a deviation gets one more
+/// finding, in its place by severity. A case that is unparseable or got no answer is left as
+/// it is.
+pub fn with_finding(verdict: Verdict, finding: Option<Finding>) -> Verdict {
+    let Some(finding) = finding else { return verdict };
     match verdict {
         Verdict::Conforms { notes } => Verdict::Deviation { findings: std::iter::once(finding).chain(notes).collect() },
         Verdict::Deviation { mut findings } => {
@@ -364,6 +429,56 @@ mod tests {
             &SameCodes,
         );
         assert_eq!(v, Verdict::Unparseable { reason: "HTTP 500: not XML; body starts \"<html>\"".into() });
+    }
+
+    #[test]
+    fn a_success_outside_ec2_s_namespace_is_a_finding_of_its_own_rule() {
+        let spec = crate::spec::Spec::builtin().unwrap();
+        let aws = "http://ec2.amazonaws.com/doc/2016-11-15/";
+        let model = aws.trim_end_matches('/');
+        let accepted = success_namespaces(&spec, None);
+        assert_eq!(accepted, [aws, model]);
+        let success = ok("ami-0123456789abcdef0");
+        for fine in [aws, model] {
+            assert_eq!(namespace_finding(&success, Some(fine), &accepted), None, "{fine}");
+        }
+        let none = namespace_finding(&success, None, &accepted).unwrap();
+        assert_eq!(none, Finding::WrongNamespace { got: None, expected: aws.to_owned() });
+        assert_eq!(none.own_rule(), Some(NAMESPACE_RULE));
+        assert!(spec.rule(NAMESPACE_RULE).is_some_and(|r| !r.predicted), "the spec has the rule, not predicted");
+        let s3 = namespace_finding(&success, Some("http://s3.amazonaws.com/doc/2006-03-01/"), &accepted).unwrap();
+        assert_eq!(
+            s3.to_string(),
+            format!("CopyImageResponse in XML namespace \"http://s3.amazonaws.com/doc/2006-03-01/\", expected {aws}")
+        );
+        // AWS's error envelope has no namespace, an emulator's has one: neither is judged.
+        assert_eq!(namespace_finding(&err("InvalidAMIID.NotFound"), None, &accepted), None);
+        assert_eq!(namespace_finding(&err("InvalidAMIID.NotFound"), Some("urn:x"), &accepted), None);
+        // A conforming case with a wrong namespace deviates; the finding sits by severity.
+        let v = with_finding(Verdict::Conforms { notes: vec![] }, Some(none.clone()));
+        assert_eq!(v, Verdict::Deviation { findings: vec![none.clone()] });
+        let worse = Verdict::Deviation { findings: vec![Finding::MissingImageId] };
+        assert_eq!(
+            with_finding(worse, Some(none.clone())),
+            Verdict::Deviation { findings: vec![Finding::MissingImageId, none] }
+        );
+    }
+
+    #[test]
+    fn an_older_version_may_answer_in_its_own_namespace_or_the_current_one() {
+        let spec = crate::spec::Spec::builtin().unwrap();
+        let old = success_namespaces(&spec, Some("2014-10-01"));
+        assert_eq!(
+            old,
+            [
+                "http://ec2.amazonaws.com/doc/2014-10-01/",
+                "http://ec2.amazonaws.com/doc/2014-10-01",
+                "http://ec2.amazonaws.com/doc/2016-11-15/",
+                "http://ec2.amazonaws.com/doc/2016-11-15"
+            ]
+        );
+        // A Version that never existed gets no namespace of its own.
+        assert_eq!(success_namespaces(&spec, Some("banana")), success_namespaces(&spec, None));
     }
 
     #[test]

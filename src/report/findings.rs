@@ -56,8 +56,16 @@ impl FindingKey {
             expected_code = observed_code.clone();
             expected_status = expected.first().copied().unwrap_or(expected_status);
         }
+        // A finding about the reply itself (its XML namespace) answers to its own rule.
+        let own = match v {
+            Verdict::Deviation { findings } => findings.first().and_then(verdict::Finding::own_rule),
+            _ => None,
+        };
         Some(FindingKey {
-            rule: p.rules.first().map_or_else(|| "none".to_owned(), |r| r.to_string()),
+            rule: own
+                .map(str::to_owned)
+                .or_else(|| p.rules.first().map(|r| r.to_string()))
+                .unwrap_or_else(|| "none".to_owned()),
             kind,
             observed_code,
             observed_status: rec.result.status,
@@ -87,6 +95,7 @@ impl FindingKey {
             "missing_image_id" => "success without an imageId".to_owned(),
             "malformed_image_id" => "success with an imageId that is not ami- and 8 or 17 hex digits".to_owned(),
             "wrong_image_id" => "a replayed ClientToken returns another imageId than the first copy".to_owned(),
+            "wrong_namespace" => format!("{observed} whose CopyImageResponse is not in EC2's XML namespace"),
             "setup_deviated" => "a setup request is not answered as predicted, so the case's premise fails".to_owned(),
             "unparseable" => format!("unreadable reply ({status}) where {expected}"),
             "transport_error" => format!("no reply where {expected}"),

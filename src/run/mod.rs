@@ -27,7 +27,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::generate::Case;
 use crate::oracle::{Oracle, Prediction, record_copy, record_if_copied, render_region};
-use crate::verdict::{CodeMap, Finding, Verdict, judge, with_sdk_reading};
+use crate::verdict::{
+    CodeMap, Finding, Verdict, judge, namespace_finding, success_namespaces, with_finding, with_sdk_reading,
+};
 use crate::wire::{Credentials, Redactor, Reply};
 use crate::world::{Params, World};
 pub use budget::Budget;
@@ -371,10 +373,11 @@ impl Runner {
         let verdict = match &sent.outcome {
             Ok((status, reply)) => {
                 let verdict = judge(&prediction, *status, reply, expected_image, exact.as_deref(), &*self.codes);
-                // Only the EC2 dialect is what an AWS SDK reads.
-                let sdk =
-                    (self.target.dialect == Dialect::Ec2Query).then(|| crate::wire::sdk_reading(*status, &sent.raw));
-                with_sdk_reading(verdict, sdk.flatten())
+                // Only the EC2 dialect is what an AWS SDK reads, and only it has XML namespaces.
+                let ec2 = self.target.dialect == Dialect::Ec2Query;
+                let sdk = ec2.then(|| crate::wire::sdk_reading(*status, &sent.raw));
+                let verdict = with_sdk_reading(verdict, sdk.flatten());
+                with_finding(verdict, ec2.then(|| self.namespace_finding(&params, reply, &sent.raw)).flatten())
             }
             Err(error) => Verdict::Transport { error: error.to_string() },
         };
@@ -394,6 +397,13 @@ impl Runner {
             curl,
             nonce: None,
         }
+    }
+
+    /// The finding on the XML namespace of an EC2 reply to `params`, if it has one.
+    fn namespace_finding(&self, params: &Params, reply: &Reply, raw: &[u8]) -> Option<Finding> {
+        let accepted =
+            success_namespaces(self.oracle.spec(), params.get(crate::oracle::key::VERSION).map(String::as_str));
+        namespace_finding(reply, crate::wire::root_namespace(raw)?.as_deref(), &accepted)
     }
 
     /// Predicts against the mirror and, for a predicted copy, records it as pending so that

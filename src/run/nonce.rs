@@ -8,6 +8,11 @@
 //! equal and two different ones stay different. Moving the punctuation of the first class
 //! too widens the room of a short Name, so two runs rarely send the same one.
 //! Snapshots undo it ([`Nonce::undo`]), so baselines compare across runs.
+//!
+//! What no rotation can rule out: because it keeps a value's length, two runs' nonces can map
+//! two different short Names onto one sent Name (there are 67^3 Names of 3 characters), and
+//! the later copy then meets the earlier one's Name. The re-run test tells such a clash apart
+//! from any other deviation.
 
 use std::collections::HashSet;
 use std::time::{SystemTime, UNIX_EPOCH};

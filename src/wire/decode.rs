@@ -379,6 +379,9 @@ fn json_too_deep(body: &[u8]) -> Option<usize> {
     None
 }
 
+mod namespace;
+pub use namespace::root_namespace;
+
 #[cfg(test)]
 mod fuzz_tests;
 #[cfg(test)]

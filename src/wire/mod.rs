@@ -20,7 +20,7 @@ use std::path::PathBuf;
 
 pub use codes::{CodeMap, EnvelopeCodes, EnvelopeError, SameCodes};
 pub use curl::curl_command;
-pub use decode::{Reply, decode_json, decode_xml};
+pub use decode::{Reply, decode_json, decode_xml, root_namespace};
 pub use encode::{form_body, json_body, percent_encode};
 pub use redact::{Redacting, Redactor};
 pub use sdk::sdk_reading;
