@@ -162,7 +162,16 @@ impl<'o> Generator<'o> {
             let (name, invalid) = c.target();
             wanted(name, invalid)
         });
-        Ok(Generator { oracle, world, denied: None, runner, walk, targets: OneOf::weighted(chosen), next: 0, predict: true })
+        Ok(Generator {
+            oracle,
+            world,
+            denied: None,
+            runner,
+            walk,
+            targets: OneOf::weighted(chosen),
+            next: 0,
+            predict: true,
+        })
     }
 
     /// The generator whose cases carry no prediction, for a runner that predicts each request

@@ -48,7 +48,8 @@ impl Outcome {
                 (_, None) => "no reply".to_owned(),
             };
             let example = f.case_ids.first().map_or_else(String::new, |id| format!(", e.g. case {id}"));
-            let line = format!("{} (observed: {observed}; {} cases{example})", f.title, f.cases);
+            let cases = if f.cases == 1 { "1 case".to_owned() } else { format!("{} cases", f.cases) };
+            let line = format!("{} (observed: {observed}; {cases}{example})", f.title);
             match entries.iter_mut().find(|e| e.rule == k.rule && e.kind == k.kind) {
                 Some(e) => e.findings.push(line),
                 None => entries.push(DraftEntry {
