@@ -154,3 +154,30 @@ fn accepted_deviations_cite_the_docs(path: &str) {
     }
     assert!(reasons > 0, "{path} accepts nothing");
 }
+
+/// The moto section's gate excerpt is a real gate run, pasted; its figures must be the
+/// committed baseline's (the matrix block, which another test ties to the baselines), so a
+/// re-recorded baseline cannot leave the excerpt behind.
+#[test]
+fn the_moto_gate_excerpt_matches_the_committed_baseline() {
+    let readme = read("README.md");
+    let matrix_row = readme.lines().find(|l| l.starts_with("| **all** |")).expect("the matrix's total row");
+    // Columns: embedded, localstack, moto, moto-ext (alphabetical, as the matrix writes them).
+    let moto_cell = matrix_row.split('|').nth(4).expect("moto's total cell").trim().trim_matches('*');
+    let (conform, cases) = moto_cell.split_once(' ').unwrap().0.split_once('/').unwrap();
+    let (conform, cases): (u64, u64) = (conform.parse().unwrap(), cases.parse().unwrap());
+    let section = &readme[readme.find("### The CI gate").unwrap()..readme.find("### Minimal reproductions").unwrap()];
+    let deviating = cases - conform;
+    assert!(
+        section.contains(&format!("groups moto's {deviating} deviating cases")),
+        "README's gate prose: moto has {deviating} deviating cases per the matrix"
+    );
+    assert!(
+        section.contains(&format!("{cases} cases: {conform} conform")),
+        "README's gate excerpt: {cases} cases, {conform} conform per the matrix"
+    );
+    assert!(
+        section.contains(&format!("{deviating} deviations accepted, 0 not accepted")),
+        "README's gate excerpt: {deviating} deviations accepted per the matrix"
+    );
+}
