@@ -2,15 +2,16 @@
 CARGO ?= cargo
 
 .PHONY: test lint fmt-check unit clients browser screenshot emitted gates moto-gate moto-baseline baselines matrix print-gates run bench rules-md
+.PHONY: bench-compare bench-smoke
 
 ## The emulators gated against their baselines (targets/NAME.toml, snapshots/NAME).
 GATES := embedded moto moto-ext localstack
 BIN := target/debug/copyimage-conformance
 
 ## Everything CI checks: formatting, lints, every test, the real clients against serve, the
-## HTML reports in a real browser, the emitted pytest files (fail on moto, pass on serve), then
-## every emulator's gate.
-test: fmt-check lint unit clients browser emitted gates
+## HTML reports in a real browser, the emitted pytest files (fail on moto, pass on serve),
+## every emulator's gate, then a short run of the benchmark suite so that it cannot rot.
+test: fmt-check lint unit clients browser emitted gates bench-smoke
 
 fmt-check:
 	$(CARGO) fmt --check
@@ -19,7 +20,8 @@ lint:
 	$(CARGO) clippy --locked --all-targets -- -D warnings
 
 ## Unit, integration and doc tests (the crate docs' examples run too; --doc cannot be mixed
-## with the other target filters, and there are no examples or benches to leave out).
+## with the other target filters; there are no examples, and `cargo test` leaves the
+## criterion benches under benches/ out: clippy --all-targets checks they build).
 unit:
 	$(CARGO) test --locked
 
@@ -88,6 +90,17 @@ run:
 ## Generation plus prediction on one core (release build).
 bench:
 	$(CARGO) run --locked --release -- bench --seconds 5
+
+## The benchmark suite (bench/compare): installs wrk and moto, builds release, measures the
+## harness against wrk on serve and on moto, memory, bench and stateful runs, prints the table.
+## `bench/compare --write` also rewrites BENCHMARKS.md and the README's headline.
+bench-compare:
+	bench/compare
+
+## One short repetition of every measurement on the debug build (under a minute once wrk and
+## moto are installed): proves the suite still runs; its figures are not written anywhere.
+bench-smoke:
+	bench/compare --quick
 
 ## The rule table for the README, from the spec.
 rules-md:

@@ -127,3 +127,7 @@ pub use spec::RuleIdError;
 pub use verdict::{CodeMap, Finding, SameCodes, Verdict, judge};
 pub use wire::{Redactor, Reply};
 pub use world::{Image, ImageState, Params, World, WorldError};
+// The request body encoding and the reply decoding, for the micro-benchmarks in benches/ and
+// tools that replay a run's bodies: pure text functions, no I/O and no credentials (signing and
+// sending stay inside the crate, as the safety notes above promise).
+pub use wire::{decode_xml, form_body};

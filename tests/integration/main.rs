@@ -6,6 +6,7 @@
 mod architecture;
 mod aws_namespace;
 mod baseline;
+mod benchmarks;
 mod cleanup;
 mod cli;
 mod docs;

@@ -1,0 +1,515 @@
+"""compare.py: the measurements behind BENCHMARKS.md; bench/compare installs wrk, GNU time and
+moto, builds the binary and runs this with the system python.
+
+Every client figure is a whole process timed from outside: wall time, and user+system CPU and
+peak RSS from GNU time. A server's CPU comes from /proc/PID/stat before and after. Comparisons
+run back to back in pairs (the harness first, then wrk for as many whole seconds as the harness
+took), each against a fresh server (a fresh `serve`, or moto after a reset), so the state a
+server holds is the same for both; a ratio is the median of the pairs' ratios.
+
+usage: compare.py BIN [--quick] [--write] [--command TEXT]
+"""
+
+import argparse
+import json
+import os
+import re
+import shlex
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCHMARKS = ROOT / "BENCHMARKS.md"
+README = ROOT / "README.md"
+TABLE = ("<!-- bench:begin -->", "<!-- bench:end -->")
+HEADLINE = ("<!-- bench-headline:begin -->", "<!-- bench-headline:end -->")
+# One of moto 5.2.5's default AMIs (us-east-1): it survives /moto-api/reset, so every run
+# against moto starts from the same world.
+MOTO_AMI = "ami-760aaa0f"
+MOTO_DIR = ROOT / ".bench" / "moto"
+
+
+@dataclass
+class Mode:
+    """How much to measure: the full comparison, or a smoke run that only proves it works."""
+
+    reps: int
+    serve_cases: dict
+    memory_cases: list
+    bench_seconds: float
+    stateful: tuple
+    moto_cases: dict
+
+
+FULL = Mode(
+    reps=3,
+    serve_cases={1: 10_000, 8: 20_000, 64: 20_000},
+    memory_cases=[10_000, 100_000, 1_000_000],
+    bench_seconds=3.0,
+    stateful=(250, 1000),
+    moto_cases={1: 500, 8: 800},
+)
+# Sized for the debug build, which generates about 100 times slower than the release one.
+QUICK = Mode(
+    reps=1,
+    serve_cases={1: 200, 8: 400, 64: 400},
+    memory_cases=[300, 1_000],
+    bench_seconds=0.3,
+    stateful=(5, 20),
+    moto_cases={1: 40, 8: 60},
+)
+
+
+@dataclass
+class Proc:
+    """One timed process: wall seconds, user+system CPU seconds, peak RSS in MB, its output."""
+
+    rc: int
+    wall: float
+    cpu: float
+    rss_mb: float
+    stdout: str
+    stderr: str
+
+
+@dataclass
+class Results:
+    """Every figure, by name; each is a list with one value per repetition."""
+
+    figures: dict = field(default_factory=dict)
+
+    def add(self, name, value):
+        self.figures.setdefault(name, []).append(value)
+
+    def median(self, name):
+        return statistics.median(self.figures[name])
+
+
+def fail(message):
+    print(f"bench/compare: {message}", file=sys.stderr)
+    sys.exit(1)
+
+
+def timed(cmd, tmp, env=None, ok=(0,)):
+    """Runs cmd under GNU time; fails the comparison when it exits with a code not in `ok`."""
+    report = Path(tmp) / "time.txt"
+    start = time.monotonic()
+    p = subprocess.run(
+        ["/usr/bin/time", "-v", "-o", str(report), *map(str, cmd)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        check=False,
+    )
+    wall = time.monotonic() - start
+    text = report.read_text()
+    if p.returncode not in ok:
+        fail(f"`{shlex.join(map(str, cmd))}` exited {p.returncode}:\n{p.stderr[-2000:]}")
+
+    def number(label):
+        m = re.search(rf"{re.escape(label)}: ([0-9.]+)", text)
+        if not m:
+            fail(f"GNU time printed no `{label}` for {cmd[0]}")
+        return float(m.group(1))
+
+    cpu = number("User time (seconds)") + number("System time (seconds)")
+    rss = number("Maximum resident set size (kbytes)") / 1024
+    return Proc(p.returncode, wall, cpu, rss, p.stdout, p.stderr)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cpu_seconds(pid):
+    """User+system CPU seconds of a process so far (all its threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Serve:
+    """A fresh `serve` on a free loopback port, started as targets/embedded.toml starts it."""
+
+    def __init__(self, binary):
+        self.binary = binary
+
+    def __enter__(self):
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}/"
+        self.proc = subprocess.Popen(
+            [self.binary, "serve", "--addr", f"127.0.0.1:{port}"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    fail(f"serve on port {port} did not start")
+                time.sleep(0.02)
+        self.pid = self.proc.pid
+        return self
+
+    def __exit__(self, *_):
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+class Moto:
+    """moto as targets/moto.toml starts it, in .bench/moto (sharing the .moto venv that
+    `scripts/moto-server install` made), so a moto the user runs from .moto is left alone."""
+
+    def __init__(self, binary):
+        self.binary = binary
+
+    def targets(self, action):
+        p = subprocess.run(
+            [self.binary, "targets", action, "moto", "--dir", str(MOTO_DIR)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+            check=False,
+        )
+        if p.returncode != 0:
+            fail(f"targets {action} moto: exit {p.returncode}\n{p.stderr[-2000:]}")
+        return p.stdout
+
+    def __enter__(self):
+        MOTO_DIR.mkdir(parents=True, exist_ok=True)
+        venv = MOTO_DIR / "venv"
+        if not venv.exists():
+            venv.symlink_to(ROOT / ".moto" / "venv")
+        self.url = self.targets("start").strip().splitlines()[-1].rstrip("/") + "/"
+        self.pid = int((MOTO_DIR / "moto.pid").read_text().strip())
+        self.python = str(venv / "bin" / "python")
+        return self
+
+    def reset(self):
+        self.targets("reset")
+
+    def __exit__(self, *_):
+        self.targets("stop")
+
+
+def harness(binary, url, cases, concurrency, tmp, server_pid, extra=()):
+    """One `run` against url: requests per second, CPU per request, the server's CPU %."""
+    out = Path(tmp) / "report.txt"
+    cmd = [binary, "run", "--endpoint", url, "--cases", cases, "--concurrency", concurrency, "--quiet"]
+    before = cpu_seconds(server_pid)
+    p = timed([*cmd, *extra, "--output", out], tmp, ok=(0, 1))
+    server = cpu_seconds(server_pid) - before
+    report = out.read_text()
+    m = re.search(r"^(\d+) requests, \d+ retried", report, re.M)
+    errors = re.search(r"(\d+) transport errors", report)
+    if not m or not errors:
+        fail(f"no request count in the report of `{shlex.join(map(str, cmd))}`:\n{report[:600]}")
+    requests = int(m.group(1))
+    # A rate of failed requests is not a rate of answers.
+    if int(errors.group(1)) * 100 > requests:
+        fail(f"more than 1 % transport errors in `{shlex.join(map(str, cmd))}`:\n{report[:600]}")
+    return {
+        "rps": requests / p.wall,
+        "us_per_request": p.cpu / requests * 1e6,
+        "cpu_pct": p.cpu / p.wall * 100,
+        "server_cpu_pct": server / p.wall * 100,
+        "wall": p.wall,
+    }
+
+
+def wrk(url, concurrency, seconds, bodies, tmp, server_pid):
+    """wrk replaying the recorded bodies for whole seconds, as many threads as cores allow."""
+    threads = 1 if concurrency == 1 else min(concurrency, os.cpu_count() or 2)
+    env = dict(os.environ, BODIES=str(bodies))
+    script = ROOT / "bench" / "replay.lua"
+    # The harness's own default timeout (10 s), not wrk's 2 s: a loaded moto answers late.
+    cmd = ["wrk", "-t", threads, "-c", concurrency, "-d", f"{seconds}s", "--timeout", "10s", "-s", script, url]
+    before = cpu_seconds(server_pid)
+    p = timed(cmd, tmp, env=env)
+    server = cpu_seconds(server_pid) - before
+    m = re.search(r"(\d+) requests in ([0-9.]+)s", p.stdout)
+    if not m:
+        fail(f"wrk printed no request count:\n{p.stdout}")
+    requests = int(m.group(1))
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", p.stdout)
+    # As for the harness: a rate of failed requests is not a rate of answers.
+    if errors and sum(map(int, errors.groups())) * 100 > requests:
+        fail(f"wrk met more than 1 % socket errors:\n{p.stdout}")
+    return {
+        "rps": requests / float(m.group(2)),
+        "us_per_request": p.cpu / requests * 1e6,
+        "server_cpu_pct": server / p.wall * 100,
+    }
+
+
+def record_bodies(binary, url, cases, path, tmp, extra=()):
+    """The bodies a harness run sends, in order (setup requests first), from its JSON report's
+    curl reproductions: byte for byte what the harness put on the wire in that run."""
+    report = Path(tmp) / "record.json"
+    cmd = [binary, "run", "--endpoint", url, "--cases", cases, "--format", "json", "--quiet"]
+    timed([*cmd, *extra, "--output", report], tmp, ok=(0, 1))
+    bodies = []
+    for case in json.loads(report.read_text())["cases"]:
+        for step in [*case.get("setup", []), case]:
+            words = shlex.split(step["curl"].replace("\\\n", " "))
+            body = words[words.index("--data-binary") + 1]
+            # One body per line for wrk; none of the generated bodies has a line break
+            # (they are percent-encoded), and one that had would be left out.
+            if "\n" not in body and "\r" not in body:
+                bodies.append(body)
+    if not bodies:
+        fail("the recording run sent no bodies")
+    Path(path).write_text("\n".join(bodies) + "\n")
+    return len(bodies)
+
+
+def against_serve(binary, mode, tmp, results):
+    with Serve(binary) as s:
+        bodies = Path(tmp) / "serve-bodies.txt"
+        # As many cases as the longest harness run sends, from the same seed: the same bodies.
+        n = record_bodies(binary, s.url, max(mode.serve_cases.values()), bodies, tmp)
+        print(f"  recorded {n} bodies from a harness run against serve", flush=True)
+    for c, cases in mode.serve_cases.items():
+        for rep in range(mode.reps):
+            with Serve(binary) as s:
+                h = harness(binary, s.url, cases, c, tmp, s.pid)
+            with Serve(binary) as s:
+                w = wrk(s.url, c, max(1, round(h["wall"])), bodies, tmp, s.pid)
+            print(f"  serve C={c} #{rep + 1}: harness {h['rps']:.0f} req/s, wrk {w['rps']:.0f} req/s", flush=True)
+            results.add(f"serve.c{c}.harness", h["rps"])
+            results.add(f"serve.c{c}.wrk", w["rps"])
+            results.add(f"serve.c{c}.ratio", h["rps"] / w["rps"])
+            results.add(f"serve.c{c}.harness_us", h["us_per_request"])
+            results.add(f"serve.c{c}.wrk_us", w["us_per_request"])
+            results.add(f"serve.c{c}.harness_cpu", h["cpu_pct"])
+            results.add(f"serve.c{c}.server_cpu", h["server_cpu_pct"])
+
+
+def against_moto(binary, mode, tmp, results):
+    with Moto(binary) as m:
+        world = ["--discover", MOTO_AMI]
+        bodies = Path(tmp) / "moto-bodies.txt"
+        m.reset()
+        n = record_bodies(binary, m.url, mode.moto_cases[8], bodies, tmp, world)
+        print(f"  recorded {n} bodies from a harness run against moto", flush=True)
+        for rep in range(mode.reps):
+            for c, cases in mode.moto_cases.items():
+                m.reset()
+                h = harness(binary, m.url, cases, c, tmp, m.pid, world)
+                m.reset()
+                w = wrk(m.url, c, max(1, round(h["wall"])), bodies, tmp, m.pid)
+                print(f"  moto C={c} #{rep + 1}: harness {h['rps']:.0f} req/s, wrk {w['rps']:.0f} req/s", flush=True)
+                results.add(f"moto.c{c}.harness", h["rps"])
+                results.add(f"moto.c{c}.wrk", w["rps"])
+                results.add(f"moto.c{c}.ratio", h["rps"] / w["rps"])
+                if c == 1:
+                    m.reset()
+                    seconds = max(1.0, h["wall"])
+                    loop = [m.python, ROOT / "bench" / "boto3_loop.py", m.url, bodies, f"{seconds:.1f}"]
+                    b = json.loads(timed(loop, tmp).stdout)
+                    print(f"  moto boto3 loop #{rep + 1}: {b['requests'] / b['seconds']:.0f} req/s", flush=True)
+                    results.add("moto.boto3", b["requests"] / b["seconds"])
+
+
+def memory_and_speed(binary, mode, tmp, results):
+    out = Path(tmp) / "report.txt"
+    for cases in mode.memory_cases:
+        # A million cases take about a minute: measured once; the smaller sizes `reps` times.
+        for _ in range(1 if cases >= 1_000_000 else mode.reps):
+            p = timed([binary, "run", "--cases", cases, "--quiet", "--output", out], tmp)
+            print(f"  run --cases {cases}: {p.rss_mb:.0f} MB peak, {p.wall:.1f} s", flush=True)
+            results.add(f"memory.{cases}.mb", p.rss_mb)
+            results.add(f"memory.{cases}.us_per_case", p.wall / cases * 1e6)
+    for _ in range(mode.reps):
+        p = timed([binary, "bench", "--seconds", mode.bench_seconds], tmp)
+        m = re.search(r"= (\d+) cases/s", p.stdout)
+        if not m:
+            fail(f"`bench` printed no rate:\n{p.stdout}")
+        print(f"  bench: {int(m.group(1))} cases/s", flush=True)
+        results.add("bench", int(m.group(1)))
+    for n in mode.stateful:
+        for _ in range(mode.reps):
+            p = timed([binary, "run", "--cases", 1, "--stateful", n, "--quiet", "--output", out], tmp)
+            print(f"  run --stateful {n}: {p.wall:.1f} s", flush=True)
+            results.add(f"stateful.{n}", n / p.wall)
+
+
+def machine():
+    cpu = next(
+        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if "model name" in line),
+        "unknown",
+    )
+    mem = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1)) // (1024 * 1024)
+    commit = subprocess.run(["git", "-C", ROOT, "describe", "--always", "--dirty"], capture_output=True, text=True)
+    wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.split("[")[0].strip()
+    return {
+        "cores": os.cpu_count(),
+        "cpu": cpu,
+        "memory_gb": mem,
+        "kernel": os.uname().release,
+        "commit": commit.stdout.strip() or "unknown",
+        "wrk": wrk_version or "wrk",
+    }
+
+
+def load():
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def verdict(ok):
+    return "met" if ok else "**missed**"
+
+
+def linear(cost_small, cost_large):
+    """Whether the cost per unit (a case, a sequence) at the larger size stays within 1.5x of
+    the cost at the smaller one."""
+    return cost_large <= 1.5 * cost_small
+
+
+def render(results, mode, info, command, load_before, load_after):
+    r = results.median
+    mem = mode.memory_cases
+    s_small, s_large = mode.stateful
+    rows = []
+    for c in mode.serve_cases:
+        ratio = r(f"serve.c{c}.ratio")
+        rows.append(
+            (
+                f"harness vs wrk on `serve`, C={c}",
+                f"{r(f'serve.c{c}.harness'):,.0f} vs {r(f'serve.c{c}.wrk'):,.0f} req/s = **{ratio:.2f}x**",
+                ">= 0.8x",
+                verdict(ratio >= 0.8),
+            )
+        )
+    rows.append(
+        (
+            "who saturates at C=64 (CPU, 100 % = one core)",
+            f"harness {r('serve.c64.harness_cpu'):.0f} %, serve {r('serve.c64.server_cpu'):.0f} % "
+            f"of {info['cores']} cores",
+            "",
+            "",
+        )
+    )
+    us = [r(f"serve.c{c}.harness_us") for c in mode.serve_cases]
+    wrk_us = [r(f"serve.c{c}.wrk_us") for c in mode.serve_cases]
+    rows.append(
+        (
+            "client CPU per request, C=" + "/".join(map(str, mode.serve_cases)),
+            "harness " + " / ".join(f"{u:.0f}" for u in us) + " µs (wrk " + " / ".join(f"{u:.0f}" for u in wrk_us) + " µs)",
+            "<= 60 µs",
+            verdict(max(us) <= 60),
+        )
+    )
+    rows.append(
+        (
+            "peak memory, `run --cases " + "/".join(f"{n:,}" for n in mem) + "` (embedded)",
+            " / ".join(f"{r(f'memory.{n}.mb'):.0f} MB" for n in mem)
+            + "; "
+            + " / ".join(f"{r(f'memory.{n}.us_per_case'):.1f}" for n in mem)
+            + " µs per case",
+            f"< 100 MB at {mem[-1]:,}, time linear",
+            verdict(
+                r(f"memory.{mem[-1]}.mb") < 100
+                and linear(r(f"memory.{mem[-2]}.us_per_case"), r(f"memory.{mem[-1]}.us_per_case"))
+            ),
+        )
+    )
+    rows.append(("`bench` (generate+predict, one thread)", f"{r('bench'):,.0f} cases/s", ">= 250,000", verdict(r("bench") >= 250_000)))
+    rows.append(
+        (
+            f"`run --stateful {s_small}` / `{s_large}` (embedded)",
+            f"{r(f'stateful.{s_small}'):,.0f} / {r(f'stateful.{s_large}'):,.0f} sequences/s",
+            "linear",
+            verdict(linear(1 / r(f"stateful.{s_small}"), 1 / r(f"stateful.{s_large}"))),
+        )
+    )
+    for c in mode.moto_cases:
+        ratio = r(f"moto.c{c}.ratio")
+        boto = f"; boto3 loop {r('moto.boto3'):,.0f} req/s" if c == 1 else ""
+        rows.append(
+            (
+                f"harness vs wrk on moto 5.2.5, C={c}",
+                f"{r(f'moto.c{c}.harness'):,.0f} vs {r(f'moto.c{c}.wrk'):,.0f} req/s = **{ratio:.2f}x**{boto}",
+                ">= 0.95x",
+                verdict(ratio >= 0.95),
+            )
+        )
+    once = f"; {mem[-1]:,} cases once" if mem[-1] >= 1_000_000 else ""
+    table = [f"| what | measured (median of {mode.reps}{once}) | goal | |", "|---|---|---|---|"]
+    table += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
+    serve_ratios = "/".join(f"{r(f'serve.c{c}.ratio'):.2f}" for c in mode.serve_cases)
+    moto_ratios = "/".join(f"{r(f'moto.c{c}.ratio'):.2f}" for c in mode.moto_cases)
+    met = sum(1 for row in rows if row[3] == "met")
+    goals = sum(1 for row in rows if row[3])
+    headline = (
+        f"The harness sends **{serve_ratios}x** the requests per second wrk sends to `serve` with the same "
+        f"bodies at concurrency {'/'.join(map(str, mode.serve_cases))}, and **{moto_ratios}x** wrk's against "
+        f"moto 5.2.5 at concurrency {'/'.join(map(str, mode.moto_cases))}; it peaks at "
+        f"**{r(f'memory.{mem[-1]}.mb'):.0f} MB** for {mem[-1]:,} cases and generates and predicts "
+        f"**{r('bench'):,.0f} cases/s** on one thread; {met} of {goals} goals met "
+        f"([BENCHMARKS.md](BENCHMARKS.md): {info['cores']} cores, load {load_before} at the start, "
+        f"`{command}`)."
+    )
+    machine_lines = [
+        f"- machine: {info['cores']} cores ({info['cpu']}), {info['memory_gb']} GB, Linux {info['kernel']}",
+        f"- load average (1/5/15 min): {load_before} at the start, {load_after} at the end",
+        f"- commit: {info['commit']}; {info['wrk']}; moto 5.2.5 (targets/moto.toml)",
+        f"- command: `{command}` ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})",
+    ]
+    return "\n".join(table), headline, "\n".join(machine_lines)
+
+
+def replace_block(path, markers, text):
+    content = path.read_text()
+    begin, end = markers
+    if begin not in content or end not in content:
+        fail(f"{path.name} has no {begin} ... {end} block")
+    head, rest = content.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    path.write_text(f"{head}{begin}\n{text}\n{end}{tail}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("binary")
+    ap.add_argument("--quick", action="store_true", help="one short repetition of everything (a smoke run)")
+    ap.add_argument("--write", action="store_true", help="write BENCHMARKS.md and the README headline")
+    ap.add_argument("--command", default="bench/compare", help="the command shown with the figures")
+    args = ap.parse_args()
+    if args.quick and args.write:
+        fail("--quick figures are a smoke run's: they are not written")
+    mode = QUICK if args.quick else FULL
+    info = machine()
+    load_before = load()
+    results = Results()
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="bench-compare-") as tmp:
+        print("serve:", flush=True)
+        against_serve(args.binary, mode, tmp, results)
+        print("embedded runs and bench:", flush=True)
+        memory_and_speed(args.binary, mode, tmp, results)
+        print("moto:", flush=True)
+        against_moto(args.binary, mode, tmp, results)
+    table, headline, machine_lines = render(results, mode, info, args.command, load_before, load())
+    print(f"\n{table}\n\n{headline}\n\n{machine_lines}\n(measured in {time.monotonic() - started:.0f} s)")
+    if args.write:
+        replace_block(BENCHMARKS, TABLE, f"{table}\n\n{machine_lines}")
+        replace_block(BENCHMARKS, HEADLINE, headline)
+        replace_block(README, HEADLINE, headline)
+        print("bench/compare: BENCHMARKS.md and the README headline written")
+
+
+if __name__ == "__main__":
+    main()
