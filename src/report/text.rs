@@ -10,8 +10,9 @@ use crate::report::{Finding, Shrunk, Sink, Summary};
 use crate::run::CaseRecord;
 
 /// How many findings not accepted are shown in full, reproduction included; the others get
-/// a line each, so the report stays about two screens long against a buggy endpoint.
-const IN_FULL: usize = 5;
+/// a line each, so the report stays about two screens long against a buggy endpoint (the JSON,
+/// HTML and markdown reports and `--emit-tests` have every finding's reproduction).
+const IN_FULL: usize = 3;
 
 /// The terminal report.
 pub struct Terminal<W: Write> {
