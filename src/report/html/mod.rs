@@ -10,7 +10,7 @@ use std::io::{self, Write};
 
 use serde_json::Value;
 
-use crate::report::text::{case_ids, cases, confidence};
+use crate::report::text::{case_ids, cases, confidence, shrunk};
 use crate::report::{Finding, Sink, Status, Summary};
 use crate::run::CaseRecord;
 use page::{bar, esc, esc_block, percent};
@@ -25,6 +25,8 @@ const LAID_OUT: &[&str] = &[
     "request",
     "setup",
     "expected",
+    "boto3",
+    "shrunk",
     "key",
     "title",
     "rule_title",
@@ -179,7 +181,13 @@ fn finding(o: &mut impl Write, n: usize, f: &Finding) -> io::Result<()> {
         writeln!(o, "<p class=\"meta\">{} of the {} accepted: {}</p>", f.accepted_cases, cases(f.cases), esc(reason))?;
     }
     writeln!(o, "<p>Example <code>{}</code>: {}</p>", esc(&f.example), esc(&f.detail))?;
+    if let Some(s) = &f.shrunk {
+        writeln!(o, "<p class=\"meta\">{}</p>", esc(&shrunk(s)))?;
+    }
     writeln!(o, "<p class=\"label\">Reproduction (curl)</p>\n<pre>{}</pre>", esc_block(&f.reproduction))?;
+    if !f.boto3.is_empty() {
+        writeln!(o, "<p class=\"label\">Reproduction (boto3)</p>\n<pre>{}</pre>", esc_block(&f.boto3))?;
+    }
     // Fields added to `Finding` later (other forms of reproduction) show without a change here.
     if let Ok(Value::Object(fields)) = serde_json::to_value(f) {
         for (name, value) in fields.iter().filter(|(k, _)| !LAID_OUT.contains(&k.as_str())) {
