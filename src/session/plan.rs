@@ -383,6 +383,8 @@ const CASES: (&str, u64, u64, &str) = ("--cases", 1, 10_000_000, "1 to 10000000"
 const RETRIES: (&str, u64, u64, &str) = ("--retries", 0, 10, "0 to 10");
 const STATEFUL: (&str, u64, u64, &str) = ("--stateful", 0, 100_000, "0 to 100000");
 const STATEFUL_LEN: (&str, u64, u64, &str) = ("--stateful-len", 1, 64, "1 to 64");
+// Below 1 KiB even AWS's own error replies would count as oversized.
+const MAX_BODY: (&str, u64, u64, &str) = ("--max-body", 1024, 1 << 30, "1024 to 1073741824");
 
 /// The variables that hold signing credentials.
 const CREDENTIAL_VARS: [&str; 3] = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"];
@@ -528,6 +530,7 @@ fn check_bounds(flags: &Flags) -> Result<(), PlanError> {
         (RETRIES, Some(u64::from(flags.retries))),
         (STATEFUL, Some(u64::from(flags.stateful))),
         (STATEFUL_LEN, Some(flags.stateful_len as u64)),
+        (MAX_BODY, Some(flags.max_body as u64)),
     ];
     for ((flag, least, most, range), value) in checks {
         match value {

@@ -29,13 +29,14 @@ fn assert_refused(o: &Output, expected: &str) {
 fn numbers_out_of_range_name_the_flag_and_the_range() {
     // An endpoint that takes no connections: the plan refuses before trying it.
     let closed = ["--endpoint", "http://127.0.0.1:9/"];
-    let cases: [(&[&str], &str); 6] = [
+    let cases: [(&[&str], &str); 7] = [
         (&["--concurrency", "0"], "--concurrency 0: out of range; give 1 to 1024"),
         (&["--cases", "0"], "--cases 0: out of range; give 1 to 10000000"),
         (&["--retries", "4000000000"], "--retries 4000000000: out of range; give 0 to 10"),
         (&["--stateful", "100001"], "--stateful 100001: out of range; give 0 to 100000"),
         (&["--stateful-len", "0"], "--stateful-len 0: out of range; give 1 to 64"),
         (&["--stateful-len", "65"], "--stateful-len 65: out of range; give 1 to 64"),
+        (&["--max-body", "0"], "--max-body 0: out of range; give 1024 to 1073741824"),
     ];
     for (args, expected) in cases {
         assert_refused(&run_with_env(&[&closed[..], args].concat(), &[]), expected);

@@ -335,7 +335,7 @@ fn control_characters_in_credential_variables_are_refused_by_name() {
 
 #[test]
 fn numeric_flags_out_of_range_are_refused_by_name_and_range() {
-    let cases: [(Flags, &str); 8] = [
+    let cases: [(Flags, &str); 9] = [
         (Flags { concurrency: Some(0), ..flags() }, "--concurrency 0: out of range; give 1 to 1024"),
         (Flags { concurrency: Some(1025), ..flags() }, "--concurrency 1025: out of range; give 1 to 1024"),
         (Flags { cases: 0, ..flags() }, "--cases 0: out of range; give 1 to 10000000"),
@@ -344,6 +344,7 @@ fn numeric_flags_out_of_range_are_refused_by_name_and_range() {
         (Flags { stateful: 100_001, ..flags() }, "--stateful 100001: out of range; give 0 to 100000"),
         (Flags { stateful: 1, stateful_len: 0, ..flags() }, "--stateful-len 0: out of range; give 1 to 64"),
         (Flags { stateful_len: 65, ..flags() }, "--stateful-len 65: out of range; give 1 to 64"),
+        (Flags { max_body: 0, ..flags() }, "--max-body 0: out of range; give 1024 to 1073741824"),
     ];
     for (f, message) in cases {
         assert_eq!(resolve(f).unwrap_err().to_string(), message);
