@@ -11,8 +11,8 @@ use crate::run::{Dialect, Protocol, Safety, Target};
 use crate::spec::Spec;
 use crate::wire::{Credentials, WireError};
 
-use super::Env;
 use super::safety::AwsHosts;
+use super::{Env, NoCredentials};
 
 /// What the user asked `cleanup` for.
 #[derive(Clone, Debug)]
@@ -43,10 +43,8 @@ pub enum CleanupSessionError {
     #[error(transparent)]
     Credentials(#[from] WireError),
     /// AWS needs real credentials, and the environment has none.
-    #[error(
-        "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE with ~/.aws/credentials"
-    )]
-    NoCredentials,
+    #[error(transparent)]
+    NoCredentials(#[from] NoCredentials),
     /// The cleanup itself could not run.
     #[error(transparent)]
     Cleanup(#[from] CleanupError),
@@ -72,7 +70,7 @@ pub async fn cleanup(
     let aws = AwsHosts::from_spec(spec).contains(&host);
     // Deleting is a mutating call: on AWS, only with the account's own credentials.
     let (credentials, dummy) = if aws || flags.use_env_credentials {
-        (Credentials::from_env(&|k| env.var(k))?.ok_or(CleanupSessionError::NoCredentials)?, false)
+        (Credentials::from_env(&|k| env.var(k))?.ok_or(NoCredentials)?, false)
     } else {
         (Credentials::dummy(), true)
     };

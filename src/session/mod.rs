@@ -14,6 +14,7 @@
 
 mod baseline;
 pub mod cleanup;
+mod error;
 mod interrupt;
 mod outcome;
 mod partition;
@@ -26,7 +27,6 @@ use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Write};
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::pin::pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -37,116 +37,21 @@ use futures_util::StreamExt;
 use crate::generate::{Case, GenerateError, Generator};
 use crate::oracle::Oracle;
 use crate::report::{self, Sink, Source, Summary};
-use crate::run::discover::{DiscoverError, discover};
+use crate::run::discover::discover;
 use crate::run::journal::{self, Journal, JournalError};
-use crate::run::setup::{SetupError, setup};
+use crate::run::setup::setup;
 use crate::run::stateful::{StatefulConfig, StatefulReport};
 use crate::run::{Dialect, Protocol, Runner, Target};
-use crate::serve::{self, EnvelopeCodes, EnvelopeError};
-use crate::snapshot::{Baseline, BaselineError};
+use crate::serve::{self, EnvelopeCodes};
+use crate::snapshot::Baseline;
 use crate::verdict::{CodeMap, SameCodes};
-use crate::wire::{Credentials, Redacting, Redactor, WireError};
+use crate::wire::{Credentials, Redacting, Redactor};
 use crate::world::World;
 
+pub use error::{NoCredentials, SessionError};
 pub use interrupt::Interrupt;
 pub use outcome::Outcome;
 pub use plan::{CredentialSource, Endpoint, Env, Flags, Plan, PlanError};
-
-/// Why a planned run could not be carried out (deviations are not errors: they are in the
-/// [`Outcome`]).
-#[derive(Debug, thiserror::Error)]
-pub enum SessionError {
-    /// The embedded endpoint could not listen.
-    #[error("cannot start the embedded endpoint")]
-    Embedded(#[source] io::Error),
-    /// No TCP connection to the endpoint.
-    #[error("cannot reach the endpoint {url}")]
-    Unreachable {
-        /// The endpoint.
-        url: String,
-        /// Why not.
-        #[source]
-        source: io::Error,
-    },
-    /// No TCP connection to the proxy the requests would go through.
-    #[error("cannot reach the proxy {host}:{port} (from HTTP_PROXY, HTTPS_PROXY or ALL_PROXY) for the endpoint {url}")]
-    ProxyUnreachable {
-        /// The proxy's host.
-        host: String,
-        /// The proxy's port.
-        port: u16,
-        /// The endpoint.
-        url: String,
-        /// Why not.
-        #[source]
-        source: io::Error,
-    },
-    /// The environment's credentials are unusable.
-    #[error(transparent)]
-    Credentials(#[from] WireError),
-    /// The plan needs credentials from the environment, and it has none.
-    #[error(
-        "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE with ~/.aws/credentials"
-    )]
-    NoCredentials,
-    /// `--discover` failed.
-    #[error(transparent)]
-    Discover(#[from] DiscoverError),
-    /// `--setup` failed.
-    #[error(transparent)]
-    Setup(#[from] SetupError),
-    /// The world could not be written as JSON.
-    #[error(transparent)]
-    WorldJson(#[from] serde_json::Error),
-    /// `--world-out` could not be written.
-    #[error("{}: cannot write", path.display())]
-    Write {
-        /// The file.
-        path: PathBuf,
-        /// Why not.
-        #[source]
-        source: io::Error,
-    },
-    /// A file or directory could not be created (the report, the baseline directory).
-    #[error("{}: cannot create", path.display())]
-    Create {
-        /// The file or directory.
-        path: PathBuf,
-        /// Why not.
-        #[source]
-        source: io::Error,
-    },
-    /// The JSON envelope's code table is unusable.
-    #[error(transparent)]
-    Envelope(#[from] EnvelopeError),
-    /// The baseline is unusable.
-    #[error(transparent)]
-    Baseline(#[from] BaselineError),
-    /// The baseline has no corpus and is not to be rewritten.
-    #[error("{}: no corpus; run once with --update-baseline to create the baseline", path.display())]
-    NoCorpus {
-        /// Where the corpus should be.
-        path: PathBuf,
-    },
-    /// No cases can be generated (an unknown `--rule`, a world with nothing to copy).
-    #[error(transparent)]
-    Generate(#[from] crate::generate::GenerateError),
-    /// The HTTP client could not be built.
-    #[error("cannot build the HTTP client")]
-    Client(#[source] reqwest::Error),
-    /// The report could not be written (a closed pipe among others).
-    #[error(transparent)]
-    Report(io::Error),
-    /// The journal of live calls cannot be written: the run stops before the next live call.
-    #[error(transparent)]
-    Journal(#[from] JournalError),
-    /// The baseline corpus's world is not one the spec allows.
-    #[error(transparent)]
-    World(#[from] crate::world::WorldError),
-    /// The stateful checks' task ended abnormally.
-    #[error("the stateful checks stopped")]
-    Stateful(#[source] tokio::task::JoinError),
-}
 
 /// Executes a [`Plan`].
 ///
@@ -419,7 +324,7 @@ impl Session {
             CredentialSource::Dummy => (Credentials::dummy(), true),
             CredentialSource::Environment => {
                 let found = plan.env_credentials(&self.env)?;
-                (found.ok_or(SessionError::NoCredentials)?, false)
+                (found.ok_or(NoCredentials)?, false)
             }
         };
         Ok(Target {
