@@ -9,6 +9,7 @@ pub mod curl;
 pub mod decode;
 pub mod describe;
 pub mod encode;
+pub mod ini;
 pub mod redact;
 pub mod sdk;
 pub mod sign;

@@ -9,17 +9,13 @@ use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings};
 use aws_sigv4::sign::v4;
 use http::header::{AUTHORIZATION, HOST, HeaderName, HeaderValue};
 
-use super::WireError;
+use super::{WireError, ini};
 
 const ENV_KEY_ID: &str = "AWS_ACCESS_KEY_ID";
 const ENV_SECRET: &str = "AWS_SECRET_ACCESS_KEY";
 const ENV_TOKEN: &str = "AWS_SESSION_TOKEN";
 const ENV_PROFILE: &str = "AWS_PROFILE";
 const ENV_FILE: &str = "AWS_SHARED_CREDENTIALS_FILE";
-
-const INI_KEY_ID: &str = "aws_access_key_id";
-const INI_SECRET: &str = "aws_secret_access_key";
-const INI_TOKEN: &str = "aws_session_token";
 
 const X_AMZ_DATE: &str = "x-amz-date";
 const X_AMZ_SECURITY_TOKEN: &str = "x-amz-security-token";
@@ -149,61 +145,19 @@ impl Credentials {
     }
 }
 
-/// Reads `profile` from an INI credentials file. `Ok(None)` when the file has no such section.
+/// Reads `profile` from an INI credentials file. `Ok(None)` when the file has no such section;
+/// a section without both keys is incomplete.
 fn profile_from_ini(text: &str, profile: &str, path: &Path) -> Result<Option<Credentials>, WireError> {
-    let syntax =
-        |line: usize, reason: &'static str| WireError::CredentialsSyntax { path: path.to_owned(), line, reason };
-    // `found` is the first header's line; a repeated section merges into it, as in
-    // configparser.
-    let mut found: Option<usize> = None;
-    let (mut id, mut secret, mut token) = (None, None, None);
-    let mut in_profile = false;
-    let mut in_section = false;
-    let mut after_key = false;
-    for (i, raw) in text.lines().enumerate() {
-        let n = i + 1;
-        let line = raw.trim();
-        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
-            continue;
-        }
-        // An indented line after a key continues its value (nested settings such as `s3 =`);
-        // none of the keys read here span lines.
-        if after_key && raw.starts_with([' ', '\t']) {
-            continue;
-        }
-        if let Some(rest) = line.strip_prefix('[') {
-            let name = rest.strip_suffix(']').ok_or_else(|| syntax(n, "section header without `]`"))?;
-            in_section = true;
-            after_key = false;
-            in_profile = name.trim() == profile;
-            if in_profile && found.is_none() {
-                found = Some(n);
-            }
-            continue;
-        }
-        let (k, v) =
-            line.split_once('=').ok_or_else(|| syntax(n, "expected `key = value`, a `[section]` or a comment"))?;
-        if !in_section {
-            return Err(syntax(n, "`key = value` before any `[section]`"));
-        }
-        after_key = true;
-        if !in_profile {
-            continue;
-        }
-        let v = v.trim().to_owned();
-        match k.trim().to_ascii_lowercase().as_str() {
-            INI_KEY_ID => id = Some(v),
-            INI_SECRET => secret = Some(v),
-            INI_TOKEN => token = Some(v),
-            _ => {}
-        }
+    let Some(section) = ini::section(text, path, |name| name == profile)? else { return Ok(None) };
+    match section.credentials(profile, path)? {
+        Some(c) => Ok(Some(c)),
+        None => Err(WireError::ProfileIncomplete {
+            profile: profile.to_owned(),
+            path: path.to_owned(),
+            line: section.line,
+            missing: ini::KEY_ID,
+        }),
     }
-    let Some(line) = found else { return Ok(None) };
-    let incomplete =
-        |missing| WireError::ProfileIncomplete { profile: profile.to_owned(), path: path.to_owned(), line, missing };
-    let id = id.filter(|v| !v.is_empty()).ok_or_else(|| incomplete(INI_KEY_ID))?;
-    let secret = secret.filter(|v| !v.is_empty()).ok_or_else(|| incomplete(INI_SECRET))?;
-    Ok(Some(Credentials::new(id, secret, token.filter(|v| !v.is_empty()))))
 }
 
 /// Signs `req` with SigV4 for `region` and `service` at `time`, adding `x-amz-date`,

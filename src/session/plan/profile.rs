@@ -2,15 +2,11 @@
 //! the shared credentials file (`[NAME]`) and the config file (`[profile NAME]`) as the AWS
 //! CLI reads them.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use super::{Env, PlanError};
-use crate::wire::{Credentials, WireError};
+use crate::wire::{Credentials, WireError, ini};
 
-const KEY_ID: &str = "aws_access_key_id";
-const SECRET: &str = "aws_secret_access_key";
-const TOKEN: &str = "aws_session_token";
 const REGION: &str = "region";
 
 /// A profile found in the credentials or config file.
@@ -64,7 +60,7 @@ pub fn resolve(flag: Option<&str>, env: &Env) -> Result<Option<Profile>, PlanErr
     let mut credentials = None;
     for (found, path) in [(&in_credentials, &credentials_file), (&in_config, &config_file)] {
         if let (Some(s), Some(path), None) = (found, path, &credentials) {
-            credentials = keys(s, &name, path)?;
+            credentials = s.credentials(&name, path)?;
         }
     }
     let region = in_config.as_ref().and_then(|s| s.values.get(REGION)).filter(|r| !r.is_empty()).cloned();
@@ -76,66 +72,13 @@ fn path(env: &Env, var: &str, name: &str) -> Option<PathBuf> {
     env.nonempty(var).map(PathBuf::from).or_else(|| env.nonempty("HOME").map(|h| Path::new(&h).join(".aws").join(name)))
 }
 
-/// One section of an INI file: the line of its first header and its keys (lower case).
-struct Section {
-    line: usize,
-    values: HashMap<String, String>,
-}
-
-/// The section whose header `matches`, repeated headers merged as configparser does; `None`
-/// when the file is absent or has no such section.
-fn section(path: &Path, matches: impl Fn(&str) -> bool) -> Result<Option<Section>, PlanError> {
+/// The section of the file at `path` whose header `matches`; `None` when the file is absent or
+/// has no such section.
+fn section(path: &Path, matches: impl Fn(&str) -> bool) -> Result<Option<ini::Section>, PlanError> {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(source) => return Err(WireError::CredentialsRead { path: path.to_owned(), source }.into()),
     };
-    // The line's text is never quoted: it may hold a secret.
-    let syntax = |line, reason| WireError::CredentialsSyntax { path: path.to_owned(), line, reason };
-    let (mut found, mut inside, mut in_any, mut after_key) = (None::<Section>, false, false, false);
-    for (i, raw) in text.lines().enumerate() {
-        let line = raw.trim();
-        if line.is_empty() || line.starts_with(['#', ';']) {
-            continue;
-        }
-        // An indented line after a key continues its value (nested settings such as `s3 =`).
-        if after_key && raw.starts_with([' ', '\t']) {
-            continue;
-        }
-        if let Some(rest) = line.strip_prefix('[') {
-            let name = rest.strip_suffix(']').ok_or_else(|| syntax(i + 1, "section header without `]`"))?;
-            (inside, in_any, after_key) = (matches(name.trim()), true, false);
-            if inside && found.is_none() {
-                found = Some(Section { line: i + 1, values: HashMap::new() });
-            }
-            continue;
-        }
-        let (k, v) =
-            line.split_once('=').ok_or_else(|| syntax(i + 1, "expected `key = value`, a `[section]` or a comment"))?;
-        if !in_any {
-            return Err(syntax(i + 1, "`key = value` before any `[section]`").into());
-        }
-        after_key = true;
-        if let (true, Some(s)) = (inside, found.as_mut()) {
-            s.values.insert(k.trim().to_ascii_lowercase(), v.trim().to_owned());
-        }
-    }
-    Ok(found)
-}
-
-/// A section's static keys: `None` when it has none; an error when it has half a pair.
-fn keys(s: &Section, profile: &str, path: &Path) -> Result<Option<Credentials>, PlanError> {
-    let get = |k: &str| s.values.get(k).filter(|v| !v.is_empty()).cloned();
-    let incomplete = |missing| WireError::ProfileIncomplete {
-        profile: profile.to_owned(),
-        path: path.to_owned(),
-        line: s.line,
-        missing,
-    };
-    match (get(KEY_ID), get(SECRET)) {
-        (Some(id), Some(secret)) => Ok(Some(Credentials::new(id, secret, get(TOKEN)))),
-        (Some(_), None) => Err(incomplete(SECRET).into()),
-        (None, Some(_)) => Err(incomplete(KEY_ID).into()),
-        (None, None) => Ok(None),
-    }
+    Ok(ini::section(&text, path, matches)?)
 }
