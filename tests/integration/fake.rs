@@ -63,8 +63,9 @@ pub fn start(mode: Mode) -> Fake {
     Fake { url, requests, signatures }
 }
 
-/// The request's head (request line and headers) and body.
-fn read_request(stream: &TcpStream) -> Option<(String, String)> {
+/// The request's head (request line and headers) and body, or `None` if the connection ends
+/// first; every test server of this binary reads requests with it.
+pub fn read_request(stream: &TcpStream) -> Option<(String, String)> {
     let mut reader = BufReader::new(stream);
     let mut len = 0usize;
     let mut head = String::new();

@@ -1,7 +1,7 @@
 //! Fault servers: each answers every request with one kind of trouble (reset, stall,
 //! throttle, truncate, redirect, deep nesting, echo, HTML, garbage).
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -60,31 +60,6 @@ pub fn start(fault: Fault) -> Hostile {
     Hostile { url, connections }
 }
 
-/// The request's header lines (without the request line) and its body, or `None` if the
-/// connection ends first.
-fn read_request(stream: &TcpStream) -> Option<(Vec<String>, Vec<u8>)> {
-    let mut reader = BufReader::new(stream);
-    let mut first = String::new();
-    reader.read_line(&mut first).ok()?;
-    let (mut headers, mut len) = (vec![], 0usize);
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).ok()? == 0 {
-            return None;
-        }
-        if line == "\r\n" {
-            break;
-        }
-        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-            len = v.trim().parse().ok()?;
-        }
-        headers.push(line.trim_end().to_owned());
-    }
-    let mut body = vec![0; len];
-    reader.read_exact(&mut body).ok()?;
-    Some((headers, body))
-}
-
 const OK_HEAD: &str = r#"<?xml version="1.0" encoding="UTF-8"?><CopyImageResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>r</requestId>"#;
 
 fn error_body(code: &str, message: &str) -> String {
@@ -110,7 +85,9 @@ fn misbehave(mut stream: TcpStream, fault: &Fault, n: u64) {
         let _ = stream.read_exact(&mut first);
         return;
     }
-    let Some((headers, _)) = read_request(&stream) else { return };
+    let Some((head, _)) = crate::fake::read_request(&stream) else { return };
+    // The header lines, without the request line.
+    let headers: Vec<String> = head.lines().skip(1).map(|l| l.trim_end().to_owned()).collect();
     match fault {
         Fault::Reset => {}
         Fault::Stall(pause) => {
