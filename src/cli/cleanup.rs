@@ -22,6 +22,10 @@ pub struct CleanupArgs {
     /// Sign with your AWS credentials off AWS too (on AWS they are always used).
     #[arg(long)]
     pub use_env_credentials: bool,
+    /// Sign with this profile of the shared credentials and config files, as `run --profile`
+    /// does (its keys win over the key variables; `AWS_PROFILE` names one otherwise).
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
 }
 
 /// Runs `cleanup`: 0 when every resource is gone (now or before), 1 when some could not be
@@ -32,6 +36,7 @@ pub fn run(spec: &Spec, args: CleanupArgs) -> Result<u8> {
         endpoint: args.endpoint,
         region: args.region,
         use_env_credentials: args.use_env_credentials,
+        profile: args.profile,
     };
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;

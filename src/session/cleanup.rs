@@ -11,6 +11,7 @@ use crate::run::{Dialect, Protocol, Safety, Target};
 use crate::spec::Spec;
 use crate::wire::{Credentials, WireError};
 
+use super::plan::{env_credentials, resolve_profile};
 use super::safety::AwsHosts;
 use super::{Env, NoCredentials};
 
@@ -25,6 +26,9 @@ pub struct CleanupFlags {
     pub region: Option<String>,
     /// Sign with the environment's credentials off AWS too.
     pub use_env_credentials: bool,
+    /// The named profile of the shared credentials and config files (`--profile`), ahead of
+    /// `AWS_PROFILE`, whose keys sign the calls (as `run --profile` takes them).
+    pub profile: Option<String>,
 }
 
 /// Why `cleanup` could not run.
@@ -45,6 +49,9 @@ pub enum CleanupSessionError {
     /// AWS needs real credentials, and the environment has none.
     #[error(transparent)]
     NoCredentials(#[from] NoCredentials),
+    /// The named profile cannot be read.
+    #[error(transparent)]
+    Profile(#[from] super::PlanError),
     /// The cleanup itself could not run.
     #[error(transparent)]
     Cleanup(#[from] CleanupError),
@@ -69,8 +76,9 @@ pub async fn cleanup(
         .ok_or_else(|| CleanupSessionError::NoHost { url: endpoint.clone() })?;
     let aws = AwsHosts::from_spec(spec).contains(&host);
     // Deleting is a mutating call: on AWS, only with the account's own credentials.
+    let profile = resolve_profile(flags.profile.as_deref(), env)?;
     let (credentials, dummy) = if aws || flags.use_env_credentials {
-        (Credentials::from_env(&|k| env.var(k))?.ok_or(NoCredentials)?, false)
+        (env_credentials(profile.as_ref(), env)?.ok_or(NoCredentials)?, false)
     } else {
         (Credentials::dummy(), true)
     };

@@ -21,6 +21,7 @@ mod error;
 mod profile;
 pub use error::PlanError;
 pub use profile::Profile;
+pub(super) use profile::{env_credentials, resolve as resolve_profile};
 
 /// What the user asked for: `run`'s flags as plain values (the command line's `RunArgs`
 /// converted; see its help for each one).
@@ -371,15 +372,7 @@ impl Plan {
     /// else the key variables; else `AWS_PROFILE`'s keys (or the default profile's in the
     /// credentials file). `Ok(None)` when there are none.
     pub(crate) fn env_credentials(&self, env: &Env) -> Result<Option<Credentials>, WireError> {
-        match &self.profile {
-            Some(p) if p.explicit => Ok(p.credentials.clone()),
-            Some(p) => {
-                // Only the key variables: the profile is already read, from both files.
-                let keys = Credentials::from_env(&|k| env.var(k).filter(|_| CREDENTIAL_VARS.contains(&k)))?;
-                Ok(keys.or_else(|| p.credentials.clone()))
-            }
-            None => Credentials::from_env(&|k| env.var(k)),
-        }
+        profile::env_credentials(self.profile.as_ref(), env)
     }
 }
 

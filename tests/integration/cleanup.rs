@@ -250,3 +250,77 @@ fn a_live_run_journals_to_a_file_named_after_its_run_id_without_secrets() {
     assert_eq!(result["ids"]["ImageId"], "ami-0123456789abcdef0", "{text}");
     assert!(fake.requests.load(std::sync::atomic::Ordering::SeqCst) >= 30);
 }
+
+/// `cleanup --profile NAME` signs with that profile's keys, ahead of the key variables, as
+/// `run --profile` does; a profile in neither file is refused (exit 2) before any request.
+#[test]
+fn cleanup_signs_with_the_named_profile() {
+    const PROFILE_SECRET: &str = "profile-secret-for-cleanup-9f2a";
+    let dir = tempfile::tempdir().unwrap();
+    let credentials = dir.path().join("credentials");
+    std::fs::write(
+        &credentials,
+        format!(
+            "[default]\naws_access_key_id = AKIDDEFAULTCLEANUP\naws_secret_access_key = default-secret-cleanup-1\n\n\
+             [ci]\naws_access_key_id = AKIDPROFILECLEANUP\naws_secret_access_key = {PROFILE_SECRET}\n"
+        ),
+    )
+    .unwrap();
+    // Every request's head; each is answered "not found", so the image counts as already gone.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    let heads = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let seen = heads.clone();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let Some((head, _)) = super::fake::read_request(&stream) else { continue };
+            seen.lock().unwrap().push(head);
+            let body = r#"<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>InvalidAMIID.NotFound</Code><Message>m</Message></Error></Errors><RequestID>r</RequestID></Response>"#;
+            let reply = format!(
+                "HTTP/1.1 400 Bad Request\r\ncontent-type: text/xml\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = stream.write_all(reply.as_bytes());
+        }
+    });
+    let journal = dir.path().join("run.journal.jsonl");
+    let run_id = "cic-1-profile";
+    let lines = [
+        format!(r#"{{"kind":"run","run_id":"{run_id}","endpoint":"{url}","region":"us-east-1"}}"#),
+        format!(
+            r#"{{"kind":"intent","run_id":"{run_id}","seq":1,"action":"CopyImage","region":"us-east-1","params":{{"Name":"n1"}}}}"#
+        ),
+        format!(
+            r#"{{"kind":"result","run_id":"{run_id}","seq":1,"action":"CopyImage","status":200,"ids":{{"ImageId":"ami-0123456789abcdef0"}}}}"#
+        ),
+    ];
+    std::fs::write(&journal, lines.join("\n") + "\n").unwrap();
+    let cleanup = |profile: &str| {
+        Command::new(env!("CARGO_BIN_EXE_copyimage-conformance"))
+            .args(["cleanup", "--journal", journal.to_str().unwrap(), "--use-env-credentials", "--profile", profile])
+            .env("AWS_SHARED_CREDENTIALS_FILE", &credentials)
+            .env("AWS_CONFIG_FILE", dir.path().join("no-config"))
+            .env("AWS_ACCESS_KEY_ID", "AKIDVARIABLECLEANUP")
+            .env("AWS_SECRET_ACCESS_KEY", "variable-secret-cleanup-1")
+            .env_remove("AWS_SESSION_TOKEN")
+            .env_remove("AWS_PROFILE")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let out = cleanup("ci");
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    let seen = heads.lock().unwrap().clone();
+    assert!(!seen.is_empty(), "no request reached the endpoint");
+    for head in &seen {
+        assert!(head.contains("Credential=AKIDPROFILECLEANUP/"), "not signed with the profile's key:\n{head}");
+    }
+    let printed = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(!printed.contains(PROFILE_SECRET), "{printed}");
+
+    let before = seen.len();
+    let out = cleanup("missing");
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("profile `missing` not found in "), "{}", stderr(&out));
+    assert_eq!(heads.lock().unwrap().len(), before, "a request went out for an unknown profile");
+}

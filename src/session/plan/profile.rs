@@ -67,6 +67,21 @@ pub fn resolve(flag: Option<&str>, env: &Env) -> Result<Option<Profile>, PlanErr
     Ok(Some(Profile { name, explicit, credentials, region }))
 }
 
+/// The credentials the environment gives, as the AWS CLI picks them: a `--profile`'s keys;
+/// else the key variables; else `AWS_PROFILE`'s keys (or the default profile's in the
+/// credentials file). `Ok(None)` when there are none.
+pub fn env_credentials(profile: Option<&Profile>, env: &Env) -> Result<Option<Credentials>, WireError> {
+    match profile {
+        Some(p) if p.explicit => Ok(p.credentials.clone()),
+        Some(p) => {
+            // Only the key variables: the profile is already read, from both files.
+            let keys = Credentials::from_env(&|k| env.var(k).filter(|_| super::CREDENTIAL_VARS.contains(&k)))?;
+            Ok(keys.or_else(|| p.credentials.clone()))
+        }
+        None => Credentials::from_env(&|k| env.var(k)),
+    }
+}
+
 /// A file's path: its variable, or `~/.aws/<name>`; `None` without either.
 fn path(env: &Env, var: &str, name: &str) -> Option<PathBuf> {
     env.nonempty(var).map(PathBuf::from).or_else(|| env.nonempty("HOME").map(|h| Path::new(&h).join(".aws").join(name)))
