@@ -171,6 +171,8 @@ pub struct StepRecord {
     /// Time from first attempt to the final reply.
     pub elapsed_ms: u64,
     /// A copy-paste `curl` command that sends the same request; secrets are placeholders.
+    /// Empty for a conforming request of a runner that builds only the failing ones'
+    /// ([`Reproductions::Failing`]).
     pub curl: String,
     /// The values the run's nonce rotated in `params` (a run against a long-lived endpoint):
     /// [`nonce::Rotation::generated`] gives the request as generated.
