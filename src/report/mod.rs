@@ -134,7 +134,11 @@ impl Summary {
             Verdict::Transport { .. } => self.transport_errors += 1,
         }
         for r in &rec.result.prediction.rules {
-            let c = self.rules.entry(r.to_string()).or_default();
+            // A rule seen before (nearly every one) needs no new key.
+            let c = match self.rules.get_mut(&**r) {
+                Some(c) => c,
+                None => self.rules.entry(r.to_string()).or_default(),
+            };
             c.cases += 1;
             c.conforms += u64::from(v.passes());
         }
@@ -330,6 +334,14 @@ pub enum Format {
     Markdown,
     /// One self-contained HTML file: no script, nothing loaded from elsewhere.
     Html,
+}
+
+impl Format {
+    /// Whether the report writes every case's record (with its `curl` reproduction), not
+    /// only the findings, which take theirs from a case that does not conform.
+    pub fn writes_every_case(self) -> bool {
+        self == Format::Json
+    }
 }
 
 /// A report in `format` to `out`; `endpoint` is the URL tested, which some formats name.

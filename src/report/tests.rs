@@ -324,3 +324,50 @@ fn past_three_open_findings_the_terminal_report_gives_one_line_each() {
     assert!(text.contains("\nmore findings not accepted (`--format json` has their reproductions):\n  4. "), "{text}");
     assert!(text.contains("\n  7. "), "{text}");
 }
+
+/// A whole report of `records` in `format`: each case, then the summary folded from them.
+fn report_of(format: Format, records: &[CaseRecord]) -> String {
+    struct Shared(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
+    impl Write for Shared {
+        fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+            self.0.borrow_mut().write(b)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+    let buf = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    let mut out = sink(format, Box::new(Shared(buf.clone())), "http://127.0.0.1:8080/");
+    for rec in records {
+        out.case(rec).unwrap();
+    }
+    out.finish(&summary_of(&records.iter().map(|r| (r.clone(), None)).collect::<Vec<_>>())).unwrap();
+    drop(out);
+    String::from_utf8(buf.take()).unwrap()
+}
+
+#[test]
+fn only_a_report_that_writes_every_case_shows_a_conforming_cases_reproduction() {
+    let every: Vec<CaseRecord> = vec![
+        record("000000", &[], 200, success()),
+        dry_run_400("000001"),
+        short_name("000002", 2),
+        record("000003", &[("DryRun", "true")], 412, error("DryRunOperation")),
+    ];
+    assert!(every.iter().any(|r| r.verdict().passes()) && every.iter().any(|r| !r.verdict().passes()));
+    // What a runner that builds reproductions only for failing requests gives.
+    let failing: Vec<CaseRecord> = every
+        .iter()
+        .cloned()
+        .map(|mut r| {
+            if r.verdict().passes() {
+                r.result.curl.clear();
+            }
+            r
+        })
+        .collect();
+    for format in [Format::Terminal, Format::Json, Format::Junit, Format::Markdown, Format::Html] {
+        let same = report_of(format, &every) == report_of(format, &failing);
+        assert_eq!(same, !format.writes_every_case(), "{format:?}");
+    }
+}

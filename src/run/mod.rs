@@ -171,6 +171,8 @@ pub struct StepRecord {
     /// Time from first attempt to the final reply.
     pub elapsed_ms: u64,
     /// A copy-paste `curl` command that sends the same request; secrets are placeholders.
+    /// Empty for a conforming request of a runner that builds only the failing ones'
+    /// ([`Reproductions::Failing`]).
     pub curl: String,
     /// The values the run's nonce rotated in `params` (a run against a long-lived endpoint):
     /// [`nonce::Rotation::generated`] gives the request as generated.
@@ -200,6 +202,17 @@ impl CaseRecord {
     }
 }
 
+/// Which records carry their `curl` reproduction ([`StepRecord::curl`]; empty in the others).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Reproductions {
+    /// Every request's, as a report that writes every case shows them.
+    #[default]
+    Every,
+    /// Only the requests that do not conform, and the request under test of a case whose
+    /// setup deviated: where the findings take their reproduction from.
+    Failing,
+}
+
 /// Counters the runner keeps while it works.
 #[derive(Debug, Default)]
 pub struct Counters {
@@ -224,6 +237,8 @@ pub struct Runner {
     redactor: Option<Redactor>,
     /// The run's nonce, when it has one (see [`Runner::with_nonce`]).
     nonce: Option<nonce::Nonce>,
+    /// Which records get a `curl` reproduction (see [`Runner::reproducing`]).
+    reproductions: Reproductions,
     /// Names the nonce leaves as generated: the caller's images' when the run starts.
     kept_names: std::collections::HashSet<String>,
     /// What the runner has done so far.
@@ -252,6 +267,7 @@ impl Runner {
             lines: Arc::default(),
             redactor: None,
             nonce: None,
+            reproductions: Reproductions::Every,
             kept_names,
             counters: Counters::default(),
         })
@@ -268,6 +284,12 @@ impl Runner {
     /// the caller sees it.
     pub fn redacting(mut self, redactor: Redactor) -> Self {
         self.redactor = Some(redactor);
+        self
+    }
+
+    /// The runner that builds `curl` reproductions only for the records `which` says.
+    pub fn reproducing(mut self, which: Reproductions) -> Self {
+        self.reproductions = which;
         self
     }
 
@@ -301,7 +323,7 @@ impl Runner {
     /// [`Self::queue`] with Names and ClientTokens rotated by `nonce` instead of the run's.
     fn queue_rotated(&self, params: Params, nonce: Option<&nonce::Nonce>) -> Queued {
         let (sent, rotation) = match nonce {
-            Some(n) => n.params(&params, &self.kept_names),
+            Some(n) => n.params(params, &self.kept_names),
             None => (params, None),
         };
         let ticket = self.lines.take(shared_keys(&sent));
@@ -327,14 +349,17 @@ impl Runner {
         let under_test = steps.pop().expect("a case has its request under test");
         let mut setup = Vec::with_capacity(steps.len());
         let mut broken: Option<Finding> = None;
+        let setup_curls = self.reproductions == Reproductions::Every;
         for (i, step) in steps.into_iter().enumerate() {
-            let rec = self.step(step).await;
+            let rec = self.step(step, setup_curls).await;
             if broken.is_none() && !rec.verdict.passes() {
                 broken = Some(Finding::SetupDeviated { step: i, detail: rec.verdict.to_string() });
             }
             setup.push(rec);
         }
-        let mut result = self.step(under_test).await;
+        // A deviating setup makes the case deviate whatever its own verdict: it needs its
+        // reproduction then.
+        let mut result = self.step(under_test, setup_curls || broken.is_some()).await;
         if let Some(f) = broken
             && result.verdict.passes()
         {
@@ -347,16 +372,18 @@ impl Runner {
         }
     }
 
-    async fn step(&self, queued: Queued) -> StepRecord {
+    /// One request; its `curl` reproduction is built when `curl` says so or it does not
+    /// conform.
+    async fn step(&self, queued: Queued, curl: bool) -> StepRecord {
         // Requests that share state (a Name, a ClientToken) go one at a time, so the endpoint
         // sees them in the order they were predicted in.
         queued.ticket.first().await;
-        let mut record = self.step_claimed(&queued.params, queued.ticket).await;
+        let mut record = self.step_claimed(queued.params, queued.ticket, curl).await;
         record.nonce = queued.rotation;
         record
     }
 
-    async fn step_claimed(&self, params: &Params, ticket: order::Ticket) -> StepRecord {
+    async fn step_claimed(&self, params: Params, ticket: order::Ticket, curl: bool) -> StepRecord {
         let (params, prediction, pending) = self.predict_and_reserve(params);
         let started = Instant::now();
         let sent = send::send_signed(&self.client, &self.target, &self.signer, &params, &self.counters).await;
@@ -381,7 +408,9 @@ impl Runner {
             }
             Err(error) => Verdict::Transport { error: error.to_string() },
         };
-        let curl = sent.curl(&self.target);
+        // Most records conform, and a reproduction costs more than judging: only the records
+        // a report shows one for get it.
+        let curl = if curl || !verdict.passes() { sent.curl(&self.target) } else { String::new() };
         let (status, reply) = match sent.outcome {
             Ok((s, r)) => (Some(s), Some(r)),
             Err(_) => (None, None),
@@ -401,6 +430,11 @@ impl Runner {
 
     /// The finding on the XML namespace of an EC2 reply to `params`, if it has one.
     fn namespace_finding(&self, params: &Params, reply: &Reply, raw: &[u8]) -> Option<Finding> {
+        // Only a success's namespace is judged; most replies are errors, and the accepted
+        // namespaces are worked out anew each time.
+        if !matches!(reply, Reply::Success { .. }) {
+            return None;
+        }
         let accepted =
             success_namespaces(self.oracle.spec(), params.get(crate::oracle::key::VERSION).map(String::as_str));
         namespace_finding(reply, crate::wire::root_namespace(raw)?.as_deref(), &accepted)
@@ -410,9 +444,8 @@ impl Runner {
     /// requests dispatched after it are predicted with it. Under `force_dry_run`, a request
     /// that would create an image gets `DryRun=true` once the creation budget is spent. A
     /// journaled request that is not a DryRun gets the run-id tag.
-    fn predict_and_reserve(&self, params: &Params) -> (Params, Prediction, Option<String>) {
+    fn predict_and_reserve(&self, mut params: Params) -> (Params, Prediction, Option<String>) {
         let mut world = self.mirror.lock().unwrap_or_else(|e| e.into_inner());
-        let mut params = params.clone();
         let mut p = self.oracle.predict(&world, &params);
         let safety = &self.target.safety;
         let dry = self.oracle.limits().is_true(params.get("DryRun").map(String::as_str));

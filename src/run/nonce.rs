@@ -41,14 +41,30 @@ pub struct Nonce {
     text: String,
 }
 
-/// The position of `c` in `class`.
-fn position_in(class: &[u8], c: char) -> Option<usize> {
-    u8::try_from(c).ok().and_then(|b| class.iter().position(|&a| a == b))
+/// Each byte's position in `class`, `u8::MAX` for a byte not in it. Every character of every
+/// rotated value is looked up, so the lookup is a table, not a search.
+const fn positions(class: &[u8]) -> [u8; 256] {
+    let mut at = [u8::MAX; 256];
+    let mut i = 0;
+    while i < class.len() {
+        at[class[i] as usize] = i as u8;
+        i += 1;
+    }
+    at
+}
+
+const ALPHABET_AT: [u8; 256] = positions(ALPHABET);
+const UNCERTAIN_AT: [u8; 256] = positions(UNCERTAIN);
+
+/// The position of `c` in the class whose [`positions`] are `at`.
+fn position_in(at: &[u8; 256], c: char) -> Option<usize> {
+    let p = at[usize::from(u8::try_from(c).ok()?)];
+    (p != u8::MAX).then_some(usize::from(p))
 }
 
 /// The position of a character of the first class.
 fn position(c: char) -> Option<usize> {
-    position_in(ALPHABET, c)
+    position_in(&ALPHABET_AT, c)
 }
 
 impl Nonce {
@@ -96,7 +112,7 @@ impl Nonce {
         value
             .chars()
             .zip(self.shifts())
-            .map(|(c, shift)| match (position(c), position_in(UNCERTAIN, c)) {
+            .map(|(c, shift)| match (position(c), position_in(&UNCERTAIN_AT, c)) {
                 (Some(p), _) => turn(ALPHABET, p, shift),
                 (None, Some(p)) => turn(UNCERTAIN, p, shift),
                 (None, None) => c,
@@ -116,8 +132,7 @@ impl Nonce {
 
     /// The request as this run sends it: `ClientToken`, and `Name` unless it is in `kept`;
     /// with the record of what was rotated, when anything was.
-    pub fn params(&self, params: &Params, kept: &HashSet<String>) -> (Params, Option<Rotation>) {
-        let mut out = params.clone();
+    pub fn params(&self, mut out: Params, kept: &HashSet<String>) -> (Params, Option<Rotation>) {
         let mut keys = vec![];
         for key in [NAME, TOKEN] {
             if let Some(v) = out.get_mut(key)
@@ -221,6 +236,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_class_tables_agree_with_the_classes() {
+        for c in (0..=255u8).map(char::from).chain(['é', '名', '\u{1F600}']) {
+            let search = |class: &[u8]| u8::try_from(c).ok().and_then(|b| class.iter().position(|&a| a == b));
+            assert_eq!(position(c), search(ALPHABET), "{c:?}");
+            assert_eq!(position_in(&UNCERTAIN_AT, c), search(UNCERTAIN), "{c:?}");
+        }
+    }
+
+    #[test]
     fn rotation_keeps_length_and_classes_and_undoes() {
         let n = Nonce::parse("Zz9aB1cD").unwrap();
         for v in ["my-copy", "ab", &"x".repeat(129), "name with [brackets] @ it's", "", "ééé", "token-123"] {
@@ -228,7 +252,11 @@ mod tests {
             assert_eq!(sent.chars().count(), v.chars().count(), "{v}");
             for (a, b) in v.chars().zip(sent.chars()) {
                 assert_eq!(position(a).is_some(), position(b).is_some(), "{v} -> {sent}");
-                assert_eq!(position_in(UNCERTAIN, a).is_some(), position_in(UNCERTAIN, b).is_some(), "{v} -> {sent}");
+                assert_eq!(
+                    position_in(&UNCERTAIN_AT, a).is_some(),
+                    position_in(&UNCERTAIN_AT, b).is_some(),
+                    "{v} -> {sent}"
+                );
                 if position(a).is_some() {
                     assert_ne!(a, b, "every character a Name certainly allows moves");
                 }
@@ -264,7 +292,7 @@ mod tests {
             .into_iter()
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .collect();
-        let (sent, rotation) = n.params(&p, &kept);
+        let (sent, rotation) = n.params(p.clone(), &kept);
         assert_eq!(sent["Name"], mine);
         assert_ne!(sent["ClientToken"], "t-1");
         assert_eq!(sent["Description"], "d");
@@ -274,8 +302,8 @@ mod tests {
         let message = format!("token {} was used", sent["ClientToken"]);
         assert_eq!(rotation.undo_text(&sent, &message), "token t-1 was used");
         let other: Params = [("Name", "fresh-name")].into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
-        assert_ne!(n.params(&other, &kept).0["Name"], "fresh-name");
-        assert_eq!(n.params(&Params::new(), &kept), (Params::new(), None));
+        assert_ne!(n.params(other, &kept).0["Name"], "fresh-name");
+        assert_eq!(n.params(Params::new(), &kept), (Params::new(), None));
         // A one-letter value is undone where it stands alone, never inside a word.
         let short = Rotation { nonce: n.as_str().to_owned(), keys: vec!["Name".into()] };
         let sent: Params = [("Name".to_owned(), n.apply("H"))].into_iter().collect();

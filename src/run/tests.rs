@@ -9,6 +9,17 @@ async fn run_with(safety: Safety, cases: usize) -> Vec<CaseRecord> {
 }
 
 async fn run_cases(safety: Safety, edit: impl Fn(Vec<Case>) -> Vec<Case>, cases: usize) -> Vec<CaseRecord> {
+    run_judged(safety, edit, cases, Arc::new(SameCodes), Reproductions::Every).await
+}
+
+/// [`run_cases`], judged with `codes` and with the reproductions `which` says.
+async fn run_judged(
+    safety: Safety,
+    edit: impl Fn(Vec<Case>) -> Vec<Case>,
+    cases: usize,
+    codes: Arc<dyn CodeMap>,
+    which: Reproductions,
+) -> Vec<CaseRecord> {
     let oracle = Arc::new(Oracle::builtin().unwrap());
     let world = World::default_world();
     let running = crate::serve::bind(([127, 0, 0, 1], 0).into(), oracle.clone(), world.clone()).await.unwrap();
@@ -18,7 +29,7 @@ async fn run_cases(safety: Safety, edit: impl Fn(Vec<Case>) -> Vec<Case>, cases:
         safety,
         ..Target::for_tests(&running.url())
     };
-    let runner = Arc::new(Runner::new(oracle.clone(), target, world.clone(), Arc::new(SameCodes)).unwrap());
+    let runner = Arc::new(Runner::new(oracle.clone(), target, world.clone(), codes).unwrap().reproducing(which));
     let cases: Vec<Case> =
         edit(Generator::new(&oracle, world, 3, None, None).unwrap().take(cases).map(Result::unwrap).collect());
     let records: Vec<CaseRecord> = runner.run(cases, 4).collect().await;
@@ -147,4 +158,87 @@ async fn a_live_budget_caps_the_requests_that_create() {
     let undry = steps(&records).filter(|s| s.params.get("DryRun").map(String::as_str) != Some("true")).count();
     assert_eq!(created, 2);
     assert_eq!(undry, 2);
+}
+
+/// Error codes that never match: every error reply deviates, every success conforms.
+struct NoCodes;
+
+impl CodeMap for NoCodes {
+    fn matches(&self, _: &str, _: &str) -> bool {
+        false
+    }
+}
+
+#[tokio::test]
+async fn only_failing_requests_get_a_reproduction_when_the_report_shows_no_other() {
+    let all = |cases: Vec<Case>| cases;
+    let codes: Arc<dyn CodeMap> = Arc::new(NoCodes);
+    let failing = run_judged(Safety::default(), all, 150, codes.clone(), Reproductions::Failing).await;
+    let every = run_judged(Safety::default(), all, 150, codes, Reproductions::Every).await;
+    let (mut conforming, mut deviating) = (0, 0);
+    for (f, e) in failing.iter().zip(&every) {
+        assert_eq!(f.verdict(), e.verdict(), "case {}", f.id);
+        assert!(!e.result.curl.is_empty(), "case {}", e.id);
+        if f.verdict().passes() {
+            conforming += 1;
+            assert_eq!(f.result.curl, "", "case {}", f.id);
+        } else {
+            deviating += 1;
+            // The two runs' endpoints listen on different ports.
+            let unported =
+                |curl: &str| curl.lines().filter(|l| !l.contains("127.0.0.1")).collect::<Vec<_>>().join("\n");
+            assert_eq!(unported(&f.result.curl), unported(&e.result.curl), "case {}", f.id);
+        }
+        for (fs, es) in f.setup.iter().zip(&e.setup) {
+            assert_eq!(fs.curl.is_empty(), fs.verdict.passes(), "case {}", f.id);
+            assert!(!es.curl.is_empty(), "case {}", e.id);
+        }
+    }
+    assert_eq!(failing.len(), every.len());
+    assert!(conforming > 10 && deviating > 10, "{conforming} conforming, {deviating} deviating");
+}
+
+#[test]
+fn a_secret_in_any_string_of_a_record_is_masked() {
+    const SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+    let redactor = Redactor::new(Some(&Credentials::new("AKIDEXAMPLE", SECRET, None)));
+    let oracle = Oracle::builtin().unwrap();
+    let world = World::default_world();
+    let step = |where_: &str| {
+        let said = |what: &str| if what == where_ { format!("{what} {SECRET} said") } else { what.to_owned() };
+        let params: Params = [("Name".to_owned(), said("params")), (said("key"), "v".to_owned())].into();
+        StepRecord {
+            prediction: oracle.predict(&world, &params),
+            params,
+            status: Some(400),
+            reply: Some(Reply::Error {
+                code: "InvalidAMIID.Malformed".into(),
+                message: Some(said("message")),
+                request_id: None,
+            }),
+            verdict: Verdict::Deviation {
+                findings: vec![Finding::WrongCode { got: said("detail"), expected: vec!["X".into()] }],
+            },
+            attempts: 1,
+            elapsed_ms: 3,
+            curl: said("curl"),
+            nonce: Some(nonce::Rotation { nonce: said("nonce"), keys: vec![] }),
+        }
+    };
+    for where_ in ["params", "key", "message", "detail", "curl", "nonce", "setup", "none"] {
+        let record = CaseRecord {
+            id: "000001".into(),
+            target: "valid".into(),
+            setup: vec![step(if where_ == "setup" { "curl" } else { "" })],
+            result: step(where_),
+        };
+        let before = serde_json::to_string(&record).unwrap();
+        let after = serde_json::to_string(&redactor.scrub(record)).unwrap();
+        assert!(!after.contains(SECRET), "{where_}: {after}");
+        if where_ == "none" {
+            assert_eq!(after, before);
+        } else {
+            assert_eq!(after, before.replace(SECRET, "***"), "{where_}");
+        }
+    }
 }

@@ -41,7 +41,7 @@ use crate::run::discover::discover;
 use crate::run::journal::{self, Journal, JournalError};
 use crate::run::setup::setup;
 use crate::run::stateful::{StatefulConfig, StatefulReport};
-use crate::run::{Dialect, Protocol, Runner, Target};
+use crate::run::{Dialect, Protocol, Reproductions, Runner, Target};
 use crate::serve::{self, EnvelopeCodes};
 use crate::snapshot::Baseline;
 use crate::verdict::{CodeMap, SameCodes};
@@ -123,16 +123,7 @@ impl Session {
         let stuck = Cell::new(None);
         let (cases, planned) = self.planned_cases(opened.as_mut(), &world, &stuck)?;
         let runner_journal = target.safety.journal.clone();
-        let mut runner =
-            Runner::new(self.oracle.clone(), target.clone(), world.clone(), codes).map_err(SessionError::Client)?;
-        // Records are redacted where they are made, on the runner's workers, not here.
-        runner = runner.redacting(redactor.clone());
-        // Another endpoint may outlive the run and keep its copies and tokens: a per-run nonce
-        // keeps the next run from meeting them. The embedded one starts afresh each run.
-        if connected.embedded.is_none() {
-            runner = runner.with_nonce(crate::run::nonce::Nonce::fresh());
-        }
-        let runner = Arc::new(runner);
+        let runner = self.runner(&target, &world, codes, redactor, &connected)?;
         let mut sink = self.sink(&connected.url, redactor)?;
         let recorder = opened.as_mut().map(|o| &mut o.baseline);
         let (mut summary, next) = self.cases(&runner, cases, &world, recorder, &mut *sink).await?;
@@ -188,6 +179,31 @@ impl Session {
             running.shutdown().await;
         }
         Ok(Outcome { summary })
+    }
+
+    /// The runner of the cases, against the endpoint `connected`.
+    fn runner(
+        &self,
+        target: &Target,
+        world: &World,
+        codes: Arc<dyn CodeMap>,
+        redactor: &Redactor,
+        connected: &Connected,
+    ) -> Result<Arc<Runner>, SessionError> {
+        let mut runner =
+            Runner::new(self.oracle.clone(), target.clone(), world.clone(), codes).map_err(SessionError::Client)?;
+        // Records are redacted where they are made, on the runner's workers, not here.
+        runner = runner.redacting(redactor.clone());
+        // Only a report that writes every case shows a conforming case's reproduction.
+        if !self.plan.format.writes_every_case() {
+            runner = runner.reproducing(Reproductions::Failing);
+        }
+        // Another endpoint may outlive the run and keep its copies and tokens: a per-run nonce
+        // keeps the next run from meeting them. The embedded one starts afresh each run.
+        if connected.embedded.is_none() {
+            runner = runner.with_nonce(crate::run::nonce::Nonce::fresh());
+        }
+        Ok(Arc::new(runner))
     }
 
     /// The shrink stage on the findings not accepted (unless interrupted), then `--emit-tests`.

@@ -4,10 +4,14 @@
 //!
 //! The access key id stays visible: it is not a secret, and AWS prints it in its own errors.
 
+mod strings;
+
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::io::{self, Write};
 use std::sync::OnceLock;
 
+use memchr::memmem::Finder;
 use regex::bytes::{Captures, Regex};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -35,10 +39,19 @@ fn named_values() -> &'static Regex {
 }
 
 /// Replaces the credentials a process holds in text it is about to write.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Redactor {
     // Every written form of every secret, longest first so no form leaves a tail of another.
-    literals: Vec<Vec<u8>>,
+    literals: Vec<Finder<'static>>,
+    // Whether `scrub` may search a value's raw strings instead of its JSON text (see
+    // `plain_in_json`).
+    strings_suffice: bool,
+}
+
+impl Default for Redactor {
+    fn default() -> Self {
+        Redactor { literals: vec![], strings_suffice: true }
+    }
 }
 
 impl Redactor {
@@ -65,7 +78,8 @@ impl Redactor {
         }
         literals.sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
         literals.dedup();
-        Redactor { literals }
+        let strings_suffice = literals.iter().all(|l| plain_in_json(l));
+        Redactor { literals: literals.iter().map(|l| Finder::new(l).into_owned()).collect(), strings_suffice }
     }
 
     /// A redactor for the credentials in the process environment (or its credentials file);
@@ -76,7 +90,7 @@ impl Redactor {
 
     /// Whether `text` holds something to redact.
     pub fn finds(&self, text: &[u8]) -> bool {
-        named_values().is_match(text) || self.literals.iter().any(|l| contains(text, l))
+        named_values().is_match(text) || self.literals.iter().any(|l| l.find(text).is_some())
     }
 
     /// `text` with every secret replaced by `***`.
@@ -86,7 +100,7 @@ impl Redactor {
         }
         let mut out = text.to_vec();
         for literal in &self.literals {
-            if contains(&out, literal) {
+            if literal.find(&out).is_some() {
                 out = replace(&out, literal, MASK.as_bytes());
             }
         }
@@ -111,6 +125,36 @@ impl Redactor {
     /// Redacting a record before it is shortened or excerpted for a report or a snapshot
     /// leaves no piece of a secret behind. A value without secrets is returned untouched.
     pub fn scrub<T: Serialize + DeserializeOwned>(&self, value: T) -> T {
+        if self.strings_suffice && !self.finds_in_strings(&value) {
+            return value;
+        }
+        self.scrub_json(value)
+    }
+
+    /// Whether a string of `value` (a key, a field or variant name included) holds something
+    /// to redact, or its strings could not be read.
+    ///
+    /// This finds whatever [`Self::scrub_json`] finds, for the literals `plain_in_json` admits:
+    /// their matches in the JSON text, and the patterns', hold no `"`, so each lies within one
+    /// string token (the JSON outside strings is digits, punctuation, `true`, `false` and
+    /// `null`, which they need more than), and the search sees every string token as written.
+    fn finds_in_strings<T: Serialize>(&self, value: &T) -> bool {
+        thread_local! {
+            static BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+        }
+        BUF.with_borrow_mut(|buf| {
+            buf.clear();
+            let found = strings::collect(value, buf).is_err() || self.finds(buf);
+            // A huge value's buffer is not kept for the rest of the thread's life.
+            if buf.capacity() > 1 << 20 {
+                *buf = Vec::new();
+            }
+            found
+        })
+    }
+
+    /// [`Self::scrub`] by way of the value's JSON text.
+    fn scrub_json<T: Serialize + DeserializeOwned>(&self, value: T) -> T {
         let Ok(json) = serde_json::to_string(&value) else { return value };
         if !self.finds(json.as_bytes()) {
             return value;
@@ -121,17 +165,20 @@ impl Redactor {
     }
 }
 
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+/// Whether every match of `literal` in a JSON text lies within one string token: the literal
+/// has no `"`, and it has a byte that JSON outside strings never has.
+fn plain_in_json(literal: &[u8]) -> bool {
+    const OUTSIDE_STRINGS: &[u8] = b"{}[]:,0123456789+-.eEtruefalsn \t\r\n";
+    !literal.contains(&b'"') && literal.iter().any(|b| !OUTSIDE_STRINGS.contains(b))
 }
 
-fn replace(haystack: &[u8], needle: &[u8], with: &[u8]) -> Vec<u8> {
+fn replace(haystack: &[u8], needle: &Finder<'_>, with: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(haystack.len());
     let mut rest = haystack;
-    while let Some(at) = rest.windows(needle.len()).position(|w| w == needle) {
+    while let Some(at) = needle.find(rest) {
         out.extend_from_slice(&rest[..at]);
         out.extend_from_slice(with);
-        rest = &rest[at + needle.len()..];
+        rest = &rest[at + needle.needle().len()..];
     }
     out.extend_from_slice(rest);
     out
@@ -165,17 +212,21 @@ impl<W: Write> Redacting<W> {
     }
 
     fn emit(&mut self, upto: usize) -> io::Result<()> {
-        let text: Vec<u8> = self.pending.drain(..upto).collect();
-        self.inner.write_all(&self.redactor.bytes(&text))
+        let written = self.inner.write_all(&self.redactor.bytes(&self.pending[..upto]));
+        self.pending.drain(..upto);
+        written
     }
 }
 
 impl<W: Write> Write for Redacting<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        // What is pending holds no line break (whole lines went), so only `buf` is searched:
+        // searching all that is pending made a long line's many small writes quadratic.
+        let before = self.pending.len();
         self.pending.extend_from_slice(buf);
         // Secrets hold no line break, so whole lines can go.
-        if let Some(last) = self.pending.iter().rposition(|&b| b == b'\n') {
-            self.emit(last + 1)?;
+        if let Some(last) = memchr::memrchr(b'\n', buf) {
+            self.emit(before + last + 1)?;
         }
         Ok(buf.len())
     }
@@ -247,6 +298,57 @@ mod tests {
         let value = serde_json::json!({"message": format!("token {TOKEN} seen"), "n": 3});
         let scrubbed = redactor().scrub(value);
         assert_eq!(scrubbed, serde_json::json!({"message": "token *** seen", "n": 3}));
+    }
+
+    #[test]
+    fn searching_the_strings_finds_what_the_json_search_masks() {
+        let r = redactor();
+        assert!(r.strings_suffice);
+        let json_secret = serde_json::to_string(SECRET).unwrap();
+        let texts = [
+            format!("plain {SECRET} text"),
+            format!("a\"quote\\ and\nnewline {TOKEN}\t"),
+            format!("\n{}", &SECRET[1..]),
+            format!("escaped {}", json_secret.trim_matches('"').replace('/', "\\/")),
+            format!("{}%2f{}", &SECRET[..14], &SECRET[15..]),
+            "Signature=0123456789abcdef and x-amz-security-token:\tabc".to_owned(),
+            "x-amz-security-token=\u{1}abc \u{1f}".to_owned(),
+            "nothing \"to\" see\n\\".to_owned(),
+        ];
+        for text in texts {
+            let value = serde_json::json!({ "message": text, text.clone(): [1, 2.5, null, true], "n": 7 });
+            let json_way = r.scrub_json(value.clone());
+            assert!(json_way == value || r.finds_in_strings(&value), "{text:?}");
+            assert_eq!(r.scrub(value), json_way, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn secrets_that_json_could_spell_outside_a_string_take_the_json_way() {
+        assert!(plain_in_json(b"wJalrXUtnFEMI/K7MDENG"));
+        assert!(plain_in_json(b"wJalrXUtnFEMI\\/K7MDENG\\n"));
+        for literal in [&b"12345678"[..], b"1,2,3,4,true", b"has\"quote"] {
+            assert!(!plain_in_json(literal), "{:?}", String::from_utf8_lossy(literal));
+        }
+        let digits = Redactor::new(Some(&Credentials::new("AKID", "1234567890", None)));
+        assert!(!digits.strings_suffice);
+        let value = serde_json::json!({"message": "code 1234567890 seen"});
+        assert_eq!(digits.scrub(value), serde_json::json!({"message": "code *** seen"}));
+    }
+
+    #[test]
+    fn a_line_written_byte_by_byte_comes_out_as_written_at_once() {
+        let text = format!("{{\"a\": \"{SECRET}\", \"b\": [1, 2]}}\n,\nSignature=0123456789abcdef tail");
+        let mut whole = vec![];
+        Redacting::new(&mut whole, redactor()).write_all(text.as_bytes()).unwrap();
+        let mut bytes = vec![];
+        {
+            let mut w = Redacting::new(&mut bytes, redactor());
+            for b in text.as_bytes() {
+                w.write_all(&[*b]).unwrap();
+            }
+        }
+        assert_eq!(String::from_utf8(bytes).unwrap(), String::from_utf8(whole).unwrap());
     }
 
     #[test]

@@ -1,0 +1,307 @@
+//! The strings of a value's JSON form, without the rest: a serde [`Serializer`] that writes
+//! every string (keys, field and variant names, chars) into a buffer as serde_json writes it,
+//! quoted and escaped, and skips numbers, booleans, nulls and punctuation. The redactor
+//! searches that buffer instead of the whole JSON text, with no allocation once the buffer has
+//! grown.
+
+use std::fmt;
+
+use serde::Serialize;
+use serde::ser::{self, Serializer};
+
+/// Why a value's strings could not be collected: its `Serialize` failed.
+#[derive(Debug)]
+pub(super) struct Failed;
+
+impl fmt::Display for Failed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the value did not serialize")
+    }
+}
+
+impl std::error::Error for Failed {}
+
+impl ser::Error for Failed {
+    fn custom<T: fmt::Display>(_: T) -> Self {
+        Failed
+    }
+}
+
+/// Appends every string of `value` to `buf` as its JSON form writes it: `"`, the escaped text,
+/// `"`. The buffer holds each string token of the JSON text byte for byte.
+pub(super) fn collect<T: Serialize + ?Sized>(value: &T, buf: &mut Vec<u8>) -> Result<(), Failed> {
+    value.serialize(&mut Strings { buf })
+}
+
+struct Strings<'b> {
+    buf: &'b mut Vec<u8>,
+}
+
+impl Strings<'_> {
+    fn push(&mut self, s: &str) -> Done {
+        // serde_json escapes only `"`, `\` and control characters. Most strings have none,
+        // and a branch-free look for them is cheaper than its escaping loop, byte by byte.
+        let plain = !s.bytes().fold(false, |seen, b| seen | (b < 0x20) | (b == b'"') | (b == b'\\'));
+        if !plain {
+            return serde_json::to_writer(&mut *self.buf, s).map_err(|_| Failed);
+        }
+        self.buf.reserve(s.len() + 2);
+        self.buf.push(b'"');
+        self.buf.extend_from_slice(s.as_bytes());
+        self.buf.push(b'"');
+        Ok(())
+    }
+}
+
+type Done = Result<(), Failed>;
+
+impl Serializer for &mut Strings<'_> {
+    type Ok = ();
+    type Error = Failed;
+    type SerializeSeq = Self;
+    type SerializeTuple = Self;
+    type SerializeTupleStruct = Self;
+    type SerializeTupleVariant = Self;
+    type SerializeMap = Self;
+    type SerializeStruct = Self;
+    type SerializeStructVariant = Self;
+
+    // Numbers, booleans and nulls are JSON text outside any string; the redactor takes this
+    // path only for secrets that cannot be spelled with such text (see `plain_in_json`).
+    fn serialize_bool(self, _: bool) -> Done {
+        Ok(())
+    }
+    fn serialize_i8(self, _: i8) -> Done {
+        Ok(())
+    }
+    fn serialize_i16(self, _: i16) -> Done {
+        Ok(())
+    }
+    fn serialize_i32(self, _: i32) -> Done {
+        Ok(())
+    }
+    fn serialize_i64(self, _: i64) -> Done {
+        Ok(())
+    }
+    fn serialize_i128(self, _: i128) -> Done {
+        Ok(())
+    }
+    fn serialize_u8(self, _: u8) -> Done {
+        Ok(())
+    }
+    fn serialize_u16(self, _: u16) -> Done {
+        Ok(())
+    }
+    fn serialize_u32(self, _: u32) -> Done {
+        Ok(())
+    }
+    fn serialize_u64(self, _: u64) -> Done {
+        Ok(())
+    }
+    fn serialize_u128(self, _: u128) -> Done {
+        Ok(())
+    }
+    fn serialize_f32(self, _: f32) -> Done {
+        Ok(())
+    }
+    fn serialize_f64(self, _: f64) -> Done {
+        Ok(())
+    }
+    fn serialize_char(self, c: char) -> Done {
+        self.push(c.encode_utf8(&mut [0; 4]))
+    }
+    fn serialize_str(self, s: &str) -> Done {
+        self.push(s)
+    }
+    // serde_json writes bytes as an array of numbers.
+    fn serialize_bytes(self, _: &[u8]) -> Done {
+        Ok(())
+    }
+    fn serialize_none(self) -> Done {
+        Ok(())
+    }
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Done {
+        value.serialize(self)
+    }
+    fn serialize_unit(self) -> Done {
+        Ok(())
+    }
+    fn serialize_unit_struct(self, _: &'static str) -> Done {
+        Ok(())
+    }
+    fn serialize_unit_variant(self, _: &'static str, _: u32, variant: &'static str) -> Done {
+        self.push(variant)
+    }
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _: &'static str, value: &T) -> Done {
+        value.serialize(self)
+    }
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+        value: &T,
+    ) -> Done {
+        self.push(variant)?;
+        value.serialize(self)
+    }
+    fn serialize_seq(self, _: Option<usize>) -> Result<Self, Failed> {
+        Ok(self)
+    }
+    fn serialize_tuple(self, _: usize) -> Result<Self, Failed> {
+        Ok(self)
+    }
+    fn serialize_tuple_struct(self, _: &'static str, _: usize) -> Result<Self, Failed> {
+        Ok(self)
+    }
+    fn serialize_tuple_variant(self, _: &'static str, _: u32, variant: &'static str, _: usize) -> Result<Self, Failed> {
+        self.push(variant)?;
+        Ok(self)
+    }
+    fn serialize_map(self, _: Option<usize>) -> Result<Self, Failed> {
+        Ok(self)
+    }
+    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self, Failed> {
+        Ok(self)
+    }
+    fn serialize_struct_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+        _: usize,
+    ) -> Result<Self, Failed> {
+        self.push(variant)?;
+        Ok(self)
+    }
+}
+
+impl ser::SerializeSeq for &mut Strings<'_> {
+    type Ok = ();
+    type Error = Failed;
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Done {
+        value.serialize(&mut **self)
+    }
+    fn end(self) -> Done {
+        Ok(())
+    }
+}
+
+impl ser::SerializeTuple for &mut Strings<'_> {
+    type Ok = ();
+    type Error = Failed;
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Done {
+        value.serialize(&mut **self)
+    }
+    fn end(self) -> Done {
+        Ok(())
+    }
+}
+
+impl ser::SerializeTupleStruct for &mut Strings<'_> {
+    type Ok = ();
+    type Error = Failed;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Done {
+        value.serialize(&mut **self)
+    }
+    fn end(self) -> Done {
+        Ok(())
+    }
+}
+
+impl ser::SerializeTupleVariant for &mut Strings<'_> {
+    type Ok = ();
+    type Error = Failed;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Done {
+        value.serialize(&mut **self)
+    }
+    fn end(self) -> Done {
+        Ok(())
+    }
+}
+
+impl ser::SerializeMap for &mut Strings<'_> {
+    type Ok = ();
+    type Error = Failed;
+    // A key that is not a string (a number) is written quoted by serde_json, but as digits,
+    // which are left out for the same reason as numbers.
+    fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Done {
+        key.serialize(&mut **self)
+    }
+    fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Done {
+        value.serialize(&mut **self)
+    }
+    fn end(self) -> Done {
+        Ok(())
+    }
+}
+
+impl ser::SerializeStruct for &mut Strings<'_> {
+    type Ok = ();
+    type Error = Failed;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Done {
+        self.push(key)?;
+        value.serialize(&mut **self)
+    }
+    fn end(self) -> Done {
+        Ok(())
+    }
+}
+
+impl ser::SerializeStructVariant for &mut Strings<'_> {
+    type Ok = ();
+    type Error = Failed;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Done {
+        self.push(key)?;
+        value.serialize(&mut **self)
+    }
+    fn end(self) -> Done {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_string_is_written_as_serde_json_writes_it() {
+        for text in
+            ["", "plain", "a\"b", "back\\slash", "tab\tnew\nline\u{1}\u{1f}", "\u{7f} / é 名 \u{1F600}", "ends\\"]
+        {
+            let mut buf = vec![];
+            collect(text, &mut buf).unwrap();
+            assert_eq!(String::from_utf8(buf).unwrap(), serde_json::to_string(text).unwrap(), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn every_string_of_a_value_is_collected_and_nothing_else() {
+        #[derive(Serialize)]
+        enum Kind {
+            Unit,
+            Tuple(String, u8),
+            Named { inner: char },
+        }
+        #[derive(Serialize)]
+        struct Record {
+            text: String,
+            n: u64,
+            list: Vec<Kind>,
+            map: std::collections::BTreeMap<String, Option<String>>,
+            #[serde(flatten)]
+            flat: std::collections::BTreeMap<String, bool>,
+        }
+        let record = Record {
+            text: "a\"b\\c\nd".into(),
+            n: 12345,
+            list: vec![Kind::Unit, Kind::Tuple("t".into(), 7), Kind::Named { inner: 'é' }],
+            map: [("k".to_owned(), Some("v".to_owned())), ("none".to_owned(), None)].into(),
+            flat: [("flag".to_owned(), true)].into(),
+        };
+        let mut buf = vec![];
+        collect(&record, &mut buf).unwrap();
+        let text = String::from_utf8(buf).unwrap();
+        assert_eq!(text, r#""text""a\"b\\c\nd""n""list""Unit""Tuple""t""Named""inner""é""map""k""v""none""flag""#);
+    }
+}
