@@ -48,6 +48,11 @@ pub struct RunArgs {
     /// Requests in flight at once, 1 to 1024 (default: 8 for emulators, 2 for AWS).
     #[arg(long)]
     pub concurrency: Option<usize>,
+    /// Threads that generate, sign, send and judge the requests (and run the embedded
+    /// endpoint), 1 to 256 (default: 1, the least CPU per request; more may help a fast endpoint at
+    /// high --concurrency on a machine with cores to spare).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
     /// Seconds allowed for one request.
     #[arg(long, default_value_t = 10.0)]
     pub timeout: f64,
@@ -197,6 +202,7 @@ impl From<RunArgs> for Flags {
             region: a.region,
             dialect: a.dialect.into(),
             concurrency: a.concurrency,
+            threads: a.threads,
             timeout: a.timeout,
             max_body: a.max_body,
             retries: a.retries,
@@ -241,8 +247,17 @@ pub fn run(oracle: Arc<Oracle>, mut args: RunArgs) -> Result<u8> {
     let target = args.endpoint.clone().filter(|e| !e.is_empty()).unwrap_or_else(|| "the embedded endpoint".into());
     let env = Env::from_process();
     let plan = Plan::resolve(args.into(), oracle.spec(), &env)?;
-    let runtime =
-        tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
+    let runtime = match plan.threads() {
+        1 => tokio::runtime::Builder::new_current_thread(),
+        n => {
+            let mut b = tokio::runtime::Builder::new_multi_thread();
+            b.worker_threads(n);
+            b
+        }
+    }
+    .enable_all()
+    .build()
+    .context("cannot start the async runtime")?;
     let session = Session::new(oracle, plan, env).on_ctrl_c();
     let result = runtime.block_on(session.run(&mut std::io::stderr()));
     // Stateful checks left running by Ctrl-C hold a blocking thread; the process does not wait.

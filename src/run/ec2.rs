@@ -18,8 +18,44 @@ const HEAD_LEN: usize = 200;
 /// The HTTP client for `target`: one request, reply included, may take `target.timeout`.
 /// Redirects are not followed: they would carry the signed request, session token included, to
 /// another server, and the verdict would judge that server's answer.
+///
+/// reqwest's own retries (of HTTP/2 streams the server refused) are off: the runner retries
+/// connection errors itself, counted and with backoff, and reqwest's policy would copy every
+/// request in case it retried.
 pub fn http_client(target: &Target) -> Result<reqwest::Client, reqwest::Error> {
-    reqwest::Client::builder().timeout(target.timeout).redirect(reqwest::redirect::Policy::none()).build()
+    reqwest::Client::builder()
+        .timeout(target.timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .retry(reqwest::retry::never().max_retries_per_request(0))
+        .build()
+}
+
+/// The endpoint's URL parsed once, as [`build`] would parse it for every request, and the
+/// `host` header it gives; `None` when it does not parse or is not of the plain shape the
+/// cached signer signs, and then every request is built from the text, as before.
+pub(crate) struct Route(Option<Parsed>);
+
+struct Parsed {
+    uri: http::Uri,
+    url: reqwest::Url,
+    host: http::HeaderValue,
+}
+
+impl Route {
+    /// The route to `target`'s endpoint.
+    pub(crate) fn new(target: &Target) -> Route {
+        let parse = || {
+            let uri: http::Uri = target.endpoint.parse().ok()?;
+            if !wire::signer::signs_plainly(&uri) {
+                return None;
+            }
+            let host = wire::sign::host_header(&uri).ok()?;
+            // As reqwest converts an `http::Request`: from the URI's text.
+            let url = reqwest::Url::parse(&uri.to_string()).ok()?;
+            Some(Parsed { uri, url, host })
+        };
+        Route(parse())
+    }
 }
 
 /// Why an exchange with the endpoint brought no whole answer.
@@ -75,14 +111,46 @@ pub(crate) fn build(
     region: &str,
     body: &str,
     headers: &[(String, String)],
-) -> Result<http::Request<Vec<u8>>, TransportError> {
-    let mut b = http::Request::builder().method("POST").uri(&target.endpoint);
+) -> Result<reqwest::Request, TransportError> {
+    build_routed(&Route(None), target, signer, region, body, headers)
+}
+
+/// [`build`] along `route`: without parsing the endpoint's URL again when the route holds it.
+pub(crate) fn build_routed(
+    route: &Route,
+    target: &Target,
+    signer: &wire::Signer,
+    region: &str,
+    body: &str,
+    headers: &[(String, String)],
+) -> Result<reqwest::Request, TransportError> {
+    let Some(parsed) = &route.0 else {
+        let mut b = http::Request::builder().method("POST").uri(&target.endpoint);
+        for (k, v) in headers {
+            b = b.header(k, v);
+        }
+        let mut req = b.body(body.as_bytes().to_vec()).map_err(TransportError::Build)?;
+        signer.sign(&mut req, region, "ec2", SystemTime::now()).map_err(TransportError::Sign)?;
+        return reqwest::Request::try_from(req).map_err(TransportError::Convert);
+    };
+    let mut req = http::Request::new(body.as_bytes().to_vec());
+    *req.method_mut() = http::Method::POST;
+    *req.uri_mut() = parsed.uri.clone();
+    let map = req.headers_mut();
     for (k, v) in headers {
-        b = b.header(k, v);
+        let name = http::HeaderName::try_from(k.as_str()).map_err(|e| TransportError::Build(e.into()))?;
+        let value = http::HeaderValue::try_from(v.as_str()).map_err(|e| TransportError::Build(e.into()))?;
+        map.append(name, value);
     }
-    let mut req = b.body(body.as_bytes().to_vec()).map_err(TransportError::Build)?;
+    if !map.contains_key(http::header::HOST) {
+        map.insert(http::header::HOST, parsed.host.clone());
+    }
     signer.sign(&mut req, region, "ec2", SystemTime::now()).map_err(TransportError::Sign)?;
-    Ok(req)
+    let (parts, body) = req.into_parts();
+    let mut out = reqwest::Request::new(parts.method, parsed.url.clone());
+    *out.headers_mut() = parts.headers;
+    *out.body_mut() = Some(body.into());
+    Ok(out)
 }
 
 /// Sends a request and reads the answer's status and body, the body no larger than
@@ -90,9 +158,8 @@ pub(crate) fn build(
 pub(crate) async fn exchange(
     client: &reqwest::Client,
     target: &Target,
-    req: http::Request<Vec<u8>>,
+    req: reqwest::Request,
 ) -> Result<(u16, Vec<u8>), TransportError> {
-    let req = reqwest::Request::try_from(req).map_err(TransportError::Convert)?;
     let mut resp = match client.execute(req).await {
         Ok(r) => r,
         Err(e) if e.is_timeout() => return Err(TransportError::Timeout(target.timeout)),
@@ -317,6 +384,46 @@ mod tests {
         let e = check_answer("RegisterImage", 200, b"").expect_err("empty");
         assert_eq!(e.detail, "HTTP 200, no root element: (empty body)");
         assert_eq!(check_answer("RegisterImage", 200, b"<a:RegisterImageResponse xmlns:a='u'/>"), Ok(()));
+    }
+
+    #[test]
+    fn a_request_along_a_parsed_route_is_the_request_built_from_the_text() {
+        let form = [("content-type".to_owned(), "application/x-www-form-urlencoded; charset=utf-8".to_owned())];
+        let json = [("content-type".to_owned(), "application/json".to_owned()), ("accept".into(), "a/j".into())];
+        let signer = wire::Signer::new(crate::wire::Credentials::dummy());
+        let urls = [
+            "http://127.0.0.1:5000/",
+            "https://ec2.us-east-1.amazonaws.com/",
+            "http://localhost:80/ec2/",
+            "http://[::1]:4566/",
+        ];
+        for url in urls {
+            let target = Target::for_tests(url);
+            let route = Route::new(&target);
+            assert!(route.0.is_some(), "{url}");
+            for headers in [&form[..], &json[..]] {
+                // Two tries, in case the clock's second turned between the two requests.
+                let same = (0..2).any(|_| {
+                    let ours = build_routed(&route, &target, &signer, "us-east-1", "Action=X", headers).unwrap();
+                    let theirs = build(&target, &signer, "us-east-1", "Action=X", headers).unwrap();
+                    let show = |r: &reqwest::Request| {
+                        let h: Vec<_> =
+                            r.headers().iter().map(|(k, v)| (k.to_string(), v.as_bytes().to_vec())).collect();
+                        (
+                            r.method().clone(),
+                            r.url().clone(),
+                            h,
+                            r.body().and_then(|b| b.as_bytes()).map(<[u8]>::to_vec),
+                        )
+                    };
+                    show(&ours) == show(&theirs)
+                });
+                assert!(same, "{url} {headers:?}");
+            }
+        }
+        // A path to normalise is signed by aws-sigv4, from the text.
+        assert!(Route::new(&Target::for_tests("http://h/a/../b%20c")).0.is_none());
+        assert!(Route::new(&Target::for_tests("not a url")).0.is_none());
     }
 
     #[test]

@@ -226,9 +226,8 @@ pub struct Counters {
 pub struct Runner {
     oracle: Arc<Oracle>,
     target: Target,
-    client: reqwest::Client,
-    /// Signs every request, its signing key kept from one request to the next.
-    signer: crate::wire::Signer,
+    /// Sends every request: one HTTP client, one signer, the endpoint's URL parsed once.
+    sender: send::Sender,
     mirror: Mutex<World>,
     codes: Arc<dyn CodeMap>,
     pending: AtomicU64,
@@ -253,14 +252,12 @@ impl Runner {
         world: World,
         codes: Arc<dyn CodeMap>,
     ) -> Result<Self, reqwest::Error> {
-        let client = ec2::http_client(&target)?;
+        let sender = send::Sender::new(&target)?;
         let kept_names = nonce::kept_names(&world);
-        let signer = crate::wire::Signer::new(target.credentials.clone());
         Ok(Runner {
             oracle,
             target,
-            client,
-            signer,
+            sender,
             mirror: Mutex::new(world),
             codes,
             pending: AtomicU64::new(0),
@@ -386,7 +383,7 @@ impl Runner {
     async fn step_claimed(&self, params: Params, ticket: order::Ticket, curl: bool) -> StepRecord {
         let (params, prediction, pending) = self.predict_and_reserve(params);
         let started = Instant::now();
-        let sent = send::send_signed(&self.client, &self.target, &self.signer, &params, &self.counters).await;
+        let sent = self.sender.send(&self.target, &params, &self.counters).await;
         let elapsed_ms = started.elapsed().as_millis() as u64;
         self.settle(&params, &prediction, pending.as_deref(), &sent);
         // The mirror has followed: the next request on the same keys may go.

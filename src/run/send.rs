@@ -104,14 +104,36 @@ fn body_for(target: &Target, params: &Params) -> (String, Vec<(String, String)>)
 /// live one (see [`live`]) is journaled before it goes out, and its answer after; when the
 /// journal cannot be written it does not go out.
 pub async fn send(client: &reqwest::Client, target: &Target, params: &Params, counters: &Counters) -> Sent {
-    send_signed(client, target, &wire::Signer::new(target.credentials.clone()), params, counters).await
+    let signer = wire::Signer::new(target.credentials.clone());
+    send_with(client, &signer, &ec2::Route::new(target), target, params, counters).await
 }
 
-/// [`send`], signed by `signer` (whose signing key lasts from one request to the next).
-pub(crate) async fn send_signed(
+/// What sends a runner's requests: the HTTP client, the signer (its signing key kept from one
+/// request to the next) and the endpoint's URL, parsed once.
+pub(crate) struct Sender {
+    client: reqwest::Client,
+    signer: wire::Signer,
+    route: ec2::Route,
+}
+
+impl Sender {
+    /// A sender to `target`.
+    pub(crate) fn new(target: &Target) -> Result<Self, reqwest::Error> {
+        let signer = wire::Signer::new(target.credentials.clone());
+        Ok(Sender { client: ec2::http_client(target)?, signer, route: ec2::Route::new(target) })
+    }
+
+    /// [`send`] through this sender.
+    pub(crate) async fn send(&self, target: &Target, params: &Params, counters: &Counters) -> Sent {
+        send_with(&self.client, &self.signer, &self.route, target, params, counters).await
+    }
+}
+
+async fn send_with(
     client: &reqwest::Client,
-    target: &Target,
     signer: &wire::Signer,
+    route: &ec2::Route,
+    target: &Target,
     params: &Params,
     counters: &Counters,
 ) -> Sent {
@@ -127,7 +149,7 @@ pub(crate) async fn send_signed(
         },
         None => None,
     };
-    let sent = send_unjournaled(client, target, signer, body, headers, counters).await;
+    let sent = send_unjournaled(Via { client, signer, route }, target, body, headers, counters).await;
     if let Some((journal, seq)) = journaled {
         // A failed write marks the journal broken: the next live request is refused and the
         // session ends the run.
@@ -166,10 +188,17 @@ fn answer(outcome: &Result<(u16, Reply), SendError>) -> Answer {
     }
 }
 
+/// What a request goes out through.
+#[derive(Clone, Copy)]
+struct Via<'a> {
+    client: &'a reqwest::Client,
+    signer: &'a wire::Signer,
+    route: &'a ec2::Route,
+}
+
 async fn send_unjournaled(
-    client: &reqwest::Client,
+    via: Via<'_>,
     target: &Target,
-    signer: &wire::Signer,
     body: String,
     mut headers: Vec<(String, String)>,
     counters: &Counters,
@@ -178,7 +207,7 @@ async fn send_unjournaled(
     let outcome = loop {
         attempts += 1;
         counters.requests.fetch_add(1, Ordering::Relaxed);
-        let outcome = attempt(client, target, signer, &body, &mut headers).await;
+        let outcome = attempt(via, target, &body, &mut headers).await;
         let retry = match &outcome {
             Attempt::Throttled(..) | Attempt::Connect(_) => attempts <= target.retries,
             _ => false,
@@ -221,16 +250,10 @@ enum Attempt {
     Failed(TransportError),
 }
 
-async fn attempt(
-    client: &reqwest::Client,
-    target: &Target,
-    signer: &wire::Signer,
-    body: &str,
-    shown: &mut Vec<(String, String)>,
-) -> Attempt {
+async fn attempt(via: Via<'_>, target: &Target, body: &str, shown: &mut Vec<(String, String)>) -> Attempt {
     let base: Vec<(String, String)> =
         shown.iter().filter(|(k, _)| k == "content-type" || k == "accept").cloned().collect();
-    let req = match ec2::build(target, signer, &target.region, body, &base) {
+    let req = match ec2::build_routed(via.route, target, via.signer, &target.region, body, &base) {
         Ok(r) => r,
         Err(e) => return Attempt::Failed(e),
     };
@@ -239,7 +262,7 @@ async fn attempt(
         .iter()
         .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
         .collect();
-    let (status, bytes) = match ec2::exchange(client, target, req).await {
+    let (status, bytes) = match ec2::exchange(via.client, target, req).await {
         Ok(answer) => answer,
         Err(TransportError::TooLarge { status, max, head }) => {
             let head = String::from_utf8_lossy(&head).into_owned();

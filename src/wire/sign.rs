@@ -243,7 +243,13 @@ pub(super) fn ensure_host(req: &mut http::Request<Vec<u8>>) -> Result<(), WireEr
     if req.headers().contains_key(HOST) {
         return Ok(());
     }
-    let uri = req.uri();
+    let value = host_header(req.uri())?;
+    req.headers_mut().insert(HOST, value);
+    Ok(())
+}
+
+/// The `host` header of a request to `uri`: its authority, without the scheme's default port.
+pub(crate) fn host_header(uri: &http::Uri) -> Result<HeaderValue, WireError> {
     let no_host = || WireError::NoHost { uri: uri.to_string() };
     let authority = uri.authority().ok_or_else(no_host)?;
     let default_port = matches!(
@@ -252,9 +258,7 @@ pub(super) fn ensure_host(req: &mut http::Request<Vec<u8>>) -> Result<(), WireEr
     );
     // Same rule as aws-sigv4 and hyper: a default port is left out of Host.
     let value = if default_port { authority.host() } else { authority.as_str() };
-    let value = HeaderValue::from_str(value).map_err(|_| no_host())?;
-    req.headers_mut().insert(HOST, value);
-    Ok(())
+    HeaderValue::from_str(value).map_err(|_| no_host())
 }
 
 #[cfg(test)]

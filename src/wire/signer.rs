@@ -4,11 +4,12 @@
 //! query, text headers) are signed here; any other goes through [`super::sign`], which handles
 //! every shape. Both give the same headers (a test compares them).
 
-use std::fmt::Write as _;
+use std::borrow::Cow;
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_sigv4::sign::v4::{calculate_signature, generate_signing_key};
+use http::HeaderMap;
 use http::header::{AUTHORIZATION, HeaderValue};
 use sha2::{Digest, Sha256};
 
@@ -54,46 +55,65 @@ impl Signer {
         service: &str,
         time: SystemTime,
     ) -> Result<(), WireError> {
-        if !plain(req) {
+        if !signs_plainly(req.uri()) {
             return sign(req, &self.credentials, region, service, time);
         }
-        for h in [AUTHORIZATION.as_str(), X_AMZ_DATE, X_AMZ_SECURITY_TOKEN] {
-            req.headers_mut().remove(h);
-        }
         super::sign::ensure_host(req)?;
+        // Taken apart, so that the headers change while the path and body are read.
+        let (mut parts, body) = std::mem::replace(req, http::Request::new(Vec::new())).into_parts();
+        let signed = self.sign_plain(&mut parts, &body, region, service, time);
+        *req = http::Request::from_parts(parts, body);
+        signed
+    }
+
+    /// [`Signer::sign`] for a request of the plain shape (see [`signs_plainly`]) with a `host`.
+    fn sign_plain(
+        &self,
+        parts: &mut http::request::Parts,
+        body: &[u8],
+        region: &str,
+        service: &str,
+        time: SystemTime,
+    ) -> Result<(), WireError> {
+        let (method, path, headers) = (parts.method.as_str(), parts.uri.path(), &mut parts.headers);
+        for h in [AUTHORIZATION.as_str(), X_AMZ_DATE, X_AMZ_SECURITY_TOKEN] {
+            headers.remove(h);
+        }
         let (date, stamp) = utc_stamp(time);
         let token = self.credentials.session_token();
-        let mut headers: Vec<(&str, String)> = Vec::with_capacity(req.headers().len() + 2);
-        for (name, value) in req.headers() {
-            if UNSIGNED.contains(&name.as_str()) {
-                continue;
-            }
-            let value = value.to_str().map_err(|_| WireError::HeaderNotText { name: name.to_string() })?;
-            match headers.iter_mut().find(|(n, _)| *n == name.as_str()) {
-                // Repeated headers are signed as one, their values joined by commas.
-                Some((_, joined)) => {
-                    joined.push(',');
-                    joined.push_str(&trim_all(value));
-                }
-                None => headers.push((name.as_str(), trim_all(value))),
-            }
-        }
-        headers.push((X_AMZ_DATE, stamp.clone()));
+        let mut canonical = canonical_headers(headers)?;
+        canonical.push((X_AMZ_DATE, Cow::Borrowed(&stamp)));
         if let Some(t) = token {
             // aws-sigv4 signs the token as it is, untrimmed.
-            headers.push((X_AMZ_SECURITY_TOKEN, t.to_owned()));
+            canonical.push((X_AMZ_SECURITY_TOKEN, Cow::Borrowed(t)));
         }
-        headers.sort_by(|a, b| a.0.cmp(b.0));
-        let signed: Vec<&str> = headers.iter().map(|(n, _)| *n).collect();
-        let signed = signed.join(";");
-        let mut creq = String::with_capacity(256 + req.body().len() / 4);
-        let _ = write!(creq, "{}\n{}\n\n", req.method().as_str(), req.uri().path());
-        for (name, value) in &headers {
-            let _ = writeln!(creq, "{name}:{value}");
+        canonical.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        let mut signed = String::with_capacity(64);
+        for (i, (name, _)) in canonical.iter().enumerate() {
+            if i > 0 {
+                signed.push(';');
+            }
+            signed.push_str(name);
         }
-        let _ = write!(creq, "\n{signed}\n{}", hex(&Sha256::digest(req.body())));
+        let mut creq = String::with_capacity(256);
+        for part in [method, "\n", path, "\n\n"] {
+            creq.push_str(part);
+        }
+        for (name, value) in &canonical {
+            for part in [name, ":", value, "\n"] {
+                creq.push_str(part);
+            }
+        }
+        for part in ["\n", &signed, "\n", hex(&Sha256::digest(body), &mut [0; 64])] {
+            creq.push_str(part);
+        }
         let scope = format!("{date}/{region}/{service}/aws4_request");
-        let to_sign = format!("AWS4-HMAC-SHA256\n{stamp}\n{scope}\n{}", hex(&Sha256::digest(creq.as_bytes())));
+        let mut to_sign = String::with_capacity(128);
+        for part in
+            ["AWS4-HMAC-SHA256\n", &stamp, "\n", &scope, "\n", hex(&Sha256::digest(creq.as_bytes()), &mut [0; 64])]
+        {
+            to_sign.push_str(part);
+        }
         let signature = self.signature(&date, region, service, time, to_sign.as_bytes());
         let auth = format!(
             "AWS4-HMAC-SHA256 Credential={}/{scope}, SignedHeaders={signed}, Signature={signature}",
@@ -111,11 +131,10 @@ impl Signer {
             }
             None => None,
         };
-        let h = req.headers_mut();
-        h.insert(X_AMZ_DATE, date_value);
-        h.insert(AUTHORIZATION, auth);
+        headers.insert(X_AMZ_DATE, date_value);
+        headers.insert(AUTHORIZATION, auth);
         if let Some(v) = token_value {
-            h.insert(X_AMZ_SECURITY_TOKEN, v);
+            headers.insert(X_AMZ_SECURITY_TOKEN, v);
         }
         Ok(())
     }
@@ -139,33 +158,59 @@ impl Signer {
     }
 }
 
-/// Whether a request has the shape signed here: a path of unreserved characters without empty
-/// or dot segments (nothing to normalise or encode), and no query.
-fn plain(req: &http::Request<Vec<u8>>) -> bool {
-    let path = req.uri().path();
-    req.uri().query().is_none()
+/// The headers SigV4 signs, by name, each value trimmed, repeated ones joined by commas.
+fn canonical_headers(headers: &HeaderMap) -> Result<Vec<(&str, Cow<'_, str>)>, WireError> {
+    let mut canonical: Vec<(&str, Cow<'_, str>)> = Vec::with_capacity(headers.len() + 2);
+    for (name, value) in headers {
+        if UNSIGNED.contains(&name.as_str()) {
+            continue;
+        }
+        let value = value.to_str().map_err(|_| WireError::HeaderNotText { name: name.to_string() })?;
+        match canonical.iter_mut().find(|(n, _)| *n == name.as_str()) {
+            Some((_, joined)) => {
+                let joined = joined.to_mut();
+                joined.push(',');
+                joined.push_str(&trim_all(value));
+            }
+            None => canonical.push((name.as_str(), trim_all(value))),
+        }
+    }
+    Ok(canonical)
+}
+
+/// Whether a request to `uri` has the shape [`Signer::sign_plain`] signs: a path of unreserved
+/// characters without empty or dot segments (nothing to normalise or encode), and no query.
+pub(crate) fn signs_plainly(uri: &http::Uri) -> bool {
+    let path = uri.path();
+    uri.query().is_none()
         && path.starts_with('/')
         && !path.contains("//")
         && path.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_' | b'~'))
 }
 
 /// Spaces trimmed from both ends and runs of spaces made one, as SigV4 wants header values.
-fn trim_all(value: &str) -> String {
+fn trim_all(value: &str) -> Cow<'_, str> {
+    let trimmed = value.trim_matches(' ');
+    if !trimmed.contains("  ") {
+        return Cow::Borrowed(trimmed);
+    }
     let mut out = String::with_capacity(value.len());
-    for c in value.trim_matches(' ').chars() {
+    for c in trimmed.chars() {
         if !(c == ' ' && out.ends_with(' ')) {
             out.push(c);
         }
     }
-    out
+    Cow::Owned(out)
 }
 
-fn hex(bytes: &[u8]) -> String {
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
+/// A 32-byte digest in lowercase hex, written into `buf`.
+fn hex<'b>(digest: &[u8], buf: &'b mut [u8; 64]) -> &'b str {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for (pair, b) in buf.chunks_exact_mut(2).zip(digest) {
+        pair[0] = HEX[usize::from(b >> 4)];
+        pair[1] = HEX[usize::from(b & 0x0f)];
     }
-    s
+    std::str::from_utf8(buf).expect("hex digits are ASCII")
 }
 
 /// `YYYYMMDD` and `YYYYMMDDTHHMMSSZ` of `time` in UTC (a time before 1970 counts as 1970).

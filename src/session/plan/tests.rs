@@ -10,6 +10,7 @@ fn flags() -> Flags {
         region: None,
         dialect: Dialect::Ec2Query,
         concurrency: None,
+        threads: None,
         timeout: 10.0,
         max_body: 1 << 20,
         retries: 3,
@@ -335,7 +336,9 @@ fn control_characters_in_credential_variables_are_refused_by_name() {
 
 #[test]
 fn numeric_flags_out_of_range_are_refused_by_name_and_range() {
-    let cases: [(Flags, &str); 9] = [
+    let cases: [(Flags, &str); 11] = [
+        (Flags { threads: Some(0), ..flags() }, "--threads 0: out of range; give 1 to 256"),
+        (Flags { threads: Some(257), ..flags() }, "--threads 257: out of range; give 1 to 256"),
         (Flags { concurrency: Some(0), ..flags() }, "--concurrency 0: out of range; give 1 to 1024"),
         (Flags { concurrency: Some(1025), ..flags() }, "--concurrency 1025: out of range; give 1 to 1024"),
         (Flags { cases: 0, ..flags() }, "--cases 0: out of range; give 1 to 10000000"),
@@ -354,6 +357,16 @@ fn numeric_flags_out_of_range_are_refused_by_name_and_range() {
     let plan = resolve(edges).unwrap();
     assert_eq!((plan.concurrency, plan.cases, plan.retries), (1024, 1, 10));
     assert!(resolve(Flags { concurrency: Some(1), stateful_len: 1, ..flags() }).is_ok());
+    assert_eq!(resolve(Flags { threads: Some(256), ..flags() }).unwrap().threads(), 256);
+    assert_eq!(resolve(Flags { threads: Some(1), ..flags() }).unwrap().threads(), 1);
+}
+
+#[test]
+fn the_runtime_has_one_thread_unless_threads_is_given() {
+    assert_eq!(resolve(flags()).unwrap().threads(), 1);
+    assert_eq!(resolve(with_endpoint("http://localhost:5000/")).unwrap().threads(), 1);
+    let given = Flags { threads: Some(4), ..with_endpoint("http://localhost:5000/") };
+    assert_eq!(resolve(given).unwrap().threads(), 4);
 }
 
 #[test]
