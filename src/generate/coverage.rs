@@ -55,8 +55,9 @@ pub(super) fn walk(
             .prop_map(move |(mut p, v)| {
                 // DryRun first, so a violation of DryRun itself (a bad boolean) still wins.
                 p.insert(key::DRY_RUN.into(), yes.clone());
-                apply(&mut p, &v.edits);
-                draft(v.rule, true, p)
+                let rule = v.rule;
+                apply(&mut p, v.edits);
+                draft(rule, true, p)
             })
             .boxed();
         out.push(Cover::Draw(rule, true, s));

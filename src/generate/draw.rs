@@ -51,23 +51,35 @@ pub(crate) const HEX: &[char] = &['0', '1', '2', '3', '4', '5', '6', '7', '8', '
 /// A string of `len` characters from `alphabet`, expanded from one seed so a long string
 /// costs one draw.
 pub(crate) fn fill(alphabet: &[char], len: usize, mut seed: u64) -> String {
-    let mut s = String::with_capacity(len);
-    let mut left = 0;
-    let mut bits = 0u64;
-    for _ in 0..len {
-        if left == 0 {
-            // splitmix64: cheap and well spread; one draw gives eight characters.
-            seed = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = seed;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            bits = z ^ (z >> 31);
-            left = 8;
+    // Multiply-shift maps a byte onto the alphabet without a division per character.
+    let pick = |b: u8| alphabet[(usize::from(b) * alphabet.len()) >> 8];
+    let mut words = std::iter::from_fn(|| {
+        // splitmix64: cheap and well spread; one draw gives eight characters.
+        seed = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = seed;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        Some((z ^ (z >> 31)).to_le_bytes())
+    });
+    let mut left = len;
+    // An OR over the whole alphabet (no early exit) compiles to a few vector instructions.
+    if alphabet.iter().fold(0, |acc, &c| acc | u32::from(c)) < 0x80 {
+        // Bytes, eight at a time: pushing chars one by one was the generator's costliest loop.
+        let mut bytes = Vec::with_capacity(len);
+        while left > 0 {
+            let word = words.next().expect("endless");
+            let n = left.min(8);
+            bytes.extend(word[..n].iter().map(|&b| pick(b) as u8));
+            left -= n;
         }
-        // Multiply-shift maps a byte onto the alphabet without a division per character.
-        s.push(alphabet[((bits & 0xff) as usize * alphabet.len()) >> 8]);
-        bits >>= 8;
-        left -= 1;
+        return String::from_utf8(bytes).expect("ASCII characters");
+    }
+    let mut s = String::with_capacity(len);
+    while left > 0 {
+        let word = words.next().expect("endless");
+        let n = left.min(8);
+        s.extend(word[..n].iter().map(|&b| pick(b)));
+        left -= n;
     }
     s
 }

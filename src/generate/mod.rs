@@ -279,8 +279,9 @@ fn targets(i: &Inputs, list: &[(&'static str, BoxedStrategy<Violation>)]) -> Vec
     for (rule, s) in list {
         let s = (valid(i, false), s.clone())
             .prop_map(move |(mut p, v)| {
-                apply(&mut p, &v.edits);
-                draft(v.rule, true, p)
+                let rule = v.rule;
+                apply(&mut p, v.edits);
+                draft(rule, true, p)
             })
             .boxed();
         out.push((rule, true, 1, s));
@@ -293,7 +294,7 @@ fn targets(i: &Inputs, list: &[(&'static str, BoxedStrategy<Violation>)]) -> Vec
         (valid(i, false), proptest::collection::vec(anyv, 2..=3))
             .prop_map(|(mut p, vs)| {
                 for v in vs {
-                    apply(&mut p, &v.edits);
+                    apply(&mut p, v.edits);
                 }
                 draft(MULTI, true, p)
             })

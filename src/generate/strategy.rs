@@ -31,18 +31,18 @@ pub struct Violation {
 }
 
 /// Applies edits to params.
-pub fn apply(params: &mut Params, edits: &[Edit]) {
+pub fn apply(params: &mut Params, edits: impl IntoIterator<Item = Edit>) {
     for (k, v) in edits {
-        if let (Some(prefix), None) = (k.strip_suffix('*'), v) {
+        if let (Some(prefix), None) = (k.strip_suffix('*'), &v) {
             params.retain(|key, _| !key.starts_with(prefix));
             continue;
         }
         match v {
             Some(v) => {
-                params.insert(k.clone(), v.clone());
+                params.insert(k, v);
             }
             None => {
-                params.remove(k);
+                params.remove(&k);
             }
         }
     }
@@ -54,11 +54,13 @@ pub fn valid(i: &Inputs, dry_run: bool) -> BoxedStrategy<Params> {
     let l = i.lim.clone();
     assert!(!i.copyable.is_empty(), "the world has no image a minimal request copies successfully");
     let name_ok = i.alpha.name_ok.clone();
+    let tag_keys = TagKeys::new();
     // The tag-count boundary: exactly as many tags as one resource may carry, built once.
-    let mut full_tags = vec![("TagSpecification.1.ResourceType".to_owned(), "image".to_owned())];
+    let mut full_tags = Params::new();
+    full_tags.insert("TagSpecification.1.ResourceType".to_owned(), "image".to_owned());
     for m in 1..=l.tags_per_resource {
-        full_tags.push((format!("TagSpecification.1.Tag.{m}.Key"), format!("key-{m}")));
-        full_tags.push((format!("TagSpecification.1.Tag.{m}.Value"), format!("value-{m}")));
+        full_tags.insert(format!("TagSpecification.1.Tag.{m}.Key"), format!("key-{m}"));
+        full_tags.insert(format!("TagSpecification.1.Tag.{m}.Value"), format!("value-{m}"));
     }
     (choose(&i.copyable), any::<[u64; 4]>())
         .prop_map(move |((id, region, encrypted), words)| {
@@ -119,33 +121,63 @@ pub fn valid(i: &Inputs, dry_run: bool) -> BoxedStrategy<Params> {
                 }
             }
             if d.chance(3) {
-                p.extend(full_tags.iter().cloned());
+                // A merge of two sorted maps, not a hundred inserts; the tags win, as `extend`'s would.
+                p.append(&mut full_tags.clone());
             } else if d.chance(25) {
-                add_tag_specs(&mut p, &mut d, &l);
+                add_tag_specs(&mut p, &mut d, &l, &tag_keys);
             }
             p
         })
         .boxed()
 }
 
+/// The wire keys and tag-key prefixes `add_tag_specs` writes, formatted once per strategy
+/// rather than per case.
+struct TagKeys {
+    /// `TagSpecification.N.ResourceType`, N = 1, 2.
+    resource_type: [String; 2],
+    /// The `Key` and `Value` keys of `TagSpecification.N.Tag.M`, N = 1, 2, M = 1 to 3.
+    tag: [[(String, String); 3]; 2],
+    /// The tag-key prefixes `aws{M}-` and `k{M}-`, M = 1 to 3.
+    prefix: [(String, String); 3],
+}
+
+impl TagKeys {
+    fn new() -> Self {
+        TagKeys {
+            resource_type: std::array::from_fn(|i| format!("TagSpecification.{}.ResourceType", i + 1)),
+            tag: std::array::from_fn(|i| {
+                std::array::from_fn(|j| {
+                    let (n, m) = (i + 1, j + 1);
+                    (format!("TagSpecification.{n}.Tag.{m}.Key"), format!("TagSpecification.{n}.Tag.{m}.Value"))
+                })
+            }),
+            prefix: std::array::from_fn(|j| (format!("aws{}-", j + 1), format!("k{}-", j + 1))),
+        }
+    }
+}
+
 /// One or two tag specifications (distinct resource types), each with one to three tags.
-fn add_tag_specs(p: &mut Params, d: &mut Draw<'_>, l: &Limits) {
+fn add_tag_specs(p: &mut Params, d: &mut Draw<'_>, l: &Limits, keys: &TagKeys) {
     let types = &l.resource_types;
     let first = d.take(types.len() as u64) as usize;
     let count = if types.len() > 1 && d.chance(40) { 2 } else { 1 };
     for n in 1..=count {
         let rt = &types[(first + n - 1) % types.len()];
-        p.insert(format!("TagSpecification.{n}.ResourceType"), rt.clone());
+        p.insert(keys.resource_type[n - 1].clone(), rt.clone());
         for m in 1..=(1 + d.take(3) as usize) {
             // A numbered prefix keeps keys unique within the specification; `aws1-` sits just
             // outside the reserved `aws:` prefix.
-            let prefix = if d.chance(10) { format!("aws{m}-") } else { format!("k{m}-") };
+            let (aws, plain) = &keys.prefix[m - 1];
+            let prefix = if d.chance(10) { aws } else { plain };
             let klen = d.len(prefix.len(), l.tag_key_max);
             let vlen = d.len(0, l.tag_value_max);
-            let mut k = prefix;
+            let mut k = String::with_capacity(klen);
+            k.push_str(prefix);
             k.push_str(&fill(ALNUM, klen - k.len(), d.seed()));
-            p.insert(format!("TagSpecification.{n}.Tag.{m}.Key"), k);
-            p.insert(format!("TagSpecification.{n}.Tag.{m}.Value"), fill(TEXT, vlen, d.seed()));
+            let (key, value) = &keys.tag[n - 1][m - 1];
+            p.insert(key.clone(), k);
+            p.insert(value.clone(), fill(TEXT, vlen, d.seed()));
         }
     }
 }

@@ -3,6 +3,7 @@
 use regex::Regex;
 
 use crate::oracle::key;
+use crate::oracle::pattern::Pattern;
 use crate::spec::{ParamType, Spec, SpecError};
 
 /// A boolean text as AWS may read it.
@@ -58,8 +59,8 @@ pub struct Limits {
     pub booleans: Vec<String>,
     pub name_min: usize,
     pub name_max: usize,
-    pub name_re: Regex,
-    pub name_re_uncertain: Option<Regex>,
+    pub name_re: Pattern,
+    pub name_re_uncertain: Option<Pattern>,
     pub ami_re: Regex,
     pub desc_max: usize,
     pub token_max: usize,
@@ -134,8 +135,8 @@ impl Limits {
             booleans: spec.parameters.iter().filter(|p| p.ty == ParamType::Boolean).map(|p| p.key.clone()).collect(),
             name_min: need(key::NAME, "min_length", name.min_length)?,
             name_max: need(key::NAME, "max_length", name.max_length)?,
-            name_re: re(key::NAME, name.pattern.as_ref())?,
-            name_re_uncertain: name.pattern_uncertain.as_ref().map(|s| spec.regex(s).clone()),
+            name_re: Pattern::new(name.pattern.as_deref().unwrap_or_default(), re(key::NAME, name.pattern.as_ref())?),
+            name_re_uncertain: name.pattern_uncertain.as_ref().map(|s| Pattern::new(s, spec.regex(s).clone())),
             ami_re: re(key::SOURCE_IMAGE_ID, ami.pattern.as_ref())?,
             desc_max: need(key::DESCRIPTION, "max_length", p(key::DESCRIPTION)?.max_length)?,
             token_max: need(key::CLIENT_TOKEN, "max_length", token.max_length)?,

@@ -10,24 +10,22 @@ mod copy;
 // The wire keys are the spec's vocabulary; the oracle reads requests by them.
 pub use crate::spec::key;
 pub mod limits;
+pub mod pattern;
 pub mod request;
 pub mod rules;
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 use crate::spec::{Combine, Confidence, Likely, Outcome, Spec, SpecError, UncertainAlso};
-use crate::world::{Params, World};
+use crate::world::{Image, Params, World};
 use request::{Request, canonical_params};
 use rules::{Ctx, Hit, Level};
 
 pub use copy::{record_copy, record_if_copied};
 pub use limits::Limits;
-
-thread_local! {
-    static HITS: std::cell::RefCell<Vec<Hit>> = const { std::cell::RefCell::new(Vec::new()) };
-}
 
 /// What the oracle predicts for one request.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -100,7 +98,7 @@ pub struct Trace {
 #[derive(Clone)]
 struct CompiledRule {
     id: Arc<str>,
-    check: fn(&Ctx<'_>) -> Hit,
+    check: for<'a> fn(&Ctx<'a>) -> Hit<'a>,
     /// Whether a firing hit names the image a success returns (an idempotent replay).
     replays: bool,
     phase: usize,
@@ -260,30 +258,44 @@ impl Oracle {
     /// Predicts the outcome of one request.
     pub fn predict(&self, world: &World, params: &Params) -> Prediction {
         let req = Request::parse(params, &self.simple_keys, &self.index_check);
-        // The hit buffer is a few KiB: reusing it per thread keeps the allocator out of the
-        // hot path (a fresh one per call made glibc consolidate its free lists every time).
-        let mut hits = HITS.with(|h| std::mem::take(&mut *h.borrow_mut()));
-        self.hits(world, &req, &mut hits);
-        let p = self.compose(world, params, &req, &hits);
-        HITS.with(|h| *h.borrow_mut() = hits);
-        p
+        let image = self.source_image(world, &req);
+        // On the stack: one hit per rule, and the spec's rule ids are unique, so there are at
+        // most as many rules as the oracle implements.
+        let mut hits = [const { Hit::at(Level::Quiet) }; rules::ALL.len()];
+        let hits = self.hits(world, &req, image.as_deref(), &mut hits);
+        self.compose(world, params, &req, hits)
     }
 
-    fn hits(&self, world: &World, req: &Request<'_>, out: &mut Vec<Hit>) {
-        let image = match (req.get(key::SOURCE_IMAGE_ID), req.get(key::SOURCE_REGION)) {
+    /// The source image the request names, if it exists and is visible in SourceRegion.
+    fn source_image<'w>(&self, world: &'w World, req: &Request<'_>) -> Option<Cow<'w, Image>> {
+        match (req.get(key::SOURCE_IMAGE_ID), req.get(key::SOURCE_REGION)) {
             (Some(id), Some(region)) => world.image(id, region).filter(|i| i.visible),
             _ => None,
-        };
-        let ctx = Ctx { spec: &self.spec, lim: &self.limits, world, req, image: image.as_deref() };
-        out.clear();
-        out.extend(self.rules.iter().map(|r| (r.check)(&ctx)));
+        }
+    }
+
+    /// Every rule's hit, in rule order, written into `out`.
+    fn hits<'a, 'o>(
+        &'a self,
+        world: &'a World,
+        req: &'a Request<'a>,
+        image: Option<&'a Image>,
+        out: &'o mut [Hit<'a>],
+    ) -> &'o [Hit<'a>] {
+        let ctx = Ctx { spec: &self.spec, lim: &self.limits, world, req, image, token: std::cell::OnceCell::new() };
+        let out = &mut out[..self.rules.len()];
+        for (hit, rule) in out.iter_mut().zip(&self.rules) {
+            *hit = (rule.check)(&ctx);
+        }
+        out
     }
 
     /// Predicts, and reports which rules fired or were met at their boundary.
     pub fn predict_traced(&self, world: &World, params: &Params) -> (Prediction, Trace) {
         let req = Request::parse(params, &self.simple_keys, &self.index_check);
-        let mut hits = Vec::new();
-        self.hits(world, &req, &mut hits);
+        let image = self.source_image(world, &req);
+        let mut hits = [const { Hit::at(Level::Quiet) }; rules::ALL.len()];
+        let hits = self.hits(world, &req, image.as_deref(), &mut hits);
         let mut trace = Trace::default();
         for (i, h) in hits.iter().enumerate() {
             match h.level {
@@ -292,10 +304,10 @@ impl Oracle {
                 Level::Quiet => {}
             }
         }
-        (self.compose(world, params, &req, &hits), trace)
+        (self.compose(world, params, &req, hits), trace)
     }
 
-    fn compose(&self, world: &World, params: &Params, req: &Request<'_>, hits: &[Hit]) -> Prediction {
+    fn compose(&self, world: &World, params: &Params, req: &Request<'_>, hits: &[Hit<'_>]) -> Prediction {
         let mut acc = Acc::default();
         let mut overlapping = false;
         let last = self.phases.len() - 1;
@@ -348,7 +360,7 @@ impl Oracle {
 
 impl Oracle {
     /// Whether rule `i`'s hit counts as firing, given how its uncertain hits count.
-    fn fires(&self, hit: &Hit, i: usize) -> bool {
+    fn fires(&self, hit: &Hit<'_>, i: usize) -> bool {
         hit.fired() && !(hit.level == Level::Uncertain && self.rules[i].on_uncertain == OnUncertain::Ignored)
     }
 }
@@ -365,7 +377,7 @@ struct Acc {
 }
 
 impl Acc {
-    fn add(&mut self, rule: &CompiledRule, hit: &Hit) {
+    fn add(&mut self, rule: &CompiledRule, hit: &Hit<'_>) {
         for o in &rule.outcomes {
             if !self.outcomes.contains(o) {
                 self.outcomes.push(o.clone());
@@ -376,7 +388,7 @@ impl Acc {
         }
         self.confidence = self.confidence.max(Some(rule.confidence));
         if rule.replays {
-            self.image_id = hit.image.clone();
+            self.image_id = hit.image.as_deref().map(str::to_owned);
         }
         if self.message.is_none() && !rule.outcomes[0].is_success() {
             self.message = Some(render(&rule.message, hit));
@@ -428,16 +440,19 @@ impl Acc {
 }
 
 /// Fills a message template with a hit's values.
-fn render(template: &str, hit: &Hit) -> String {
+fn render(template: &str, hit: &Hit<'_>) -> String {
     if !template.contains('{') {
         return template.to_owned();
     }
     let mut out = template.to_owned();
-    for (name, v) in
-        [("{param}", &hit.param), ("{value}", &hit.value), ("{image}", &hit.image), ("{snapshot}", &hit.snapshot)]
-    {
+    for (name, v) in [
+        ("{param}", hit.param.as_deref()),
+        ("{value}", hit.value),
+        ("{image}", hit.image.as_deref()),
+        ("{snapshot}", hit.snapshot.as_deref()),
+    ] {
         if out.contains(name) {
-            out = out.replace(name, v.as_deref().unwrap_or(""));
+            out = out.replace(name, v.unwrap_or(""));
         }
     }
     out

@@ -74,6 +74,7 @@ impl<'p> Request<'p> {
     }
 
     /// The value of a top-level key, exactly as sent.
+    #[inline]
     pub fn get(&self, k: &str) -> Option<&'p str> {
         key::slot(k).and_then(|i| self.slots[i])
     }
@@ -140,12 +141,24 @@ fn parse_list_key(key: &str, index_ok: &IndexCheck) -> ListKey {
     }
     let mut segs = [""; 5];
     let mut count = 0;
-    for seg in key.split('.') {
+    let mut rest = key;
+    // By bytes, not `split('.')`: a tag-heavy request has hundreds of these keys.
+    loop {
         if count == segs.len() {
             return ListKey::NotList;
         }
-        segs[count] = seg;
-        count += 1;
+        match rest.bytes().position(|b| b == b'.') {
+            Some(dot) => {
+                segs[count] = &rest[..dot];
+                rest = &rest[dot + 1..];
+                count += 1;
+            }
+            None => {
+                segs[count] = rest;
+                count += 1;
+                break;
+            }
+        }
     }
     let segs = &segs[..count];
     let index = |s: &str| -> Option<u32> { if index_ok.is_ok(s) { s.parse().ok() } else { None } };

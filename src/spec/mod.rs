@@ -9,7 +9,7 @@ pub mod key;
 mod lookup;
 mod table;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::path::Path;
 
@@ -345,6 +345,9 @@ pub struct Spec {
     pub rules: Vec<Rule>,
     params_by_key: BTreeMap<String, usize>,
     regexes: BTreeMap<String, Regex>,
+    /// Each Region's partition (the first that lists it), by index: the oracle asks for every
+    /// request.
+    partition_by_region: HashMap<String, usize>,
 }
 
 impl Spec {
@@ -382,6 +385,7 @@ impl Spec {
             rules: raw.rule,
             params_by_key: BTreeMap::new(),
             regexes: BTreeMap::new(),
+            partition_by_region: HashMap::new(),
         };
         spec.check()?;
         Ok(spec)
@@ -427,6 +431,11 @@ impl Spec {
 
         self.check_versions()?;
 
+        for (i, p) in self.partitions.iter().enumerate() {
+            for r in &p.regions {
+                self.partition_by_region.entry(r.clone()).or_insert(i);
+            }
+        }
         for p in &self.partitions {
             // Safety derives AWS's hosts from these: without one, the partition's endpoints
             // would pass for emulators.
@@ -561,7 +570,7 @@ impl Spec {
 
     /// The partition a Region belongs to.
     pub fn partition_of(&self, region: &str) -> Option<&str> {
-        self.partitions.iter().find(|p| p.regions.iter().any(|r| r == region)).map(|p| p.name.as_str())
+        self.partition_by_region.get(region).map(|&i| self.partitions[i].name.as_str())
     }
 
     /// Builds a `SpecError` against this spec.

@@ -107,3 +107,17 @@ fn rule_without_title_is_refused() {
     let e = broken(|s| s.replace("title = \"Description length\"\n", ""));
     assert!(e.contains("missing field `title`"), "{e}");
 }
+
+#[test]
+fn partition_of_answers_from_the_listed_regions() {
+    let spec = Spec::builtin().unwrap();
+    for p in &spec.partitions {
+        for r in &p.regions {
+            assert_eq!(spec.partition_of(r), Some(p.name.as_str()), "{r}");
+        }
+    }
+    assert_eq!(spec.partition_of("us-east-1"), Some("aws"));
+    for r in ["", "US-EAST-1", "us-east-1 ", "mars-north-1"] {
+        assert_eq!(spec.partition_of(r), None, "{r:?}");
+    }
+}

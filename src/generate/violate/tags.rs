@@ -127,13 +127,20 @@ pub(super) fn tag_value(i: &Inputs, rule: &'static str) -> Option<BoxedStrategy<
 pub(super) fn tag_count(i: &Inputs, rule: &'static str) -> Option<BoxedStrategy<Violation>> {
     let l = &i.lim;
     let most = l.tags_per_resource;
+    // The keys and values of every tag a draw may need, written once: a draw has dozens.
+    let tags: Vec<(String, String, String)> = (1..=most + 10)
+        .map(|m| {
+            (format!("TagSpecification.1.Tag.{m}.Key"), format!("key-{m}"), format!("TagSpecification.1.Tag.{m}.Value"))
+        })
+        .collect();
     Some(
         one_of!(Just(most + 1), (most + 1)..=(most + 10))
             .prop_map(move |n| {
-                let mut e = vec![(CLEAR_TAGS.into(), None), kv("TagSpecification.1.ResourceType", "image")];
-                for m in 1..=n {
-                    e.push(kv(&format!("TagSpecification.1.Tag.{m}.Key"), format!("key-{m}")));
-                    e.push(kv(&format!("TagSpecification.1.Tag.{m}.Value"), "v"));
+                let mut e = Vec::with_capacity(2 + 2 * n);
+                e.extend([(CLEAR_TAGS.into(), None), kv("TagSpecification.1.ResourceType", "image")]);
+                for (key, name, value) in &tags[..n] {
+                    e.push((key.clone(), Some(name.clone())));
+                    e.push(kv(value, "v"));
                 }
                 v(rule, true, e)
             })

@@ -1,6 +1,8 @@
 //! Rules of the idempotency phase: a ClientToken used before, with the same or other
 //! parameters.
 
+use std::borrow::Cow;
+
 use super::{Ctx, Hit, Rule};
 use crate::oracle::key;
 use crate::oracle::request::Request;
@@ -27,27 +29,48 @@ pub const IDEM_REPLAY: Rule = Rule {
         // Tokens are case-sensitive: one differing only in letter case is the boundary.
         Earlier::CaseTwin => Hit::NEAR,
         Earlier::Used { used, same_but_uncertain: true, .. } => {
-            Hit { image: Some(used.image_id.clone()), ..Hit::FIRES }
+            Hit { image: Some(used.image_id.clone().into()), ..Hit::FIRES }
         }
         Earlier::Used { .. } => Hit::NEAR,
     },
 };
 
 /// What the world knows of the request's ClientToken.
-enum Earlier<'a> {
+enum Earlier<'c> {
     /// No token, or one never used and without a letter-case twin.
     None,
     /// Never used, but a token differing only in letter case was.
     CaseTwin,
     /// Used before; whether the parameters match, and whether they match once the keys
     /// whose effect on idempotency is uncertain are left out too.
-    Used { used: std::borrow::Cow<'a, TokenUse>, same: bool, same_but_uncertain: bool },
+    Used { used: &'c TokenUse, same: bool, same_but_uncertain: bool },
 }
 
-fn earlier_use<'a>(c: &Ctx<'a>) -> Earlier<'a> {
-    let Some(token) = c.get(key::CLIENT_TOKEN) else { return Earlier::None };
-    let Some(used) = c.world.token(token) else {
-        return if c.world.has_token_ignoring_case(token) { Earlier::CaseTwin } else { Earlier::None };
+/// The world's record of a request's ClientToken, looked up once per request for both rules
+/// of this phase (a copy's record is unpacked on every lookup).
+#[derive(Debug)]
+pub(crate) enum TokenRecord<'a> {
+    /// No token, or one never used and without a letter-case twin.
+    None,
+    /// Never used, but a token differing only in letter case was.
+    CaseTwin,
+    /// Used before.
+    Used(Cow<'a, TokenUse>),
+}
+
+fn earlier_use<'c>(c: &'c Ctx<'_>) -> Earlier<'c> {
+    let record = c.token.get_or_init(|| {
+        let Some(token) = c.get(key::CLIENT_TOKEN) else { return TokenRecord::None };
+        match c.world.token(token) {
+            Some(used) => TokenRecord::Used(used),
+            None if c.world.has_token_ignoring_case(token) => TokenRecord::CaseTwin,
+            None => TokenRecord::None,
+        }
+    });
+    let used = match record {
+        TokenRecord::None => return Earlier::None,
+        TokenRecord::CaseTwin => return Earlier::CaseTwin,
+        TokenRecord::Used(used) => &**used,
     };
     let same = same_params(c.req, &used.params, &c.lim.idem_ignored, &[]);
     let same_but_uncertain = same_params(c.req, &used.params, &c.lim.idem_ignored, &c.lim.idem_uncertain);

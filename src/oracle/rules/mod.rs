@@ -11,6 +11,7 @@ mod syntax;
 mod tags;
 
 pub use authorization::{AUTHZ, DRY_RUN};
+pub(crate) use idempotency::TokenRecord;
 pub use idempotency::{IDEM_MISMATCH, IDEM_REPLAY};
 pub use protocol::{ACTION, LIST_INDEX, UNKNOWN_PARAM, VERSION};
 pub use state::{
@@ -22,6 +23,8 @@ pub use syntax::{
     NAME, REGION, TOKEN_LENGTH,
 };
 pub use tags::{LIST_GAP, TAG_COUNT, TAG_KEY, TAG_KEY_LENGTH, TAG_RT_BAD, TAG_RT_MISSING, TAG_SPEC_EMPTY, TAG_VALUE};
+
+use std::borrow::Cow;
 
 use crate::oracle::limits::Limits;
 use crate::oracle::request::Request;
@@ -36,7 +39,7 @@ pub struct Rule {
     /// The spec rule id.
     pub id: &'static str,
     /// How a request and the world meet the rule.
-    pub check: fn(&Ctx<'_>) -> Hit,
+    pub check: for<'a> fn(&Ctx<'a>) -> Hit<'a>,
 }
 
 /// Every implemented rule.
@@ -99,36 +102,38 @@ pub enum Level {
     Fires,
 }
 
-/// The result of one check, with the values its message needs.
+/// The result of one check, with the values its message needs, borrowed from the request
+/// where they can be: most hits are never rendered into a message.
 #[derive(Clone, Debug)]
-pub struct Hit {
+pub struct Hit<'a> {
     /// How it came out.
     pub level: Level,
     /// `{param}`: the key at fault.
-    pub param: Option<String>,
+    pub param: Option<Cow<'a, str>>,
     /// `{value}`: the value at fault.
-    pub value: Option<String>,
+    pub value: Option<&'a str>,
     /// `{image}`: an image id the message names.
-    pub image: Option<String>,
+    pub image: Option<Cow<'a, str>>,
     /// `{snapshot}`: a snapshot id the message names.
-    pub snapshot: Option<String>,
+    pub snapshot: Option<Cow<'a, str>>,
 }
 
-impl Hit {
-    const QUIET: Hit = Hit::at(Level::Quiet);
-    const NEAR: Hit = Hit::at(Level::Near);
-    const FIRES: Hit = Hit::at(Level::Fires);
-    const UNCERTAIN: Hit = Hit::at(Level::Uncertain);
+impl<'a> Hit<'a> {
+    const QUIET: Hit<'static> = Hit::at(Level::Quiet);
+    const NEAR: Hit<'static> = Hit::at(Level::Near);
+    const FIRES: Hit<'static> = Hit::at(Level::Fires);
+    const UNCERTAIN: Hit<'static> = Hit::at(Level::Uncertain);
 
-    const fn at(level: Level) -> Hit {
+    /// A hit at `level` naming nothing.
+    pub const fn at(level: Level) -> Hit<'a> {
         Hit { level, param: None, value: None, image: None, snapshot: None }
     }
 
-    fn on(level: Level, param: &str, value: Option<&str>) -> Hit {
-        Hit { param: Some(param.to_owned()), value: value.map(str::to_owned), ..Hit::at(level) }
+    fn on(level: Level, param: impl Into<Cow<'a, str>>, value: Option<&'a str>) -> Hit<'a> {
+        Hit { param: Some(param.into()), value, ..Hit::at(level) }
     }
 
-    fn near_if(cond: bool) -> Hit {
+    fn near_if(cond: bool) -> Hit<'a> {
         if cond { Hit::NEAR } else { Hit::QUIET }
     }
 
@@ -138,7 +143,7 @@ impl Hit {
     }
 
     /// Keeps the stronger of two hits.
-    fn max(self, other: Hit) -> Hit {
+    fn max(self, other: Hit<'a>) -> Hit<'a> {
         if other.level > self.level { other } else { self }
     }
 }
@@ -152,10 +157,13 @@ pub struct Ctx<'a> {
     pub req: &'a Request<'a>,
     /// The source image, if it exists and is visible in SourceRegion.
     pub image: Option<&'a Image>,
+    /// The world's record of the request's ClientToken, once a rule has looked it up.
+    pub token: std::cell::OnceCell<TokenRecord<'a>>,
 }
 
 impl<'a> Ctx<'a> {
     /// The value of a top-level key, exactly as sent.
+    #[inline]
     fn get(&self, k: &str) -> Option<&'a str> {
         self.req.get(k)
     }

@@ -31,11 +31,11 @@ pub const UNKNOWN_PARAM: Rule = Rule {
     check: |c| {
         let req = c.req;
         if let Some(k) = req.unknown.first() {
-            Hit::on(Level::Fires, k, None)
+            Hit::on(Level::Fires, *k, None)
         } else if let Some(k) = newer_member(c) {
             Hit::on(Level::Fires, k, None)
         } else if let Some((k, _)) = req.case_variants.first() {
-            Hit::on(Level::Uncertain, k, None)
+            Hit::on(Level::Uncertain, *k, None)
         } else {
             Hit::near_if(req.has_lists())
         }
@@ -49,8 +49,8 @@ pub const LIST_INDEX: Rule = Rule {
     check: |c| {
         let bad = &c.req.bad_index;
         match bad.iter().find(|k| !digits_only_indexes(k)).or(bad.first()) {
-            Some(k) if digits_only_indexes(k) => Hit::on(Level::Uncertain, k, None),
-            Some(k) => Hit::on(Level::Fires, k, None),
+            Some(k) if digits_only_indexes(k) => Hit::on(Level::Uncertain, *k, None),
+            Some(k) => Hit::on(Level::Fires, *k, None),
             None => Hit::near_if(!c.req.tag_specs.is_empty()),
         }
     },

@@ -63,10 +63,7 @@ pub const UNENCRYPT: Rule = Rule {
         let Some(i) = c.image else { return Hit::QUIET };
         let explicit_false = c.lim.is_false(c.get(key::ENCRYPTED));
         if explicit_false && i.encrypted {
-            Hit {
-                snapshot: Some(i.snapshot_id.clone().unwrap_or_else(|| "snap-00000000000000000".into())),
-                ..Hit::FIRES
-            }
+            Hit { snapshot: Some(i.snapshot_id.as_deref().unwrap_or("snap-00000000000000000").into()), ..Hit::FIRES }
         } else {
             Hit::near_if(explicit_false || (i.encrypted && c.get(key::ENCRYPTED).is_none()))
         }
@@ -103,7 +100,10 @@ pub const NAME_DUPLICATE: Rule = Rule {
             let mine = c.world.owner_of(&i) == c.world.account && i.state != ImageState::Deregistered;
             if mine {
                 if i.region == c.world.region {
-                    return Hit { image: Some(i.image_id.clone()), ..Hit::on(Level::Uncertain, key::NAME, Some(name)) };
+                    return Hit {
+                        image: Some(i.image_id.clone().into()),
+                        ..Hit::on(Level::Uncertain, key::NAME, Some(name))
+                    };
                 }
                 hit = Hit::NEAR;
             }

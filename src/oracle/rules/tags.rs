@@ -11,7 +11,7 @@ pub const TAG_RT_MISSING: Rule = Rule {
         let mut hit = Hit::QUIET;
         for (n, s) in &c.req.tag_specs {
             hit = hit.max(match s.resource_type {
-                None | Some("") => Hit::on(Level::Fires, &format!("TagSpecification.{n}.ResourceType"), None),
+                None | Some("") => Hit::on(Level::Fires, format!("TagSpecification.{n}.ResourceType"), None),
                 Some(_) => Hit::NEAR,
             });
         }
@@ -29,7 +29,7 @@ pub const TAG_RT_BAD: Rule = Rule {
                 hit = hit.max(if c.lim.resource_types.iter().any(|v| v == rt) {
                     Hit::NEAR
                 } else {
-                    Hit::on(Level::Fires, &format!("TagSpecification.{n}.ResourceType"), Some(rt))
+                    Hit::on(Level::Fires, format!("TagSpecification.{n}.ResourceType"), Some(rt))
                 });
             }
         }
@@ -46,7 +46,7 @@ pub const TAG_SPEC_EMPTY: Rule = Rule {
             let typed = s.resource_type.is_some_and(|rt| c.lim.resource_types.iter().any(|v| v == rt));
             if typed {
                 hit = hit.max(match s.tags.len() {
-                    0 => Hit::on(Level::Uncertain, &format!("TagSpecification.{n}"), None),
+                    0 => Hit::on(Level::Uncertain, format!("TagSpecification.{n}"), None),
                     1 => Hit::NEAR,
                     _ => Hit::QUIET,
                 });
@@ -66,9 +66,9 @@ pub const TAG_KEY: Rule = Rule {
             for (m, (k, _)) in &s.tags {
                 let param = || format!("TagSpecification.{n}.Tag.{m}.Key");
                 hit = hit.max(match k {
-                    None | Some("") => Hit::on(Level::Fires, &param(), *k),
+                    None | Some("") => Hit::on(Level::Fires, param(), *k),
                     Some(k) if !forbidden.is_empty() && k.starts_with(forbidden) => {
-                        Hit::on(Level::Fires, &param(), Some(k))
+                        Hit::on(Level::Fires, param(), Some(k))
                     }
                     Some(k) if forbidden.len() > 1 && k.starts_with(&forbidden[..forbidden.len() - 1]) => Hit::NEAR,
                     Some(_) => Hit::QUIET,
@@ -90,11 +90,16 @@ pub const TAG_VALUE: Rule = Rule { id: "R17-tag-value", check: |c| tag_len_check
 pub const TAG_COUNT: Rule = Rule {
     id: "R18-tag-count",
     check: |c| {
-        let mut per_type: std::collections::BTreeMap<&str, usize> = Default::default();
+        // A request has a few specifications at most: a list beats a map.
+        let mut per_type: Vec<(&str, usize)> = Vec::new();
         for s in c.req.tag_specs.values() {
-            *per_type.entry(s.resource_type.unwrap_or("")).or_default() += s.tags.len();
+            let rt = s.resource_type.unwrap_or("");
+            match per_type.iter_mut().find(|(t, _)| *t == rt) {
+                Some((_, n)) => *n += s.tags.len(),
+                None => per_type.push((rt, s.tags.len())),
+            }
         }
-        let most = per_type.values().copied().max().unwrap_or(0);
+        let most = per_type.iter().map(|(_, n)| *n).max().unwrap_or(0);
         let limit = c.lim.tags_per_resource;
         if most > limit { Hit::FIRES } else { Hit::near_if(most == limit) }
     },
@@ -112,7 +117,7 @@ pub const LIST_GAP: Rule = Rule {
         }
         for (n, s) in &req.tag_specs {
             if !contiguous(&mut s.tags.keys().copied()) {
-                hit = hit.max(Hit::on(Level::Uncertain, &format!("TagSpecification.{n}.Tag"), None));
+                hit = hit.max(Hit::on(Level::Uncertain, format!("TagSpecification.{n}.Tag"), None));
             }
         }
         if hit.level == Level::Quiet {
@@ -122,7 +127,7 @@ pub const LIST_GAP: Rule = Rule {
     },
 };
 
-fn tag_len_check(req: &Request<'_>, max: usize, what: &str) -> Hit {
+fn tag_len_check<'a>(req: &Request<'a>, max: usize, what: &str) -> Hit<'a> {
     let mut hit = Hit::QUIET;
     for (n, s) in &req.tag_specs {
         for (m, t) in &s.tags {
@@ -130,7 +135,7 @@ fn tag_len_check(req: &Request<'_>, max: usize, what: &str) -> Hit {
             if let Some(v) = picked {
                 let len = chars(v);
                 hit = hit.max(if len > max {
-                    Hit::on(Level::Fires, &format!("TagSpecification.{n}.Tag.{m}.{what}"), Some(v))
+                    Hit::on(Level::Fires, format!("TagSpecification.{n}.Tag.{m}.{what}"), Some(v))
                 } else {
                     Hit::near_if(len == max)
                 });
