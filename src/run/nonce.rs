@@ -177,20 +177,40 @@ impl Rotation {
         out
     }
 
-    /// `text` (a message, a verdict) with the sent values written as generated, where they
-    /// stand on their own: not inside a longer run of letters and digits, so that a short
-    /// value (`x`) does not rewrite words (`expected`).
+    /// `text` (a message, a verdict) with the sent values written as generated: where a
+    /// message quotes a value (`Value (x)`, `'x'`, `"x"`, `[x]`), and every occurrence that
+    /// stands on its own, not inside a longer run of letters and digits, so that a short value
+    /// (`x`) does not rewrite words (`expected`). A value of punctuation alone is undone only
+    /// where it is quoted, when it is: standing alone, it cannot be told from the message's own.
     pub fn undo_text(&self, sent: &Params, text: &str) -> String {
         let mut out = text.to_owned();
         for (from, to) in self.pairs(sent) {
-            // A value without letters or digits did not change; an empty one is everywhere.
-            if !from.is_empty() && from != to {
+            // An empty value is everywhere, and one the rotation left alone needs nothing.
+            if from.is_empty() || from == to {
+                continue;
+            }
+            // A value rotated into punctuation (`v` sent as `)`) stands alone next to the
+            // message's own brackets: only its quoted form says which `)` it is.
+            let quoted = QUOTES.iter().fold(None::<String>, |done, (open, close)| {
+                let (quoted_from, quoted_to) = (format!("{open}{from}{close}"), format!("{open}{to}{close}"));
+                let base = done.as_deref().unwrap_or(&out);
+                base.contains(&quoted_from).then(|| base.replace(&quoted_from, &quoted_to)).or(done)
+            });
+            let alone = quoted.is_none() || from.chars().any(|c| c.is_ascii_alphanumeric());
+            if let Some(q) = quoted {
+                out = q;
+            }
+            // Rotation keeps a value's length, so no undone value holds a sent one.
+            if alone {
                 out = replace_standalone(&out, &from, &to);
             }
         }
         out
     }
 }
+
+/// How EC2 messages quote a value: `Value (x) for parameter`, `'x'`, `"x"`, `[x]`.
+const QUOTES: [(&str, &str); 4] = [("(", ")"), ("'", "'"), ("\"", "\""), ("[", "]")];
 
 /// `text` with each occurrence of `from` that no letter or digit touches on either side
 /// replaced by `to`.
@@ -310,6 +330,27 @@ mod tests {
         let x = &sent["Name"];
         let text = format!("name {x} taken, {x}{x} and e{x}pected stay; ({x})");
         assert_eq!(short.undo_text(&sent, &text), format!("name H taken, {x}{x} and e{x}pected stay; (H)"));
+    }
+
+    #[test]
+    fn a_value_rotated_into_punctuation_is_undone_where_the_message_quotes_it() {
+        // The nonce that sends the one-letter Name `v` as `)`: the message's own brackets
+        // stand next to it, and only the quoted `)` is the Name (the partition test's flake).
+        let n = (1..NONCE_CHARS)
+            .map(|i| Nonce { text: char::from(ALPHABET[i]).to_string().repeat(LEN) })
+            .find(|n| n.apply("v") == ")")
+            .unwrap();
+        let rotation = Rotation { nonce: n.as_str().to_owned(), keys: vec!["Name".into()] };
+        let sent: Params = [("Name".to_owned(), ")".to_owned())].into_iter().collect();
+        let message = "Value ()) for parameter name is invalid. Must be between 3 and 128 characters (rule R07).";
+        assert_eq!(
+            rotation.undo_text(&sent, message),
+            "Value (v) for parameter name is invalid. Must be between 3 and 128 characters (rule R07)."
+        );
+        for (open, close) in QUOTES {
+            let text = format!("name {open}){close} (taken)");
+            assert_eq!(rotation.undo_text(&sent, &text), format!("name {open}v{close} (taken)"));
+        }
     }
 
     #[test]
