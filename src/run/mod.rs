@@ -246,7 +246,7 @@ impl Runner {
             target,
             client,
             signer,
-            mirror: Mutex::new(world),
+            mirror: Mutex::new(world.predicting()),
             codes,
             pending: AtomicU64::new(0),
             lines: Arc::default(),

@@ -3,8 +3,7 @@
 
 use super::{Ctx, Hit, Rule};
 use crate::oracle::key;
-use crate::oracle::request::Request;
-use crate::world::{Params, TokenUse};
+use crate::world::UsedToken;
 
 /// A used ClientToken with other parameters.
 pub const IDEM_MISMATCH: Rule = Rule {
@@ -27,7 +26,7 @@ pub const IDEM_REPLAY: Rule = Rule {
         // Tokens are case-sensitive: one differing only in letter case is the boundary.
         Earlier::CaseTwin => Hit::NEAR,
         Earlier::Used { used, same_but_uncertain: true, .. } => {
-            Hit { image: Some(used.image_id.clone()), ..Hit::FIRES }
+            Hit { image: Some(used.image_id.clone().into_owned()), ..Hit::FIRES }
         }
         Earlier::Used { .. } => Hit::NEAR,
     },
@@ -41,7 +40,7 @@ enum Earlier<'a> {
     CaseTwin,
     /// Used before; whether the parameters match, and whether they match once the keys
     /// whose effect on idempotency is uncertain are left out too.
-    Used { used: std::borrow::Cow<'a, TokenUse>, same: bool, same_but_uncertain: bool },
+    Used { used: UsedToken<'a>, same: bool, same_but_uncertain: bool },
 }
 
 fn earlier_use<'a>(c: &Ctx<'a>) -> Earlier<'a> {
@@ -49,16 +48,9 @@ fn earlier_use<'a>(c: &Ctx<'a>) -> Earlier<'a> {
     let Some(used) = c.world.token(token) else {
         return if c.world.has_token_ignoring_case(token) { Earlier::CaseTwin } else { Earlier::None };
     };
-    let same = same_params(c.req, &used.params, &c.lim.idem_ignored, &[]);
-    let same_but_uncertain = same_params(c.req, &used.params, &c.lim.idem_ignored, &c.lim.idem_uncertain);
+    let ignored: Vec<&str> = c.lim.idem_ignored.iter().map(String::as_str).collect();
+    let also: Vec<&str> = ignored.iter().copied().chain(c.lim.idem_uncertain.iter().map(String::as_str)).collect();
+    let same = used.same_params(c.req.params(), &ignored);
+    let same_but_uncertain = used.same_params(c.req.params(), &also);
     Earlier::Used { used, same, same_but_uncertain }
-}
-
-/// Whether two requests carry the same parameters for idempotency, leaving out `ignored`
-/// and `also_ignored` keys.
-fn same_params(req: &Request<'_>, earlier: &Params, ignored: &[String], also_ignored: &[String]) -> bool {
-    let relevant = |k: &&String| !ignored.contains(k) && !also_ignored.contains(k);
-    let now = req.params().iter().filter(|(k, _)| relevant(k));
-    let before = earlier.iter().filter(|(k, _)| relevant(k));
-    now.eq(before)
 }
