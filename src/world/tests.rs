@@ -185,6 +185,12 @@ fn a_long_run_costs_few_bytes_per_copy() {
         record(&mut lean, i);
     }
     assert_eq!(lean.images_named(&format!("{:0>62}", 7)).count(), 1);
+    // An id longer than a record holds inline is kept whole too.
+    let long = format!("ami-{}", "f".repeat(40));
+    lean.record_copy(&params(&[("Name", "long-id")]), &long, false);
+    assert_eq!(lean.images_named("long-id").map(|i| i.image_id.clone()).collect::<Vec<_>>(), [long]);
+    lean.forget_image(&format!("ami-{}", "f".repeat(40)));
+    assert!(lean.images_named("long-id").next().is_none());
     assert!(lean.token(&format!("{:0>40}", 9)).is_some_and(|t| t.image_id == format!("ami-{:017x}", 9)));
     // The endpoint keeps the texts (62 + 50 bytes a copy on average, and their lengths); a
     // mirror keeps neither. Measured: 286 and 171.
