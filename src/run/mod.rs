@@ -258,7 +258,7 @@ impl Runner {
             oracle,
             target,
             sender,
-            mirror: Mutex::new(world),
+            mirror: Mutex::new(world.predicting()),
             codes,
             pending: AtomicU64::new(0),
             lines: Arc::default(),

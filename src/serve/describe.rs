@@ -3,7 +3,7 @@
 //! malformed or unknown ids, and what the endpoint knows of its copies beyond the world.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use crate::world::{Image, ImageState, Params, World};
@@ -21,9 +21,7 @@ pub fn state_text(state: ImageState) -> &'static str {
     }
 }
 
-/// What the endpoint remembers of a copy it made: where it came from and when. The texts are
-/// shared between copies (see [`Interned`]): a long run makes many copies of a few sources
-/// within each second.
+/// What the endpoint remembers of a copy it made: where it came from and when.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CopyInfo {
     /// The image it was copied from.
@@ -34,19 +32,47 @@ pub struct CopyInfo {
     pub created: Arc<str>,
 }
 
-/// One shared copy of each text handed to it.
+/// The [`CopyInfo`] of every copy the endpoint made, by copy number (they count up from 1),
+/// each as three positions in one table of texts: a long run makes many copies of a few
+/// sources within each second, so twelve bytes a copy is what it costs.
 #[derive(Debug, Default)]
-pub struct Interned(HashSet<Arc<str>>);
+pub struct MadeCopies {
+    texts: Vec<Arc<str>>,
+    positions: HashMap<Arc<str>, u32>,
+    /// Per copy number less one; `NONE` where the endpoint made no copy or knew no source.
+    copies: Vec<[u32; 3]>,
+}
 
-impl Interned {
-    /// The shared copy of `text`.
-    pub fn get(&mut self, text: &str) -> Arc<str> {
-        if let Some(t) = self.0.get(text) {
-            return Arc::clone(t);
+const NONE: u32 = u32::MAX;
+
+impl MadeCopies {
+    /// Remembers copy `number`.
+    pub fn insert(&mut self, number: u64, source_image_id: &str, source_region: &str, created: &str) {
+        let Some(at) = number.checked_sub(1).and_then(|n| usize::try_from(n).ok()) else { return };
+        let info = [source_image_id, source_region, created].map(|t| self.position(t));
+        if at >= self.copies.len() {
+            self.copies.resize(at + 1, [NONE; 3]);
+        }
+        self.copies[at] = info;
+    }
+
+    fn position(&mut self, text: &str) -> u32 {
+        if let Some(&p) = self.positions.get(text) {
+            return p;
         }
         let t: Arc<str> = text.into();
-        self.0.insert(Arc::clone(&t));
-        t
+        let p = u32::try_from(self.texts.len()).expect("fewer than 2^32 texts");
+        self.texts.push(Arc::clone(&t));
+        self.positions.insert(t, p);
+        p
+    }
+
+    /// What it remembers of copy `number`.
+    pub fn get(&self, number: u64) -> Option<CopyInfo> {
+        let at = usize::try_from(number.checked_sub(1)?).ok()?;
+        let [id, region, created] = *self.copies.get(at).filter(|c| c[0] != NONE)?;
+        let text = |p: u32| Arc::clone(&self.texts[p as usize]);
+        Some(CopyInfo { source_image_id: text(id), source_region: text(region), created: text(created) })
     }
 }
 

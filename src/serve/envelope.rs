@@ -26,7 +26,7 @@ pub fn describe_images<'a>(images: impl IntoIterator<Item = Described<'a>>) -> S
                 "owner_id": d.owner,
                 "name": i.name,
                 "description": i.description,
-                "creation_date": d.copy.map_or(WORLD_CREATION_DATE, |c| &*c.created),
+                "creation_date": d.copy.as_ref().map_or(WORLD_CREATION_DATE, |c| &*c.created),
                 "public": false,
                 "architecture": ARCHITECTURE,
                 "image_type": IMAGE_TYPE,
@@ -35,8 +35,8 @@ pub fn describe_images<'a>(images: impl IntoIterator<Item = Described<'a>>) -> S
                 "encrypted": i.encrypted,
                 "snapshot_id": xml::snapshot_id(i),
                 "tags": i.tags,
-                "source_image_id": d.copy.map(|c| &c.source_image_id),
-                "source_image_region": d.copy.map(|c| &c.source_region),
+                "source_image_id": d.copy.as_ref().map(|c| &c.source_image_id),
+                "source_image_region": d.copy.as_ref().map(|c| &c.source_region),
             })
         })
         .collect();

@@ -68,9 +68,7 @@ pub struct Endpoint {
 struct Shared {
     world: World,
     /// What the endpoint knows of the copies it made, by their number (see [`copy_number`]).
-    copies: std::collections::HashMap<u64, describe::CopyInfo>,
-    /// The texts of `copies`, one copy each.
-    texts: describe::Interned,
+    copies: describe::MadeCopies,
     images_created: u64,
     requests: u64,
 }
@@ -117,8 +115,7 @@ impl Endpoint {
     /// An endpoint with its own envelope code table.
     pub fn with_codes(oracle: Arc<Oracle>, world: World, codes: EnvelopeCodes) -> Self {
         let likely = oracle.answering_likely();
-        let shared =
-            Shared { world, copies: Default::default(), texts: Default::default(), images_created: 0, requests: 0 };
+        let shared = Shared { world, copies: Default::default(), images_created: 0, requests: 0 };
         Endpoint { oracle, likely, codes, mutant: None, picker: Picker::default(), shared: Mutex::new(shared) }
     }
 
@@ -217,13 +214,7 @@ impl Endpoint {
                 }
                 if let (Some(source), Some(region)) = (params.get("SourceImageId"), params.get("SourceRegion")) {
                     let created = envelope::rfc3339(SystemTime::now()).replace('Z', ".000Z");
-                    let t = &mut shared.texts;
-                    let info = describe::CopyInfo {
-                        source_image_id: t.get(source),
-                        source_region: t.get(region),
-                        created: t.get(&created),
-                    };
-                    shared.copies.insert(shared.images_created, info);
+                    shared.copies.insert(shared.images_created, source, region, &created);
                 }
                 id
             }
@@ -259,7 +250,7 @@ impl Endpoint {
         let described = images.iter().map(|i| xml::Described {
             image: i,
             owner: world.owner_of(i),
-            copy: copy_number(&i.image_id).and_then(|n| shared.copies.get(&n)),
+            copy: copy_number(&i.image_id).and_then(|n| shared.copies.get(n)),
         });
         let body = match dialect {
             Dialect::Xml => xml::describe_images(self.namespace(), &request_id, described),

@@ -167,7 +167,7 @@ async fn same_client_token_replays_the_image_id() {
     assert_ne!(first.xml("requestId"), second.xml("requestId"));
     let world = r.endpoint().world();
     assert_eq!(world.images.len(), World::default_world().images.len() + 1);
-    assert_eq!(world.tokens.len(), 1);
+    assert_eq!(world.token_count(), 1);
     r.shutdown().await;
 }
 

@@ -51,7 +51,7 @@ pub struct Described<'a> {
     /// Its owning account.
     pub owner: &'a str,
     /// The source and creation time of a copy the endpoint made.
-    pub copy: Option<&'a CopyInfo>,
+    pub copy: Option<CopyInfo>,
 }
 
 /// The `DescribeImagesResponse` document.
@@ -88,7 +88,7 @@ fn image_item(out: &mut String, d: &Described<'_>) {
     element(out, "imageLocation", &format!("{}/{}", d.owner, image.name.as_deref().unwrap_or("")));
     element(out, "imageState", state_text(image.state));
     element(out, "imageOwnerId", d.owner);
-    element(out, "creationDate", d.copy.map_or(WORLD_CREATION_DATE, |c| &*c.created));
+    element(out, "creationDate", d.copy.as_ref().map_or(WORLD_CREATION_DATE, |c| &*c.created));
     element(out, "isPublic", "false");
     element(out, "architecture", ARCHITECTURE);
     element(out, "imageType", IMAGE_TYPE);
@@ -115,7 +115,7 @@ fn image_item(out: &mut String, d: &Described<'_>) {
     element(out, "hypervisor", "xen");
     element(out, "enaSupport", "true");
     element(out, "sriovNetSupport", "simple");
-    if let Some(copy) = d.copy {
+    if let Some(copy) = &d.copy {
         element(out, "sourceImageId", &copy.source_image_id);
         element(out, "sourceImageRegion", &copy.source_region);
     }

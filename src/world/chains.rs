@@ -3,7 +3,7 @@
 //! with the same hash; the caller compares the real keys, so a hash collision costs a
 //! comparison, never a wrong answer.
 
-use std::collections::HashMap;
+use hashbrown::HashTable;
 
 /// The end of a chain.
 const END: u32 = u32::MAX;
@@ -11,8 +11,10 @@ const END: u32 = u32::MAX;
 /// Positions by key hash, each linked to the previous position with the same hash.
 #[derive(Clone, Debug, Default)]
 pub(super) struct Chains {
-    /// The last (highest) position recorded under each hash.
-    heads: HashMap<u64, u32>,
+    /// The last (highest) position recorded under each hash, found by `keys` of it.
+    heads: HashTable<u32>,
+    /// Per position, the hash it is linked under (anything for a position under none).
+    keys: Vec<u64>,
     /// Per position, the previous position under the same hash (`END` for none, or for a
     /// position recorded without a key).
     prev: Vec<u32>,
@@ -47,11 +49,41 @@ impl Chains {
         self.prev.len()
     }
 
+    /// The bytes its vectors and table hold, for a test that bounds them per position.
+    #[cfg(test)]
+    pub(super) fn heap_bytes(&self) -> usize {
+        self.heads.capacity() * (size_of::<u32>() + 1) + self.keys.capacity() * 8 + self.prev.capacity() * 4
+    }
+
+    fn head(&self, key: u64) -> Option<u32> {
+        self.heads.find(key, |&p| self.keys[p as usize] == key).copied()
+    }
+
+    /// Makes `pos` (recorded under `key` in `keys`) the head of `key`'s chain, or ends the chain.
+    fn set_head(&mut self, key: u64, pos: Option<u32>) {
+        let keys = &self.keys;
+        match (self.heads.find_entry(key, |&p| keys[p as usize] == key), pos) {
+            (Ok(mut e), Some(p)) => *e.get_mut() = p,
+            (Ok(e), None) => {
+                e.remove();
+            }
+            (Err(_), Some(p)) => {
+                self.heads.insert_unique(key, p, |&q| keys[q as usize]);
+            }
+            (Err(_), None) => {}
+        }
+    }
+
     /// Records the next position, under `key` when there is one.
     pub(super) fn push(&mut self, key: Option<u64>) {
         let at = self.prev.len() as u32;
+        self.keys.push(key.unwrap_or(0));
         let prev = match key {
-            Some(h) => self.heads.insert(h, at).unwrap_or(END),
+            Some(h) => {
+                let before = self.head(h);
+                self.set_head(h, Some(at));
+                before.unwrap_or(END)
+            }
             None => END,
         };
         self.prev.push(prev);
@@ -59,7 +91,7 @@ impl Chains {
 
     /// The positions under `key`, highest first (some may belong to other keys of the same hash).
     pub(super) fn under(&self, key: u64) -> impl Iterator<Item = usize> + '_ {
-        let mut at = self.heads.get(&key).copied().unwrap_or(END);
+        let mut at = self.head(key).unwrap_or(END);
         std::iter::from_fn(move || {
             (at != END).then(|| {
                 let here = at;
@@ -77,14 +109,10 @@ impl Chains {
     /// Takes position `pos` out of the chain of `key`; it stays recorded, under no key.
     pub(super) fn unlink(&mut self, key: u64, pos: usize) {
         let pos = pos as u32;
-        let Some(&head) = self.heads.get(&key) else { return };
+        let Some(head) = self.head(key) else { return };
         let after = self.prev[pos as usize];
         if head == pos {
-            if after == END {
-                self.heads.remove(&key);
-            } else {
-                self.heads.insert(key, after);
-            }
+            self.set_head(key, (after != END).then_some(after));
         } else {
             let mut at = head;
             while at != END {
@@ -102,13 +130,14 @@ impl Chains {
     /// Puts an unlinked position `pos` into the chain of `key`, in order.
     pub(super) fn link(&mut self, key: u64, pos: usize) {
         let pos = pos as u32;
-        match self.heads.get(&key).copied() {
+        self.keys[pos as usize] = key;
+        match self.head(key) {
             None => {
-                self.heads.insert(key, pos);
+                self.set_head(key, Some(pos));
                 self.prev[pos as usize] = END;
             }
             Some(head) if head < pos => {
-                self.heads.insert(key, pos);
+                self.set_head(key, Some(pos));
                 self.prev[pos as usize] = head;
             }
             Some(head) => {
@@ -128,14 +157,11 @@ impl Chains {
         let Some(prev) = self.prev.pop() else { return };
         let at = self.prev.len() as u32;
         if let Some(h) = key
-            && self.heads.get(&h) == Some(&at)
+            && self.head(h) == Some(at)
         {
-            if prev == END {
-                self.heads.remove(&h);
-            } else {
-                self.heads.insert(h, prev);
-            }
+            self.set_head(h, (prev != END).then_some(prev));
         }
+        self.keys.pop();
     }
 }
 

@@ -1,26 +1,30 @@
-//! The copies a world records after it is made, in compact records: an image keeps only what a
-//! copy can have (id, name, description, tags, encryption), a token keeps its call's parameters
-//! packed in one buffer and points at its image by position, so renaming the image renames it
-//! for the token too. The lookups hold hashes, not copies of the keys.
+//! The copies a world records after it is made, in compact records: an image keeps its id,
+//! its texts packed in one buffer (a predicting world keeps only its name's hash: no rule
+//! reads a copy's description or tags) and its encryption; a token keeps its call's parameters
+//! as hashes (see [`packed`]) and points at its image by position, so renaming the image
+//! renames it for the token too. The lookups hold hashes, not copies of the keys.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::chains::{self, Chains};
-use super::{Image, ImageState, Params, TokenUse, World};
+use super::packed::{hash_params, name_hash, pack_texts, unpack_texts};
+use super::{Image, ImageState, Params, UsedParams, UsedToken, World};
 
 /// The copies recorded in a world, and their tokens.
 #[derive(Clone, Debug, Default)]
 pub(super) struct Copies {
+    /// Keep of new copies only what predictions read (see [`World::predicting`]).
+    lean: bool,
     images: Vec<Copy>,
     tokens: Vec<CopyToken>,
     by_id: Chains,
+    /// By [`name_hash`] of the name.
     by_name: Chains,
-    by_token: Chains,
+    /// By [`chains::hash_lower`] of the token: exact lookups filter it too, since tokens that
+    /// differ only in letter case are rare.
     tokens_lower: Chains,
-    /// Tokens by the position of the copy they made.
-    tokens_by_copy: Chains,
 }
 
 // The lookups are derived data: two worlds with the same copies and tokens are equal.
@@ -35,12 +39,68 @@ impl Eq for Copies {}
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Copy {
     /// Empty once forgotten.
-    id: Box<str>,
-    name: Option<Box<str>>,
-    description: Option<Box<str>>,
-    /// Sorted by key, as they were in their map.
-    tags: Box<[(Box<str>, Box<str>)]>,
+    id: Id,
+    texts: Texts,
+    /// How many tokens there were when it was recorded: the tokens naming it come after.
+    tokens_before: u32,
     encrypted: bool,
+}
+
+/// An image id, in the record when it is short (an AMI id is 21 bytes), boxed otherwise.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Id {
+    Inline { len: u8, bytes: [u8; 22] },
+    Boxed(Box<str>),
+}
+
+impl Id {
+    fn new(id: &str) -> Id {
+        let mut bytes = [0; 22];
+        match bytes.get_mut(..id.len()) {
+            Some(head) => {
+                head.copy_from_slice(id.as_bytes());
+                Id::Inline { len: id.len() as u8, bytes }
+            }
+            None => Id::Boxed(id.into()),
+        }
+    }
+}
+
+impl std::ops::Deref for Id {
+    type Target = str;
+    fn deref(&self) -> &str {
+        match self {
+            // Copied whole from a `str`.
+            Id::Inline { len, bytes } => std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or_default(),
+            Id::Boxed(id) => id,
+        }
+    }
+}
+
+/// What a copy keeps of its texts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Texts {
+    /// Name, description and tags (see [`pack_texts`]).
+    Packed(Box<[u8]>),
+    /// A predicting world's: the hash of the name, if any.
+    NameHash(Option<u64>),
+}
+
+impl Texts {
+    /// The key the copy is under in `by_name`.
+    fn name_key(&self) -> Option<u64> {
+        match self {
+            Texts::Packed(p) => unpack_texts(p).name.map(name_hash),
+            Texts::NameHash(h) => *h,
+        }
+    }
+
+    fn is_named(&self, name: &str, key: u64) -> bool {
+        match self {
+            Texts::Packed(p) => unpack_texts(p).name == Some(name),
+            Texts::NameHash(h) => *h == Some(key),
+        }
+    }
 }
 
 /// The sizes of a copy's and of a token's record, for a test that keeps them small.
@@ -61,40 +121,9 @@ enum Made {
 struct CopyToken {
     /// Empty once forgotten.
     token: Box<str>,
-    /// The call's parameters, packed (see [`pack`]).
-    params: Box<[u8]>,
+    /// The call's parameters, hashed (see [`hash_params`]).
+    params: Box<[u64]>,
     image: Made,
-}
-
-/// Parameters in one buffer: per entry, the key's and the value's length (u32, little-endian)
-/// and bytes.
-fn pack(params: &Params) -> Box<[u8]> {
-    let mut out = Vec::with_capacity(params.iter().map(|(k, v)| 8 + k.len() + v.len()).sum());
-    for (k, v) in params {
-        for s in [k, v] {
-            out.extend_from_slice(&(s.len() as u32).to_le_bytes());
-            out.extend_from_slice(s.as_bytes());
-        }
-    }
-    out.into_boxed_slice()
-}
-
-fn unpack(mut bytes: &[u8]) -> Params {
-    fn next(bytes: &mut &[u8]) -> String {
-        let (len, rest) = bytes.split_at(4);
-        let len = u32::from_le_bytes(len.try_into().expect("four bytes")) as usize;
-        let (s, rest) = rest.split_at(len);
-        *bytes = rest;
-        // Packed from Strings, so always UTF-8.
-        String::from_utf8_lossy(s).into_owned()
-    }
-    let mut params = Params::new();
-    while !bytes.is_empty() {
-        let k = next(&mut bytes);
-        let v = next(&mut bytes);
-        params.insert(k, v);
-    }
-    params
 }
 
 impl Copies {
@@ -105,41 +134,42 @@ impl Copies {
 
     /// The live copies with this name, in the order they were recorded.
     pub(super) fn named(&self, name: &str) -> Vec<usize> {
+        let key = name_hash(name);
         let mut at: Vec<usize> =
-            self.by_name.under(chains::hash(name)).filter(|&i| self.images[i].name.as_deref() == Some(name)).collect();
+            self.by_name.under(key).filter(|&i| self.images[i].texts.is_named(name, key)).collect();
         at.reverse();
         at
     }
 
-    /// The copy at `i` as an image of `region`.
+    /// The copy at `i` as an image of `region` (a predicting world's without its texts).
     pub(super) fn image_at(&self, i: usize, region: &str) -> Image {
         let c = &self.images[i];
-        Image {
+        let mut image = Image {
             encrypted: c.encrypted,
-            name: c.name.as_deref().map(str::to_owned),
-            description: c.description.as_deref().map(str::to_owned),
-            tags: c.tags.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
             state: if c.id.is_empty() { ImageState::Deregistered } else { ImageState::Available },
             ..Image::new(&c.id, region)
+        };
+        if let Texts::Packed(p) = &c.texts {
+            let t = unpack_texts(p);
+            image.name = t.name.map(str::to_owned);
+            image.description = t.description.map(str::to_owned);
+            image.tags = t.tags.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
         }
+        image
     }
 
     fn live_token(&self, token: &str) -> Option<usize> {
-        self.by_token.first(chains::hash(token), |i| &*self.tokens[i].token == token)
+        self.tokens_lower.first(chains::hash_lower(token), |i| &*self.tokens[i].token == token)
     }
 
     /// The use of this token by a copy.
-    pub(super) fn token(&self, token: &str) -> Option<Cow<'static, TokenUse>> {
-        self.live_token(token).map(|i| Cow::Owned(self.token_at(i)))
-    }
-
-    fn token_at(&self, i: usize) -> TokenUse {
-        let t = &self.tokens[i];
+    pub(super) fn token(&self, token: &str) -> Option<UsedToken<'_>> {
+        let t = &self.tokens[self.live_token(token)?];
         let image_id = match &t.image {
-            Made::Copy(c) => self.images[*c as usize].id.to_string(),
-            Made::Existing(id) => id.to_string(),
+            Made::Copy(c) => &*self.images[*c as usize].id,
+            Made::Existing(id) => &**id,
         };
-        TokenUse { token: t.token.to_string(), params: unpack(&t.params), image_id }
+        Some(UsedToken { image_id: Cow::Borrowed(image_id), params: UsedParams::Hashed(&t.params) })
     }
 
     /// Whether a copy used a token equal to this one when letter case is ignored.
@@ -150,22 +180,21 @@ impl Copies {
     }
 
     fn push_token(&mut self, token: &str, params: &Params, image: Made) {
-        let at = self.tokens.len();
-        self.by_token.push(Some(chains::hash(token)));
         self.tokens_lower.push(Some(chains::hash_lower(token)));
-        self.tokens.push(CopyToken { token: token.into(), params: pack(params), image });
-        // `tokens_by_copy` is positioned like `tokens`.
-        let copy = match &self.tokens[at].image {
-            Made::Copy(c) => Some(u64::from(*c)),
-            Made::Existing(_) => None,
-        };
-        self.tokens_by_copy.push(copy);
+        self.tokens.push(CopyToken { token: token.into(), params: hash_params(params), image });
     }
 
-    fn push_image(&mut self, copy: Copy) {
-        self.by_id.push(Some(chains::hash(&copy.id)));
-        self.by_name.push(copy.name.as_deref().map(chains::hash));
-        self.images.push(copy);
+    fn push_image(&mut self, id: &str, params: &Params, encrypted: bool, tokens_before: usize) {
+        let (name, description) = (params.get("Name").map(String::as_str), params.get("Description"));
+        let texts = if self.lean {
+            Texts::NameHash(name.map(name_hash))
+        } else {
+            Texts::Packed(pack_texts(name, description.map(String::as_str), &BTreeMap::new()))
+        };
+        self.by_id.push(Some(chains::hash(id)));
+        self.by_name.push(texts.name_key());
+        let tokens_before = u32::try_from(tokens_before).expect("fewer than 2^32 tokens");
+        self.images.push(Copy { id: Id::new(id), texts, tokens_before, encrypted });
     }
 
     fn forget_token(&mut self, i: usize) {
@@ -173,7 +202,6 @@ impl Copies {
         if t.token.is_empty() {
             return;
         }
-        self.by_token.unlink(chains::hash(&t.token), i);
         self.tokens_lower.unlink(chains::hash_lower(&t.token), i);
         t.token = "".into();
     }
@@ -183,24 +211,42 @@ impl Copies {
         while self.tokens.len() > tokens {
             let t = self.tokens.pop().expect("longer than `tokens`");
             let live = !t.token.is_empty();
-            self.by_token.pop(live.then(|| chains::hash(&t.token)));
             self.tokens_lower.pop(live.then(|| chains::hash_lower(&t.token)));
-            let copy = match t.image {
-                Made::Copy(c) => Some(u64::from(c)),
-                Made::Existing(_) => None,
-            };
-            self.tokens_by_copy.pop(copy);
         }
         while self.images.len() > images {
             let c = self.images.pop().expect("longer than `images`");
             let live = !c.id.is_empty();
             self.by_id.pop(live.then(|| chains::hash(&c.id)));
-            self.by_name.pop(c.name.as_deref().filter(|_| live).map(chains::hash));
+            self.by_name.pop(c.texts.name_key().filter(|_| live));
         }
+    }
+
+    /// The tokens alone, each pointing at its image by id.
+    fn tokens_only(&self) -> Copies {
+        let mut out = Copies { lean: self.lean, ..Copies::default() };
+        for t in &self.tokens {
+            let image = match &t.image {
+                Made::Copy(c) => Made::Existing((*self.images[*c as usize].id).into()),
+                Made::Existing(id) => Made::Existing(id.clone()),
+            };
+            let live = !t.token.is_empty();
+            out.tokens_lower.push(live.then(|| chains::hash_lower(&t.token)));
+            out.tokens.push(CopyToken { token: t.token.clone(), params: t.params.clone(), image });
+        }
+        out
     }
 }
 
 impl World {
+    /// The same world, keeping of the copies it records from now on only what predictions read:
+    /// a name's hash instead of the name, and no description or tags (no rule reads a copy's).
+    /// A runner's mirror is one; the embedded endpoint's world, which describes its copies,
+    /// is not. Two names whose 64-bit hashes collide would count as one (docs/memory.md).
+    pub fn predicting(mut self) -> World {
+        self.copies.lean = true;
+        self
+    }
+
     /// Images: the world's, then the copies recorded since (a forgotten one under an empty id,
     /// deregistered).
     pub fn all_images(&self) -> impl Iterator<Item = Cow<'_, Image>> {
@@ -208,18 +254,12 @@ impl World {
         self.images.iter().map(Cow::Borrowed).chain(copies)
     }
 
-    /// Used tokens: the world's, then the copies' (a forgotten one empty).
-    pub fn all_tokens(&self) -> impl Iterator<Item = Cow<'_, TokenUse>> {
-        let copies = (0..self.copies.tokens.len()).map(|i| Cow::Owned(self.copies.token_at(i)));
-        self.tokens.iter().map(Cow::Borrowed).chain(copies)
-    }
-
     /// How many images [`World::all_images`] gives.
     pub fn image_count(&self) -> usize {
         self.images.len() + self.copies.images.len()
     }
 
-    /// How many tokens [`World::all_tokens`] gives.
+    /// How many tokens are used: the world's, then the copies' (a forgotten one counted).
     pub fn token_count(&self) -> usize {
         self.tokens.len() + self.copies.tokens.len()
     }
@@ -230,14 +270,15 @@ impl World {
         self.copies.images.len()
     }
 
-    /// The same world with its copies among its images and tokens (e.g. to write it out).
+    /// The same world with its copies among its images (e.g. to look at it whole). The copies'
+    /// tokens stay recorded as they were (their calls hashed), pointing at the images by id.
     pub fn flattened(&self) -> World {
         let images: Vec<Image> = self.all_images().map(Cow::into_owned).collect();
-        let tokens: Vec<TokenUse> = self.all_tokens().map(Cow::into_owned).collect();
         let mut w = World::new(&self.region, &self.account, images);
         w.authorized = self.authorized;
-        w.tokens = tokens;
+        w.tokens = self.tokens.clone();
         w.reindex();
+        w.copies = self.copies.tokens_only();
         w
     }
 
@@ -246,6 +287,7 @@ impl World {
     pub fn record_copy(&mut self, params: &Params, image_id: &str, encrypted: bool) {
         let region = self.region.clone();
         let exists = self.image(image_id, &region).is_some();
+        let tokens_before = self.copies.tokens.len();
         if let Some(token) = params.get("ClientToken")
             && self.token(token).is_none()
         {
@@ -256,17 +298,9 @@ impl World {
             };
             self.copies.push_token(token, params, image);
         }
-        if exists {
-            return;
+        if !exists {
+            self.copies.push_image(image_id, params, encrypted, tokens_before);
         }
-        let text = |k: &str| params.get(k).map(|v| v.as_str().into());
-        self.copies.push_image(Copy {
-            id: image_id.into(),
-            name: text("Name"),
-            description: text("Description"),
-            tags: Box::default(),
-            encrypted,
-        });
     }
 
     /// Removes the images and tokens after the first `images` and `tokens` (counted as
@@ -282,7 +316,7 @@ impl World {
         }
     }
 
-    /// Sets the tags of the image(s) with this id.
+    /// Sets the tags of the image(s) with this id (a predicting world keeps none for copies).
     pub fn set_image_tags(&mut self, image_id: &str, tags: BTreeMap<String, String>) {
         let base = self.base_positions(image_id);
         if !base.is_empty() {
@@ -291,11 +325,14 @@ impl World {
                 images[i].tags = tags.clone();
             }
         }
-        let packed: Box<[(Box<str>, Box<str>)]> =
-            tags.iter().map(|(k, v)| (k.as_str().into(), v.as_str().into())).collect();
-        for i in self.copies.by_id.under(chains::hash(image_id)).collect::<Vec<_>>() {
-            if &*self.copies.images[i].id == image_id {
-                self.copies.images[i].tags = packed.clone();
+        let c = &mut self.copies;
+        for i in c.by_id.under(chains::hash(image_id)).collect::<Vec<_>>() {
+            let copy = &mut c.images[i];
+            if &*copy.id == image_id
+                && let Texts::Packed(p) = &copy.texts
+            {
+                let t = unpack_texts(p);
+                copy.texts = Texts::Packed(pack_texts(t.name, t.description, &tags));
             }
         }
     }
@@ -307,7 +344,7 @@ impl World {
         for i in at {
             c.by_id.unlink(chains::hash(from), i);
             c.by_id.link(chains::hash(to), i);
-            c.images[i].id = to.into();
+            c.images[i].id = Id::new(to);
         }
     }
 
@@ -319,14 +356,48 @@ impl World {
         let at: Vec<usize> = c.by_id.under(chains::hash(id)).filter(|&i| &*c.images[i].id == id).collect();
         for i in at {
             c.by_id.unlink(chains::hash(id), i);
-            if let Some(name) = &c.images[i].name {
-                c.by_name.unlink(chains::hash(name), i);
+            if let Some(key) = c.images[i].texts.name_key() {
+                c.by_name.unlink(key, i);
             }
-            c.images[i].id = "".into();
-            let tokens: Vec<usize> = c.tokens_by_copy.under(i as u64).collect();
-            for t in tokens {
+            c.images[i].id = Id::new("");
+            // A pending copy is recent: few tokens follow the ones before it.
+            let naming: Vec<usize> = (c.images[i].tokens_before as usize..c.tokens.len())
+                .filter(|&t| c.tokens[t].image == Made::Copy(i as u32))
+                .collect();
+            for t in naming {
                 c.forget_token(t);
             }
         }
     }
+}
+
+/// The bytes a world's copies hold: records, texts and lookups (without the allocator's own
+/// overhead), what a test bounds per copy.
+#[cfg(test)]
+pub(super) fn heap_bytes(w: &World) -> usize {
+    let c = &w.copies;
+    let images: usize = c
+        .images
+        .iter()
+        .map(|i| {
+            let texts = match &i.texts {
+                Texts::Packed(p) => p.len(),
+                Texts::NameHash(_) => 0,
+            };
+            let boxed = if let Id::Boxed(id) = &i.id { id.len() } else { 0 };
+            size_of::<Copy>() + boxed + texts
+        })
+        .sum();
+    let tokens: usize = c
+        .tokens
+        .iter()
+        .map(|t| {
+            let made = match &t.image {
+                Made::Copy(_) => 0,
+                Made::Existing(id) => id.len(),
+            };
+            size_of::<CopyToken>() + t.token.len() + 8 * t.params.len() + made
+        })
+        .sum();
+    images + tokens + c.by_id.heap_bytes() + c.by_name.heap_bytes() + c.tokens_lower.heap_bytes()
 }

@@ -7,6 +7,7 @@
 
 mod chains;
 mod copies;
+mod packed;
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
@@ -142,6 +143,36 @@ pub struct TokenUse {
     pub params: Params,
     /// The ImageId that call returned.
     pub image_id: String,
+}
+
+/// An earlier use of a client token, as the idempotency rules read it: the ImageId its call
+/// returned, and enough of the call to tell whether another has the same parameters.
+#[derive(Clone, Debug)]
+pub struct UsedToken<'a> {
+    /// The ImageId the call returned.
+    pub image_id: Cow<'a, str>,
+    params: UsedParams<'a>,
+}
+
+/// The call's parameters: a loaded token's as they are, a copy's hashed (see [`packed`]).
+#[derive(Clone, Debug)]
+enum UsedParams<'a> {
+    Exact(&'a Params),
+    Hashed(&'a [u64]),
+}
+
+impl UsedToken<'_> {
+    /// Whether `now` has the parameters of the call that used the token, leaving out the keys
+    /// in `ignored`.
+    pub fn same_params(&self, now: &Params, ignored: &[&str]) -> bool {
+        match self.params {
+            UsedParams::Exact(before) => {
+                let relevant = |(k, _): &(&String, &String)| !ignored.contains(&k.as_str());
+                now.iter().filter(relevant).eq(before.iter().filter(relevant))
+            }
+            UsedParams::Hashed(before) => packed::same_hashed(now, before, ignored),
+        }
+    }
 }
 
 /// Everything the oracle knows beyond the request.
@@ -402,14 +433,14 @@ impl World {
 
     /// The earlier use of this token, if any (tokens are case-sensitive): one of the world's,
     /// else a copy's.
-    pub fn token(&self, token: &str) -> Option<Cow<'_, TokenUse>> {
+    pub fn token(&self, token: &str) -> Option<UsedToken<'_>> {
         let base = if self.tokens_fresh() {
             self.index.by_token.first(chains::hash(token), |i| self.tokens[i].token == token).map(|i| &self.tokens[i])
         } else {
             self.tokens.iter().find(|t| !t.token.is_empty() && t.token == token)
         };
         match base {
-            Some(t) => Some(Cow::Borrowed(t)),
+            Some(t) => Some(UsedToken { image_id: Cow::Borrowed(&t.image_id), params: UsedParams::Exact(&t.params) }),
             None => self.copies.token(token),
         }
     }

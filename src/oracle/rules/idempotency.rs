@@ -5,8 +5,7 @@ use std::borrow::Cow;
 
 use super::{Ctx, Hit, Rule};
 use crate::oracle::key;
-use crate::oracle::request::Request;
-use crate::world::{Params, TokenUse};
+use crate::world::UsedToken;
 
 /// A used ClientToken with other parameters.
 pub const IDEM_MISMATCH: Rule = Rule {
@@ -29,7 +28,7 @@ pub const IDEM_REPLAY: Rule = Rule {
         // Tokens are case-sensitive: one differing only in letter case is the boundary.
         Earlier::CaseTwin => Hit::NEAR,
         Earlier::Used { used, same_but_uncertain: true, .. } => {
-            Hit { image: Some(used.image_id.clone().into()), ..Hit::FIRES }
+            Hit { image: Some(Cow::Owned(used.image_id.clone().into_owned())), ..Hit::FIRES }
         }
         Earlier::Used { .. } => Hit::NEAR,
     },
@@ -43,7 +42,7 @@ enum Earlier<'c> {
     CaseTwin,
     /// Used before; whether the parameters match, and whether they match once the keys
     /// whose effect on idempotency is uncertain are left out too.
-    Used { used: &'c TokenUse, same: bool, same_but_uncertain: bool },
+    Used { used: &'c UsedToken<'c>, same: bool, same_but_uncertain: bool },
 }
 
 /// The world's record of a request's ClientToken, looked up once per request for both rules
@@ -55,7 +54,7 @@ pub(crate) enum TokenRecord<'a> {
     /// Never used, but a token differing only in letter case was.
     CaseTwin,
     /// Used before.
-    Used(Cow<'a, TokenUse>),
+    Used(UsedToken<'a>),
 }
 
 fn earlier_use<'c>(c: &'c Ctx<'_>) -> Earlier<'c> {
@@ -70,18 +69,11 @@ fn earlier_use<'c>(c: &'c Ctx<'_>) -> Earlier<'c> {
     let used = match record {
         TokenRecord::None => return Earlier::None,
         TokenRecord::CaseTwin => return Earlier::CaseTwin,
-        TokenRecord::Used(used) => &**used,
+        TokenRecord::Used(used) => used,
     };
-    let same = same_params(c.req, &used.params, &c.lim.idem_ignored, &[]);
-    let same_but_uncertain = same_params(c.req, &used.params, &c.lim.idem_ignored, &c.lim.idem_uncertain);
+    let ignored: Vec<&str> = c.lim.idem_ignored.iter().map(String::as_str).collect();
+    let also: Vec<&str> = ignored.iter().copied().chain(c.lim.idem_uncertain.iter().map(String::as_str)).collect();
+    let same = used.same_params(c.req.params(), &ignored);
+    let same_but_uncertain = used.same_params(c.req.params(), &also);
     Earlier::Used { used, same, same_but_uncertain }
-}
-
-/// Whether two requests carry the same parameters for idempotency, leaving out `ignored`
-/// and `also_ignored` keys.
-fn same_params(req: &Request<'_>, earlier: &Params, ignored: &[String], also_ignored: &[String]) -> bool {
-    let relevant = |k: &&String| !ignored.contains(k) && !also_ignored.contains(k);
-    let now = req.params().iter().filter(|(k, _)| relevant(k));
-    let before = earlier.iter().filter(|(k, _)| relevant(k));
-    now.eq(before)
 }
