@@ -33,8 +33,18 @@ pub const SETUP_IMAGE: &str = "$setup.";
 #[derive(Debug, thiserror::Error)]
 pub enum GenerateError {
     /// `--rule` names no rule the generator can aim at.
-    #[error("--rule {0}: no such target; `copyimage-conformance rules` lists the rules, and targets are: {1}")]
-    UnknownTarget(String, String),
+    #[error(
+        "--rule {given}: no such target{}; `copyimage-conformance rules` lists the rules, and targets are: {targets}",
+        .suggestion.as_ref().map_or_else(String::new, |s| format!(" (did you mean {s}?)"))
+    )]
+    UnknownTarget {
+        /// What was given.
+        given: String,
+        /// The closest target, when one is close enough to suggest.
+        suggestion: Option<String>,
+        /// Every target, comma-separated.
+        targets: String,
+    },
     /// The world has no image to copy.
     #[error("the world has no source image that a minimal CopyImage request copies successfully")]
     NoCopyableImage,
@@ -149,7 +159,13 @@ impl<'o> Generator<'o> {
         let chosen: Vec<(u32, BoxedStrategy<Draft>)> =
             targets.iter().filter(|t| wanted(t.0, t.1)).map(|(_, _, w, s)| (*w, s.clone())).collect();
         if chosen.is_empty() {
-            return Err(GenerateError::UnknownTarget(rule.unwrap_or("?").to_owned(), names.join(", ")));
+            let given = rule.unwrap_or("?");
+            let suggestion = crate::spec::closest(given, names.iter().copied());
+            return Err(GenerateError::UnknownTarget {
+                given: given.to_owned(),
+                suggestion,
+                targets: names.join(", "),
+            });
         }
         // XorShift: deterministic like ChaCha, and much cheaper for the many forks proptest makes.
         let mut bytes = [0u8; 16];
@@ -399,6 +415,9 @@ mod tests {
         let e = Generator::new(&o, World::default_world(), 1, None, Some("R99")).err().unwrap().to_string();
         assert!(e.starts_with("--rule R99: no such target"), "{e}");
         assert!(e.contains("R07-name"), "{e}");
+        // A mistyped target that is not a rule id gets a suggestion too.
+        let e = Generator::new(&o, World::default_world(), 1, None, Some("vaild")).err().unwrap().to_string();
+        assert!(e.starts_with("--rule vaild: no such target (did you mean valid?); "), "{e}");
     }
 
     #[test]

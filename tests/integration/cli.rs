@@ -100,6 +100,7 @@ fn unknown_flag_and_unknown_rule_exit_2() {
     assert_setup_error(&run(&["gen", "--count", "many"], ""), "invalid value 'many' for '--count <COUNT>'");
     assert_setup_error(&run(&["gen", "--rule", "R99-nothing"], ""), "--rule: no rule \"R99-nothing\"");
     assert_setup_error(&run(&["gen", "--rule", "nothing"], ""), "--rule nothing: no such target");
+    assert_setup_error(&run(&["run", "--rule", "vaild"], ""), "--rule vaild: no such target (did you mean valid?)");
 }
 
 #[test]
