@@ -32,18 +32,31 @@ pub struct Violation {
 
 /// Applies edits to params.
 pub fn apply(params: &mut Params, edits: impl IntoIterator<Item = Edit>) {
+    let mut run: Vec<(String, String)> = Vec::new();
     for (k, v) in edits {
-        if let (Some(prefix), None) = (k.strip_suffix('*'), &v) {
-            params.retain(|key, _| !key.starts_with(prefix));
+        let Some(v) = v else {
+            set_all(params, &mut run);
+            match k.strip_suffix('*') {
+                Some(prefix) => params.retain(|key, _| !key.starts_with(prefix)),
+                None => drop(params.remove(&k)),
+            }
             continue;
-        }
-        match v {
-            Some(v) => {
-                params.insert(k, v);
-            }
-            None => {
-                params.remove(&k);
-            }
+        };
+        run.push((k, v));
+    }
+    set_all(params, &mut run);
+}
+
+/// Sets a run of keys in order (a later value wins), emptying `run`.
+fn set_all(params: &mut Params, run: &mut Vec<(String, String)>) {
+    // A long run (a request with dozens of tags) is sorted and merged in one pass rather
+    // than inserted key by key; collecting keeps the last value of a repeated key, and
+    // `append` lets the run's values win, as the inserts would.
+    if run.len() >= 16 {
+        params.append(&mut run.drain(..).collect());
+    } else {
+        for (k, v) in run.drain(..) {
+            params.insert(k, v);
         }
     }
 }
@@ -185,4 +198,40 @@ fn add_tag_specs(p: &mut Params, d: &mut Draw<'_>, l: &Limits, keys: &TagKeys) {
 /// Any one violation, drawn evenly over the rules.
 pub fn any_violation(list: &[(&'static str, BoxedStrategy<Violation>)]) -> BoxedStrategy<Violation> {
     OneOf::new(list.iter().map(|(_, s)| s.clone()).collect()).boxed()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(k: &str, v: &str) -> Edit {
+        (k.to_owned(), Some(v.to_owned()))
+    }
+
+    #[test]
+    fn a_long_run_of_sets_ends_as_key_by_key_inserts() {
+        let mut start = Params::new();
+        start.insert("Name".into(), "old".into());
+        start.insert("Tag.3".into(), "gone".into());
+        // Twenty sets (a batched run) with a repeated key and an overwritten one, then a
+        // removal and a short run.
+        let mut edits: Vec<Edit> = (0..18).map(|i| set(&format!("Tag.{i}"), &format!("v{i}"))).collect();
+        edits.push(set("Tag.5", "later"));
+        edits.push(set("Name", "new"));
+        edits.push(("Tag.7".into(), None));
+        edits.push(set("Tag.9", "short"));
+        let mut batched = start.clone();
+        apply(&mut batched, edits.clone());
+        let mut one_by_one = start;
+        for (k, v) in edits {
+            match v {
+                Some(v) => drop(one_by_one.insert(k, v)),
+                None => drop(one_by_one.remove(&k)),
+            }
+        }
+        assert_eq!(batched, one_by_one);
+        assert_eq!(batched["Tag.5"], "later");
+        assert_eq!(batched["Name"], "new");
+        assert!(!batched.contains_key("Tag.7"));
+    }
 }

@@ -134,6 +134,10 @@ impl Copies {
 
     /// The live copies with this name, in the order they were recorded.
     pub(super) fn named(&self, name: &str) -> Vec<usize> {
+        // Most worlds predicted in have no copies: skip hashing the name (SipHash) for them.
+        if self.images.is_empty() {
+            return Vec::new();
+        }
         let key = name_hash(name);
         let mut at: Vec<usize> =
             self.by_name.under(key).filter(|&i| self.images[i].texts.is_named(name, key)).collect();
