@@ -133,7 +133,8 @@ fn tag_len_check<'a>(req: &Request<'a>, max: usize, what: &str) -> Hit<'a> {
         for (m, t) in &s.tags {
             let picked = if what == "Key" { t.0 } else { t.1 };
             if let Some(v) = picked {
-                let len = chars(v);
+                // Fewer bytes than the limit means fewer characters too: no count needed.
+                let len = if v.len() < max { v.len() } else { chars(v) };
                 hit = hit.max(if len > max {
                     Hit::on(Level::Fires, format!("TagSpecification.{n}.Tag.{m}.{what}"), Some(v))
                 } else {
