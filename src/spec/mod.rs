@@ -7,11 +7,11 @@
 mod bounds;
 pub mod key;
 mod lookup;
+mod partition;
 mod table;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::path::Path;
 
 use regex::Regex;
@@ -27,6 +27,8 @@ pub const BUILTIN: &str = include_str!("../../specs/copy_image.toml");
 pub const BUILTIN_ORIGIN: &str = "specs/copy_image.toml";
 
 pub use lookup::{RuleIdError, closest};
+pub use partition::Partition;
+use partition::RegionIndex;
 pub use table::RuleFormat;
 
 /// A spec that cannot be used, with the file and the key at fault.
@@ -209,19 +211,6 @@ pub struct Limits {
     pub tags_per_resource_source: String,
 }
 
-/// `[[partition]]`: the Regions and endpoint DNS suffixes of one AWS partition.
-#[derive(Clone, Debug, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct Partition {
-    /// Partition name (`aws`, `aws-cn`, ...).
-    pub name: String,
-    /// DNS suffixes of its endpoints (`amazonaws.com`, `api.aws`, ...): a host under one is
-    /// AWS's own.
-    pub dns_suffixes: Vec<String>,
-    /// Region codes.
-    pub regions: Vec<String>,
-}
-
 /// One acceptable result: an error code and status, or success (no code, 200).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -348,26 +337,7 @@ pub struct Spec {
     regexes: BTreeMap<String, Regex>,
     /// Each Region's partition (the first that lists it), by index: the oracle asks for every
     /// request.
-    partition_by_region: HashMap<String, usize, BuildHasherDefault<Fnv>>,
-}
-
-/// FNV-1a for the short Region names the oracle looks up on every request: SipHash's
-/// set-up cost was most of each lookup, and the keys come from the spec, not from peers.
-#[derive(Default)]
-struct Fnv(u64);
-
-impl Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
-        for &b in bytes {
-            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
-        self.0 = h;
-    }
+    partition_by_region: RegionIndex,
 }
 
 impl Spec {
@@ -405,7 +375,7 @@ impl Spec {
             rules: raw.rule,
             params_by_key: BTreeMap::new(),
             regexes: BTreeMap::new(),
-            partition_by_region: HashMap::default(),
+            partition_by_region: RegionIndex::default(),
         };
         spec.check()?;
         Ok(spec)
@@ -451,11 +421,7 @@ impl Spec {
 
         self.check_versions()?;
 
-        for (i, p) in self.partitions.iter().enumerate() {
-            for r in &p.regions {
-                self.partition_by_region.entry(r.clone()).or_insert(i);
-            }
-        }
+        self.partition_by_region = RegionIndex::new(&self.partitions);
         for p in &self.partitions {
             // Safety derives AWS's hosts from these: without one, the partition's endpoints
             // would pass for emulators.
@@ -590,7 +556,7 @@ impl Spec {
 
     /// The partition a Region belongs to.
     pub fn partition_of(&self, region: &str) -> Option<&str> {
-        self.partition_by_region.get(region).map(|&i| self.partitions[i].name.as_str())
+        self.partition_by_region.get(region).map(|i| self.partitions[i].name.as_str())
     }
 
     /// Builds a `SpecError` against this spec.
