@@ -218,17 +218,20 @@ fn synthetic() -> Summary {
     s
 }
 
+/// A writer into a buffer the test keeps a handle on, for sinks that own their writer.
+struct Shared(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
+
+impl Write for Shared {
+    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+        self.0.borrow_mut().write(b)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 fn render(format: Format, s: &Summary) -> String {
     let buf = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
-    struct Shared(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
-    impl Write for Shared {
-        fn write(&mut self, b: &[u8]) -> io::Result<usize> {
-            self.0.borrow_mut().write(b)
-        }
-        fn flush(&mut self) -> io::Result<()> {
-            Ok(())
-        }
-    }
     let mut sink: Box<dyn Sink> = match format {
         Format::Terminal => Box::new(Terminal::new(Shared(buf.clone()), "http://127.0.0.1:8080/")),
         Format::Markdown => Box::new(Markdown::new(Shared(buf.clone()), "http://127.0.0.1:8080/")),
@@ -327,15 +330,6 @@ fn past_three_open_findings_the_terminal_report_gives_one_line_each() {
 
 /// A whole report of `records` in `format`: each case, then the summary folded from them.
 fn report_of(format: Format, records: &[CaseRecord]) -> String {
-    struct Shared(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
-    impl Write for Shared {
-        fn write(&mut self, b: &[u8]) -> io::Result<usize> {
-            self.0.borrow_mut().write(b)
-        }
-        fn flush(&mut self) -> io::Result<()> {
-            Ok(())
-        }
-    }
     let buf = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
     let mut out = sink(format, Box::new(Shared(buf.clone())), "http://127.0.0.1:8080/");
     for rec in records {
