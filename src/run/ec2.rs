@@ -124,28 +124,24 @@ pub(crate) fn build_routed(
     body: &str,
     headers: &[(String, String)],
 ) -> Result<reqwest::Request, TransportError> {
-    let Some(parsed) = &route.0 else {
-        let mut b = http::Request::builder().method("POST").uri(&target.endpoint);
-        for (k, v) in headers {
-            b = b.header(k, v);
-        }
-        let mut req = b.body(body.as_bytes().to_vec()).map_err(TransportError::Build)?;
-        signer.sign(&mut req, region, "ec2", SystemTime::now()).map_err(TransportError::Sign)?;
-        return reqwest::Request::try_from(req).map_err(TransportError::Convert);
+    let b = http::Request::builder().method("POST");
+    let mut b = match &route.0 {
+        Some(parsed) => b.uri(parsed.uri.clone()),
+        None => b.uri(&target.endpoint),
     };
-    let mut req = http::Request::new(body.as_bytes().to_vec());
-    *req.method_mut() = http::Method::POST;
-    *req.uri_mut() = parsed.uri.clone();
-    let map = req.headers_mut();
     for (k, v) in headers {
-        let name = http::HeaderName::try_from(k.as_str()).map_err(|e| TransportError::Build(e.into()))?;
-        let value = http::HeaderValue::try_from(v.as_str()).map_err(|e| TransportError::Build(e.into()))?;
-        map.append(name, value);
+        b = b.header(k, v);
     }
-    if !map.contains_key(http::header::HOST) {
-        map.insert(http::header::HOST, parsed.host.clone());
+    let mut req = b.body(body.as_bytes().to_vec()).map_err(TransportError::Build)?;
+    if let Some(parsed) = &route.0
+        && !req.headers().contains_key(http::header::HOST)
+    {
+        req.headers_mut().insert(http::header::HOST, parsed.host.clone());
     }
     signer.sign(&mut req, region, "ec2", SystemTime::now()).map_err(TransportError::Sign)?;
+    let Some(parsed) = &route.0 else {
+        return reqwest::Request::try_from(req).map_err(TransportError::Convert);
+    };
     let (parts, body) = req.into_parts();
     let mut out = reqwest::Request::new(parts.method, parsed.url.clone());
     *out.headers_mut() = parts.headers;
