@@ -178,10 +178,12 @@ impl Rotation {
     }
 
     /// `text` (a message, a verdict) with the sent values written as generated: where a
-    /// message quotes a value (`Value (x)`, `'x'`, `"x"`, `[x]`), and every occurrence that
-    /// stands on its own, not inside a longer run of letters and digits, so that a short value
-    /// (`x`) does not rewrite words (`expected`). A value of punctuation alone is undone only
-    /// where it is quoted, when it is: standing alone, it cannot be told from the message's own.
+    /// message quotes a value (`Value (x)`, `'x'`, `"x"`, `[x]`), and, for a value of at least
+    /// three characters (`ALONE_MIN`), every occurrence that stands on its own, not inside a longer
+    /// run of letters and digits, so that it does not rewrite words (`expected`). A shorter
+    /// value, or one of punctuation alone, is undone only where it is quoted, when it is:
+    /// standing alone, it cannot be told from the text's own (`<p>` in an HTML error page is
+    /// the one-letter Name `p` in a run whose nonce sent it so).
     pub fn undo_text(&self, sent: &Params, text: &str) -> String {
         let mut out = text.to_owned();
         for (from, to) in self.pairs(sent) {
@@ -196,7 +198,8 @@ impl Rotation {
                 let base = done.as_deref().unwrap_or(&out);
                 base.contains(&quoted_from).then(|| base.replace(&quoted_from, &quoted_to)).or(done)
             });
-            let alone = quoted.is_none() || from.chars().any(|c| c.is_ascii_alphanumeric());
+            let alone = from.chars().count() >= ALONE_MIN
+                && (quoted.is_none() || from.chars().any(|c| c.is_ascii_alphanumeric()));
             if let Some(q) = quoted {
                 out = q;
             }
@@ -208,6 +211,12 @@ impl Rotation {
         out
     }
 }
+
+/// The shortest rotated value undone where it stands unquoted. Shorter ones are often in a
+/// text by chance (`p`, `en`, `h1` in an HTML page), and which text a nonce turns them into
+/// changes from run to run: undone there, a snapshot would change with the nonce. Three
+/// random characters stand alone in a reply by chance about once in 10^5 cases.
+const ALONE_MIN: usize = 3;
 
 /// How EC2 messages quote a value: `Value (x) for parameter`, `'x'`, `"x"`, `[x]`.
 const QUOTES: [(&str, &str); 4] = [("(", ")"), ("'", "'"), ("\"", "\""), ("[", "]")];
@@ -324,12 +333,20 @@ mod tests {
         let other: Params = [("Name", "fresh-name")].into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
         assert_ne!(n.params(other, &kept).0["Name"], "fresh-name");
         assert_eq!(n.params(Params::new(), &kept), (Params::new(), None));
-        // A one-letter value is undone where it stands alone, never inside a word.
-        let short = Rotation { nonce: n.as_str().to_owned(), keys: vec!["Name".into()] };
-        let sent: Params = [("Name".to_owned(), n.apply("H"))].into_iter().collect();
+        // A value of three letters is undone where it stands alone, never inside a word.
+        let named = Rotation { nonce: n.as_str().to_owned(), keys: vec!["Name".into()] };
+        let sent: Params = [("Name".to_owned(), n.apply("Hey"))].into_iter().collect();
         let x = &sent["Name"];
         let text = format!("name {x} taken, {x}{x} and e{x}pected stay; ({x})");
-        assert_eq!(short.undo_text(&sent, &text), format!("name H taken, {x}{x} and e{x}pected stay; (H)"));
+        assert_eq!(named.undo_text(&sent, &text), format!("name Hey taken, {x}{x} and e{x}pected stay; (Hey)"));
+        // A one- or two-letter value only where it is quoted: `<p>` of an HTML page stays
+        // `<p>` whatever the nonce made of the Name (the moto gate's flake).
+        for short in ["H", "Hi"] {
+            let sent: Params = [("Name".to_owned(), n.apply(short))].into_iter().collect();
+            let x = &sent["Name"];
+            let text = format!("<{x}>The server; name ({x}) and '{x}'");
+            assert_eq!(named.undo_text(&sent, &text), format!("<{x}>The server; name ({short}) and '{short}'"));
+        }
     }
 
     #[test]
