@@ -7,7 +7,7 @@ run back to back in pairs (the harness first, then wrk for as many whole seconds
 took), each against a fresh server (a fresh `serve`, or moto after a reset), so the state a
 server holds is the same for both; a ratio is the median of the pairs' ratios.
 
-usage: compare.py BIN [--quick] [--write] [--command TEXT]
+usage: compare.py BIN [--quick] [--write] [--command TEXT] [--only serve|memory|moto]
 """
 
 import argparse
@@ -49,11 +49,15 @@ class Mode:
 
 FULL = Mode(
     reps=3,
-    serve_cases={1: 10_000, 8: 20_000, 64: 20_000},
+    # Runs of 2-4 s, so that the harness's start-up (~20 ms: the spec, the world, the
+    # runtime) is about 1 % of its wall time.
+    serve_cases={1: 20_000, 8: 60_000, 64: 60_000},
     memory_cases=[10_000, 100_000, 1_000_000],
     bench_seconds=3.0,
     stateful=(250, 1000),
-    moto_cases={1: 500, 8: 800},
+    # Runs of 6-10 s against moto (~200-250 req/s): the start-up and --discover (~0.1 s) are
+    # ~1 % of the wall time, not the 4 % they were in 2.5 s runs.
+    moto_cases={1: 1_500, 8: 2_000},
 )
 # Sized for the debug build, which generates about 100 times slower than the release one.
 QUICK = Mode(
@@ -258,7 +262,7 @@ def record_bodies(binary, url, cases, path, tmp, extra=()):
     """The bodies a harness run sends, in order (setup requests first), from its JSON report's
     curl reproductions: byte for byte what the harness put on the wire in that run."""
     report = Path(tmp) / "record.json"
-    cmd = [binary, "run", "--endpoint", url, "--cases", cases, "--format", "json", "--quiet"]
+    cmd = [binary, "run", "--endpoint", url, "--cases", cases, "--concurrency", 8, "--format", "json", "--quiet"]
     timed([*cmd, *extra, "--output", report], tmp, ok=(0, 1))
     bodies = []
     for case in json.loads(report.read_text())["cases"]:
@@ -302,7 +306,9 @@ def against_moto(binary, mode, tmp, results):
         world = ["--discover", MOTO_AMI]
         bodies = Path(tmp) / "moto-bodies.txt"
         m.reset()
-        n = record_bodies(binary, m.url, mode.moto_cases[8], bodies, tmp, world)
+        # A quarter more than the longest harness run sends, so that wrk, running as long as
+        # the harness did, seldom starts the list again (a body sent twice meets its own copy).
+        n = record_bodies(binary, m.url, max(mode.moto_cases.values()) * 5 // 4, bodies, tmp, world)
         print(f"  recorded {n} bodies from a harness run against moto", flush=True)
         for rep in range(mode.reps):
             for c, cases in mode.moto_cases.items():
@@ -471,6 +477,14 @@ def render(results, mode, info, command, load_before, load_after):
     return "\n".join(table), headline, "\n".join(machine_lines)
 
 
+# The parts of the comparison, in the order they run: heading, function.
+PARTS = {
+    "serve": ("serve", against_serve),
+    "memory": ("embedded runs and bench", memory_and_speed),
+    "moto": ("moto", against_moto),
+}
+
+
 def replace_block(path, markers, text):
     content = path.read_text()
     begin, end = markers
@@ -487,21 +501,31 @@ def main():
     ap.add_argument("--quick", action="store_true", help="one short repetition of everything (a smoke run)")
     ap.add_argument("--write", action="store_true", help="write BENCHMARKS.md and the README headline")
     ap.add_argument("--command", default="bench/compare", help="the command shown with the figures")
+    ap.add_argument(
+        "--only",
+        choices=PARTS,
+        action="append",
+        help="measure only this part (repeatable); prints its medians instead of the table",
+    )
     args = ap.parse_args()
     if args.quick and args.write:
         fail("--quick figures are a smoke run's: they are not written")
+    if args.only and args.write:
+        fail("--only measures part of the table: it is not written")
     mode = QUICK if args.quick else FULL
     info = machine()
     load_before = load()
     results = Results()
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="bench-compare-") as tmp:
-        print("serve:", flush=True)
-        against_serve(args.binary, mode, tmp, results)
-        print("embedded runs and bench:", flush=True)
-        memory_and_speed(args.binary, mode, tmp, results)
-        print("moto:", flush=True)
-        against_moto(args.binary, mode, tmp, results)
+        for part in PARTS:
+            if not args.only or part in args.only:
+                print(f"{PARTS[part][0]}:", flush=True)
+                PARTS[part][1](args.binary, mode, tmp, results)
+    if args.only:
+        for name, values in results.figures.items():
+            print(f"{name}: median {results.median(name):,.2f} of {', '.join(f'{v:,.2f}' for v in values)}")
+        return
     table, headline, machine_lines = render(results, mode, info, args.command, load_before, load())
     print(f"\n{table}\n\n{headline}\n\n{machine_lines}\n(measured in {time.monotonic() - started:.0f} s)")
     if args.write:
