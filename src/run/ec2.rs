@@ -104,25 +104,27 @@ pub enum TransportError {
     },
 }
 
-/// A POST of `body` along `route` with `headers`, signed for `region` by `signer`: without
-/// parsing the endpoint's URL again when the route holds it.
+/// A POST of `body` along `route` with `headers` (lowercase names, values of visible ASCII:
+/// the runner's own constants), signed for `region` by `signer`: without parsing the
+/// endpoint's URL again when the route holds it.
 pub(crate) fn build_routed(
     route: &Route,
     target: &Target,
     signer: &wire::Signer,
     region: &str,
     body: &str,
-    headers: &[(&str, &str)],
+    headers: &[(&'static str, &'static str)],
 ) -> Result<http::Request<Vec<u8>>, TransportError> {
-    let b = http::Request::builder().method("POST");
-    let mut b = match &route.0 {
+    let b = http::Request::builder().method(http::Method::POST);
+    let b = match &route.0 {
         Some(parsed) => b.uri(parsed.uri.clone()),
         None => b.uri(&target.endpoint),
     };
-    for (k, v) in headers {
-        b = b.header(*k, *v);
-    }
     let mut req = b.body(body.as_bytes().to_vec()).map_err(TransportError::Build)?;
+    for (k, v) in headers {
+        // Static values are used in place, not copied for every request.
+        req.headers_mut().append(http::HeaderName::from_static(k), http::HeaderValue::from_static(v));
+    }
     if let Some(parsed) = &route.0
         && !req.headers().contains_key(http::header::HOST)
     {

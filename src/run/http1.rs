@@ -333,7 +333,8 @@ fn parse_head(buf: &[u8]) -> Result<Option<Head>, Error> {
         (_, false, None) => Framing::Eof,
     };
     let http11 = resp.version == Some(1);
-    let keep_alive = !close && (http11 || keep) && framing != Framing::Eof;
+    // After a 101 the connection no longer speaks HTTP/1.1; no request of ours asks for one.
+    let keep_alive = !close && (http11 || keep) && framing != Framing::Eof && status >= 200;
     Ok(Some(Head { len, status, framing, keep_alive, location }))
 }
 

@@ -96,7 +96,7 @@ impl Signer {
             }
             signed.push_str(name);
         }
-        let mut creq = String::with_capacity(256);
+        let mut creq = String::with_capacity(512);
         for part in [method, "\n", path, "\n\n"] {
             creq.push_str(part);
         }
@@ -112,7 +112,7 @@ impl Signer {
         for part in [date, "/", region, "/", service, "/aws4_request"] {
             scope.push_str(part);
         }
-        let mut to_sign = String::with_capacity(128);
+        let mut to_sign = String::with_capacity(192);
         for part in
             ["AWS4-HMAC-SHA256\n", stamp, "\n", &scope, "\n", hex(&Sha256::digest(creq.as_bytes()), &mut [0; 64])]
         {
