@@ -1,6 +1,7 @@
-//! The EC2 client every part of the runner shares: the one HTTP client, a signed request, one
-//! bounded exchange with the endpoint, and the ec2Query calls (`DescribeImages` among them)
-//! that `setup` and `--discover` make.
+//! The EC2 client every part of the runner shares: the HTTP client a target gets (our own
+//! HTTP/1.1 client for a plain-http endpoint reached directly, reqwest otherwise), a signed
+//! request, one bounded exchange with the endpoint, and the ec2Query calls (`DescribeImages`
+//! among them) that `setup` and `--discover` make.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
