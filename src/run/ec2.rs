@@ -1,12 +1,13 @@
-//! The EC2 client every part of the runner shares: the one HTTP client, a signed request, one
-//! bounded exchange with the endpoint, and the ec2Query calls (`DescribeImages` among them)
-//! that `setup` and `--discover` make.
+//! The EC2 client every part of the runner shares: the HTTP client a target gets (our own
+//! HTTP/1.1 client for a plain-http endpoint reached directly, reqwest otherwise), a signed
+//! request, one bounded exchange with the endpoint, and the ec2Query calls (`DescribeImages`
+//! among them) that `setup` and `--discover` make.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
-use crate::run::Target;
 use crate::run::journal::Answer;
+use crate::run::{Target, http1};
 use crate::wire::describe::{Text, read_xml};
 use crate::wire::xml_path::{root_name, text_at};
 use crate::wire::{self, Reply, WireError};
@@ -104,41 +105,38 @@ pub enum TransportError {
     },
 }
 
-/// A POST of `body` to the target with `headers`, signed for `region` by `signer`.
-pub(crate) fn build(
-    target: &Target,
-    signer: &wire::Signer,
-    region: &str,
-    body: &str,
-    headers: &[(String, String)],
-) -> Result<reqwest::Request, TransportError> {
-    build_routed(&Route(None), target, signer, region, body, headers)
-}
-
-/// [`build`] along `route`: without parsing the endpoint's URL again when the route holds it.
+/// A POST of `body` along `route` with `headers` (lowercase names, values of visible ASCII:
+/// the runner's own constants), signed for `region` by `signer`: without parsing the
+/// endpoint's URL again when the route holds it.
 pub(crate) fn build_routed(
     route: &Route,
     target: &Target,
     signer: &wire::Signer,
     region: &str,
     body: &str,
-    headers: &[(String, String)],
-) -> Result<reqwest::Request, TransportError> {
-    let b = http::Request::builder().method("POST");
-    let mut b = match &route.0 {
+    headers: &[(&'static str, &'static str)],
+) -> Result<http::Request<Vec<u8>>, TransportError> {
+    let b = http::Request::builder().method(http::Method::POST);
+    let b = match &route.0 {
         Some(parsed) => b.uri(parsed.uri.clone()),
         None => b.uri(&target.endpoint),
     };
-    for (k, v) in headers {
-        b = b.header(k, v);
-    }
     let mut req = b.body(body.as_bytes().to_vec()).map_err(TransportError::Build)?;
+    for (k, v) in headers {
+        // Static values are used in place, not copied for every request.
+        req.headers_mut().append(http::HeaderName::from_static(k), http::HeaderValue::from_static(v));
+    }
     if let Some(parsed) = &route.0
         && !req.headers().contains_key(http::header::HOST)
     {
         req.headers_mut().insert(http::header::HOST, parsed.host.clone());
     }
     signer.sign(&mut req, region, "ec2", SystemTime::now()).map_err(TransportError::Sign)?;
+    Ok(req)
+}
+
+/// A signed request as reqwest takes it (its URL the route's, parsed once, when it has one).
+fn into_reqwest(route: &Route, req: http::Request<Vec<u8>>) -> Result<reqwest::Request, TransportError> {
     let Some(parsed) = &route.0 else {
         return reqwest::Request::try_from(req).map_err(TransportError::Convert);
     };
@@ -149,8 +147,84 @@ pub(crate) fn build_routed(
     Ok(out)
 }
 
-/// Sends a request and reads the answer's status and body, the body no larger than
-/// `target.max_body`.
+/// The HTTP client a target's requests go through. A plain-http endpoint reached directly (an
+/// emulator, `serve`) gets our own HTTP/1.1 client, which costs a fraction of reqwest's CPU
+/// per request; HTTPS (AWS), an endpoint a proxy variable applies to, and one whose URL is not
+/// of the plain shape get reqwest, with its TLS and its proxy handling.
+pub(crate) enum Client {
+    /// Our own HTTP/1.1 client, and the path every request goes to.
+    Lean(http1::Client, String),
+    /// reqwest, as [`http_client`] builds it.
+    Reqwest(reqwest::Client),
+}
+
+impl Client {
+    /// The client for `target`, whose endpoint `route` holds: the one place that decides.
+    pub(crate) fn for_target(target: &Target, route: &Route) -> Result<Client, reqwest::Error> {
+        if let Some(parsed) = &route.0
+            && parsed.uri.scheme_str() == Some("http")
+            && let Some(host) = parsed.uri.host()
+            && !proxied(&parsed.uri)
+        {
+            let port = parsed.uri.port_u16().unwrap_or(80);
+            return Ok(Client::Lean(http1::Client::new(host, port), parsed.uri.path().to_owned()));
+        }
+        http_client(target).map(Client::Reqwest)
+    }
+
+    /// Sends a signed request along `route` and reads the answer's status and body, the body
+    /// no larger than `target.max_body`.
+    pub(crate) async fn exchange(
+        &self,
+        route: &Route,
+        target: &Target,
+        req: &http::Request<Vec<u8>>,
+    ) -> Result<(u16, Vec<u8>), TransportError> {
+        match self {
+            Client::Lean(client, path) => {
+                let wire = http1::encode(req.method(), path, req.headers(), req.body());
+                lean_answer(target, client.exchange(&wire, target.timeout, target.max_body).await)
+            }
+            Client::Reqwest(client) => {
+                let mut copy = http::Request::new(req.body().clone());
+                *copy.method_mut() = req.method().clone();
+                *copy.uri_mut() = req.uri().clone();
+                *copy.headers_mut() = req.headers().clone();
+                exchange(client, target, into_reqwest(route, copy)?).await
+            }
+        }
+    }
+}
+
+/// Whether reqwest would send a request to `uri` through a proxy: `HTTP_PROXY`, `http_proxy`
+/// or `ALL_PROXY` applies to it (and `NO_PROXY` does not exempt it), read as reqwest reads them.
+fn proxied(uri: &http::Uri) -> bool {
+    hyper_util::client::proxy::matcher::Matcher::from_system().intercept(uri).is_some()
+}
+
+/// What our own client's answer is to the runner: as [`exchange`] makes reqwest's.
+fn lean_answer(target: &Target, answer: Result<http1::Answer, http1::Error>) -> Result<(u16, Vec<u8>), TransportError> {
+    match answer {
+        Ok(http1::Answer { status, location, mut body }) if (300..400).contains(&status) => {
+            body.truncate(HEAD_LEN);
+            let location = location.filter(|l| !l.is_empty()).map(|l| head(&l));
+            Err(TransportError::Redirect { status, location, head: body })
+        }
+        Ok(answer) => Ok((answer.status, answer.body)),
+        Err(http1::Error::Timeout) => Err(TransportError::Timeout(target.timeout)),
+        Err(http1::Error::BodyTimeout) => Err(TransportError::BodyTimeout(target.timeout)),
+        Err(http1::Error::Connect(why)) => {
+            Err(TransportError::Connect(format!("error sending request for url ({}): {why}", target.endpoint)))
+        }
+        Err(http1::Error::BodyLost(why)) => Err(TransportError::BodyLost(why)),
+        Err(http1::Error::TooLarge { status, head }) => {
+            Err(TransportError::TooLarge { status, max: target.max_body, head })
+        }
+    }
+}
+
+/// Sends a request through reqwest and reads the answer's status and body, the body no
+/// larger than `target.max_body`.
 pub(crate) async fn exchange(
     client: &reqwest::Client,
     target: &Target,
@@ -236,7 +310,8 @@ impl CallError {
 
 /// The ec2Query calls of `setup` and `--discover`, all through one HTTP client.
 pub struct Ec2Client<'t> {
-    http: reqwest::Client,
+    http: Client,
+    route: Route,
     signer: wire::Signer,
     target: &'t Target,
 }
@@ -244,7 +319,9 @@ pub struct Ec2Client<'t> {
 impl<'t> Ec2Client<'t> {
     /// A client for `target`'s endpoint (whatever its dialect, the calls speak ec2Query).
     pub fn new(target: &'t Target) -> Result<Self, reqwest::Error> {
-        Ok(Ec2Client { http: http_client(target)?, signer: wire::Signer::new(target.credentials.clone()), target })
+        let route = Route::new(target);
+        let http = Client::for_target(target, &route)?;
+        Ok(Ec2Client { http, route, signer: wire::Signer::new(target.credentials.clone()), target })
     }
 
     /// The target the calls go to.
@@ -271,9 +348,11 @@ impl<'t> Ec2Client<'t> {
 
     async fn call_unjournaled(&self, region: &str, action: &str, params: &Params) -> Result<Vec<u8>, CallError> {
         let body = wire::form_body(action, &self.target.protocol.version, params);
-        let form = [("content-type".to_owned(), "application/x-www-form-urlencoded; charset=utf-8".to_owned())];
-        let req = build(self.target, &self.signer, region, &body, &form).map_err(|e| CallError::transport(&e))?;
-        let (status, bytes) = exchange(&self.http, self.target, req).await.map_err(|e| CallError::transport(&e))?;
+        let form = [("content-type", "application/x-www-form-urlencoded; charset=utf-8")];
+        let req = build_routed(&self.route, self.target, &self.signer, region, &body, &form)
+            .map_err(|e| CallError::transport(&e))?;
+        let answer = self.http.exchange(&self.route, self.target, &req).await;
+        let (status, bytes) = answer.map_err(|e| CallError::transport(&e))?;
         check_answer(action, status, &bytes)?;
         Ok(bytes)
     }
@@ -384,8 +463,8 @@ mod tests {
 
     #[test]
     fn a_request_along_a_parsed_route_is_the_request_built_from_the_text() {
-        let form = [("content-type".to_owned(), "application/x-www-form-urlencoded; charset=utf-8".to_owned())];
-        let json = [("content-type".to_owned(), "application/json".to_owned()), ("accept".into(), "a/j".into())];
+        let form = [("content-type", "application/x-www-form-urlencoded; charset=utf-8")];
+        let json = [("content-type", "application/json"), ("accept", "a/j")];
         let signer = wire::Signer::new(crate::wire::Credentials::dummy());
         let urls = [
             "http://127.0.0.1:5000/",
@@ -401,7 +480,11 @@ mod tests {
                 // Two tries, in case the clock's second turned between the two requests.
                 let same = (0..2).any(|_| {
                     let ours = build_routed(&route, &target, &signer, "us-east-1", "Action=X", headers).unwrap();
-                    let theirs = build(&target, &signer, "us-east-1", "Action=X", headers).unwrap();
+                    let ours = into_reqwest(&route, ours).unwrap();
+                    // Built from the endpoint's text, as without a parsed route.
+                    let text = Route(None);
+                    let theirs = build_routed(&text, &target, &signer, "us-east-1", "Action=X", headers).unwrap();
+                    let theirs = into_reqwest(&text, theirs).unwrap();
                     let show = |r: &reqwest::Request| {
                         let h: Vec<_> =
                             r.headers().iter().map(|(k, v)| (k.to_string(), v.as_bytes().to_vec())).collect();

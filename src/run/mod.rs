@@ -10,6 +10,7 @@ mod budget;
 pub mod cleanup;
 pub mod discover;
 pub mod ec2;
+mod http1;
 pub mod journal;
 pub mod nonce;
 mod order;

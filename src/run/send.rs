@@ -1,4 +1,5 @@
-//! One request on the wire: encode, sign, send with retries, read a bounded body, decode.
+//! One request on the wire: prepared (encoded, signed), then exchanged (sent with retries, a
+//! bounded body read, decoded).
 
 use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime};
@@ -29,9 +30,8 @@ pub struct Sent {
     /// The final reply's body as read, for callers that decode another operation's answer
     /// (the stateful checks read DescribeImages through this path).
     pub(crate) raw: Vec<u8>,
-    method: &'static str,
-    url: String,
-    headers: Vec<(String, String)>,
+    /// The last attempt's headers, as signed (what a reproduction shows, secrets left out).
+    headers: http::HeaderMap,
     body: String,
 }
 
@@ -67,13 +67,19 @@ pub enum SendError {
 impl Sent {
     /// The request as a copy-paste `curl` command with secrets as placeholders.
     pub fn curl(&self, target: &Target) -> String {
-        curl_of(target, self.method, &self.url, &self.headers, &self.body)
+        let headers: Vec<(String, String)> = self
+            .headers
+            .iter()
+            .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .collect();
+        curl_of(target, "POST", &target.endpoint, &headers, &self.body)
     }
 }
 
 /// The `curl` command that sends `params` to `target` as the runner would, without sending.
 pub fn curl_for(target: &Target, params: &Params) -> String {
-    let (body, headers) = body_for(target, params);
+    let (body, base) = body_for(target, params);
+    let headers: Vec<(String, String)> = base.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
     curl_of(target, "POST", &target.endpoint, &headers, &body)
 }
 
@@ -87,75 +93,87 @@ fn curl_of(target: &Target, method: &str, url: &str, headers: &[(String, String)
     }
 }
 
-fn body_for(target: &Target, params: &Params) -> (String, Vec<(String, String)>) {
+/// The headers a request of each dialect carries before it is signed.
+type Base = &'static [(&'static str, &'static str)];
+const FORM: Base = &[("content-type", "application/x-www-form-urlencoded; charset=utf-8")];
+const JSON: Base = &[("content-type", "application/json"), ("accept", "application/json")];
+
+fn body_for(target: &Target, params: &Params) -> (String, Base) {
     match target.dialect {
-        Dialect::Ec2Query => (
-            wire::form_body(&target.protocol.action, &target.protocol.version, params),
-            vec![("content-type".into(), "application/x-www-form-urlencoded; charset=utf-8".into())],
-        ),
-        Dialect::JsonEnvelope => (
-            wire::json_body(params),
-            vec![("content-type".into(), "application/json".into()), ("accept".into(), "application/json".into())],
-        ),
+        Dialect::Ec2Query => (wire::form_body(&target.protocol.action, &target.protocol.version, params), FORM),
+        Dialect::JsonEnvelope => (wire::json_body(params), JSON),
     }
 }
 
-/// Sends one request, retrying throttling and connection errors with backoff and jitter. A
-/// live one (see [`live`]) is journaled before it goes out, and its answer after; when the
-/// journal cannot be written it does not go out.
-pub async fn send(client: &reqwest::Client, target: &Target, params: &Params, counters: &Counters) -> Sent {
-    let signer = wire::Signer::new(target.credentials.clone());
-    send_with(client, &signer, &ec2::Route::new(target), target, params, counters).await
+/// `base` as a header map: what a request that was never signed shows.
+fn unsigned(base: Base) -> http::HeaderMap {
+    base.iter().map(|(k, v)| (http::HeaderName::from_static(k), http::HeaderValue::from_static(v))).collect()
 }
 
-/// What sends a runner's requests: the HTTP client, the signer (its signing key kept from one
-/// request to the next) and the endpoint's URL, parsed once.
+/// What sends a runner's requests: the HTTP client its target gets, the signer (its signing
+/// key kept from one request to the next) and the endpoint's URL, parsed once.
 pub(crate) struct Sender {
-    client: reqwest::Client,
+    client: ec2::Client,
     signer: wire::Signer,
     route: ec2::Route,
+}
+
+/// A request encoded and signed, not yet sent: [`Sender::prepare`] builds it ahead of time,
+/// [`Sender::exchange`] sends it.
+pub(crate) struct Prepared {
+    body: String,
+    base: Base,
+    /// The first attempt's request, signed, or why it cannot be built.
+    signed: Result<http::Request<Vec<u8>>, TransportError>,
+    /// The parameters of a live request (see [`live`]), for its journal entry.
+    live: Option<Params>,
 }
 
 impl Sender {
     /// A sender to `target`.
     pub(crate) fn new(target: &Target) -> Result<Self, reqwest::Error> {
         let signer = wire::Signer::new(target.credentials.clone());
-        Ok(Sender { client: ec2::http_client(target)?, signer, route: ec2::Route::new(target) })
+        let route = ec2::Route::new(target);
+        Ok(Sender { client: ec2::Client::for_target(target, &route)?, signer, route })
     }
 
-    /// [`send`] through this sender.
+    /// Sends one request, retrying throttling and connection errors with backoff and jitter. A
+    /// live one (see [`live`]) is journaled before it goes out, and its answer after; when the
+    /// journal cannot be written it does not go out. [`Sender::prepare`], then
+    /// [`Sender::exchange`].
     pub(crate) async fn send(&self, target: &Target, params: &Params, counters: &Counters) -> Sent {
-        send_with(&self.client, &self.signer, &self.route, target, params, counters).await
+        self.exchange(target, self.prepare(target, params), counters).await
     }
-}
 
-async fn send_with(
-    client: &reqwest::Client,
-    signer: &wire::Signer,
-    route: &ec2::Route,
-    target: &Target,
-    params: &Params,
-    counters: &Counters,
-) -> Sent {
-    let (body, headers) = body_for(target, params);
-    let journaled = match live(target, params) {
-        Some(journal) => match journal.intent(&target.protocol.action, &target.region, params) {
-            Ok(seq) => Some((journal, seq)),
-            Err(e) => {
-                let outcome = Err(SendError::Journal(e));
-                let url = target.endpoint.clone();
-                return Sent { outcome, attempts: 0, raw: vec![], method: "POST", url, headers, body };
-            }
-        },
-        None => None,
-    };
-    let sent = send_unjournaled(Via { client, signer, route }, target, body, headers, counters).await;
-    if let Some((journal, seq)) = journaled {
-        // A failed write marks the journal broken: the next live request is refused and the
-        // session ends the run.
-        let _ = journal.result(seq, &target.protocol.action, answer(&sent.outcome));
+    /// `params` encoded for `target` and signed: everything of a request but sending it.
+    pub(crate) fn prepare(&self, target: &Target, params: &Params) -> Prepared {
+        let (body, base) = body_for(target, params);
+        let signed = ec2::build_routed(&self.route, target, &self.signer, &target.region, &body, base);
+        Prepared { body, base, signed, live: live(target, params).map(|_| params.clone()) }
     }
-    sent
+
+    /// Sends a prepared request as [`Sender::send`] does.
+    pub(crate) async fn exchange(&self, target: &Target, prepared: Prepared, counters: &Counters) -> Sent {
+        let Prepared { body, base, signed, live } = prepared;
+        let journal = target.safety.journal.as_deref();
+        let journaled = match journal.zip(live.as_ref()) {
+            Some((journal, params)) => match journal.intent(&target.protocol.action, &target.region, params) {
+                Ok(seq) => Some((journal, seq)),
+                Err(e) => {
+                    let outcome = Err(SendError::Journal(e));
+                    return Sent { outcome, attempts: 0, raw: vec![], headers: unsigned(base), body };
+                }
+            },
+            None => None,
+        };
+        let sent = self.send_unjournaled(target, body, base, signed, counters).await;
+        if let Some((journal, seq)) = journaled {
+            // A failed write marks the journal broken: the next live request is refused and the
+            // session ends the run.
+            let _ = journal.result(seq, &target.protocol.action, answer(&sent.outcome));
+        }
+        sent
+    }
 }
 
 /// The journal a request is live for: the target has one, the request is the operation
@@ -188,53 +206,62 @@ fn answer(outcome: &Result<(u16, Reply), SendError>) -> Answer {
     }
 }
 
-/// What a request goes out through.
-#[derive(Clone, Copy)]
-struct Via<'a> {
-    client: &'a reqwest::Client,
-    signer: &'a wire::Signer,
-    route: &'a ec2::Route,
-}
-
-async fn send_unjournaled(
-    via: Via<'_>,
-    target: &Target,
-    body: String,
-    mut headers: Vec<(String, String)>,
-    counters: &Counters,
-) -> Sent {
-    let mut attempts = 0;
-    let outcome = loop {
-        attempts += 1;
-        counters.requests.fetch_add(1, Ordering::Relaxed);
-        let outcome = attempt(via, target, &body, &mut headers).await;
-        let retry = match &outcome {
-            Attempt::Throttled(..) | Attempt::Connect(_) => attempts <= target.retries,
-            _ => false,
-        };
-        if !retry {
-            break outcome;
-        }
-        counters.retries.fetch_add(1, Ordering::Relaxed);
-        tokio::time::sleep(backoff(target.backoff, attempts)).await;
-    };
-    let mut raw = Vec::new();
-    let outcome = match outcome {
-        Attempt::Done(status, reply, body) => {
-            raw = body;
-            Ok((status, reply))
-        }
-        Attempt::Throttled(status, reply) => {
-            let code = match reply {
-                Reply::Error { code, .. } => Some(code),
-                _ => None,
+impl Sender {
+    async fn send_unjournaled(
+        &self,
+        target: &Target,
+        body: String,
+        base: Base,
+        signed: Result<http::Request<Vec<u8>>, TransportError>,
+        counters: &Counters,
+    ) -> Sent {
+        let mut first = Some(signed);
+        let mut headers = None;
+        let mut attempts = 0;
+        let outcome = loop {
+            attempts += 1;
+            counters.requests.fetch_add(1, Ordering::Relaxed);
+            // Every attempt after the first is signed anew, at its own time.
+            let req = first
+                .take()
+                .unwrap_or_else(|| ec2::build_routed(&self.route, target, &self.signer, &target.region, &body, base));
+            let outcome = match req {
+                Ok(req) => {
+                    let outcome = self.attempt(target, &req).await;
+                    headers = Some(req.into_parts().0.headers);
+                    outcome
+                }
+                Err(e) => Attempt::Failed(e),
             };
-            Err(SendError::Throttled { status, code, attempts })
-        }
-        Attempt::Connect(error) => Err(SendError::Unreachable { error, attempts }),
-        Attempt::Failed(error) => Err(SendError::Failed(error)),
-    };
-    Sent { outcome, attempts, raw, method: "POST", url: target.endpoint.clone(), headers, body }
+            let retry = match &outcome {
+                Attempt::Throttled(..) | Attempt::Connect(_) => attempts <= target.retries,
+                _ => false,
+            };
+            if !retry {
+                break outcome;
+            }
+            counters.retries.fetch_add(1, Ordering::Relaxed);
+            tokio::time::sleep(backoff(target.backoff, attempts)).await;
+        };
+        let mut raw = Vec::new();
+        let outcome = match outcome {
+            Attempt::Done(status, reply, body) => {
+                raw = body;
+                Ok((status, reply))
+            }
+            Attempt::Throttled(status, reply) => {
+                let code = match reply {
+                    Reply::Error { code, .. } => Some(code),
+                    _ => None,
+                };
+                Err(SendError::Throttled { status, code, attempts })
+            }
+            Attempt::Connect(error) => Err(SendError::Unreachable { error, attempts }),
+            Attempt::Failed(error) => Err(SendError::Failed(error)),
+        };
+        let headers = headers.unwrap_or_else(|| unsigned(base));
+        Sent { outcome, attempts, raw, headers, body }
+    }
 }
 
 /// The largest reply body decoded on the async worker itself; larger ones go to a blocking
@@ -250,34 +277,30 @@ enum Attempt {
     Failed(TransportError),
 }
 
-async fn attempt(via: Via<'_>, target: &Target, body: &str, shown: &mut Vec<(String, String)>) -> Attempt {
-    let base: Vec<(String, String)> =
-        shown.iter().filter(|(k, _)| k == "content-type" || k == "accept").cloned().collect();
-    let req = match ec2::build_routed(via.route, target, via.signer, &target.region, body, &base) {
-        Ok(r) => r,
-        Err(e) => return Attempt::Failed(e),
-    };
-    *shown = req
-        .headers()
-        .iter()
-        .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
-        .collect();
-    let (status, bytes) = match ec2::exchange(via.client, target, req).await {
-        Ok(answer) => answer,
-        Err(TransportError::TooLarge { status, max, head }) => {
-            let head = String::from_utf8_lossy(&head).into_owned();
-            let reason = format!("body larger than {max} bytes");
-            return Attempt::Done(status, Reply::Unparseable { reason, head }, Vec::new());
-        }
-        // A redirect is the endpoint's answer, and a wrong one: judged, not retried or followed.
-        Err(TransportError::Redirect { status, location, head }) => {
-            let (reason, head) =
-                (ec2::redirect_words(location.as_deref()), String::from_utf8_lossy(&head).into_owned());
-            return Attempt::Done(status, Reply::Unparseable { reason, head }, Vec::new());
-        }
-        Err(e @ (TransportError::Connect(_) | TransportError::BodyLost(_))) => return Attempt::Connect(e),
-        Err(e) => return Attempt::Failed(e),
-    };
+impl Sender {
+    async fn attempt(&self, target: &Target, req: &http::Request<Vec<u8>>) -> Attempt {
+        let (status, bytes) = match self.client.exchange(&self.route, target, req).await {
+            Ok(answer) => answer,
+            Err(TransportError::TooLarge { status, max, head }) => {
+                let head = String::from_utf8_lossy(&head).into_owned();
+                let reason = format!("body larger than {max} bytes");
+                return Attempt::Done(status, Reply::Unparseable { reason, head }, Vec::new());
+            }
+            // A redirect is the endpoint's answer, and a wrong one: judged, not retried or followed.
+            Err(TransportError::Redirect { status, location, head }) => {
+                let (reason, head) =
+                    (ec2::redirect_words(location.as_deref()), String::from_utf8_lossy(&head).into_owned());
+                return Attempt::Done(status, Reply::Unparseable { reason, head }, Vec::new());
+            }
+            Err(e @ (TransportError::Connect(_) | TransportError::BodyLost(_))) => return Attempt::Connect(e),
+            Err(e) => return Attempt::Failed(e),
+        };
+        decoded(target, status, bytes).await
+    }
+}
+
+/// What an answer of `status` with body `bytes` comes to, decoded.
+async fn decoded(target: &Target, status: u16, bytes: Vec<u8>) -> Attempt {
     let dialect = target.dialect;
     let inline = bytes.len() <= INLINE_DECODE;
     let decode = move || {

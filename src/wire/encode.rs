@@ -16,16 +16,31 @@ pub fn percent_encode(s: &str) -> String {
     ascii(out)
 }
 
-/// Appends `s` to `out`, percent-encoded as [`percent_encode`] does.
+/// Whether a byte stays as it is when percent-encoded: RFC 3986's unreserved characters.
+const UNRESERVED: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = (b as u8).is_ascii_alphanumeric() || matches!(b as u8, b'-' | b'_' | b'.' | b'~');
+        b += 1;
+    }
+    table
+};
+
+/// Appends `s` to `out`, percent-encoded as [`percent_encode`] does: runs of unreserved bytes
+/// copied whole, the others escaped one by one.
 fn push_encoded(out: &mut Vec<u8>, s: &str) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for &b in s.as_bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b);
-        } else {
+    let bytes = s.as_bytes();
+    let mut run = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if !UNRESERVED[usize::from(b)] {
+            out.extend_from_slice(&bytes[run..i]);
             out.extend_from_slice(&[b'%', HEX[usize::from(b >> 4)], HEX[usize::from(b & 0x0f)]]);
+            run = i + 1;
         }
     }
+    out.extend_from_slice(&bytes[run..]);
 }
 
 /// Encoded text as a `String`: it is all ASCII.

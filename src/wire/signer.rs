@@ -79,10 +79,11 @@ impl Signer {
         for h in [AUTHORIZATION.as_str(), X_AMZ_DATE, X_AMZ_SECURITY_TOKEN] {
             headers.remove(h);
         }
-        let (date, stamp) = utc_stamp(time);
+        let stamp = utc_stamp(time);
+        let (date, stamp) = (stamp.date(), stamp.full());
         let token = self.credentials.session_token();
         let mut canonical = canonical_headers(headers)?;
-        canonical.push((X_AMZ_DATE, Cow::Borrowed(&stamp)));
+        canonical.push((X_AMZ_DATE, Cow::Borrowed(stamp)));
         if let Some(t) = token {
             // aws-sigv4 signs the token as it is, untrimmed.
             canonical.push((X_AMZ_SECURITY_TOKEN, Cow::Borrowed(t)));
@@ -95,7 +96,7 @@ impl Signer {
             }
             signed.push_str(name);
         }
-        let mut creq = String::with_capacity(256);
+        let mut creq = String::with_capacity(512);
         for part in [method, "\n", path, "\n\n"] {
             creq.push_str(part);
         }
@@ -107,22 +108,35 @@ impl Signer {
         for part in ["\n", &signed, "\n", hex(&Sha256::digest(body), &mut [0; 64])] {
             creq.push_str(part);
         }
-        let scope = format!("{date}/{region}/{service}/aws4_request");
-        let mut to_sign = String::with_capacity(128);
+        let mut scope = String::with_capacity(64);
+        for part in [date, "/", region, "/", service, "/aws4_request"] {
+            scope.push_str(part);
+        }
+        let mut to_sign = String::with_capacity(192);
         for part in
-            ["AWS4-HMAC-SHA256\n", &stamp, "\n", &scope, "\n", hex(&Sha256::digest(creq.as_bytes()), &mut [0; 64])]
+            ["AWS4-HMAC-SHA256\n", stamp, "\n", &scope, "\n", hex(&Sha256::digest(creq.as_bytes()), &mut [0; 64])]
         {
             to_sign.push_str(part);
         }
-        let signature = self.signature(&date, region, service, time, to_sign.as_bytes());
-        let auth = format!(
-            "AWS4-HMAC-SHA256 Credential={}/{scope}, SignedHeaders={signed}, Signature={signature}",
-            self.credentials.access_key_id()
-        );
+        let signature = self.signature(date, region, service, time, to_sign.as_bytes());
+        let mut auth = String::with_capacity(160 + signed.len());
+        let key_id = self.credentials.access_key_id();
+        for part in [
+            "AWS4-HMAC-SHA256 Credential=",
+            key_id,
+            "/",
+            &scope,
+            ", SignedHeaders=",
+            &signed,
+            ", Signature=",
+            &signature,
+        ] {
+            auth.push_str(part);
+        }
         let bad = |name: &str| WireError::BadSignedHeader { name: name.to_owned() };
         let mut auth = HeaderValue::from_str(&auth).map_err(|_| bad(AUTHORIZATION.as_str()))?;
         auth.set_sensitive(true);
-        let date_value = HeaderValue::from_str(&stamp).map_err(|_| bad(X_AMZ_DATE))?;
+        let date_value = HeaderValue::from_str(stamp).map_err(|_| bad(X_AMZ_DATE))?;
         let token_value = match token {
             Some(t) => {
                 let mut v = HeaderValue::from_str(t).map_err(|_| bad(X_AMZ_SECURITY_TOKEN))?;
@@ -213,8 +227,24 @@ fn hex<'b>(digest: &[u8], buf: &'b mut [u8; 64]) -> &'b str {
     std::str::from_utf8(buf).expect("hex digits are ASCII")
 }
 
-/// `YYYYMMDD` and `YYYYMMDDTHHMMSSZ` of `time` in UTC (a time before 1970 counts as 1970).
-fn utc_stamp(time: SystemTime) -> (String, String) {
+/// `YYYYMMDDTHHMMSSZ` of a time in UTC; its first eight bytes are the date.
+struct Stamp([u8; 16]);
+
+impl Stamp {
+    /// `YYYYMMDD`.
+    fn date(&self) -> &str {
+        &self.full()[..8]
+    }
+
+    /// `YYYYMMDDTHHMMSSZ`.
+    fn full(&self) -> &str {
+        std::str::from_utf8(&self.0).expect("digits, T and Z are ASCII")
+    }
+}
+
+/// The [`Stamp`] of `time` (a time before 1970 counts as 1970, years past 9999 keep their last
+/// four digits). Written digit by digit: it is made for every request.
+fn utc_stamp(time: SystemTime) -> Stamp {
     let secs = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let (days, rest) = (secs / 86_400, secs % 86_400);
     // Howard Hinnant's civil_from_days, for days since 1970-01-01.
@@ -227,9 +257,19 @@ fn utc_stamp(time: SystemTime) -> (String, String) {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    let date = format!("{year:04}{month:02}{day:02}");
-    let stamp = format!("{date}T{:02}{:02}{:02}Z", rest / 3_600, rest % 3_600 / 60, rest % 60);
-    (date, stamp)
+    let mut out = *b"00000000T000000Z";
+    let mut put = |at: usize, width: u32, value: u64| {
+        for i in 0..width as usize {
+            out[at + i] = b'0' + (value / 10u64.pow(width - 1 - i as u32) % 10) as u8;
+        }
+    };
+    put(0, 4, year as u64);
+    put(4, 2, month as u64);
+    put(6, 2, day as u64);
+    put(9, 2, rest / 3_600);
+    put(11, 2, rest % 3_600 / 60);
+    put(13, 2, rest % 60);
+    Stamp(out)
 }
 
 #[cfg(test)]
@@ -307,9 +347,14 @@ mod tests {
 
     #[test]
     fn utc_stamps_match_the_calendar() {
-        assert_eq!(utc_stamp(UNIX_EPOCH), ("19700101".into(), "19700101T000000Z".into()));
+        let both = |t: SystemTime| {
+            let s = utc_stamp(t);
+            (s.date().to_owned(), s.full().to_owned())
+        };
+        assert_eq!(both(UNIX_EPOCH), ("19700101".into(), "19700101T000000Z".into()));
         let leap = UNIX_EPOCH + Duration::from_secs(951_782_400 + 86_399);
-        assert_eq!(utc_stamp(leap), ("20000229".into(), "20000229T235959Z".into()));
-        assert_eq!(utc_stamp(UNIX_EPOCH + Duration::from_secs(1_440_938_160)).1, "20150830T123600Z");
+        assert_eq!(both(leap), ("20000229".into(), "20000229T235959Z".into()));
+        assert_eq!(both(UNIX_EPOCH + Duration::from_secs(1_440_938_160)).1, "20150830T123600Z");
+        assert_eq!(both(UNIX_EPOCH + Duration::from_secs(4_102_444_799)).1, "20991231T235959Z");
     }
 }

@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use crate::generate::strategy::Inputs;
 use crate::oracle::Oracle;
 use crate::run::properties::PROPERTIES;
-use crate::run::{Counters, Dialect, SendError, Target, ec2};
+use crate::run::{Counters, Dialect, SendError, Target, send};
 use crate::wire::{CodeMap, EnvelopeCodes, EnvelopeError, SameCodes};
 use crate::world::{ImageState, World};
 use ops::{Sequences, nonce};
@@ -167,7 +167,7 @@ fn start<'a>(
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(Stop::Runtime)?;
     let client = {
         let _in_runtime = rt.enter();
-        ec2::http_client(target).map_err(Stop::Client)?
+        send::Sender::new(target).map_err(Stop::Client)?
     };
     let codes: Box<dyn CodeMap> = match target.dialect {
         Dialect::Ec2Query => Box::new(SameCodes),

@@ -70,7 +70,7 @@ pub(super) type Listed = Result<Vec<DescribedImage>, Unlisted>;
 /// been spent.
 pub(super) struct Session<'a> {
     pub(super) rt: tokio::runtime::Runtime,
-    pub(super) client: reqwest::Client,
+    pub(super) client: send::Sender,
     pub(super) target: &'a Target,
     pub(super) oracle: &'a Oracle,
     pub(super) codes: Box<dyn CodeMap>,
@@ -358,7 +358,7 @@ impl Session<'_> {
 
     /// Sends one request through the runner's request path (retries included).
     fn send(&self, params: &Params) -> Result<Answered, Stop> {
-        let sent = self.rt.block_on(send::send(&self.client, self.target, params, &self.counters));
+        let sent = self.rt.block_on(self.client.send(self.target, params, &self.counters));
         let curl = sent.curl(self.target);
         match sent.outcome {
             Ok((status, reply)) => Ok(Answered { curl, status, reply, raw: sent.raw }),
