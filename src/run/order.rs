@@ -156,8 +156,9 @@ impl Turn {
     /// Gives the slot back for good (a later case may now be woken to take it); whether the
     /// wire is idle now: a slot was held, and no other case has a request out.
     pub(crate) fn release(&mut self) -> bool {
-        let Some(slots) = self.slots.take() else { return false };
-        self.held.take().is_some() && slots.available_permits() == self.total
+        let (Some(slots), Some(permit)) = (self.slots.take(), self.held.take()) else { return false };
+        drop(permit);
+        slots.available_permits() == self.total
     }
 }
 
@@ -226,6 +227,28 @@ mod tests {
         assert!(lines.waiting.lock().unwrap().lines.keys().eq(["token:u"].iter()), "b's lines are gone with it");
         drop(c);
         assert!(lines.waiting.lock().unwrap().lines.is_empty());
+    }
+
+    #[tokio::test]
+    async fn turns_go_in_queue_order_and_tell_when_the_wire_is_idle() {
+        let turns = Turns::new(2);
+        let (mut a, mut b, mut c) = (turns.queue(), turns.queue(), turns.queue());
+        // c is behind b, which has not asked for its slot yet: c waits although one is free.
+        a.hold().await;
+        let c_waits = tokio::spawn(async move {
+            c.hold().await;
+            c
+        });
+        tokio::task::yield_now().await;
+        assert!(!c_waits.is_finished());
+        b.hold().await;
+        tokio::task::yield_now().await;
+        assert!(!c_waits.is_finished(), "both slots are held");
+        assert!(!a.release(), "b is still out");
+        let mut c = c_waits.await.unwrap();
+        assert!(!b.release(), "c is out");
+        assert!(c.release(), "nothing is out");
+        assert!(!c.release() && !Turn::free().release(), "only a held slot is given back");
     }
 
     #[test]
