@@ -2,13 +2,16 @@
 //! ticket for its shared keys (a Name, a ClientToken) when its case is dispatched, in case
 //! order; it goes out only when its ticket is first in line for every one of its keys, and
 //! leaves the lines when its ticket is dropped. The requests run on any worker thread, but
-//! those that share a key still meet the endpoint (and the mirror) in case order. Also the
-//! handle of the task a case runs on.
+//! those that share a key still meet the endpoint (and the mirror) in case order.
+//!
+//! Also the turns on the wire: cases are made ready ahead of their turn, but at most
+//! `concurrency` of them hold a slot (have a request out) at once, and they take their slots in
+//! case order. And the handle of the task a case runs on.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::Notify;
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, oneshot};
 
 /// The lines of waiting requests, one per shared key.
 #[derive(Debug, Default)]
@@ -45,6 +48,11 @@ impl Lines {
 }
 
 impl Ticket {
+    /// The ticket's number: tickets are numbered in the order they are taken, from 0.
+    pub(crate) fn number(&self) -> u64 {
+        self.number
+    }
+
     /// Waits until the ticket is first in every line it is in.
     pub(crate) async fn first(&self) {
         if self.keys.is_empty() {
@@ -86,6 +94,88 @@ impl Drop for Ticket {
         drop(w);
         self.lines.moved.notify_waiters();
     }
+}
+
+/// The slots for requests on the wire, taken in the order the cases queued for them.
+#[derive(Debug)]
+pub(crate) struct Turns {
+    slots: Arc<Semaphore>,
+    total: usize,
+    /// Fired (or dropped) when the last case queued so far has its slot.
+    last: Mutex<Option<oneshot::Receiver<()>>>,
+}
+
+impl Turns {
+    /// Turns with `slots` slots (at least one).
+    pub(crate) fn new(slots: usize) -> Self {
+        Turns { slots: Arc::new(Semaphore::new(slots.max(1))), total: slots.max(1), last: Mutex::default() }
+    }
+
+    /// A turn behind every turn queued before it.
+    pub(crate) fn queue(&self) -> Turn {
+        let (after, next) = oneshot::channel();
+        let before = self.last.lock().unwrap_or_else(|e| e.into_inner()).replace(next);
+        Turn { slots: Some(Arc::clone(&self.slots)), total: self.total, before, after: Some(after), held: None }
+    }
+}
+
+/// One case's turn on the wire: waited for with [`Turn::hold`], given up with
+/// [`Turn::release`] (or by dropping it).
+#[derive(Debug)]
+pub(crate) struct Turn {
+    /// `None` for a case that runs on its own, and once the turn is over.
+    slots: Option<Arc<Semaphore>>,
+    total: usize,
+    before: Option<oneshot::Receiver<()>>,
+    after: Option<oneshot::Sender<()>>,
+    held: Option<OwnedSemaphorePermit>,
+}
+
+impl Turn {
+    /// The turn of a case run on its own, outside any queue: never waits.
+    pub(crate) fn free() -> Self {
+        Turn { slots: None, total: 0, before: None, after: None, held: None }
+    }
+
+    /// Waits until every case queued earlier has had its slot and one is free, then holds it.
+    /// Returns at once when the slot is held already, or the turn is free or over.
+    pub(crate) async fn hold(&mut self) {
+        let Some(slots) = self.slots.as_ref().filter(|_| self.held.is_none()) else { return };
+        if let Some(before) = self.before.take() {
+            // An error: the earlier case was dropped unsent (the run is ending); its place is free.
+            let _ = before.await;
+        }
+        // Only this turn waits on the semaphore now, so the slots go out in queue order. It is
+        // never closed; if it were, the request would go out without a slot.
+        self.held = Arc::clone(slots).acquire_owned().await.ok();
+        if let Some(after) = self.after.take() {
+            let _ = after.send(());
+        }
+    }
+
+    /// Gives the slot back for good (a later case may now be woken to take it); whether the
+    /// wire is idle now: a slot was held, and no other case has a request out.
+    pub(crate) fn release(&mut self) -> bool {
+        let (Some(slots), Some(permit)) = (self.slots.take(), self.held.take()) else { return false };
+        drop(permit);
+        slots.available_permits() == self.total
+    }
+}
+
+/// Lets the tasks woken so far run before the caller goes on: after a [`Turn::release`] that
+/// left the wire idle, the next case sends its request before this one is judged. (tokio's
+/// `yield_now` waits for the I/O driver too, which costs a system call.)
+pub(crate) async fn yield_once() {
+    let mut yielded = false;
+    std::future::poll_fn(|cx| {
+        if std::mem::replace(&mut yielded, true) {
+            std::task::Poll::Ready(())
+        } else {
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    })
+    .await;
 }
 
 /// A task a case runs on, awaited for its result; dropping it stops the task.
@@ -137,6 +227,28 @@ mod tests {
         assert!(lines.waiting.lock().unwrap().lines.keys().eq(["token:u"].iter()), "b's lines are gone with it");
         drop(c);
         assert!(lines.waiting.lock().unwrap().lines.is_empty());
+    }
+
+    #[tokio::test]
+    async fn turns_go_in_queue_order_and_tell_when_the_wire_is_idle() {
+        let turns = Turns::new(2);
+        let (mut a, mut b, mut c) = (turns.queue(), turns.queue(), turns.queue());
+        // c is behind b, which has not asked for its slot yet: c waits although one is free.
+        a.hold().await;
+        let c_waits = tokio::spawn(async move {
+            c.hold().await;
+            c
+        });
+        tokio::task::yield_now().await;
+        assert!(!c_waits.is_finished());
+        b.hold().await;
+        tokio::task::yield_now().await;
+        assert!(!c_waits.is_finished(), "both slots are held");
+        assert!(!a.release(), "b is still out");
+        let mut c = c_waits.await.unwrap();
+        assert!(!b.release(), "c is out");
+        assert!(c.release(), "nothing is out");
+        assert!(!c.release() && !Turn::free().release(), "only a held slot is given back");
     }
 
     #[test]

@@ -242,3 +242,110 @@ fn a_secret_in_any_string_of_a_record_is_masked() {
         }
     }
 }
+
+/// What a [`watched_endpoint`] saw: the requests in the order they arrived, and the most that
+/// were in flight at once.
+#[derive(Default)]
+struct Watch {
+    seen: Mutex<Vec<Params>>,
+    in_flight: std::sync::atomic::AtomicUsize,
+    most: std::sync::atomic::AtomicUsize,
+}
+
+/// The embedded endpoint behind a layer that watches its requests and holds each for `delay`
+/// before answering, so that requests sent while another is out would overlap it.
+async fn watched_endpoint(oracle: Arc<Oracle>, world: World, delay: Duration) -> (String, Arc<Watch>) {
+    use std::sync::atomic::Ordering::SeqCst;
+    let watch = Arc::new(Watch::default());
+    let seen = watch.clone();
+    let layer = move |req: axum::extract::Request, next: axum::middleware::Next| {
+        let w = seen.clone();
+        async move {
+            let (parts, body) = req.into_parts();
+            let bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap_or_default();
+            let mut params = Params::new();
+            crate::serve::params::decode_form(&bytes, &mut params).unwrap();
+            w.seen.lock().unwrap().push(params);
+            let now = w.in_flight.fetch_add(1, SeqCst) + 1;
+            w.most.fetch_max(now, SeqCst);
+            tokio::time::sleep(delay).await;
+            let answer = next.run(axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes))).await;
+            w.in_flight.fetch_sub(1, SeqCst);
+            answer
+        }
+    };
+    let app = Arc::new(crate::serve::Endpoint::new(oracle, world)).router().layer(axum::middleware::from_fn(layer));
+    let listener = tokio::net::TcpListener::bind(std::net::SocketAddr::from(([127, 0, 0, 1], 0))).await.unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, watch)
+}
+
+/// Runs `cases` at `concurrency` against a [`watched_endpoint`] holding each request `delay`.
+async fn run_watched(cases: Vec<Case>, concurrency: usize, delay: Duration) -> (Vec<CaseRecord>, Arc<Watch>) {
+    let oracle = Arc::new(Oracle::builtin().unwrap());
+    let world = World::default_world();
+    let (url, watch) = watched_endpoint(oracle.clone(), world.clone(), delay).await;
+    let target = Target { region: world.region.clone(), ..Target::for_tests(&url) };
+    let runner = Arc::new(Runner::new(oracle, target, world, Arc::new(SameCodes)).unwrap());
+    (runner.run(cases, concurrency).collect().await, watch)
+}
+
+fn generated(n: usize) -> Vec<Case> {
+    let oracle = Oracle::builtin().unwrap();
+    Generator::new(&oracle, World::default_world(), 3, None, None).unwrap().take(n).map(Result::unwrap).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_concurrency_1_the_endpoint_sees_one_request_at_a_time_in_case_order() {
+    let cases = generated(80);
+    assert!(cases.iter().any(|c| !c.setup.is_empty()), "some case has setup requests");
+    let (records, watch) = run_watched(cases, 1, Duration::from_millis(2)).await;
+    assert_eq!(watch.most.load(std::sync::atomic::Ordering::SeqCst), 1, "two requests were out at once");
+    let seen = watch.seen.lock().unwrap();
+    let sent: Vec<&StepRecord> = steps(&records).collect();
+    assert_eq!(seen.len(), sent.len());
+    for (i, (got, step)) in seen.iter().zip(&sent).enumerate() {
+        let same = step.params.iter().all(|(k, v)| got.get(k) == Some(v));
+        assert!(same, "request {i} came out of order: {got:?}, expected {:?}", step.params);
+    }
+    assert!(records.iter().all(|r| r.verdict().passes()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn more_than_one_request_is_out_at_higher_concurrency_but_never_more_than_it() {
+    let (records, watch) = run_watched(generated(120), 3, Duration::from_millis(5)).await;
+    assert_eq!(watch.most.load(std::sync::atomic::Ordering::SeqCst), 3);
+    assert!(records.iter().all(|r| r.verdict().passes()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_case_made_ready_ahead_is_predicted_after_the_one_on_its_name_settles() {
+    let mut cases: Vec<Case> =
+        generated(200).into_iter().filter(|c| c.target == crate::generate::VALID && c.setup.is_empty()).collect();
+    cases.truncate(3);
+    for c in &mut cases {
+        c.params.insert("Name".into(), "made-ahead".into());
+        c.params.remove("DryRun");
+        c.params.remove("ClientToken");
+    }
+    // The first copy is out for 100 ms while the second, taken ahead, waits for its Name.
+    let (records, _) = run_watched(cases, 1, Duration::from_millis(100)).await;
+    let Some(Reply::Success { image_id: Some(made), .. }) = &records[0].result.reply else {
+        panic!("the first copy is made: {:?}", records[0].result)
+    };
+    for later in &records[1..] {
+        let predicted = serde_json::to_string(&later.result.prediction).unwrap();
+        assert!(predicted.contains("InvalidAMIName.Duplicate") && predicted.contains(made.as_str()), "{predicted}");
+        assert!(!predicted.contains(PENDING), "{predicted}");
+        assert!(later.verdict().passes(), "{:?}", later.verdict());
+    }
+}
+
+#[test]
+fn tokens_that_differ_in_letter_case_share_a_line_and_names_do_not() {
+    let params =
+        |pairs: &[(&str, &str)]| -> Params { pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect() };
+    assert_eq!(shared_keys(&params(&[("ClientToken", "Tok-1")])), shared_keys(&params(&[("ClientToken", "tOK-1")])));
+    assert_ne!(shared_keys(&params(&[("Name", "Copy")])), shared_keys(&params(&[("Name", "copy")])));
+}

@@ -425,8 +425,8 @@ impl Session {
         // Cases that need a world the endpoint cannot be put in (an unauthorized caller) are not
         // sent; they are counted by reason.
         let skipped = std::cell::RefCell::new(BTreeMap::<String, u64>::new());
-        // The runner takes a case only when a request slot is free, so once interrupted no
-        // new case starts while the ones in flight finish.
+        // The runner takes a case only a little before a request slot is free for it, so once
+        // interrupted no new case is taken; the few taken finish with the ones in flight.
         let next = std::cell::Cell::new(None);
         let cases = cases.take_while(|c| {
             let go = !self.interrupt.is_raised();
