@@ -400,11 +400,12 @@ impl Runner {
         let Queued { params, rotation, ticket } = queued;
         ticket.first().await;
         let (params, prediction, pending) = self.predict_and_reserve(params, ticket.number());
-        // Encoding and signing belong here, ahead of the turn, once the sender prepares a
-        // request apart from sending it: then only the exchange waits for a slot.
+        // Encoded and signed ahead of the turn: only the exchange waits for a slot. A
+        // signature a few milliseconds older than its request is well inside SigV4's skew.
+        let prepared = self.sender.prepare(&self.target, &params);
         turn.hold().await;
         let started = Instant::now();
-        let sent = self.sender.send(&self.target, &params, &self.counters).await;
+        let sent = self.sender.exchange(&self.target, prepared, &self.counters).await;
         let elapsed_ms = started.elapsed().as_millis() as u64;
         self.settle(&params, &prediction, pending.as_deref(), &sent);
         // The mirror has followed: the next request on the same keys may go.
