@@ -74,6 +74,9 @@ pub(crate) fn fill(alphabet: &[char], len: usize, mut seed: u64) -> String {
         }
         return String::from_utf8(bytes).expect("ASCII characters");
     }
+    if alphabet.len() <= WIDE_TABLE {
+        return fill_wide(alphabet, len, words);
+    }
     let mut s = String::with_capacity(len);
     while left > 0 {
         let word = words.next().expect("endless");
@@ -82,6 +85,38 @@ pub(crate) fn fill(alphabet: &[char], len: usize, mut seed: u64) -> String {
         left -= n;
     }
     s
+}
+
+/// The largest alphabet with characters outside ASCII that `fill_wide` encodes up front.
+const WIDE_TABLE: usize = 32;
+
+/// `fill` for a small alphabet with characters outside ASCII: each character is encoded once
+/// per call and copied four bytes at a time, rather than pushed char by char (the costliest
+/// loop of the generator, where descriptions and tag values are made).
+fn fill_wide(alphabet: &[char], len: usize, mut words: impl Iterator<Item = [u8; 8]>) -> String {
+    let mut code = [[0u8; 4]; WIDE_TABLE];
+    let mut width = [0usize; WIDE_TABLE];
+    for (i, c) in alphabet.iter().enumerate() {
+        width[i] = c.encode_utf8(&mut code[i]).len();
+    }
+    let mut out = Vec::with_capacity(len);
+    let mut left = len;
+    // Eight characters of at most four bytes each.
+    let mut buf = [0u8; 8 * 4];
+    while left > 0 {
+        let word = words.next().expect("endless");
+        let n = left.min(8);
+        let mut at = 0;
+        for &b in &word[..n] {
+            // The same multiply-shift as `fill`'s `pick`.
+            let i = (usize::from(b) * alphabet.len()) >> 8;
+            buf[at..at + 4].copy_from_slice(&code[i]);
+            at += width[i];
+        }
+        out.extend_from_slice(&buf[..at]);
+        left -= n;
+    }
+    String::from_utf8(out).expect("whole characters")
 }
 
 /// Strings of a drawn length from `alphabet`.
@@ -158,5 +193,37 @@ impl<'a> Draw<'a> {
         let s = self.words[self.at % self.words.len()] ^ self.cur.rotate_left(29) ^ self.at as u64;
         self.at += 1;
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `fill` as it was first written: one char at a time.
+    fn char_by_char(alphabet: &[char], len: usize, mut seed: u64) -> String {
+        let mut s = String::new();
+        while s.chars().count() < len {
+            seed = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = seed;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            for b in (z ^ (z >> 31)).to_le_bytes().into_iter().take(len - s.chars().count()) {
+                s.push(alphabet[(usize::from(b) * alphabet.len()) >> 8]);
+            }
+        }
+        s
+    }
+
+    #[test]
+    fn every_path_of_fill_draws_the_characters_one_at_a_time_would() {
+        let wide: Vec<char> = ('a'..='z').chain(['é', '名', '\u{1F600}']).collect();
+        let widest: Vec<char> = ('a'..='z').chain('A'..='Z').chain(['é', 'ß']).collect();
+        for alphabet in [ALNUM, HEX, TEXT, &wide, &widest] {
+            for (len, seed) in [(0, 1), (1, 2), (7, 3), (8, 4), (9, 5), (255, 6), (300, u64::MAX)] {
+                assert_eq!(fill(alphabet, len, seed), char_by_char(alphabet, len, seed), "{alphabet:?} {len}");
+            }
+        }
+        assert!(wide.len() <= WIDE_TABLE && widest.len() > WIDE_TABLE, "both non-ASCII paths are tested");
     }
 }
