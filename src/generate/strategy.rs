@@ -5,7 +5,7 @@
 use proptest::prelude::*;
 use proptest::strategy::BoxedStrategy;
 
-use crate::generate::draw::{ALNUM, Draw, TEXT, fill, outpost_arn};
+use crate::generate::draw::{ALNUM_TABLE, AsciiTable, Draw, TEXT, fill, outpost_arn};
 use crate::oracle::{Limits, key};
 use crate::world::Params;
 
@@ -67,6 +67,7 @@ pub fn valid(i: &Inputs, dry_run: bool) -> BoxedStrategy<Params> {
     let l = i.lim.clone();
     assert!(!i.copyable.is_empty(), "the world has no image a minimal request copies successfully");
     let name_ok = i.alpha.name_ok.clone();
+    let name_table = AsciiTable::new(&name_ok);
     let tag_keys = TagKeys::new();
     // The tag-count boundary: exactly as many tags as one resource may carry, built once.
     let mut full_tags = Params::new();
@@ -81,7 +82,11 @@ pub fn valid(i: &Inputs, dry_run: bool) -> BoxedStrategy<Params> {
             let b = |v: bool| if v { l.bool_true.clone() } else { l.bool_false.clone() };
             let mut p = Params::new();
             let n = d.len(l.name_min, l.name_max);
-            p.insert(key::NAME.into(), fill(&name_ok, n, d.seed()));
+            let name = match &name_table {
+                Some(table) => table.fill_after("", n, d.seed()),
+                None => fill(&name_ok, n, d.seed()),
+            };
+            p.insert(key::NAME.into(), name);
             p.insert(key::SOURCE_IMAGE_ID.into(), id);
             p.insert(key::SOURCE_REGION.into(), region.clone());
             if d.chance(30) {
@@ -92,7 +97,7 @@ pub fn valid(i: &Inputs, dry_run: bool) -> BoxedStrategy<Params> {
                 // 16 and up: short tokens are no boundary of any rule, and would collide
                 // across the cases of one run against a stateful endpoint.
                 let n = d.len(16.min(l.token_certain()), l.token_certain());
-                p.insert(key::CLIENT_TOKEN.into(), fill(ALNUM, n, d.seed()));
+                p.insert(key::CLIENT_TOKEN.into(), ALNUM_TABLE.fill_after("", n, d.seed()));
             }
             if d.chance(30) {
                 // An encrypted source cannot be copied unencrypted: that is a violation, not a valid case.
@@ -185,9 +190,7 @@ fn add_tag_specs(p: &mut Params, d: &mut Draw<'_>, l: &Limits, keys: &TagKeys) {
             let prefix = if d.chance(10) { aws } else { plain };
             let klen = d.len(prefix.len(), l.tag_key_max);
             let vlen = d.len(0, l.tag_value_max);
-            let mut k = String::with_capacity(klen);
-            k.push_str(prefix);
-            k.push_str(&fill(ALNUM, klen - k.len(), d.seed()));
+            let k = ALNUM_TABLE.fill_after(prefix, klen - prefix.len(), d.seed());
             let (key, value) = &keys.tag[n - 1][m - 1];
             p.insert(key.clone(), k);
             p.insert(value.clone(), fill(TEXT, vlen, d.seed()));
