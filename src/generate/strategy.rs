@@ -53,7 +53,17 @@ fn set_all(params: &mut Params, run: &mut Vec<(String, String)>) {
     // than inserted key by key; collecting keeps the last value of a repeated key, and
     // `append` lets the run's values win, as the inserts would.
     if run.len() >= 16 {
-        params.append(&mut run.drain(..).collect());
+        let mut merged: Params = run.drain(..).collect();
+        if merged.len() < params.len() {
+            params.append(&mut merged);
+        } else {
+            // The request's few keys go into the run's map (where the run's values win) rather
+            // than the run into the request: `append` rebuilds the whole tree.
+            for (k, v) in std::mem::take(params) {
+                merged.entry(k).or_insert(v);
+            }
+            *params = merged;
+        }
     } else {
         for (k, v) in run.drain(..) {
             params.insert(k, v);
@@ -139,8 +149,13 @@ pub fn valid(i: &Inputs, dry_run: bool) -> BoxedStrategy<Params> {
                 }
             }
             if d.chance(3) {
-                // A merge of two sorted maps, not a hundred inserts; the tags win, as `extend`'s would.
-                p.append(&mut full_tags.clone());
+                // The request's few keys go into a copy of the tags, not a hundred tags into the
+                // request; the tags win, as `extend`'s would.
+                let mut tagged = full_tags.clone();
+                for (k, v) in std::mem::take(&mut p) {
+                    tagged.entry(k).or_insert(v);
+                }
+                p = tagged;
             } else if d.chance(25) {
                 add_tag_specs(&mut p, &mut d, &l, &tag_keys);
             }
@@ -213,28 +228,33 @@ mod tests {
 
     #[test]
     fn a_long_run_of_sets_ends_as_key_by_key_inserts() {
-        let mut start = Params::new();
-        start.insert("Name".into(), "old".into());
-        start.insert("Tag.3".into(), "gone".into());
-        // Twenty sets (a batched run) with a repeated key and an overwritten one, then a
-        // removal and a short run.
-        let mut edits: Vec<Edit> = (0..18).map(|i| set(&format!("Tag.{i}"), &format!("v{i}"))).collect();
-        edits.push(set("Tag.5", "later"));
-        edits.push(set("Name", "new"));
-        edits.push(("Tag.7".into(), None));
-        edits.push(set("Tag.9", "short"));
-        let mut batched = start.clone();
-        apply(&mut batched, edits.clone());
-        let mut one_by_one = start;
-        for (k, v) in edits {
-            match v {
-                Some(v) => drop(one_by_one.insert(k, v)),
-                None => drop(one_by_one.remove(&k)),
+        let mut small = Params::new();
+        small.insert("Name".into(), "old".into());
+        small.insert("Tag.3".into(), "gone".into());
+        // A request with more keys than the run: the run is merged into it the other way.
+        let mut large = small.clone();
+        large.extend((0..40).map(|i| (format!("Other.{i}"), format!("o{i}"))));
+        for start in [small, large] {
+            // Twenty sets (a batched run) with a repeated key and an overwritten one, then a
+            // removal and a short run.
+            let mut edits: Vec<Edit> = (0..18).map(|i| set(&format!("Tag.{i}"), &format!("v{i}"))).collect();
+            edits.push(set("Tag.5", "later"));
+            edits.push(set("Name", "new"));
+            edits.push(("Tag.7".into(), None));
+            edits.push(set("Tag.9", "short"));
+            let mut batched = start.clone();
+            apply(&mut batched, edits.clone());
+            let mut one_by_one = start;
+            for (k, v) in edits {
+                match v {
+                    Some(v) => drop(one_by_one.insert(k, v)),
+                    None => drop(one_by_one.remove(&k)),
+                }
             }
+            assert_eq!(batched, one_by_one);
+            assert_eq!(batched["Tag.5"], "later");
+            assert_eq!(batched["Name"], "new");
+            assert!(!batched.contains_key("Tag.7"));
         }
-        assert_eq!(batched, one_by_one);
-        assert_eq!(batched["Tag.5"], "later");
-        assert_eq!(batched["Name"], "new");
-        assert!(!batched.contains_key("Tag.7"));
     }
 }

@@ -52,7 +52,10 @@ impl<'p> Request<'p> {
         };
         for (key, value) in params {
             let key = key.as_str();
-            if let Some(slot) = key::slot(key) {
+            // No top-level key starts like a list key, so a list key skips the slot lookup.
+            if !key.starts_with(LIST)
+                && let Some(slot) = key::slot(key)
+            {
                 req.slots[slot] = Some(value);
                 continue;
             }
@@ -163,6 +166,7 @@ impl IndexCheck {
     }
 
     /// The index `s` stands for, when it is one AWS certainly parses.
+    #[inline]
     pub fn index(&self, s: &str) -> Option<u32> {
         let b = s.as_bytes();
         if (1..=3).contains(&b.len()) && b.iter().all(u8::is_ascii_digit) {
@@ -174,43 +178,25 @@ impl IndexCheck {
     }
 }
 
+/// Reads `TagSpecification.N.ResourceType` and `TagSpecification.N.Tag.M.Key|Value`, N and M
+/// without a dot; any other shape is no list key.
 fn parse_list_key(key: &str, index_ok: &IndexCheck) -> ListKey {
-    if !key.starts_with(LIST) {
+    // Prefix by prefix, not split into segments: a tag-heavy request has hundreds of these keys.
+    let Some((n, rest)) = key.strip_prefix(LIST).and_then(|k| k.strip_prefix('.')).and_then(|k| k.split_once('.'))
+    else {
         return ListKey::NotList;
-    }
-    let mut segs = [""; 5];
-    let mut count = 0;
-    let mut rest = key;
-    // By bytes, not `split('.')`: a tag-heavy request has hundreds of these keys.
-    loop {
-        if count == segs.len() {
-            return ListKey::NotList;
-        }
-        match rest.bytes().position(|b| b == b'.') {
-            Some(dot) => {
-                segs[count] = &rest[..dot];
-                rest = &rest[dot + 1..];
-                count += 1;
-            }
-            None => {
-                segs[count] = rest;
-                count += 1;
-                break;
-            }
-        }
-    }
-    let segs = &segs[..count];
-    let index = |s: &str| index_ok.index(s);
-    let shape_ok = matches!(segs, [LIST, _, RESOURCE_TYPE] | [LIST, _, TAG, _, KEY | VALUE]);
-    if !shape_ok {
-        return ListKey::NotList;
-    }
-    let Some(n) = index(segs[1]) else { return ListKey::BadIndex };
-    if count == 3 {
-        return ListKey::Member { n, member: ListMember::ResourceType };
-    }
-    let Some(m) = index(segs[3]) else { return ListKey::BadIndex };
-    let member = if segs[4] == KEY { ListMember::TagKey(m) } else { ListMember::TagValue(m) };
+    };
+    let tag = match rest {
+        RESOURCE_TYPE => None,
+        _ => match rest.strip_prefix(TAG).and_then(|r| r.strip_prefix('.')).and_then(|r| r.split_once('.')) {
+            Some((m, what @ (KEY | VALUE))) => Some((m, what)),
+            _ => return ListKey::NotList,
+        },
+    };
+    let Some(n) = index_ok.index(n) else { return ListKey::BadIndex };
+    let Some((m, what)) = tag else { return ListKey::Member { n, member: ListMember::ResourceType } };
+    let Some(m) = index_ok.index(m) else { return ListKey::BadIndex };
+    let member = if what == KEY { ListMember::TagKey(m) } else { ListMember::TagValue(m) };
     ListKey::Member { n, member }
 }
 
