@@ -168,13 +168,19 @@ impl IndexCheck {
     /// The index `s` stands for, when it is one AWS certainly parses.
     #[inline]
     pub fn index(&self, s: &str) -> Option<u32> {
-        let b = s.as_bytes();
-        if (1..=3).contains(&b.len()) && b.iter().all(u8::is_ascii_digit) {
-            // The digits' value is the parsed index: no second parse.
-            let n = b.iter().fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0'));
-            return self.short[WIDTH_START[b.len()] + n as usize].then_some(n);
+        let digit = |b: u8| b.is_ascii_digit().then(|| u32::from(b - b'0'));
+        // The digits' value is the parsed index: no second parse.
+        let (start, n) = match *s.as_bytes() {
+            [a] => (WIDTH_START[1], digit(a)),
+            [a, b] => (WIDTH_START[2], digit(a).zip(digit(b)).map(|(a, b)| a * 10 + b)),
+            [a, b, c] => (WIDTH_START[3], digit(a).zip(digit(b)).zip(digit(c)).map(|((a, b), c)| a * 100 + b * 10 + c)),
+            _ => (0, None),
+        };
+        match n {
+            Some(n) => self.short[start + n as usize].then_some(n),
+            None if self.pattern.is_match(s) => s.parse().ok(),
+            None => None,
         }
-        if self.pattern.is_match(s) { s.parse().ok() } else { None }
     }
 }
 
@@ -182,13 +188,12 @@ impl IndexCheck {
 /// without a dot; any other shape is no list key.
 fn parse_list_key(key: &str, index_ok: &IndexCheck) -> ListKey {
     // Prefix by prefix, not split into segments: a tag-heavy request has hundreds of these keys.
-    let Some((n, rest)) = key.strip_prefix(LIST).and_then(|k| k.strip_prefix('.')).and_then(|k| k.split_once('.'))
-    else {
+    let Some((n, rest)) = key.strip_prefix(LIST).and_then(|k| k.strip_prefix('.')).and_then(split_dot) else {
         return ListKey::NotList;
     };
     let tag = match rest {
         RESOURCE_TYPE => None,
-        _ => match rest.strip_prefix(TAG).and_then(|r| r.strip_prefix('.')).and_then(|r| r.split_once('.')) {
+        _ => match rest.strip_prefix(TAG).and_then(|r| r.strip_prefix('.')).and_then(split_dot) {
             Some((m, what @ (KEY | VALUE))) => Some((m, what)),
             _ => return ListKey::NotList,
         },
@@ -198,6 +203,13 @@ fn parse_list_key(key: &str, index_ok: &IndexCheck) -> ListKey {
     let Some(m) = index_ok.index(m) else { return ListKey::BadIndex };
     let member = if what == KEY { ListMember::TagKey(m) } else { ListMember::TagValue(m) };
     ListKey::Member { n, member }
+}
+
+/// `s.split_once('.')` by bytes: the indexes are a character or two, and `split_once` sets
+/// up a searcher for each.
+fn split_dot(s: &str) -> Option<(&str, &str)> {
+    let dot = s.bytes().position(|b| b == b'.')?;
+    Some((&s[..dot], &s[dot + 1..]))
 }
 
 /// The correctly spelled key when `key` differs from a known key only in ASCII letter case.
