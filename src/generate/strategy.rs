@@ -57,17 +57,22 @@ fn set_all(params: &mut Params, run: &mut Vec<(String, String)>) {
         if merged.len() < params.len() {
             params.append(&mut merged);
         } else {
-            // The request's few keys go into the run's map (where the run's values win) rather
-            // than the run into the request: `append` rebuilds the whole tree.
-            for (k, v) in std::mem::take(params) {
-                merged.entry(k).or_insert(v);
-            }
+            add_missing(&mut merged, std::mem::take(params));
             *params = merged;
         }
     } else {
         for (k, v) in run.drain(..) {
             params.insert(k, v);
         }
+    }
+}
+
+/// Puts into `many` each key of `few` it lacks: what `few.append(&mut many)` makes (`many`'s
+/// values win), with a few entry inserts where `append` rebuilds the whole tree (a request's
+/// dozen keys meeting a hundred tags).
+fn add_missing(many: &mut Params, few: Params) {
+    for (k, v) in few {
+        many.entry(k).or_insert(v);
     }
 }
 
@@ -92,10 +97,8 @@ pub fn valid(i: &Inputs, dry_run: bool) -> BoxedStrategy<Params> {
             let b = |v: bool| if v { l.bool_true.clone() } else { l.bool_false.clone() };
             let mut p = Params::new();
             let n = d.len(l.name_min, l.name_max);
-            let name = match &name_table {
-                Some(table) => table.fill_after("", n, d.seed()),
-                None => fill(&name_ok, n, d.seed()),
-            };
+            let seed = d.seed();
+            let name = name_table.as_ref().map_or_else(|| fill(&name_ok, n, seed), |t| t.fill_after("", n, seed));
             p.insert(key::NAME.into(), name);
             p.insert(key::SOURCE_IMAGE_ID.into(), id);
             p.insert(key::SOURCE_REGION.into(), region.clone());
@@ -149,12 +152,9 @@ pub fn valid(i: &Inputs, dry_run: bool) -> BoxedStrategy<Params> {
                 }
             }
             if d.chance(3) {
-                // The request's few keys go into a copy of the tags, not a hundred tags into the
-                // request; the tags win, as `extend`'s would.
+                // The tags win, as `extend`'s would.
                 let mut tagged = full_tags.clone();
-                for (k, v) in std::mem::take(&mut p) {
-                    tagged.entry(k).or_insert(v);
-                }
+                add_missing(&mut tagged, std::mem::take(&mut p));
                 p = tagged;
             } else if d.chance(25) {
                 add_tag_specs(&mut p, &mut d, &l, &tag_keys);
