@@ -48,19 +48,70 @@ pub(crate) const TEXT: &[char] =
 /// Lower-case hexadecimal digits.
 pub(crate) const HEX: &[char] = &['0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'a', 'b', 'c', 'd', 'e', 'f'];
 
-/// A string of `len` characters from `alphabet`, expanded from one seed so a long string
-/// costs one draw.
-pub(crate) fn fill(alphabet: &[char], len: usize, mut seed: u64) -> String {
-    // Multiply-shift maps a byte onto the alphabet without a division per character.
-    let pick = |b: u8| alphabet[(usize::from(b) * alphabet.len()) >> 8];
-    let mut words = std::iter::from_fn(|| {
+/// The eight-byte words a seed expands to, one per eight characters.
+fn words(mut seed: u64) -> impl Iterator<Item = [u8; 8]> {
+    std::iter::from_fn(move || {
         // splitmix64: cheap and well spread; one draw gives eight characters.
         seed = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = seed;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         Some((z ^ (z >> 31)).to_le_bytes())
-    });
+    })
+}
+
+/// An ASCII alphabet as `fill` reads it: the character each byte of a word picks, worked
+/// out once, so that a hot caller's strings cost one table lookup per character.
+pub(crate) struct AsciiTable([u8; 256]);
+
+impl AsciiTable {
+    /// The table of `alphabet`; `None` when a character is outside ASCII or there are none.
+    pub(crate) const fn new(alphabet: &[char]) -> Option<Self> {
+        if alphabet.is_empty() {
+            return None;
+        }
+        let mut table = [0u8; 256];
+        let mut b = 0;
+        while b < 256 {
+            // The same multiply-shift as `fill`'s `pick`.
+            let c = alphabet[(b * alphabet.len()) >> 8];
+            if !c.is_ascii() {
+                return None;
+            }
+            table[b] = c as u8;
+            b += 1;
+        }
+        Some(AsciiTable(table))
+    }
+
+    /// `prefix`, then `fill(alphabet, len, seed)`: the same characters, from the table.
+    pub(crate) fn fill_after(&self, prefix: &str, len: usize, seed: u64) -> String {
+        let mut bytes = Vec::with_capacity(prefix.len() + len);
+        bytes.extend_from_slice(prefix.as_bytes());
+        let mut words = words(seed).map(|word| word.map(|b| self.0[usize::from(b)]));
+        // Whole words as arrays, so each copy is eight bytes known in advance, not a memcpy call.
+        for _ in 0..len / 8 {
+            bytes.extend_from_slice(&words.next().expect("endless"));
+        }
+        if !len.is_multiple_of(8) {
+            bytes.extend_from_slice(&words.next().expect("endless")[..len % 8]);
+        }
+        String::from_utf8(bytes).expect("a str and ASCII characters")
+    }
+}
+
+/// [`ALNUM`]'s table.
+pub(crate) const ALNUM_TABLE: AsciiTable = match AsciiTable::new(ALNUM) {
+    Some(t) => t,
+    None => panic!("ALNUM is ASCII"),
+};
+
+/// A string of `len` characters from `alphabet`, expanded from one seed so a long string
+/// costs one draw.
+pub(crate) fn fill(alphabet: &[char], len: usize, seed: u64) -> String {
+    // Multiply-shift maps a byte onto the alphabet without a division per character.
+    let pick = |b: u8| alphabet[(usize::from(b) * alphabet.len()) >> 8];
+    let mut words = words(seed);
     let mut left = len;
     // An OR over the whole alphabet (no early exit) compiles to a few vector instructions.
     if alphabet.iter().fold(0, |acc, &c| acc | u32::from(c)) < 0x80 {
@@ -74,6 +125,9 @@ pub(crate) fn fill(alphabet: &[char], len: usize, mut seed: u64) -> String {
         }
         return String::from_utf8(bytes).expect("ASCII characters");
     }
+    if alphabet.len() <= WIDE_TABLE {
+        return fill_wide(alphabet, len, words);
+    }
     let mut s = String::with_capacity(len);
     while left > 0 {
         let word = words.next().expect("endless");
@@ -82,6 +136,41 @@ pub(crate) fn fill(alphabet: &[char], len: usize, mut seed: u64) -> String {
         left -= n;
     }
     s
+}
+
+/// The largest alphabet with characters outside ASCII that `fill_wide` encodes up front.
+const WIDE_TABLE: usize = 32;
+
+/// `fill` for a small alphabet with characters outside ASCII: each character is encoded once
+/// per call and copied four bytes at a time, rather than pushed char by char (the costliest
+/// loop of the generator, where descriptions and tag values are made).
+fn fill_wide(alphabet: &[char], len: usize, mut words: impl Iterator<Item = [u8; 8]>) -> String {
+    let mut code = [[0u8; 4]; WIDE_TABLE];
+    let mut width = [0usize; WIDE_TABLE];
+    for (i, c) in alphabet.iter().enumerate() {
+        width[i] = c.encode_utf8(&mut code[i]).len();
+    }
+    let mut out = Vec::with_capacity(len);
+    let mut left = len;
+    // Eight characters of at most four bytes each.
+    let mut buf = [0u8; 8 * 4];
+    while left > 0 {
+        let word = words.next().expect("endless");
+        let n = left.min(8);
+        let mut at = 0;
+        for &b in &word[..n] {
+            // The same multiply-shift as `fill`'s `pick`.
+            let i = (usize::from(b) * alphabet.len()) >> 8;
+            buf[at..at + 4].copy_from_slice(&code[i]);
+            at += width[i];
+        }
+        // The whole buffer, then the unused tail cut off: a copy of a known size is a few
+        // instructions, a copy of `at` bytes a memcpy call.
+        out.extend_from_slice(&buf);
+        out.truncate(out.len() - (buf.len() - at));
+        left -= n;
+    }
+    String::from_utf8(out).expect("whole characters")
 }
 
 /// Strings of a drawn length from `alphabet`.
@@ -158,5 +247,46 @@ impl<'a> Draw<'a> {
         let s = self.words[self.at % self.words.len()] ^ self.cur.rotate_left(29) ^ self.at as u64;
         self.at += 1;
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `fill` as it was first written: one char at a time.
+    fn char_by_char(alphabet: &[char], len: usize, mut seed: u64) -> String {
+        let mut s = String::new();
+        while s.chars().count() < len {
+            seed = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = seed;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            for b in (z ^ (z >> 31)).to_le_bytes().into_iter().take(len - s.chars().count()) {
+                s.push(alphabet[(usize::from(b) * alphabet.len()) >> 8]);
+            }
+        }
+        s
+    }
+
+    #[test]
+    fn every_path_of_fill_draws_the_characters_one_at_a_time_would() {
+        let wide: Vec<char> = ('a'..='z').chain(['é', '名', '\u{1F600}']).collect();
+        let widest: Vec<char> = ('a'..='z').chain('A'..='Z').chain(['é', 'ß']).collect();
+        for alphabet in [ALNUM, HEX, TEXT, &wide, &widest] {
+            for (len, seed) in [(0, 1), (1, 2), (7, 3), (8, 4), (9, 5), (255, 6), (300, u64::MAX)] {
+                assert_eq!(fill(alphabet, len, seed), char_by_char(alphabet, len, seed), "{alphabet:?} {len}");
+            }
+        }
+        assert!(wide.len() <= WIDE_TABLE && widest.len() > WIDE_TABLE, "both non-ASCII paths are tested");
+        let odd: Vec<char> = "ab()./_ -'@XYZ019".chars().collect();
+        for alphabet in [ALNUM, HEX, &odd] {
+            let table = AsciiTable::new(alphabet).expect("ASCII");
+            for (len, seed) in [(0, 1), (1, 2), (7, 3), (8, 4), (9, 5), (255, 6), (300, u64::MAX)] {
+                assert_eq!(table.fill_after("", len, seed), fill(alphabet, len, seed), "{alphabet:?} {len}");
+                assert_eq!(table.fill_after("k1-", len, seed), format!("k1-{}", fill(alphabet, len, seed)));
+            }
+        }
+        assert!(AsciiTable::new(TEXT).is_none() && AsciiTable::new(&[]).is_none());
     }
 }

@@ -200,7 +200,7 @@ impl<'o> Generator<'o> {
 
     /// The next case; an error when a strategy cannot draw one in this world.
     pub fn next_case(&mut self) -> Result<Case, GenerateError> {
-        let id = format!("{:06}", self.next);
+        let id = case_id(self.next);
         let stuck = |reason: String| GenerateError::Stuck { case: id.clone(), reason };
         let d = match usize::try_from(self.next).ok().and_then(|n| self.walk.get(n)) {
             Some(Cover::Fixed(d)) => d.clone(),
@@ -242,6 +242,22 @@ impl Iterator for Generator<'_> {
     fn next(&mut self) -> Option<Self::Item> {
         Some(self.next_case())
     }
+}
+
+/// `format!("{n:06}")`, written out digit by digit: every case gets an id, and the
+/// formatting machinery cost more than the digits.
+fn case_id(mut n: u64) -> String {
+    let mut digits = [b'0'; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    String::from_utf8(digits[at.min(digits.len() - 6)..].to_vec()).expect("ASCII digits")
 }
 
 /// The case of a draft, predicted in `own` (the case's own world) or else `base`.
@@ -407,6 +423,13 @@ mod tests {
         let (a, b, c) = (cases(&w, 7), cases(&w, 7), cases(&w, 8));
         assert_eq!(a, b);
         assert_ne!(a, c);
+    }
+
+    #[test]
+    fn case_ids_are_zero_padded_to_six_digits() {
+        for n in [0, 7, 42, 99_999, 999_999, 1_000_000, 123_456_789, u64::MAX] {
+            assert_eq!(case_id(n), format!("{n:06}"));
+        }
     }
 
     #[test]

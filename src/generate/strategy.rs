@@ -5,7 +5,7 @@
 use proptest::prelude::*;
 use proptest::strategy::BoxedStrategy;
 
-use crate::generate::draw::{ALNUM, Draw, TEXT, fill, outpost_arn};
+use crate::generate::draw::{ALNUM_TABLE, AsciiTable, Draw, TEXT, fill, outpost_arn};
 use crate::oracle::{Limits, key};
 use crate::world::Params;
 
@@ -53,11 +53,26 @@ fn set_all(params: &mut Params, run: &mut Vec<(String, String)>) {
     // than inserted key by key; collecting keeps the last value of a repeated key, and
     // `append` lets the run's values win, as the inserts would.
     if run.len() >= 16 {
-        params.append(&mut run.drain(..).collect());
+        let mut merged: Params = run.drain(..).collect();
+        if merged.len() < params.len() {
+            params.append(&mut merged);
+        } else {
+            add_missing(&mut merged, std::mem::take(params));
+            *params = merged;
+        }
     } else {
         for (k, v) in run.drain(..) {
             params.insert(k, v);
         }
+    }
+}
+
+/// Puts into `many` each key of `few` it lacks: what `few.append(&mut many)` makes (`many`'s
+/// values win), with a few entry inserts where `append` rebuilds the whole tree (a request's
+/// dozen keys meeting a hundred tags).
+fn add_missing(many: &mut Params, few: Params) {
+    for (k, v) in few {
+        many.entry(k).or_insert(v);
     }
 }
 
@@ -67,6 +82,7 @@ pub fn valid(i: &Inputs, dry_run: bool) -> BoxedStrategy<Params> {
     let l = i.lim.clone();
     assert!(!i.copyable.is_empty(), "the world has no image a minimal request copies successfully");
     let name_ok = i.alpha.name_ok.clone();
+    let name_table = AsciiTable::new(&name_ok);
     let tag_keys = TagKeys::new();
     // The tag-count boundary: exactly as many tags as one resource may carry, built once.
     let mut full_tags = Params::new();
@@ -81,7 +97,9 @@ pub fn valid(i: &Inputs, dry_run: bool) -> BoxedStrategy<Params> {
             let b = |v: bool| if v { l.bool_true.clone() } else { l.bool_false.clone() };
             let mut p = Params::new();
             let n = d.len(l.name_min, l.name_max);
-            p.insert(key::NAME.into(), fill(&name_ok, n, d.seed()));
+            let seed = d.seed();
+            let name = name_table.as_ref().map_or_else(|| fill(&name_ok, n, seed), |t| t.fill_after("", n, seed));
+            p.insert(key::NAME.into(), name);
             p.insert(key::SOURCE_IMAGE_ID.into(), id);
             p.insert(key::SOURCE_REGION.into(), region.clone());
             if d.chance(30) {
@@ -92,7 +110,7 @@ pub fn valid(i: &Inputs, dry_run: bool) -> BoxedStrategy<Params> {
                 // 16 and up: short tokens are no boundary of any rule, and would collide
                 // across the cases of one run against a stateful endpoint.
                 let n = d.len(16.min(l.token_certain()), l.token_certain());
-                p.insert(key::CLIENT_TOKEN.into(), fill(ALNUM, n, d.seed()));
+                p.insert(key::CLIENT_TOKEN.into(), ALNUM_TABLE.fill_after("", n, d.seed()));
             }
             if d.chance(30) {
                 // An encrypted source cannot be copied unencrypted: that is a violation, not a valid case.
@@ -134,8 +152,10 @@ pub fn valid(i: &Inputs, dry_run: bool) -> BoxedStrategy<Params> {
                 }
             }
             if d.chance(3) {
-                // A merge of two sorted maps, not a hundred inserts; the tags win, as `extend`'s would.
-                p.append(&mut full_tags.clone());
+                // The tags win, as `extend`'s would.
+                let mut tagged = full_tags.clone();
+                add_missing(&mut tagged, std::mem::take(&mut p));
+                p = tagged;
             } else if d.chance(25) {
                 add_tag_specs(&mut p, &mut d, &l, &tag_keys);
             }
@@ -185,9 +205,7 @@ fn add_tag_specs(p: &mut Params, d: &mut Draw<'_>, l: &Limits, keys: &TagKeys) {
             let prefix = if d.chance(10) { aws } else { plain };
             let klen = d.len(prefix.len(), l.tag_key_max);
             let vlen = d.len(0, l.tag_value_max);
-            let mut k = String::with_capacity(klen);
-            k.push_str(prefix);
-            k.push_str(&fill(ALNUM, klen - k.len(), d.seed()));
+            let k = ALNUM_TABLE.fill_after(prefix, klen - prefix.len(), d.seed());
             let (key, value) = &keys.tag[n - 1][m - 1];
             p.insert(key.clone(), k);
             p.insert(value.clone(), fill(TEXT, vlen, d.seed()));
@@ -210,28 +228,33 @@ mod tests {
 
     #[test]
     fn a_long_run_of_sets_ends_as_key_by_key_inserts() {
-        let mut start = Params::new();
-        start.insert("Name".into(), "old".into());
-        start.insert("Tag.3".into(), "gone".into());
-        // Twenty sets (a batched run) with a repeated key and an overwritten one, then a
-        // removal and a short run.
-        let mut edits: Vec<Edit> = (0..18).map(|i| set(&format!("Tag.{i}"), &format!("v{i}"))).collect();
-        edits.push(set("Tag.5", "later"));
-        edits.push(set("Name", "new"));
-        edits.push(("Tag.7".into(), None));
-        edits.push(set("Tag.9", "short"));
-        let mut batched = start.clone();
-        apply(&mut batched, edits.clone());
-        let mut one_by_one = start;
-        for (k, v) in edits {
-            match v {
-                Some(v) => drop(one_by_one.insert(k, v)),
-                None => drop(one_by_one.remove(&k)),
+        let mut small = Params::new();
+        small.insert("Name".into(), "old".into());
+        small.insert("Tag.3".into(), "gone".into());
+        // A request with more keys than the run: the run is merged into it the other way.
+        let mut large = small.clone();
+        large.extend((0..40).map(|i| (format!("Other.{i}"), format!("o{i}"))));
+        for start in [small, large] {
+            // Twenty sets (a batched run) with a repeated key and an overwritten one, then a
+            // removal and a short run.
+            let mut edits: Vec<Edit> = (0..18).map(|i| set(&format!("Tag.{i}"), &format!("v{i}"))).collect();
+            edits.push(set("Tag.5", "later"));
+            edits.push(set("Name", "new"));
+            edits.push(("Tag.7".into(), None));
+            edits.push(set("Tag.9", "short"));
+            let mut batched = start.clone();
+            apply(&mut batched, edits.clone());
+            let mut one_by_one = start;
+            for (k, v) in edits {
+                match v {
+                    Some(v) => drop(one_by_one.insert(k, v)),
+                    None => drop(one_by_one.remove(&k)),
+                }
             }
+            assert_eq!(batched, one_by_one);
+            assert_eq!(batched["Tag.5"], "later");
+            assert_eq!(batched["Name"], "new");
+            assert!(!batched.contains_key("Tag.7"));
         }
-        assert_eq!(batched, one_by_one);
-        assert_eq!(batched["Tag.5"], "later");
-        assert_eq!(batched["Name"], "new");
-        assert!(!batched.contains_key("Tag.7"));
     }
 }

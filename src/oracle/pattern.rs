@@ -9,8 +9,8 @@ use regex::Regex;
 pub struct Pattern {
     re: Regex,
     /// For a `^[...]*$` pattern: whether each ASCII character is in the class, as the regex
-    /// itself answers for that one character.
-    ascii: Option<[bool; 128]>,
+    /// itself answers for that one character; false for every byte outside ASCII.
+    ascii: Option<[bool; 256]>,
 }
 
 impl Pattern {
@@ -18,8 +18,8 @@ impl Pattern {
     pub fn new(source: &str, re: Regex) -> Self {
         let ascii = one_class_repeated(source).then(|| {
             std::array::from_fn(|b| {
-                let c = char::from(u8::try_from(b).expect("below 128"));
-                re.is_match(c.encode_utf8(&mut [0; 4]))
+                let c = char::from(u8::try_from(b).expect("below 256"));
+                c.is_ascii() && re.is_match(c.encode_utf8(&mut [0; 4]))
             })
         });
         Pattern { re, ascii }
@@ -28,7 +28,10 @@ impl Pattern {
     /// Whether `s` matches, as the regex answers.
     pub fn is_match(&self, s: &str) -> bool {
         match &self.ascii {
-            Some(allowed) if s.is_ascii() => s.bytes().all(|b| allowed[usize::from(b)]),
+            // One pass for the usual ASCII text; a byte outside ASCII fails the table, and
+            // only then is the text looked at again, by the regex.
+            Some(allowed) if s.bytes().all(|b| allowed[usize::from(b)]) => true,
+            Some(_) if s.is_ascii() => false,
             _ => self.re.is_match(s),
         }
     }

@@ -1,8 +1,6 @@
 //! A raw parameter map read as a CopyImage request: members, tag specifications, and keys the
 //! operation does not know (misspelt, wrong letter case, bad list index).
 
-use std::collections::BTreeMap;
-
 use crate::oracle::key::{self, ACTION, VERSION};
 use crate::world::Params;
 
@@ -12,13 +10,17 @@ const TAG: &str = "Tag";
 const KEY: &str = "Key";
 const VALUE: &str = "Value";
 
+/// A tag's (`Key`, `Value`).
+pub type KeyValue<'p> = (Option<&'p str>, Option<&'p str>);
+
 /// One `TagSpecification.N`.
 #[derive(Debug, Default)]
 pub struct TagSpec<'p> {
     /// `TagSpecification.N.ResourceType`.
     pub resource_type: Option<&'p str>,
-    /// `Tag.M` → (`Key`, `Value`).
-    pub tags: BTreeMap<u32, (Option<&'p str>, Option<&'p str>)>,
+    /// (M, the `Key` and `Value` of `Tag.M`), by M, each M once.
+    // Sorted lists, not maps: a request's keys arrive nearly in order, and most have few tags.
+    pub tags: Vec<(u32, KeyValue<'p>)>,
 }
 
 /// The request as the oracle reads it.
@@ -32,8 +34,8 @@ pub struct Request<'p> {
     pub case_variants: Vec<(&'p str, String)>,
     /// Keys with a list index that is not a positive decimal without leading zeros.
     pub bad_index: Vec<&'p str>,
-    /// `TagSpecification.N` by N.
-    pub tag_specs: BTreeMap<u32, TagSpec<'p>>,
+    /// (N, `TagSpecification.N`), by N, each N once.
+    pub tag_specs: Vec<(u32, TagSpec<'p>)>,
 }
 
 impl<'p> Request<'p> {
@@ -46,21 +48,30 @@ impl<'p> Request<'p> {
             unknown: Vec::new(),
             case_variants: Vec::new(),
             bad_index: Vec::new(),
-            tag_specs: BTreeMap::new(),
+            tag_specs: Vec::new(),
         };
         for (key, value) in params {
             let key = key.as_str();
-            if let Some(slot) = key::slot(key) {
+            // No top-level key starts like a list key, so a list key skips the slot lookup.
+            if !key.starts_with(LIST)
+                && let Some(slot) = key::slot(key)
+            {
                 req.slots[slot] = Some(value);
                 continue;
             }
             match parse_list_key(key, index_ok) {
                 ListKey::Member { n, member } => {
-                    let spec = req.tag_specs.entry(n).or_default();
+                    let spec = match req.tag_specs.iter().rposition(|(i, _)| *i == n) {
+                        Some(at) => &mut req.tag_specs[at].1,
+                        None => {
+                            req.tag_specs.push((n, TagSpec::default()));
+                            &mut req.tag_specs.last_mut().expect("just pushed").1
+                        }
+                    };
                     match member {
                         ListMember::ResourceType => spec.resource_type = Some(value),
-                        ListMember::TagKey(m) => spec.tags.entry(m).or_default().0 = Some(value),
-                        ListMember::TagValue(m) => spec.tags.entry(m).or_default().1 = Some(value),
+                        ListMember::TagKey(m) => tag_entry(&mut spec.tags, m).0 = Some(value),
+                        ListMember::TagValue(m) => tag_entry(&mut spec.tags, m).1 = Some(value),
                     }
                 }
                 ListKey::BadIndex => req.bad_index.push(key),
@@ -69,6 +80,10 @@ impl<'p> Request<'p> {
                     None => req.unknown.push(key),
                 },
             }
+        }
+        req.tag_specs.sort_by_key(|(n, _)| *n);
+        for (_, spec) in &mut req.tag_specs {
+            sort_tags(&mut spec.tags);
         }
         req
     }
@@ -88,6 +103,32 @@ impl<'p> Request<'p> {
     pub fn has_lists(&self) -> bool {
         !self.tag_specs.is_empty() || !self.bad_index.is_empty()
     }
+}
+
+/// The entry of tag M: the last one when it is M (a `Key` and its `Value` are neighbours in
+/// key order), else a new one that `sort_tags` merges with any other entry of M.
+fn tag_entry<'v, 'p>(tags: &'v mut Vec<(u32, KeyValue<'p>)>, m: u32) -> &'v mut KeyValue<'p> {
+    if tags.last().is_none_or(|(last, _)| *last != m) {
+        tags.push((m, (None, None)));
+    }
+    &mut tags.last_mut().expect("not empty").1
+}
+
+/// Sorts tags by M and merges the entries of one M in the order their keys came, the later
+/// key's value winning, as one map entry per M would.
+fn sort_tags(tags: &mut Vec<(u32, KeyValue<'_>)>) {
+    if tags.is_sorted_by(|a, b| a.0 < b.0) {
+        return;
+    }
+    tags.sort_by_key(|(m, _)| *m);
+    tags.dedup_by(|later, kept| {
+        if later.0 != kept.0 {
+            return false;
+        }
+        kept.1.0 = later.1.0.or(kept.1.0);
+        kept.1.1 = later.1.1.or(kept.1.1);
+        true
+    });
 }
 
 enum ListMember {
@@ -124,55 +165,51 @@ impl IndexCheck {
         IndexCheck { pattern, short }
     }
 
-    /// Whether `s` is an index AWS certainly parses.
-    pub fn is_ok(&self, s: &str) -> bool {
-        let b = s.as_bytes();
-        if (1..=3).contains(&b.len()) && b.iter().all(u8::is_ascii_digit) {
-            let n = b.iter().fold(0usize, |acc, d| acc * 10 + usize::from(d - b'0'));
-            return self.short[WIDTH_START[b.len()] + n];
+    /// The index `s` stands for, when it is one AWS certainly parses.
+    #[inline]
+    pub fn index(&self, s: &str) -> Option<u32> {
+        let digit = |b: u8| b.is_ascii_digit().then(|| u32::from(b - b'0'));
+        // The digits' value is the parsed index: no second parse.
+        let (start, n) = match *s.as_bytes() {
+            [a] => (WIDTH_START[1], digit(a)),
+            [a, b] => (WIDTH_START[2], digit(a).zip(digit(b)).map(|(a, b)| a * 10 + b)),
+            [a, b, c] => (WIDTH_START[3], digit(a).zip(digit(b)).zip(digit(c)).map(|((a, b), c)| a * 100 + b * 10 + c)),
+            _ => (0, None),
+        };
+        match n {
+            Some(n) => self.short[start + n as usize].then_some(n),
+            None if self.pattern.is_match(s) => s.parse().ok(),
+            None => None,
         }
-        self.pattern.is_match(s)
     }
 }
 
+/// Reads `TagSpecification.N.ResourceType` and `TagSpecification.N.Tag.M.Key|Value`, N and M
+/// without a dot; any other shape is no list key.
 fn parse_list_key(key: &str, index_ok: &IndexCheck) -> ListKey {
-    if !key.starts_with(LIST) {
+    // Prefix by prefix, not split into segments: a tag-heavy request has hundreds of these keys.
+    let Some((n, rest)) = key.strip_prefix(LIST).and_then(|k| k.strip_prefix('.')).and_then(split_dot) else {
         return ListKey::NotList;
-    }
-    let mut segs = [""; 5];
-    let mut count = 0;
-    let mut rest = key;
-    // By bytes, not `split('.')`: a tag-heavy request has hundreds of these keys.
-    loop {
-        if count == segs.len() {
-            return ListKey::NotList;
-        }
-        match rest.bytes().position(|b| b == b'.') {
-            Some(dot) => {
-                segs[count] = &rest[..dot];
-                rest = &rest[dot + 1..];
-                count += 1;
-            }
-            None => {
-                segs[count] = rest;
-                count += 1;
-                break;
-            }
-        }
-    }
-    let segs = &segs[..count];
-    let index = |s: &str| -> Option<u32> { if index_ok.is_ok(s) { s.parse().ok() } else { None } };
-    let shape_ok = matches!(segs, [LIST, _, RESOURCE_TYPE] | [LIST, _, TAG, _, KEY | VALUE]);
-    if !shape_ok {
-        return ListKey::NotList;
-    }
-    let Some(n) = index(segs[1]) else { return ListKey::BadIndex };
-    if count == 3 {
-        return ListKey::Member { n, member: ListMember::ResourceType };
-    }
-    let Some(m) = index(segs[3]) else { return ListKey::BadIndex };
-    let member = if segs[4] == KEY { ListMember::TagKey(m) } else { ListMember::TagValue(m) };
+    };
+    let tag = match rest {
+        RESOURCE_TYPE => None,
+        _ => match rest.strip_prefix(TAG).and_then(|r| r.strip_prefix('.')).and_then(split_dot) {
+            Some((m, what @ (KEY | VALUE))) => Some((m, what)),
+            _ => return ListKey::NotList,
+        },
+    };
+    let Some(n) = index_ok.index(n) else { return ListKey::BadIndex };
+    let Some((m, what)) = tag else { return ListKey::Member { n, member: ListMember::ResourceType } };
+    let Some(m) = index_ok.index(m) else { return ListKey::BadIndex };
+    let member = if what == KEY { ListMember::TagKey(m) } else { ListMember::TagValue(m) };
     ListKey::Member { n, member }
+}
+
+/// `s.split_once('.')` by bytes: the indexes are a character or two, and `split_once` sets
+/// up a searcher for each.
+fn split_dot(s: &str) -> Option<(&str, &str)> {
+    let dot = s.bytes().position(|b| b == b'.')?;
+    Some((&s[..dot], &s[dot + 1..]))
 }
 
 /// The correctly spelled key when `key` differs from a known key only in ASCII letter case.
@@ -231,11 +268,47 @@ mod tests {
         .collect();
         let k = keys();
         let r = Request::parse(&p, &k, &re);
-        assert_eq!(r.tag_specs[&1].resource_type, Some("image"));
-        assert_eq!(r.tag_specs[&1].tags[&2], (Some("k"), None));
+        assert_eq!(r.tag_specs.len(), 1);
+        assert_eq!(r.tag_specs[0].0, 1);
+        assert_eq!(r.tag_specs[0].1.resource_type, Some("image"));
+        assert_eq!(r.tag_specs[0].1.tags, vec![(2, (Some("k"), None))]);
         assert_eq!(r.bad_index, vec!["TagSpecification.0.ResourceType", "TagSpecification.1.Tag.x.Value"]);
         assert_eq!(r.case_variants, vec![("encrypted", "Encrypted".to_owned())]);
         assert_eq!(r.unknown, vec!["Foo", "TagSpecification.1.Bar"]);
+    }
+
+    #[test]
+    fn an_index_is_what_the_pattern_and_a_parse_make_of_it() {
+        let re = regex::Regex::new("^[1-9][0-9]*$").unwrap();
+        let check = IndexCheck::new(re.clone());
+        for s in ["1", "9", "10", "01", "0", "999", "099", "1000", "4294967296", "12a", "", "+1", "1.5"] {
+            let want = if re.is_match(s) { s.parse::<u32>().ok() } else { None };
+            assert_eq!(check.index(s), want, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn keys_of_one_tag_merge_as_one_map_entry_would_even_apart() {
+        // A pattern that lets `+2` and `2` both name tag 2; in key order they are apart.
+        let re = IndexCheck::new(regex::Regex::new(r"^\+?[1-9][0-9]*$").unwrap());
+        let p: Params = [
+            ("TagSpecification.1.Tag.+2.Key", "a"),
+            ("TagSpecification.1.Tag.+2.Value", "e"),
+            ("TagSpecification.1.Tag.1.Key", "b"),
+            ("TagSpecification.1.Tag.2.Key", "c"),
+            ("TagSpecification.1.Tag.2.Value", "d"),
+            ("TagSpecification.1.Tag.10.Value", "f"),
+            ("TagSpecification.10.ResourceType", "x"),
+            ("TagSpecification.2.ResourceType", "y"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let r = Request::parse(&p, &keys(), &re);
+        let specs: Vec<u32> = r.tag_specs.iter().map(|(n, _)| *n).collect();
+        assert_eq!(specs, [1, 2, 10]);
+        let tags = &r.tag_specs[0].1.tags;
+        assert_eq!(tags, &vec![(1, (Some("b"), None)), (2, (Some("c"), Some("d"))), (10, (None, Some("f")))]);
     }
 
     #[test]

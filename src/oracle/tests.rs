@@ -514,3 +514,34 @@ fn r30_outposts_of_other_regions_and_unencrypted_outpost_copies() {
     assert_eq!(p.rule_ids()[0], "R30-unsupported-pair");
     expect_success(&with(&[("DestinationOutpostArn", &arn("us-east-1")), ("Encrypted", "true")]));
 }
+
+#[test]
+fn messages_render_as_chained_replaces_would() {
+    let chained = |t: &str, h: &Hit<'_>| {
+        t.replace("{param}", h.param.as_deref().unwrap_or(""))
+            .replace("{value}", h.value.unwrap_or(""))
+            .replace("{image}", h.image.as_deref().unwrap_or(""))
+            .replace("{snapshot}", h.snapshot.as_deref().unwrap_or(""))
+    };
+    let hit = |param: &'static str, value: &'static str| Hit {
+        param: Some(param.into()),
+        value: Some(value),
+        image: Some("ami-1".into()),
+        ..Hit::at(Level::Fires)
+    };
+    let templates = [
+        "no placeholder",
+        "{",
+        "}{",
+        "Value ({value}) for parameter {param} is invalid.",
+        "{value}{value}{param}{image}{snapshot}{region}",
+        "{{param}}",
+        "{param",
+        "AMI name {value} is already in use by AMI {image}",
+    ];
+    for t in templates {
+        for h in [hit("Name", "v"), hit("{value}", "{image}"), hit("value", "{"), hit("", "")] {
+            assert_eq!(render(t, &h), chained(t, &h), "{t:?} {h:?}");
+        }
+    }
+}

@@ -133,12 +133,17 @@ pub(super) fn tag_count(i: &Inputs, rule: &'static str) -> Option<BoxedStrategy<
             (format!("TagSpecification.1.Tag.{m}.Key"), format!("key-{m}"), format!("TagSpecification.1.Tag.{m}.Value"))
         })
         .collect();
+    // The tags in the order of their keys (`Tag.1.`, `Tag.10.`, ..., `Tag.2.`): the edits then
+    // come sorted, and `apply` merges them without sorting. The keys are distinct, so their
+    // order does not change the request.
+    let mut in_key_order: Vec<usize> = (0..tags.len()).collect();
+    in_key_order.sort_by(|&a, &b| tags[a].0.cmp(&tags[b].0));
     Some(
         one_of!(Just(most + 1), (most + 1)..=(most + 10))
             .prop_map(move |n| {
                 let mut e = Vec::with_capacity(2 + 2 * n);
                 e.extend([(CLEAR_TAGS.into(), None), kv("TagSpecification.1.ResourceType", "image")]);
-                for (key, name, value) in &tags[..n] {
+                for (key, name, value) in in_key_order.iter().filter(|&&i| i < n).map(|&i| &tags[i]) {
                     e.push((key.clone(), Some(name.clone())));
                     e.push(kv(value, "v"));
                 }

@@ -45,35 +45,39 @@ enum Earlier<'c> {
     Used { used: &'c UsedToken<'c>, same: bool, same_but_uncertain: bool },
 }
 
-/// The world's record of a request's ClientToken, looked up once per request for both rules
-/// of this phase (a copy's record is unpacked on every lookup).
+/// The world's record of a request's ClientToken, looked up and compared once per request
+/// for both rules of this phase (a copy's record is unpacked on every lookup).
 #[derive(Debug)]
 pub(crate) enum TokenRecord<'a> {
     /// No token, or one never used and without a letter-case twin.
     None,
     /// Never used, but a token differing only in letter case was.
     CaseTwin,
-    /// Used before.
-    Used(UsedToken<'a>),
+    /// Used before, with how the parameters compare (see [`Earlier::Used`]).
+    Used { used: UsedToken<'a>, same: bool, same_but_uncertain: bool },
 }
 
 fn earlier_use<'c>(c: &'c Ctx<'_>) -> Earlier<'c> {
     let record = c.token.get_or_init(|| {
         let Some(token) = c.get(key::CLIENT_TOKEN) else { return TokenRecord::None };
         match c.world.token(token) {
-            Some(used) => TokenRecord::Used(used),
+            Some(used) => {
+                let ignored: Vec<&str> = c.lim.idem_ignored.iter().map(String::as_str).collect();
+                let also: Vec<&str> =
+                    ignored.iter().copied().chain(c.lim.idem_uncertain.iter().map(String::as_str)).collect();
+                let same = used.same_params(c.req.params(), &ignored);
+                let same_but_uncertain = used.same_params(c.req.params(), &also);
+                TokenRecord::Used { used, same, same_but_uncertain }
+            }
             None if c.world.has_token_ignoring_case(token) => TokenRecord::CaseTwin,
             None => TokenRecord::None,
         }
     });
-    let used = match record {
-        TokenRecord::None => return Earlier::None,
-        TokenRecord::CaseTwin => return Earlier::CaseTwin,
-        TokenRecord::Used(used) => used,
-    };
-    let ignored: Vec<&str> = c.lim.idem_ignored.iter().map(String::as_str).collect();
-    let also: Vec<&str> = ignored.iter().copied().chain(c.lim.idem_uncertain.iter().map(String::as_str)).collect();
-    let same = used.same_params(c.req.params(), &ignored);
-    let same_but_uncertain = used.same_params(c.req.params(), &also);
-    Earlier::Used { used, same, same_but_uncertain }
+    match record {
+        TokenRecord::None => Earlier::None,
+        TokenRecord::CaseTwin => Earlier::CaseTwin,
+        TokenRecord::Used { used, same, same_but_uncertain } => {
+            Earlier::Used { used, same: *same, same_but_uncertain: *same_but_uncertain }
+        }
+    }
 }

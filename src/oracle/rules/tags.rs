@@ -92,7 +92,7 @@ pub const TAG_COUNT: Rule = Rule {
     check: |c| {
         // A request has a few specifications at most: a list beats a map.
         let mut per_type: Vec<(&str, usize)> = Vec::new();
-        for s in c.req.tag_specs.values() {
+        for (_, s) in &c.req.tag_specs {
             let rt = s.resource_type.unwrap_or("");
             match per_type.iter_mut().find(|(t, _)| *t == rt) {
                 Some((_, n)) => *n += s.tags.len(),
@@ -112,16 +112,16 @@ pub const LIST_GAP: Rule = Rule {
         let req = c.req;
         let contiguous = |keys: &mut dyn Iterator<Item = u32>| keys.enumerate().all(|(i, k)| k as usize == i + 1);
         let mut hit = Hit::QUIET;
-        if !contiguous(&mut req.tag_specs.keys().copied()) {
+        if !contiguous(&mut req.tag_specs.iter().map(|(n, _)| *n)) {
             hit = Hit::on(Level::Uncertain, "TagSpecification", None);
         }
         for (n, s) in &req.tag_specs {
-            if !contiguous(&mut s.tags.keys().copied()) {
+            if !contiguous(&mut s.tags.iter().map(|(m, _)| *m)) {
                 hit = hit.max(Hit::on(Level::Uncertain, format!("TagSpecification.{n}.Tag"), None));
             }
         }
         if hit.level == Level::Quiet {
-            hit = Hit::near_if(req.tag_specs.len() > 1 || req.tag_specs.values().any(|s| s.tags.len() > 1));
+            hit = Hit::near_if(req.tag_specs.len() > 1 || req.tag_specs.iter().any(|(_, s)| s.tags.len() > 1));
         }
         hit
     },
