@@ -1,7 +1,8 @@
 //! The copies a world records after it is made, in compact records: an image keeps its id,
 //! its texts packed in one buffer (a predicting world keeps only its name's hash: no rule
 //! reads a copy's description or tags) and its encryption; a token keeps its call's parameters
-//! as hashes (see [`packed`]) and points at its image by position, so renaming the image
+//! as hashes (see [`packed`]: one digest per comparison the oracle makes, when it records the
+//! copy, else one per parameter) and points at its image by position, so renaming the image
 //! renames it for the token too. The lookups hold hashes, not copies of the keys.
 
 use std::borrow::Cow;
@@ -9,7 +10,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::chains::{self, Chains};
-use super::packed::{hash_params, name_hash, pack_texts, unpack_texts};
+use super::packed::{digest_params, hash_params, name_hash, pack_texts, unpack_texts};
 use super::{Image, ImageState, Params, UsedParams, UsedToken, World};
 
 /// The copies recorded in a world, and their tokens.
@@ -25,6 +26,9 @@ pub(super) struct Copies {
     /// By [`chains::hash_lower`] of the token: exact lookups filter it too, since tokens that
     /// differ only in letter case are rare.
     tokens_lower: Chains,
+    /// The lists of keys the tokens' [`Call::Digests`] leave out, set by the first call
+    /// recorded with lists (see [`World::record_copy_compared`]) and shared by clones.
+    compared: Option<Arc<[Vec<String>; 2]>>,
 }
 
 // The lookups are derived data: two worlds with the same copies and tokens are equal.
@@ -116,14 +120,27 @@ enum Made {
     Existing(Box<str>),
 }
 
+/// The lists of a world whose calls are not digested.
+static NO_LISTS: [Vec<String>; 2] = [Vec::new(), Vec::new()];
+
 /// A client token used by a copy.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct CopyToken {
     /// Empty once forgotten.
     token: Box<str>,
-    /// The call's parameters, hashed (see [`hash_params`]).
-    params: Box<[u64]>,
+    call: Call,
     image: Made,
+}
+
+/// What a token keeps of its call's parameters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Call {
+    /// Per parameter, the hashes of its key and of key and value (see [`hash_params`]): any
+    /// keys can be left out when it is compared.
+    Hashed(Box<[u64]>),
+    /// Per list of keys in `Copies::compared`, the digest of the other parameters (see
+    /// [`digest_params`]): 16 bytes, where per-parameter hashes take ~170.
+    Digests([u64; 2]),
 }
 
 impl Copies {
@@ -173,7 +190,14 @@ impl Copies {
             Made::Copy(c) => &*self.images[*c as usize].id,
             Made::Existing(id) => &**id,
         };
-        Some(UsedToken { image_id: Cow::Borrowed(image_id), params: UsedParams::Hashed(&t.params) })
+        let params = match &t.call {
+            // Digests are only recorded once the lists are set, and the lists stay.
+            Call::Digests(digests) => {
+                UsedParams::Digests { digests, lists: self.compared.as_deref().unwrap_or(&NO_LISTS) }
+            }
+            Call::Hashed(hashes) => UsedParams::Hashed(hashes),
+        };
+        Some(UsedToken { image_id: Cow::Borrowed(image_id), params })
     }
 
     /// Whether a copy used a token equal to this one when letter case is ignored.
@@ -183,9 +207,25 @@ impl Copies {
             .is_some()
     }
 
-    fn push_token(&mut self, token: &str, params: &Params, image: Made) {
+    fn push_token(&mut self, token: &str, params: &Params, image: Made, compared: Option<[&[String]; 2]>) {
+        let call = match compared {
+            Some(lists) if self.digests_for(lists) => Call::Digests(lists.map(|l| digest_params(params, l))),
+            _ => Call::Hashed(hash_params(params)),
+        };
         self.tokens_lower.push(Some(chains::hash_lower(token)));
-        self.tokens.push(CopyToken { token: token.into(), params: hash_params(params), image });
+        self.tokens.push(CopyToken { token: token.into(), call, image });
+    }
+
+    /// Whether calls compared leaving out `lists` can be digested: the first lists given are
+    /// the copies' for good (a world is compared by one oracle); other lists get hashes.
+    fn digests_for(&mut self, lists: [&[String]; 2]) -> bool {
+        match &self.compared {
+            Some(kept) => kept.iter().zip(lists).all(|(k, l)| k.as_slice() == l),
+            None => {
+                self.compared = Some(Arc::new(lists.map(<[String]>::to_vec)));
+                true
+            }
+        }
     }
 
     fn push_image(&mut self, id: &str, params: &Params, encrypted: bool, tokens_before: usize) {
@@ -227,7 +267,7 @@ impl Copies {
 
     /// The tokens alone, each pointing at its image by id.
     fn tokens_only(&self) -> Copies {
-        let mut out = Copies { lean: self.lean, ..Copies::default() };
+        let mut out = Copies { lean: self.lean, compared: self.compared.clone(), ..Copies::default() };
         for t in &self.tokens {
             let image = match &t.image {
                 Made::Copy(c) => Made::Existing((*self.images[*c as usize].id).into()),
@@ -235,7 +275,7 @@ impl Copies {
             };
             let live = !t.token.is_empty();
             out.tokens_lower.push(live.then(|| chains::hash_lower(&t.token)));
-            out.tokens.push(CopyToken { token: t.token.clone(), params: t.params.clone(), image });
+            out.tokens.push(CopyToken { token: t.token.clone(), call: t.call.clone(), image });
         }
         out
     }
@@ -289,6 +329,18 @@ impl World {
     /// Records a successful, non-dry-run copy: the new image in the destination Region and the
     /// token it used.
     pub fn record_copy(&mut self, params: &Params, image_id: &str, encrypted: bool) {
+        self.record(params, image_id, encrypted, None);
+    }
+
+    /// Records a copy like [`World::record_copy`], keeping of its token's call one digest for
+    /// each of two comparisons (each leaving out the keys of one list in `compared`) instead of
+    /// hashes per parameter. [`UsedToken::same_params`] then answers only for those lists.
+    /// A world keeps the first lists it is given; a call recorded with others is kept hashed.
+    pub fn record_copy_compared(&mut self, params: &Params, image_id: &str, encrypted: bool, compared: [&[String]; 2]) {
+        self.record(params, image_id, encrypted, Some(compared));
+    }
+
+    fn record(&mut self, params: &Params, image_id: &str, encrypted: bool, compared: Option<[&[String]; 2]>) {
         let region = self.region.clone();
         let exists = self.image(image_id, &region).is_some();
         let tokens_before = self.copies.tokens.len();
@@ -300,7 +352,7 @@ impl World {
                 None if exists => Made::Existing(image_id.into()),
                 None => Made::Copy(self.copies.images.len() as u32),
             };
-            self.copies.push_token(token, params, image);
+            self.copies.push_token(token, params, image, compared);
         }
         if !exists {
             self.copies.push_image(image_id, params, encrypted, tokens_before);
@@ -400,7 +452,11 @@ pub(super) fn heap_bytes(w: &World) -> usize {
                 Made::Copy(_) => 0,
                 Made::Existing(id) => id.len(),
             };
-            size_of::<CopyToken>() + t.token.len() + 8 * t.params.len() + made
+            let call = match &t.call {
+                Call::Hashed(h) => 8 * h.len(),
+                Call::Digests(_) => 0,
+            };
+            size_of::<CopyToken>() + t.token.len() + call + made
         })
         .sum();
     images + tokens + c.by_id.heap_bytes() + c.by_name.heap_bytes() + c.tokens_lower.heap_bytes()

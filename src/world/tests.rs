@@ -158,9 +158,10 @@ fn many_copies_stay_findable_and_truncate_frees_them() {
 #[test]
 fn a_copy_record_is_small() {
     // What every copy costs in a mirror and in the embedded endpoint, besides its texts: a
-    // larger record multiplies over a long run.
+    // larger record multiplies over a long run. A token's record holds its call's digests
+    // inline (16 bytes, where its hashes per parameter took ~170 on the heap).
     let (image, token) = copies::RECORD_SIZES;
-    assert!(image <= 56 && token <= 48, "{image} {token}");
+    assert!(image <= 56 && token <= 56, "{image} {token}");
 }
 
 #[test]
