@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use super::chains::{self, Chains};
 use super::packed::{digest_params, hash_params, name_hash, pack_texts, unpack_texts};
+use super::spill::Spill;
 use super::{Image, ImageState, Params, UsedParams, UsedToken, World};
 
 /// The copies recorded in a world, and their tokens.
@@ -18,6 +19,8 @@ use super::{Image, ImageState, Params, UsedParams, UsedToken, World};
 pub(super) struct Copies {
     /// Keep of new copies only what predictions read (see [`World::predicting`]).
     lean: bool,
+    /// Where new copies' texts go, when not in memory (see [`World::spilling_texts`]).
+    spill: Option<Arc<Spill>>,
     images: Vec<Copy>,
     tokens: Vec<CopyToken>,
     by_id: Chains,
@@ -88,6 +91,9 @@ enum Texts {
     Packed(Box<[u8]>),
     /// A predicting world's: the hash of the name, if any.
     NameHash(Option<u64>),
+    /// Packed like `Packed`, in the world's [`Spill`] at `at`; the name's hash (when `named`)
+    /// kept here for the lookup by name.
+    Spilled { at: u64, len: u32, named: bool, name: u64 },
 }
 
 impl Texts {
@@ -96,13 +102,7 @@ impl Texts {
         match self {
             Texts::Packed(p) => unpack_texts(p).name.map(name_hash),
             Texts::NameHash(h) => *h,
-        }
-    }
-
-    fn is_named(&self, name: &str, key: u64) -> bool {
-        match self {
-            Texts::Packed(p) => unpack_texts(p).name == Some(name),
-            Texts::NameHash(h) => *h == Some(key),
+            Texts::Spilled { named, name, .. } => named.then_some(*name),
         }
     }
 }
@@ -156,10 +156,39 @@ impl Copies {
             return Vec::new();
         }
         let key = name_hash(name);
-        let mut at: Vec<usize> =
-            self.by_name.under(key).filter(|&i| self.images[i].texts.is_named(name, key)).collect();
+        let mut at: Vec<usize> = self.by_name.under(key).filter(|&i| self.is_named(i, name, key)).collect();
         at.reverse();
         at
+    }
+
+    fn is_named(&self, i: usize, name: &str, key: u64) -> bool {
+        match &self.images[i].texts {
+            Texts::Packed(p) => unpack_texts(p).name == Some(name),
+            Texts::NameHash(h) => *h == Some(key),
+            Texts::Spilled { named, name: h, .. } => {
+                // A name's hash matched: only the name itself tells (a failed read is kept for
+                // the endpoint to answer with, see [`World::texts_error`]).
+                *named && *h == key && self.packed(i).is_some_and(|p| unpack_texts(&p).name == Some(name))
+            }
+        }
+    }
+
+    /// The packed texts of the copy at `i`, if it keeps them.
+    fn packed(&self, i: usize) -> Option<Cow<'_, [u8]>> {
+        match &self.images[i].texts {
+            Texts::Packed(p) => Some(Cow::Borrowed(p)),
+            Texts::NameHash(_) => None,
+            Texts::Spilled { at, len, .. } => self.spill.as_ref()?.read(*at, *len as usize).ok().map(Cow::Owned),
+        }
+    }
+
+    /// Keeps packed texts in the spill, if the world has one that takes them, else in memory.
+    fn keep(&self, packed: Box<[u8]>, name: Option<u64>) -> Texts {
+        let spilled = self.spill.as_ref().zip(u32::try_from(packed.len()).ok());
+        match spilled.and_then(|(spill, len)| Some((spill.append(&packed)?, len))) {
+            Some((at, len)) => Texts::Spilled { at, len, named: name.is_some(), name: name.unwrap_or_default() },
+            None => Texts::Packed(packed),
+        }
     }
 
     /// The copy at `i` as an image of `region` (a predicting world's without its texts).
@@ -170,8 +199,8 @@ impl Copies {
             state: if c.id.is_empty() { ImageState::Deregistered } else { ImageState::Available },
             ..Image::new(&c.id, region)
         };
-        if let Texts::Packed(p) = &c.texts {
-            let t = unpack_texts(p);
+        if let Some(p) = self.packed(i) {
+            let t = unpack_texts(&p);
             image.name = t.name.map(str::to_owned);
             image.description = t.description.map(str::to_owned);
             image.tags = t.tags.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
@@ -233,7 +262,7 @@ impl Copies {
         let texts = if self.lean {
             Texts::NameHash(name.map(name_hash))
         } else {
-            Texts::Packed(pack_texts(name, description.map(String::as_str), &BTreeMap::new()))
+            self.keep(pack_texts(name, description.map(String::as_str), &BTreeMap::new()), name.map(name_hash))
         };
         self.by_id.push(Some(chains::hash(id)));
         self.by_name.push(texts.name_key());
@@ -267,7 +296,8 @@ impl Copies {
 
     /// The tokens alone, each pointing at its image by id.
     fn tokens_only(&self) -> Copies {
-        let mut out = Copies { lean: self.lean, compared: self.compared.clone(), ..Copies::default() };
+        let mut out =
+            Copies { lean: self.lean, spill: self.spill.clone(), compared: self.compared.clone(), ..Copies::default() };
         for t in &self.tokens {
             let image = match &t.image {
                 Made::Copy(c) => Made::Existing((*self.images[*c as usize].id).into()),
@@ -289,6 +319,24 @@ impl World {
     pub fn predicting(mut self) -> World {
         self.copies.lean = true;
         self
+    }
+
+    /// The same world, keeping the texts of the copies it records from now on (name,
+    /// description, tags) in an unlinked temporary file instead of in memory, each read back
+    /// when asked for; only the name's hash stays in memory, for the lookup by name. Where no
+    /// such file can be made or written, texts stay in memory. A failure to read one back is
+    /// kept: see [`World::texts_error`]. The embedded endpoint's world is one.
+    pub fn spilling_texts(mut self) -> World {
+        if !self.copies.lean {
+            self.copies.spill = Spill::create().ok().map(Arc::new);
+        }
+        self
+    }
+
+    /// The first failure to read back a copy's texts (see [`World::spilling_texts`]): from then
+    /// on, what the world says of its copies may lack their texts.
+    pub fn texts_error(&self) -> Option<String> {
+        self.copies.spill.as_ref().and_then(|s| s.error())
     }
 
     /// Images: the world's, then the copies recorded since (a forgotten one under an empty id,
@@ -383,13 +431,16 @@ impl World {
         }
         let c = &mut self.copies;
         for i in c.by_id.under(chains::hash(image_id)).collect::<Vec<_>>() {
-            let copy = &mut c.images[i];
-            if &*copy.id == image_id
-                && let Texts::Packed(p) = &copy.texts
-            {
-                let t = unpack_texts(p);
-                copy.texts = Texts::Packed(pack_texts(t.name, t.description, &tags));
+            if &*c.images[i].id != image_id {
+                continue;
             }
+            let Some(packed) = c.packed(i).map(|p| {
+                let t = unpack_texts(&p);
+                pack_texts(t.name, t.description, &tags)
+            }) else {
+                continue;
+            };
+            c.images[i].texts = c.keep(packed, c.images[i].texts.name_key());
         }
     }
 
@@ -438,7 +489,7 @@ pub(super) fn heap_bytes(w: &World) -> usize {
         .map(|i| {
             let texts = match &i.texts {
                 Texts::Packed(p) => p.len(),
-                Texts::NameHash(_) => 0,
+                Texts::NameHash(_) | Texts::Spilled { .. } => 0,
             };
             let boxed = if let Id::Boxed(id) = &i.id { id.len() } else { 0 };
             size_of::<Copy>() + boxed + texts

@@ -8,6 +8,7 @@
 mod chains;
 mod copies;
 mod packed;
+mod spill;
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
