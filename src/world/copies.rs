@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use super::chains::{self, Chains};
 use super::packed::{digest_params, hash_params, name_hash, pack_texts, unpack_texts};
+use super::segmented::Segmented;
 use super::spill::Spill;
 use super::{Image, ImageState, Params, UsedParams, UsedToken, World};
 
@@ -21,8 +22,8 @@ pub(super) struct Copies {
     lean: bool,
     /// Where new copies' texts go, when not in memory (see [`World::spilling_texts`]).
     spill: Option<Arc<Spill>>,
-    images: Vec<Copy>,
-    tokens: Vec<CopyToken>,
+    images: Segmented<Copy>,
+    tokens: Segmented<CopyToken>,
     by_id: Chains,
     /// By [`name_hash`] of the name.
     by_name: Chains,
@@ -298,7 +299,7 @@ impl Copies {
     fn tokens_only(&self) -> Copies {
         let mut out =
             Copies { lean: self.lean, spill: self.spill.clone(), compared: self.compared.clone(), ..Copies::default() };
-        for t in &self.tokens {
+        for t in self.tokens.iter() {
             let image = match &t.image {
                 Made::Copy(c) => Made::Existing((*self.images[*c as usize].id).into()),
                 Made::Existing(id) => Made::Existing(id.clone()),

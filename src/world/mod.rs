@@ -8,6 +8,7 @@
 mod chains;
 mod copies;
 mod packed;
+mod segmented;
 mod spill;
 
 use std::borrow::Cow;
