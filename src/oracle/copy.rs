@@ -25,7 +25,10 @@ pub fn record_copy(oracle: &Oracle, world: &mut World, params: &Params, image_id
     };
     let encrypted = lim.is_true(params.get(key::ENCRYPTED).map(String::as_str)) || source_encrypted;
     let tags = copy_tags(oracle, world, params);
-    world.record_copy(params, image_id, encrypted);
+    // The two comparisons the idempotency rules make (rules/idempotency.rs): a token's call
+    // is kept as one digest for each instead of a hash per parameter (docs/memory.md).
+    let uncertain: Vec<String> = lim.idem_ignored.iter().chain(&lim.idem_uncertain).cloned().collect();
+    world.record_copy_compared(params, image_id, encrypted, [&lim.idem_ignored, &uncertain]);
     if !tags.is_empty() {
         world.set_image_tags(image_id, tags);
     }

@@ -115,6 +115,8 @@ impl Endpoint {
     /// An endpoint with its own envelope code table.
     pub fn with_codes(oracle: Arc<Oracle>, world: World, codes: EnvelopeCodes) -> Self {
         let likely = oracle.answering_likely();
+        // A long run's copies' texts go to a temporary file (docs/memory.md).
+        let world = world.spilling_texts();
         let shared = Shared { world, copies: Default::default(), images_created: 0, requests: 0 };
         Endpoint { oracle, likely, codes, mutant: None, picker: Picker::default(), shared: Mutex::new(shared) }
     }
@@ -177,10 +179,17 @@ impl Endpoint {
                 );
             }
         };
-        if params.get("Action").map(String::as_str) == Some(DESCRIBE_IMAGES) {
-            return self.describe_images(&shared, dialect, request_id, &params);
+        let reply = if params.get("Action").map(String::as_str) == Some(DESCRIBE_IMAGES) {
+            self.describe_images(&shared, dialect, request_id, &params)
+        } else {
+            self.copy_image(&mut shared, dialect, request_id, &params)
+        };
+        // Texts of copies it could not read back: the answer may be wrong, and so may every
+        // later one; the endpoint is broken from then on.
+        match shared.world.texts_error() {
+            Some(e) => self.error(dialect, reply.request_id, StatusCode::INTERNAL_SERVER_ERROR, "InternalError", &e),
+            None => reply,
         }
-        self.copy_image(&mut shared, dialect, request_id, &params)
     }
 
     fn copy_image(&self, shared: &mut Shared, dialect: Dialect, request_id: String, params: &Params) -> Reply {

@@ -5,6 +5,8 @@
 
 use hashbrown::HashTable;
 
+use super::segmented::Segmented;
+
 /// The end of a chain.
 const END: u32 = u32::MAX;
 
@@ -14,10 +16,10 @@ pub(super) struct Chains {
     /// The last (highest) position recorded under each hash, found by `keys` of it.
     heads: HashTable<u32>,
     /// Per position, the hash it is linked under (anything for a position under none).
-    keys: Vec<u64>,
+    keys: Segmented<u64>,
     /// Per position, the previous position under the same hash (`END` for none, or for a
     /// position recorded without a key).
-    prev: Vec<u32>,
+    prev: Segmented<u32>,
 }
 
 /// A stable 64-bit hash of a string key (FNV-1a): the same in every run and process.
@@ -52,7 +54,7 @@ impl Chains {
     /// The bytes its vectors and table hold, for a test that bounds them per position.
     #[cfg(test)]
     pub(super) fn heap_bytes(&self) -> usize {
-        self.heads.capacity() * (size_of::<u32>() + 1) + self.keys.capacity() * 8 + self.prev.capacity() * 4
+        self.heads.capacity() * (size_of::<u32>() + 1) + self.keys.heap_bytes() + self.prev.heap_bytes()
     }
 
     fn head(&self, key: u64) -> Option<u32> {

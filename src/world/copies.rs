@@ -1,7 +1,8 @@
 //! The copies a world records after it is made, in compact records: an image keeps its id,
 //! its texts packed in one buffer (a predicting world keeps only its name's hash: no rule
 //! reads a copy's description or tags) and its encryption; a token keeps its call's parameters
-//! as hashes (see [`packed`]) and points at its image by position, so renaming the image
+//! as hashes (see [`packed`]: one digest per comparison the oracle makes, when it records the
+//! copy, else one per parameter) and points at its image by position, so renaming the image
 //! renames it for the token too. The lookups hold hashes, not copies of the keys.
 
 use std::borrow::Cow;
@@ -9,7 +10,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::chains::{self, Chains};
-use super::packed::{hash_params, name_hash, pack_texts, unpack_texts};
+use super::packed::{digest_params, hash_params, name_hash, pack_texts, unpack_texts};
+use super::segmented::Segmented;
+use super::spill::Spill;
 use super::{Image, ImageState, Params, UsedParams, UsedToken, World};
 
 /// The copies recorded in a world, and their tokens.
@@ -17,14 +20,19 @@ use super::{Image, ImageState, Params, UsedParams, UsedToken, World};
 pub(super) struct Copies {
     /// Keep of new copies only what predictions read (see [`World::predicting`]).
     lean: bool,
-    images: Vec<Copy>,
-    tokens: Vec<CopyToken>,
+    /// Where new copies' texts go, when not in memory (see [`World::spilling_texts`]).
+    spill: Option<Arc<Spill>>,
+    images: Segmented<Copy>,
+    tokens: Segmented<CopyToken>,
     by_id: Chains,
     /// By [`name_hash`] of the name.
     by_name: Chains,
     /// By [`chains::hash_lower`] of the token: exact lookups filter it too, since tokens that
     /// differ only in letter case are rare.
     tokens_lower: Chains,
+    /// The lists of keys the tokens' [`Call::Digests`] leave out, set by the first call
+    /// recorded with lists (see [`World::record_copy_compared`]) and shared by clones.
+    compared: Option<Arc<[Vec<String>; 2]>>,
 }
 
 // The lookups are derived data: two worlds with the same copies and tokens are equal.
@@ -84,6 +92,9 @@ enum Texts {
     Packed(Box<[u8]>),
     /// A predicting world's: the hash of the name, if any.
     NameHash(Option<u64>),
+    /// Packed like `Packed`, in the world's [`Spill`] at `at`; the name's hash (when `named`)
+    /// kept here for the lookup by name.
+    Spilled { at: u64, len: u32, named: bool, name: u64 },
 }
 
 impl Texts {
@@ -92,13 +103,7 @@ impl Texts {
         match self {
             Texts::Packed(p) => unpack_texts(p).name.map(name_hash),
             Texts::NameHash(h) => *h,
-        }
-    }
-
-    fn is_named(&self, name: &str, key: u64) -> bool {
-        match self {
-            Texts::Packed(p) => unpack_texts(p).name == Some(name),
-            Texts::NameHash(h) => *h == Some(key),
+            Texts::Spilled { named, name, .. } => named.then_some(*name),
         }
     }
 }
@@ -116,14 +121,27 @@ enum Made {
     Existing(Box<str>),
 }
 
+/// The lists of a world whose calls are not digested.
+static NO_LISTS: [Vec<String>; 2] = [Vec::new(), Vec::new()];
+
 /// A client token used by a copy.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct CopyToken {
     /// Empty once forgotten.
     token: Box<str>,
-    /// The call's parameters, hashed (see [`hash_params`]).
-    params: Box<[u64]>,
+    call: Call,
     image: Made,
+}
+
+/// What a token keeps of its call's parameters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Call {
+    /// Per parameter, the hashes of its key and of key and value (see [`hash_params`]): any
+    /// keys can be left out when it is compared.
+    Hashed(Box<[u64]>),
+    /// Per list of keys in `Copies::compared`, the digest of the other parameters (see
+    /// [`digest_params`]): 16 bytes, where per-parameter hashes take ~170.
+    Digests([u64; 2]),
 }
 
 impl Copies {
@@ -139,10 +157,39 @@ impl Copies {
             return Vec::new();
         }
         let key = name_hash(name);
-        let mut at: Vec<usize> =
-            self.by_name.under(key).filter(|&i| self.images[i].texts.is_named(name, key)).collect();
+        let mut at: Vec<usize> = self.by_name.under(key).filter(|&i| self.is_named(i, name, key)).collect();
         at.reverse();
         at
+    }
+
+    fn is_named(&self, i: usize, name: &str, key: u64) -> bool {
+        match &self.images[i].texts {
+            Texts::Packed(p) => unpack_texts(p).name == Some(name),
+            Texts::NameHash(h) => *h == Some(key),
+            Texts::Spilled { named, name: h, .. } => {
+                // A name's hash matched: only the name itself tells (a failed read is kept for
+                // the endpoint to answer with, see [`World::texts_error`]).
+                *named && *h == key && self.packed(i).is_some_and(|p| unpack_texts(&p).name == Some(name))
+            }
+        }
+    }
+
+    /// The packed texts of the copy at `i`, if it keeps them.
+    fn packed(&self, i: usize) -> Option<Cow<'_, [u8]>> {
+        match &self.images[i].texts {
+            Texts::Packed(p) => Some(Cow::Borrowed(p)),
+            Texts::NameHash(_) => None,
+            Texts::Spilled { at, len, .. } => self.spill.as_ref()?.read(*at, *len as usize).ok().map(Cow::Owned),
+        }
+    }
+
+    /// Keeps packed texts in the spill, if the world has one that takes them, else in memory.
+    fn keep(&self, packed: Box<[u8]>, name: Option<u64>) -> Texts {
+        let spilled = self.spill.as_ref().zip(u32::try_from(packed.len()).ok());
+        match spilled.and_then(|(spill, len)| Some((spill.append(&packed)?, len))) {
+            Some((at, len)) => Texts::Spilled { at, len, named: name.is_some(), name: name.unwrap_or_default() },
+            None => Texts::Packed(packed),
+        }
     }
 
     /// The copy at `i` as an image of `region` (a predicting world's without its texts).
@@ -153,8 +200,8 @@ impl Copies {
             state: if c.id.is_empty() { ImageState::Deregistered } else { ImageState::Available },
             ..Image::new(&c.id, region)
         };
-        if let Texts::Packed(p) = &c.texts {
-            let t = unpack_texts(p);
+        if let Some(p) = self.packed(i) {
+            let t = unpack_texts(&p);
             image.name = t.name.map(str::to_owned);
             image.description = t.description.map(str::to_owned);
             image.tags = t.tags.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
@@ -173,7 +220,14 @@ impl Copies {
             Made::Copy(c) => &*self.images[*c as usize].id,
             Made::Existing(id) => &**id,
         };
-        Some(UsedToken { image_id: Cow::Borrowed(image_id), params: UsedParams::Hashed(&t.params) })
+        let params = match &t.call {
+            // Digests are only recorded once the lists are set, and the lists stay.
+            Call::Digests(digests) => {
+                UsedParams::Digests { digests, lists: self.compared.as_deref().unwrap_or(&NO_LISTS) }
+            }
+            Call::Hashed(hashes) => UsedParams::Hashed(hashes),
+        };
+        Some(UsedToken { image_id: Cow::Borrowed(image_id), params })
     }
 
     /// Whether a copy used a token equal to this one when letter case is ignored.
@@ -183,9 +237,25 @@ impl Copies {
             .is_some()
     }
 
-    fn push_token(&mut self, token: &str, params: &Params, image: Made) {
+    fn push_token(&mut self, token: &str, params: &Params, image: Made, compared: Option<[&[String]; 2]>) {
+        let call = match compared {
+            Some(lists) if self.digests_for(lists) => Call::Digests(lists.map(|l| digest_params(params, l))),
+            _ => Call::Hashed(hash_params(params)),
+        };
         self.tokens_lower.push(Some(chains::hash_lower(token)));
-        self.tokens.push(CopyToken { token: token.into(), params: hash_params(params), image });
+        self.tokens.push(CopyToken { token: token.into(), call, image });
+    }
+
+    /// Whether calls compared leaving out `lists` can be digested: the first lists given are
+    /// the copies' for good (a world is compared by one oracle); other lists get hashes.
+    fn digests_for(&mut self, lists: [&[String]; 2]) -> bool {
+        match &self.compared {
+            Some(kept) => kept.iter().zip(lists).all(|(k, l)| k.as_slice() == l),
+            None => {
+                self.compared = Some(Arc::new(lists.map(<[String]>::to_vec)));
+                true
+            }
+        }
     }
 
     fn push_image(&mut self, id: &str, params: &Params, encrypted: bool, tokens_before: usize) {
@@ -193,7 +263,7 @@ impl Copies {
         let texts = if self.lean {
             Texts::NameHash(name.map(name_hash))
         } else {
-            Texts::Packed(pack_texts(name, description.map(String::as_str), &BTreeMap::new()))
+            self.keep(pack_texts(name, description.map(String::as_str), &BTreeMap::new()), name.map(name_hash))
         };
         self.by_id.push(Some(chains::hash(id)));
         self.by_name.push(texts.name_key());
@@ -227,15 +297,16 @@ impl Copies {
 
     /// The tokens alone, each pointing at its image by id.
     fn tokens_only(&self) -> Copies {
-        let mut out = Copies { lean: self.lean, ..Copies::default() };
-        for t in &self.tokens {
+        let mut out =
+            Copies { lean: self.lean, spill: self.spill.clone(), compared: self.compared.clone(), ..Copies::default() };
+        for t in self.tokens.iter() {
             let image = match &t.image {
                 Made::Copy(c) => Made::Existing((*self.images[*c as usize].id).into()),
                 Made::Existing(id) => Made::Existing(id.clone()),
             };
             let live = !t.token.is_empty();
             out.tokens_lower.push(live.then(|| chains::hash_lower(&t.token)));
-            out.tokens.push(CopyToken { token: t.token.clone(), params: t.params.clone(), image });
+            out.tokens.push(CopyToken { token: t.token.clone(), call: t.call.clone(), image });
         }
         out
     }
@@ -249,6 +320,24 @@ impl World {
     pub fn predicting(mut self) -> World {
         self.copies.lean = true;
         self
+    }
+
+    /// The same world, keeping the texts of the copies it records from now on (name,
+    /// description, tags) in an unlinked temporary file instead of in memory, each read back
+    /// when asked for; only the name's hash stays in memory, for the lookup by name. Where no
+    /// such file can be made or written, texts stay in memory. A failure to read one back is
+    /// kept: see [`World::texts_error`]. The embedded endpoint's world is one.
+    pub fn spilling_texts(mut self) -> World {
+        if !self.copies.lean {
+            self.copies.spill = Spill::create().ok().map(Arc::new);
+        }
+        self
+    }
+
+    /// The first failure to read back a copy's texts (see [`World::spilling_texts`]): from then
+    /// on, what the world says of its copies may lack their texts.
+    pub fn texts_error(&self) -> Option<String> {
+        self.copies.spill.as_ref().and_then(|s| s.error())
     }
 
     /// Images: the world's, then the copies recorded since (a forgotten one under an empty id,
@@ -289,6 +378,18 @@ impl World {
     /// Records a successful, non-dry-run copy: the new image in the destination Region and the
     /// token it used.
     pub fn record_copy(&mut self, params: &Params, image_id: &str, encrypted: bool) {
+        self.record(params, image_id, encrypted, None);
+    }
+
+    /// Records a copy like [`World::record_copy`], keeping of its token's call one digest for
+    /// each of two comparisons (each leaving out the keys of one list in `compared`) instead of
+    /// hashes per parameter. [`UsedToken::same_params`] then answers only for those lists.
+    /// A world keeps the first lists it is given; a call recorded with others is kept hashed.
+    pub fn record_copy_compared(&mut self, params: &Params, image_id: &str, encrypted: bool, compared: [&[String]; 2]) {
+        self.record(params, image_id, encrypted, Some(compared));
+    }
+
+    fn record(&mut self, params: &Params, image_id: &str, encrypted: bool, compared: Option<[&[String]; 2]>) {
         let region = self.region.clone();
         let exists = self.image(image_id, &region).is_some();
         let tokens_before = self.copies.tokens.len();
@@ -300,7 +401,7 @@ impl World {
                 None if exists => Made::Existing(image_id.into()),
                 None => Made::Copy(self.copies.images.len() as u32),
             };
-            self.copies.push_token(token, params, image);
+            self.copies.push_token(token, params, image, compared);
         }
         if !exists {
             self.copies.push_image(image_id, params, encrypted, tokens_before);
@@ -331,13 +432,16 @@ impl World {
         }
         let c = &mut self.copies;
         for i in c.by_id.under(chains::hash(image_id)).collect::<Vec<_>>() {
-            let copy = &mut c.images[i];
-            if &*copy.id == image_id
-                && let Texts::Packed(p) = &copy.texts
-            {
-                let t = unpack_texts(p);
-                copy.texts = Texts::Packed(pack_texts(t.name, t.description, &tags));
+            if &*c.images[i].id != image_id {
+                continue;
             }
+            let Some(packed) = c.packed(i).map(|p| {
+                let t = unpack_texts(&p);
+                pack_texts(t.name, t.description, &tags)
+            }) else {
+                continue;
+            };
+            c.images[i].texts = c.keep(packed, c.images[i].texts.name_key());
         }
     }
 
@@ -386,7 +490,7 @@ pub(super) fn heap_bytes(w: &World) -> usize {
         .map(|i| {
             let texts = match &i.texts {
                 Texts::Packed(p) => p.len(),
-                Texts::NameHash(_) => 0,
+                Texts::NameHash(_) | Texts::Spilled { .. } => 0,
             };
             let boxed = if let Id::Boxed(id) = &i.id { id.len() } else { 0 };
             size_of::<Copy>() + boxed + texts
@@ -400,7 +504,11 @@ pub(super) fn heap_bytes(w: &World) -> usize {
                 Made::Copy(_) => 0,
                 Made::Existing(id) => id.len(),
             };
-            size_of::<CopyToken>() + t.token.len() + 8 * t.params.len() + made
+            let call = match &t.call {
+                Call::Hashed(h) => 8 * h.len(),
+                Call::Digests(_) => 0,
+            };
+            size_of::<CopyToken>() + t.token.len() + call + made
         })
         .sum();
     images + tokens + c.by_id.heap_bytes() + c.by_name.heap_bytes() + c.tokens_lower.heap_bytes()

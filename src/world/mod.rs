@@ -8,6 +8,8 @@
 mod chains;
 mod copies;
 mod packed;
+mod segmented;
+mod spill;
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
@@ -154,16 +156,19 @@ pub struct UsedToken<'a> {
     params: UsedParams<'a>,
 }
 
-/// The call's parameters: a loaded token's as they are, a copy's hashed (see [`packed`]).
+/// The call's parameters: a loaded token's as they are, a copy's hashed (see [`packed`]): per
+/// parameter, or as one digest per list of left-out keys it was recorded for.
 #[derive(Clone, Debug)]
 enum UsedParams<'a> {
     Exact(&'a Params),
     Hashed(&'a [u64]),
+    Digests { digests: &'a [u64; 2], lists: &'a [Vec<String>; 2] },
 }
 
 impl UsedToken<'_> {
     /// Whether `now` has the parameters of the call that used the token, leaving out the keys
-    /// in `ignored`.
+    /// in `ignored`. A copy recorded with [`World::record_copy_compared`] can only be compared
+    /// leaving out one of the lists it was recorded for: for any other, the answer is false.
     pub fn same_params(&self, now: &Params, ignored: &[&str]) -> bool {
         match self.params {
             UsedParams::Exact(before) => {
@@ -171,6 +176,11 @@ impl UsedToken<'_> {
                 now.iter().filter(relevant).eq(before.iter().filter(relevant))
             }
             UsedParams::Hashed(before) => packed::same_hashed(now, before, ignored),
+            UsedParams::Digests { digests, lists } => {
+                let at = lists.iter().position(|l| packed::same_keys(l, ignored));
+                debug_assert!(at.is_some(), "compared leaving out {ignored:?}, recorded for {lists:?}");
+                at.is_some_and(|j| packed::digest_params(now, ignored) == digests[j])
+            }
         }
     }
 }

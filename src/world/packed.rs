@@ -1,6 +1,7 @@
 //! The compact forms a copy's texts and its token's call take in a world: the texts packed
-//! in one buffer, and the call's parameters as 64-bit hashes, which is all the idempotency
-//! rules compare (docs/memory.md gives the odds of a hash collision deciding a verdict).
+//! in one buffer, and the call's parameters as 64-bit hashes (one per parameter, or one digest
+//! per list of keys the comparison leaves out), which is all the idempotency rules compare
+//! (docs/memory.md gives the odds of a hash collision deciding a verdict).
 
 use std::collections::BTreeMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -77,6 +78,23 @@ pub(super) fn hash_params(params: &Params) -> Box<[u64]> {
     params.iter().filter(|(k, _)| *k != TOKEN_KEY).flat_map(|(k, v)| [key_hash(k), pair_hash(k, v)]).collect()
 }
 
+/// A call's parameters as one comparison reads them when it leaves out the keys in `ignored`:
+/// the hash of every other parameter but the token, key and value, in key order (a `str`
+/// hashes with a terminator no UTF-8 text contains, so the sequence is unambiguous).
+pub(super) fn digest_params<S: AsRef<str>>(params: &Params, ignored: &[S]) -> u64 {
+    keyed(3, |h| {
+        for (k, v) in params.iter().filter(|(k, _)| *k != TOKEN_KEY && !ignored.iter().any(|i| i.as_ref() == *k)) {
+            (k, v).hash(h);
+        }
+    })
+}
+
+/// Whether two lists of keys leave out the same keys (their order and repeats aside).
+pub(super) fn same_keys<A: AsRef<str>, B: AsRef<str>>(a: &[A], b: &[B]) -> bool {
+    a.iter().all(|x| b.iter().any(|y| y.as_ref() == x.as_ref()))
+        && b.iter().all(|y| a.iter().any(|x| x.as_ref() == y.as_ref()))
+}
+
 fn key_hash(key: &str) -> u64 {
     keyed(1, |h| key.hash(h))
 }
@@ -139,5 +157,22 @@ mod tests {
         let moved = params(&[("ClientToken", "a"), ("DryRun", "true"), ("Namf", "n"), ("Version", "1")]);
         assert!(!same_hashed(&moved, &hashed, &[]));
         assert_ne!(name_hash("a"), name_hash("b"));
+    }
+
+    #[test]
+    fn digests_compare_like_the_params() {
+        let before = params(&[("ClientToken", "a"), ("DryRun", "true"), ("Name", "n"), ("Version", "1")]);
+        let ignored = ["ClientToken", "Version"];
+        let digest = digest_params(&before, &ignored);
+        let other_version = params(&[("ClientToken", "b"), ("DryRun", "true"), ("Name", "n"), ("Version", "2")]);
+        assert_eq!(digest_params(&other_version, &ignored), digest);
+        assert_ne!(digest_params(&other_version, &["ClientToken"]), digest_params(&before, &["ClientToken"]));
+        let no_dry_run = params(&[("Name", "n"), ("Version", "1")]);
+        assert_ne!(digest_params(&no_dry_run, &ignored), digest);
+        assert_eq!(digest_params(&no_dry_run, &["Version", "DryRun"]), digest_params(&before, &["DryRun", "Version"]));
+        // Key and value are kept apart: a value moved into its key is another call.
+        let split = params(&[("Na", "men")]);
+        assert_ne!(digest_params(&split, &ignored), digest_params(&params(&[("Nam", "en")]), &ignored));
+        assert!(same_keys(&["a", "b", "a"], &["b", "a"]) && !same_keys(&["a"], &["a", "b"]));
     }
 }
