@@ -9,6 +9,7 @@
 //! case order. And the handle of the task a case runs on.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, oneshot};
@@ -100,7 +101,9 @@ impl Drop for Ticket {
 #[derive(Debug)]
 pub(crate) struct Turns {
     slots: Arc<Semaphore>,
-    total: usize,
+    /// Turns that hold their slot and have gone on to send: a slot the semaphore hands to a
+    /// waiting turn is not counted until that turn runs.
+    out: Arc<AtomicUsize>,
     /// Fired (or dropped) when the last case queued so far has its slot.
     last: Mutex<Option<oneshot::Receiver<()>>>,
 }
@@ -108,14 +111,15 @@ pub(crate) struct Turns {
 impl Turns {
     /// Turns with `slots` slots (at least one).
     pub(crate) fn new(slots: usize) -> Self {
-        Turns { slots: Arc::new(Semaphore::new(slots.max(1))), total: slots.max(1), last: Mutex::default() }
+        Turns { slots: Arc::new(Semaphore::new(slots.max(1))), out: Arc::default(), last: Mutex::default() }
     }
 
     /// A turn behind every turn queued before it.
     pub(crate) fn queue(&self) -> Turn {
         let (after, next) = oneshot::channel();
         let before = self.last.lock().unwrap_or_else(|e| e.into_inner()).replace(next);
-        Turn { slots: Some(Arc::clone(&self.slots)), total: self.total, before, after: Some(after), held: None }
+        let (slots, out) = (Some(Arc::clone(&self.slots)), Arc::clone(&self.out));
+        Turn { slots, out, before, after: Some(after), held: None }
     }
 }
 
@@ -125,7 +129,7 @@ impl Turns {
 pub(crate) struct Turn {
     /// `None` for a case that runs on its own, and once the turn is over.
     slots: Option<Arc<Semaphore>>,
-    total: usize,
+    out: Arc<AtomicUsize>,
     before: Option<oneshot::Receiver<()>>,
     after: Option<oneshot::Sender<()>>,
     held: Option<OwnedSemaphorePermit>,
@@ -134,7 +138,7 @@ pub(crate) struct Turn {
 impl Turn {
     /// The turn of a case run on its own, outside any queue: never waits.
     pub(crate) fn free() -> Self {
-        Turn { slots: None, total: 0, before: None, after: None, held: None }
+        Turn { slots: None, out: Arc::default(), before: None, after: None, held: None }
     }
 
     /// Waits until every case queued earlier has had its slot and one is free, then holds it.
@@ -148,17 +152,30 @@ impl Turn {
         // Only this turn waits on the semaphore now, so the slots go out in queue order. It is
         // never closed; if it were, the request would go out without a slot.
         self.held = Arc::clone(slots).acquire_owned().await.ok();
+        self.out.fetch_add(1, Ordering::Relaxed);
         if let Some(after) = self.after.take() {
             let _ = after.send(());
         }
     }
 
     /// Gives the slot back for good (a later case may now be woken to take it); whether the
-    /// wire is idle now: a slot was held, and no other case has a request out.
+    /// wire is idle now: a slot was held, and no other case has a request out. A case the
+    /// semaphore has just handed the slot to has none out yet: the permit goes straight to a
+    /// waiter, so the free permits cannot tell.
     pub(crate) fn release(&mut self) -> bool {
-        let (Some(slots), Some(permit)) = (self.slots.take(), self.held.take()) else { return false };
+        let (Some(_), Some(permit)) = (self.slots.take(), self.held.take()) else { return false };
+        let others = self.out.fetch_sub(1, Ordering::Relaxed) - 1;
         drop(permit);
-        slots.available_permits() == self.total
+        others == 0
+    }
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        // A turn dropped with its slot (its case stopped) has nothing out any more.
+        if self.held.take().is_some() {
+            self.out.fetch_sub(1, Ordering::Relaxed);
+        }
     }
 }
 
@@ -249,6 +266,24 @@ mod tests {
         assert!(!b.release(), "c is out");
         assert!(c.release(), "nothing is out");
         assert!(!c.release() && !Turn::free().release(), "only a held slot is given back");
+    }
+
+    #[tokio::test]
+    async fn a_release_that_hands_the_only_slot_to_a_waiting_turn_leaves_the_wire_idle() {
+        // Concurrency 1: b waits for a's slot. When a gives it back, b has it but has not run
+        // to send, so nothing is out, and a must yield to let b send before a is judged.
+        let turns = Turns::new(1);
+        let (mut a, mut b) = (turns.queue(), turns.queue());
+        a.hold().await;
+        let b_waits = tokio::spawn(async move {
+            b.hold().await;
+            b
+        });
+        tokio::task::yield_now().await;
+        assert!(!b_waits.is_finished());
+        assert!(a.release(), "b has the slot but nothing is out");
+        let mut b = b_waits.await.unwrap();
+        assert!(b.release());
     }
 
     #[test]
