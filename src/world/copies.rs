@@ -54,33 +54,45 @@ struct Copy {
     encrypted: bool,
 }
 
-/// An image id, in the record when it is short (an AMI id is 21 bytes), boxed otherwise.
+/// An image id: one of the form AWS and the endpoints give (`ami-0` and 16 lowercase hex
+/// digits) as the number the digits spell, any other boxed (8 bytes a record less than inline).
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Id {
-    Inline { len: u8, bytes: [u8; 22] },
+    Ami(u64),
     Boxed(Box<str>),
 }
 
 impl Id {
     fn new(id: &str) -> Id {
-        let mut bytes = [0; 22];
-        match bytes.get_mut(..id.len()) {
-            Some(head) => {
-                head.copy_from_slice(id.as_bytes());
-                Id::Inline { len: id.len() as u8, bytes }
-            }
+        match Id::ami(id) {
+            Some(n) => Id::Ami(n),
             None => Id::Boxed(id.into()),
         }
     }
-}
 
-impl std::ops::Deref for Id {
-    type Target = str;
-    fn deref(&self) -> &str {
+    /// The number of an id of the `ami-0` + 16 lowercase hex form.
+    fn ami(id: &str) -> Option<u64> {
+        let digits = id.strip_prefix("ami-0").filter(|d| d.len() == 16)?;
+        // `from_str_radix` also takes upper case and a sign: only the form spelt back is.
+        digits.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')).then(|| u64::from_str_radix(digits, 16).ok())?
+    }
+
+    /// Whether this is the id `id`.
+    fn is(&self, id: &str) -> bool {
         match self {
-            // Copied whole from a `str`.
-            Id::Inline { len, bytes } => std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or_default(),
-            Id::Boxed(id) => id,
+            Id::Ami(n) => Id::ami(id) == Some(*n),
+            Id::Boxed(b) => **b == *id,
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        matches!(self, Id::Boxed(b) if b.is_empty())
+    }
+
+    fn text(&self) -> Cow<'_, str> {
+        match self {
+            Id::Ami(n) => Cow::Owned(format!("ami-0{n:016x}")),
+            Id::Boxed(b) => Cow::Borrowed(b),
         }
     }
 }
@@ -147,7 +159,7 @@ enum Call {
 impl Copies {
     /// The live copy with this id.
     pub(super) fn find(&self, id: &str) -> Option<usize> {
-        self.by_id.first(chains::hash(id), |i| &*self.images[i].id == id)
+        self.by_id.first(chains::hash(id), |i| self.images[i].id.is(id))
     }
 
     /// The live copies with this name, in the order they were recorded.
@@ -198,7 +210,7 @@ impl Copies {
         let mut image = Image {
             encrypted: c.encrypted,
             state: if c.id.is_empty() { ImageState::Deregistered } else { ImageState::Available },
-            ..Image::new(&c.id, region)
+            ..Image::new(&c.id.text(), region)
         };
         if let Some(p) = self.packed(i) {
             let t = unpack_texts(&p);
@@ -217,8 +229,8 @@ impl Copies {
     pub(super) fn token(&self, token: &str) -> Option<UsedToken<'_>> {
         let t = &self.tokens[self.live_token(token)?];
         let image_id = match &t.image {
-            Made::Copy(c) => &*self.images[*c as usize].id,
-            Made::Existing(id) => &**id,
+            Made::Copy(c) => self.images[*c as usize].id.text(),
+            Made::Existing(id) => Cow::Borrowed(&**id),
         };
         let params = match &t.call {
             // Digests are only recorded once the lists are set, and the lists stay.
@@ -227,7 +239,7 @@ impl Copies {
             }
             Call::Hashed(hashes) => UsedParams::Hashed(hashes),
         };
-        Some(UsedToken { image_id: Cow::Borrowed(image_id), params })
+        Some(UsedToken { image_id, params })
     }
 
     /// Whether a copy used a token equal to this one when letter case is ignored.
@@ -290,7 +302,7 @@ impl Copies {
         while self.images.len() > images {
             let c = self.images.pop().expect("longer than `images`");
             let live = !c.id.is_empty();
-            self.by_id.pop(live.then(|| chains::hash(&c.id)));
+            self.by_id.pop(live.then(|| chains::hash(&c.id.text())));
             self.by_name.pop(c.texts.name_key().filter(|_| live));
         }
     }
@@ -301,7 +313,7 @@ impl Copies {
             Copies { lean: self.lean, spill: self.spill.clone(), compared: self.compared.clone(), ..Copies::default() };
         for t in self.tokens.iter() {
             let image = match &t.image {
-                Made::Copy(c) => Made::Existing((*self.images[*c as usize].id).into()),
+                Made::Copy(c) => Made::Existing(self.images[*c as usize].id.text().into()),
                 Made::Existing(id) => Made::Existing(id.clone()),
             };
             let live = !t.token.is_empty();
@@ -432,7 +444,7 @@ impl World {
         }
         let c = &mut self.copies;
         for i in c.by_id.under(chains::hash(image_id)).collect::<Vec<_>>() {
-            if &*c.images[i].id != image_id {
+            if !c.images[i].id.is(image_id) {
                 continue;
             }
             let Some(packed) = c.packed(i).map(|p| {
@@ -448,7 +460,7 @@ impl World {
     /// Gives a pending copy its real ImageId (the tokens that name it follow: they point at it).
     pub fn rename_image(&mut self, from: &str, to: &str) {
         let c = &mut self.copies;
-        let at: Vec<usize> = c.by_id.under(chains::hash(from)).filter(|&i| &*c.images[i].id == from).collect();
+        let at: Vec<usize> = c.by_id.under(chains::hash(from)).filter(|&i| c.images[i].id.is(from)).collect();
         for i in at {
             c.by_id.unlink(chains::hash(from), i);
             c.by_id.link(chains::hash(to), i);
@@ -461,7 +473,7 @@ impl World {
     /// which keeps every other position valid).
     pub fn forget_image(&mut self, id: &str) {
         let c = &mut self.copies;
-        let at: Vec<usize> = c.by_id.under(chains::hash(id)).filter(|&i| &*c.images[i].id == id).collect();
+        let at: Vec<usize> = c.by_id.under(chains::hash(id)).filter(|&i| c.images[i].id.is(id)).collect();
         for i in at {
             c.by_id.unlink(chains::hash(id), i);
             if let Some(key) = c.images[i].texts.name_key() {
