@@ -140,9 +140,57 @@ static NO_LISTS: [Vec<String>; 2] = [Vec::new(), Vec::new()];
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct CopyToken {
     /// Empty once forgotten.
-    token: Box<str>,
+    token: TokenKey,
     call: Call,
     image: Made,
+}
+
+/// A copy's token: its text, or in a predicting world two hashes of it (the exact lookup's
+/// and the case-folded one's), 16 bytes inline where the text takes ~40 on the heap.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum TokenKey {
+    Text(Box<str>),
+    /// [`name_hash`] of the token, and [`chains::hash_lower`] of it.
+    Hashes {
+        exact: u64,
+        lower: u64,
+    },
+}
+
+impl TokenKey {
+    fn new(token: &str, lean: bool) -> TokenKey {
+        match lean && !token.is_empty() {
+            true => TokenKey::Hashes { exact: name_hash(token), lower: chains::hash_lower(token) },
+            false => TokenKey::Text(token.into()),
+        }
+    }
+
+    /// Whether this is the token `token` (given its [`name_hash`] when hashed).
+    fn is(&self, token: &str, exact_hash: impl Fn() -> u64) -> bool {
+        match self {
+            TokenKey::Text(t) => **t == *token,
+            TokenKey::Hashes { exact, .. } => !token.is_empty() && *exact == exact_hash(),
+        }
+    }
+
+    fn is_ignoring_case(&self, token: &str) -> bool {
+        match self {
+            TokenKey::Text(t) => t.eq_ignore_ascii_case(token),
+            TokenKey::Hashes { lower, .. } => !token.is_empty() && *lower == chains::hash_lower(token),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        matches!(self, TokenKey::Text(t) if t.is_empty())
+    }
+
+    /// The key it is under in `tokens_lower`.
+    fn lower(&self) -> u64 {
+        match self {
+            TokenKey::Text(t) => chains::hash_lower(t),
+            TokenKey::Hashes { lower, .. } => *lower,
+        }
+    }
 }
 
 /// What a token keeps of its call's parameters.
@@ -222,7 +270,10 @@ impl Copies {
     }
 
     fn live_token(&self, token: &str) -> Option<usize> {
-        self.tokens_lower.first(chains::hash_lower(token), |i| &*self.tokens[i].token == token)
+        let exact = std::cell::OnceCell::new();
+        self.tokens_lower.first(chains::hash_lower(token), |i| {
+            self.tokens[i].token.is(token, || *exact.get_or_init(|| name_hash(token)))
+        })
     }
 
     /// The use of this token by a copy.
@@ -244,9 +295,7 @@ impl Copies {
 
     /// Whether a copy used a token equal to this one when letter case is ignored.
     pub(super) fn has_token_ignoring_case(&self, token: &str) -> bool {
-        self.tokens_lower
-            .first(chains::hash_lower(token), |i| self.tokens[i].token.eq_ignore_ascii_case(token))
-            .is_some()
+        self.tokens_lower.first(chains::hash_lower(token), |i| self.tokens[i].token.is_ignoring_case(token)).is_some()
     }
 
     fn push_token(&mut self, token: &str, params: &Params, image: Made, compared: Option<[&[String]; 2]>) {
@@ -255,7 +304,7 @@ impl Copies {
             _ => Call::Hashed(hash_params(params)),
         };
         self.tokens_lower.push(Some(chains::hash_lower(token)));
-        self.tokens.push(CopyToken { token: token.into(), call, image });
+        self.tokens.push(CopyToken { token: TokenKey::new(token, self.lean), call, image });
     }
 
     /// Whether calls compared leaving out `lists` can be digested: the first lists given are
@@ -288,8 +337,8 @@ impl Copies {
         if t.token.is_empty() {
             return;
         }
-        self.tokens_lower.unlink(chains::hash_lower(&t.token), i);
-        t.token = "".into();
+        self.tokens_lower.unlink(t.token.lower(), i);
+        t.token = TokenKey::Text("".into());
     }
 
     /// Keeps the first `images` copies and `tokens` tokens.
@@ -297,7 +346,7 @@ impl Copies {
         while self.tokens.len() > tokens {
             let t = self.tokens.pop().expect("longer than `tokens`");
             let live = !t.token.is_empty();
-            self.tokens_lower.pop(live.then(|| chains::hash_lower(&t.token)));
+            self.tokens_lower.pop(live.then(|| t.token.lower()));
         }
         while self.images.len() > images {
             let c = self.images.pop().expect("longer than `images`");
@@ -317,7 +366,7 @@ impl Copies {
                 Made::Existing(id) => Made::Existing(id.clone()),
             };
             let live = !t.token.is_empty();
-            out.tokens_lower.push(live.then(|| chains::hash_lower(&t.token)));
+            out.tokens_lower.push(live.then(|| t.token.lower()));
             out.tokens.push(CopyToken { token: t.token.clone(), call: t.call.clone(), image });
         }
         out
@@ -520,7 +569,8 @@ pub(super) fn heap_bytes(w: &World) -> usize {
                 Call::Hashed(h) => 8 * h.len(),
                 Call::Digests(_) => 0,
             };
-            size_of::<CopyToken>() + t.token.len() + call + made
+            let text = if let TokenKey::Text(t) = &t.token { t.len() } else { 0 };
+            size_of::<CopyToken>() + text + call + made
         })
         .sum();
     images + tokens + c.by_id.heap_bytes() + c.by_name.heap_bytes() + c.tokens_lower.heap_bytes()
