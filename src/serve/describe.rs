@@ -39,21 +39,25 @@ pub struct CopyInfo {
 pub struct MadeCopies {
     texts: Vec<Arc<str>>,
     positions: HashMap<Arc<str>, u32>,
-    /// Per copy number less one; `NONE` where the endpoint made no copy or knew no source.
-    copies: Vec<[u32; 3]>,
+    /// Per copy number less one, in chunks of `CHUNK` (a long run's table never doubles nor
+    /// moves); `NONE` where the endpoint made no copy or knew no source.
+    copies: Vec<Box<[[u32; 3]]>>,
 }
 
 const NONE: u32 = u32::MAX;
+
+/// Copies a chunk of [`MadeCopies`] holds.
+const CHUNK: usize = 1 << 12;
 
 impl MadeCopies {
     /// Remembers copy `number`.
     pub fn insert(&mut self, number: u64, source_image_id: &str, source_region: &str, created: &str) {
         let Some(at) = number.checked_sub(1).and_then(|n| usize::try_from(n).ok()) else { return };
         let info = [source_image_id, source_region, created].map(|t| self.position(t));
-        if at >= self.copies.len() {
-            self.copies.resize(at + 1, [NONE; 3]);
+        while self.copies.len() <= at / CHUNK {
+            self.copies.push(vec![[NONE; 3]; CHUNK].into_boxed_slice());
         }
-        self.copies[at] = info;
+        self.copies[at / CHUNK][at % CHUNK] = info;
     }
 
     fn position(&mut self, text: &str) -> u32 {
@@ -70,7 +74,7 @@ impl MadeCopies {
     /// What it remembers of copy `number`.
     pub fn get(&self, number: u64) -> Option<CopyInfo> {
         let at = usize::try_from(number.checked_sub(1)?).ok()?;
-        let [id, region, created] = *self.copies.get(at).filter(|c| c[0] != NONE)?;
+        let [id, region, created] = *self.copies.get(at / CHUNK)?.get(at % CHUNK).filter(|c| c[0] != NONE)?;
         let text = |p: u32| Arc::clone(&self.texts[p as usize]);
         Some(CopyInfo { source_image_id: text(id), source_region: text(region), created: text(created) })
     }
@@ -264,6 +268,18 @@ mod tests {
         let re = regex::Regex::new("^ami-([0-9a-f]{8}|[0-9a-f]{17})$").unwrap();
         let got = select(world, &params(pairs), Some(&re), |i| format!("snap-{}", i.image_id))?;
         Ok(got.into_iter().map(|i| i.image_id.clone()).collect())
+    }
+
+    #[test]
+    fn made_copies_are_found_by_number_across_chunks() {
+        let mut m = MadeCopies::default();
+        for n in [1, CHUNK as u64 + 2] {
+            m.insert(n, &format!("ami-{n}"), "us-east-1", "2026-11-25T18:00:00.000Z");
+        }
+        let source = |n| m.get(n).map(|c| c.source_image_id.to_string());
+        assert_eq!(source(1).as_deref(), Some("ami-1"));
+        assert_eq!(source(CHUNK as u64 + 2), Some(format!("ami-{}", CHUNK + 2)));
+        assert_eq!((source(0), source(2), source(CHUNK as u64 * 3)), (None, None, None));
     }
 
     #[test]

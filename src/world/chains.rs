@@ -1,7 +1,8 @@
 //! `Chains`: lookups of positions by key that hold no copy of the key. A 64-bit hash of the key
 //! leads to the last position recorded with it, and each position links to the previous one
 //! with the same hash; the caller compares the real keys, so a hash collision costs a
-//! comparison, never a wrong answer.
+//! comparison, never a wrong answer. A position keeps its hash folded to 32 bits (4 bytes a
+//! position less): keys whose folded hashes collide share one chain, which costs the same.
 
 use hashbrown::HashTable;
 
@@ -13,10 +14,10 @@ const END: u32 = u32::MAX;
 /// Positions by key hash, each linked to the previous position with the same hash.
 #[derive(Clone, Debug, Default)]
 pub(super) struct Chains {
-    /// The last (highest) position recorded under each hash, found by `keys` of it.
+    /// The last (highest) position recorded under each folded hash, found by `keys` of it.
     heads: HashTable<u32>,
-    /// Per position, the hash it is linked under (anything for a position under none).
-    keys: Segmented<u64>,
+    /// Per position, the folded hash it is linked under (anything for a position under none).
+    keys: Segmented<u32>,
     /// Per position, the previous position under the same hash (`END` for none, or for a
     /// position recorded without a key).
     prev: Segmented<u32>,
@@ -44,6 +45,17 @@ fn hash_bytes(bytes: &[u8]) -> u64 {
     h
 }
 
+/// A key's hash folded to what a position keeps.
+fn fold(key: u64) -> u32 {
+    (key ^ (key >> 32)) as u32
+}
+
+/// The hash `heads` finds a folded hash by: spread over 64 bits, since the table takes its
+/// probe tags from the top bits.
+fn spread(folded: u32) -> u64 {
+    u64::from(folded).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+}
+
 impl Chains {
     /// Positions recorded so far (linked or not).
     #[cfg(test)]
@@ -58,19 +70,20 @@ impl Chains {
     }
 
     fn head(&self, key: u64) -> Option<u32> {
-        self.heads.find(key, |&p| self.keys[p as usize] == key).copied()
+        let k = fold(key);
+        self.heads.find(spread(k), |&p| self.keys[p as usize] == k).copied()
     }
 
     /// Makes `pos` (recorded under `key` in `keys`) the head of `key`'s chain, or ends the chain.
     fn set_head(&mut self, key: u64, pos: Option<u32>) {
-        let keys = &self.keys;
-        match (self.heads.find_entry(key, |&p| keys[p as usize] == key), pos) {
+        let (keys, k) = (&self.keys, fold(key));
+        match (self.heads.find_entry(spread(k), |&p| keys[p as usize] == k), pos) {
             (Ok(mut e), Some(p)) => *e.get_mut() = p,
             (Ok(e), None) => {
                 e.remove();
             }
             (Err(_), Some(p)) => {
-                self.heads.insert_unique(key, p, |&q| keys[q as usize]);
+                self.heads.insert_unique(spread(k), p, |&q| spread(keys[q as usize]));
             }
             (Err(_), None) => {}
         }
@@ -79,7 +92,7 @@ impl Chains {
     /// Records the next position, under `key` when there is one.
     pub(super) fn push(&mut self, key: Option<u64>) {
         let at = self.prev.len() as u32;
-        self.keys.push(key.unwrap_or(0));
+        self.keys.push(key.map_or(0, fold));
         let prev = match key {
             Some(h) => {
                 let before = self.head(h);
@@ -132,7 +145,7 @@ impl Chains {
     /// Puts an unlinked position `pos` into the chain of `key`, in order.
     pub(super) fn link(&mut self, key: u64, pos: usize) {
         let pos = pos as u32;
-        self.keys[pos as usize] = key;
+        self.keys[pos as usize] = fold(key);
         match self.head(key) {
             None => {
                 self.set_head(key, Some(pos));
@@ -198,6 +211,20 @@ mod tests {
         c.pop(Some(2));
         c.pop(Some(1));
         assert_eq!((all(&c, 1), all(&c, 2), c.len()), (vec![2], vec![1], 3));
+    }
+
+    #[test]
+    fn keys_whose_folded_hashes_collide_share_a_chain() {
+        // 1 << 32 and 1 fold alike: each key's positions are all found, among the other's.
+        let mut c = Chains::default();
+        for k in [1 << 32, 1, 1 << 32, 2] {
+            c.push(Some(k));
+        }
+        assert_eq!((all(&c, 1), all(&c, 1 << 32), all(&c, 2)), (vec![2, 1, 0], vec![2, 1, 0], vec![3]));
+        c.unlink(1, 1);
+        c.pop(Some(2));
+        c.pop(Some(1 << 32));
+        assert_eq!((all(&c, 1 << 32), all(&c, 2)), (vec![0], vec![]));
     }
 
     #[test]

@@ -54,33 +54,45 @@ struct Copy {
     encrypted: bool,
 }
 
-/// An image id, in the record when it is short (an AMI id is 21 bytes), boxed otherwise.
+/// An image id: one of the form AWS and the endpoints give (`ami-0` and 16 lowercase hex
+/// digits) as the number the digits spell, any other boxed (8 bytes a record less than inline).
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Id {
-    Inline { len: u8, bytes: [u8; 22] },
+    Ami(u64),
     Boxed(Box<str>),
 }
 
 impl Id {
     fn new(id: &str) -> Id {
-        let mut bytes = [0; 22];
-        match bytes.get_mut(..id.len()) {
-            Some(head) => {
-                head.copy_from_slice(id.as_bytes());
-                Id::Inline { len: id.len() as u8, bytes }
-            }
+        match Id::ami(id) {
+            Some(n) => Id::Ami(n),
             None => Id::Boxed(id.into()),
         }
     }
-}
 
-impl std::ops::Deref for Id {
-    type Target = str;
-    fn deref(&self) -> &str {
+    /// The number of an id of the `ami-0` + 16 lowercase hex form.
+    fn ami(id: &str) -> Option<u64> {
+        let digits = id.strip_prefix("ami-0").filter(|d| d.len() == 16)?;
+        // `from_str_radix` also takes upper case and a sign: only the form spelt back is.
+        digits.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')).then(|| u64::from_str_radix(digits, 16).ok())?
+    }
+
+    /// Whether this is the id `id`.
+    fn is(&self, id: &str) -> bool {
         match self {
-            // Copied whole from a `str`.
-            Id::Inline { len, bytes } => std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or_default(),
-            Id::Boxed(id) => id,
+            Id::Ami(n) => Id::ami(id) == Some(*n),
+            Id::Boxed(b) => **b == *id,
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        matches!(self, Id::Boxed(b) if b.is_empty())
+    }
+
+    fn text(&self) -> Cow<'_, str> {
+        match self {
+            Id::Ami(n) => Cow::Owned(format!("ami-0{n:016x}")),
+            Id::Boxed(b) => Cow::Borrowed(b),
         }
     }
 }
@@ -128,9 +140,57 @@ static NO_LISTS: [Vec<String>; 2] = [Vec::new(), Vec::new()];
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct CopyToken {
     /// Empty once forgotten.
-    token: Box<str>,
+    token: TokenKey,
     call: Call,
     image: Made,
+}
+
+/// A copy's token: its text, or in a predicting world two hashes of it (the exact lookup's
+/// and the case-folded one's), 16 bytes inline where the text takes ~40 on the heap.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum TokenKey {
+    Text(Box<str>),
+    /// [`name_hash`] of the token, and [`chains::hash_lower`] of it.
+    Hashes {
+        exact: u64,
+        lower: u64,
+    },
+}
+
+impl TokenKey {
+    fn new(token: &str, lean: bool) -> TokenKey {
+        match lean && !token.is_empty() {
+            true => TokenKey::Hashes { exact: name_hash(token), lower: chains::hash_lower(token) },
+            false => TokenKey::Text(token.into()),
+        }
+    }
+
+    /// Whether this is the token `token` (given its [`name_hash`] when hashed).
+    fn is(&self, token: &str, exact_hash: impl Fn() -> u64) -> bool {
+        match self {
+            TokenKey::Text(t) => **t == *token,
+            TokenKey::Hashes { exact, .. } => !token.is_empty() && *exact == exact_hash(),
+        }
+    }
+
+    fn is_ignoring_case(&self, token: &str) -> bool {
+        match self {
+            TokenKey::Text(t) => t.eq_ignore_ascii_case(token),
+            TokenKey::Hashes { lower, .. } => !token.is_empty() && *lower == chains::hash_lower(token),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        matches!(self, TokenKey::Text(t) if t.is_empty())
+    }
+
+    /// The key it is under in `tokens_lower`.
+    fn lower(&self) -> u64 {
+        match self {
+            TokenKey::Text(t) => chains::hash_lower(t),
+            TokenKey::Hashes { lower, .. } => *lower,
+        }
+    }
 }
 
 /// What a token keeps of its call's parameters.
@@ -147,7 +207,7 @@ enum Call {
 impl Copies {
     /// The live copy with this id.
     pub(super) fn find(&self, id: &str) -> Option<usize> {
-        self.by_id.first(chains::hash(id), |i| &*self.images[i].id == id)
+        self.by_id.first(chains::hash(id), |i| self.images[i].id.is(id))
     }
 
     /// The live copies with this name, in the order they were recorded.
@@ -198,7 +258,7 @@ impl Copies {
         let mut image = Image {
             encrypted: c.encrypted,
             state: if c.id.is_empty() { ImageState::Deregistered } else { ImageState::Available },
-            ..Image::new(&c.id, region)
+            ..Image::new(&c.id.text(), region)
         };
         if let Some(p) = self.packed(i) {
             let t = unpack_texts(&p);
@@ -210,15 +270,18 @@ impl Copies {
     }
 
     fn live_token(&self, token: &str) -> Option<usize> {
-        self.tokens_lower.first(chains::hash_lower(token), |i| &*self.tokens[i].token == token)
+        let exact = std::cell::OnceCell::new();
+        self.tokens_lower.first(chains::hash_lower(token), |i| {
+            self.tokens[i].token.is(token, || *exact.get_or_init(|| name_hash(token)))
+        })
     }
 
     /// The use of this token by a copy.
     pub(super) fn token(&self, token: &str) -> Option<UsedToken<'_>> {
         let t = &self.tokens[self.live_token(token)?];
         let image_id = match &t.image {
-            Made::Copy(c) => &*self.images[*c as usize].id,
-            Made::Existing(id) => &**id,
+            Made::Copy(c) => self.images[*c as usize].id.text(),
+            Made::Existing(id) => Cow::Borrowed(&**id),
         };
         let params = match &t.call {
             // Digests are only recorded once the lists are set, and the lists stay.
@@ -227,14 +290,12 @@ impl Copies {
             }
             Call::Hashed(hashes) => UsedParams::Hashed(hashes),
         };
-        Some(UsedToken { image_id: Cow::Borrowed(image_id), params })
+        Some(UsedToken { image_id, params })
     }
 
     /// Whether a copy used a token equal to this one when letter case is ignored.
     pub(super) fn has_token_ignoring_case(&self, token: &str) -> bool {
-        self.tokens_lower
-            .first(chains::hash_lower(token), |i| self.tokens[i].token.eq_ignore_ascii_case(token))
-            .is_some()
+        self.tokens_lower.first(chains::hash_lower(token), |i| self.tokens[i].token.is_ignoring_case(token)).is_some()
     }
 
     fn push_token(&mut self, token: &str, params: &Params, image: Made, compared: Option<[&[String]; 2]>) {
@@ -243,7 +304,7 @@ impl Copies {
             _ => Call::Hashed(hash_params(params)),
         };
         self.tokens_lower.push(Some(chains::hash_lower(token)));
-        self.tokens.push(CopyToken { token: token.into(), call, image });
+        self.tokens.push(CopyToken { token: TokenKey::new(token, self.lean), call, image });
     }
 
     /// Whether calls compared leaving out `lists` can be digested: the first lists given are
@@ -276,8 +337,8 @@ impl Copies {
         if t.token.is_empty() {
             return;
         }
-        self.tokens_lower.unlink(chains::hash_lower(&t.token), i);
-        t.token = "".into();
+        self.tokens_lower.unlink(t.token.lower(), i);
+        t.token = TokenKey::Text("".into());
     }
 
     /// Keeps the first `images` copies and `tokens` tokens.
@@ -285,12 +346,12 @@ impl Copies {
         while self.tokens.len() > tokens {
             let t = self.tokens.pop().expect("longer than `tokens`");
             let live = !t.token.is_empty();
-            self.tokens_lower.pop(live.then(|| chains::hash_lower(&t.token)));
+            self.tokens_lower.pop(live.then(|| t.token.lower()));
         }
         while self.images.len() > images {
             let c = self.images.pop().expect("longer than `images`");
             let live = !c.id.is_empty();
-            self.by_id.pop(live.then(|| chains::hash(&c.id)));
+            self.by_id.pop(live.then(|| chains::hash(&c.id.text())));
             self.by_name.pop(c.texts.name_key().filter(|_| live));
         }
     }
@@ -301,11 +362,11 @@ impl Copies {
             Copies { lean: self.lean, spill: self.spill.clone(), compared: self.compared.clone(), ..Copies::default() };
         for t in self.tokens.iter() {
             let image = match &t.image {
-                Made::Copy(c) => Made::Existing((*self.images[*c as usize].id).into()),
+                Made::Copy(c) => Made::Existing(self.images[*c as usize].id.text().into()),
                 Made::Existing(id) => Made::Existing(id.clone()),
             };
             let live = !t.token.is_empty();
-            out.tokens_lower.push(live.then(|| chains::hash_lower(&t.token)));
+            out.tokens_lower.push(live.then(|| t.token.lower()));
             out.tokens.push(CopyToken { token: t.token.clone(), call: t.call.clone(), image });
         }
         out
@@ -432,7 +493,7 @@ impl World {
         }
         let c = &mut self.copies;
         for i in c.by_id.under(chains::hash(image_id)).collect::<Vec<_>>() {
-            if &*c.images[i].id != image_id {
+            if !c.images[i].id.is(image_id) {
                 continue;
             }
             let Some(packed) = c.packed(i).map(|p| {
@@ -448,7 +509,7 @@ impl World {
     /// Gives a pending copy its real ImageId (the tokens that name it follow: they point at it).
     pub fn rename_image(&mut self, from: &str, to: &str) {
         let c = &mut self.copies;
-        let at: Vec<usize> = c.by_id.under(chains::hash(from)).filter(|&i| &*c.images[i].id == from).collect();
+        let at: Vec<usize> = c.by_id.under(chains::hash(from)).filter(|&i| c.images[i].id.is(from)).collect();
         for i in at {
             c.by_id.unlink(chains::hash(from), i);
             c.by_id.link(chains::hash(to), i);
@@ -461,7 +522,7 @@ impl World {
     /// which keeps every other position valid).
     pub fn forget_image(&mut self, id: &str) {
         let c = &mut self.copies;
-        let at: Vec<usize> = c.by_id.under(chains::hash(id)).filter(|&i| &*c.images[i].id == id).collect();
+        let at: Vec<usize> = c.by_id.under(chains::hash(id)).filter(|&i| c.images[i].id.is(id)).collect();
         for i in at {
             c.by_id.unlink(chains::hash(id), i);
             if let Some(key) = c.images[i].texts.name_key() {
@@ -508,7 +569,8 @@ pub(super) fn heap_bytes(w: &World) -> usize {
                 Call::Hashed(h) => 8 * h.len(),
                 Call::Digests(_) => 0,
             };
-            size_of::<CopyToken>() + t.token.len() + call + made
+            let text = if let TokenKey::Text(t) = &t.token { t.len() } else { 0 };
+            size_of::<CopyToken>() + text + call + made
         })
         .sum();
     images + tokens + c.by_id.heap_bytes() + c.by_name.heap_bytes() + c.tokens_lower.heap_bytes()
