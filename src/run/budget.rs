@@ -27,7 +27,6 @@ impl Budget {
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;
-    use std::net::SocketAddr;
     use std::sync::atomic::AtomicU64;
     use std::time::Duration;
 
@@ -72,10 +71,7 @@ mod tests {
             }
         };
         let app = Arc::new(Endpoint::new(oracle, world)).router().layer(axum::middleware::from_fn(count));
-        let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await.unwrap();
-        let url = format!("http://{}/", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        (url, live)
+        (crate::serve::serve_for_tests(app).await, live)
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -275,10 +275,7 @@ async fn watched_endpoint(oracle: Arc<Oracle>, world: World, delay: Duration) ->
         }
     };
     let app = Arc::new(crate::serve::Endpoint::new(oracle, world)).router().layer(axum::middleware::from_fn(layer));
-    let listener = tokio::net::TcpListener::bind(std::net::SocketAddr::from(([127, 0, 0, 1], 0))).await.unwrap();
-    let url = format!("http://{}/", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (url, watch)
+    (crate::serve::serve_for_tests(app).await, watch)
 }
 
 /// Runs `cases` at `concurrency` against a [`watched_endpoint`] holding each request `delay`.

@@ -441,5 +441,15 @@ pub async fn bind_endpoint(addr: SocketAddr, endpoint: Endpoint) -> std::io::Res
     Ok(Running { addr, endpoint, stop, task })
 }
 
+/// Serves `app` (an endpoint's router with a test's layer on it) on a free loopback port on a
+/// spawned task; its URL.
+#[cfg(test)]
+pub(crate) async fn serve_for_tests(app: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await.unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
 #[cfg(test)]
 mod tests;
