@@ -125,9 +125,9 @@ pub(crate) fn fill(alphabet: &[char], len: usize, seed: u64) -> String {
         }
         return String::from_utf8(bytes).expect("ASCII characters");
     }
-    if alphabet.len() <= WIDE_TABLE {
-        return fill_wide(alphabet, len, words);
-    }
+    // Characters outside ASCII: each pushed as it is picked. Bytes copied from a table of
+    // encodings, then checked as UTF-8, cost more: the check goes byte by byte (and branch by
+    // branch) through text that mixes in such characters, the descriptions and tag values.
     let mut s = String::with_capacity(len);
     while left > 0 {
         let word = words.next().expect("endless");
@@ -136,41 +136,6 @@ pub(crate) fn fill(alphabet: &[char], len: usize, seed: u64) -> String {
         left -= n;
     }
     s
-}
-
-/// The largest alphabet with characters outside ASCII that `fill_wide` encodes up front.
-const WIDE_TABLE: usize = 32;
-
-/// `fill` for a small alphabet with characters outside ASCII: each character is encoded once
-/// per call and copied four bytes at a time, rather than pushed char by char (the costliest
-/// loop of the generator, where descriptions and tag values are made).
-fn fill_wide(alphabet: &[char], len: usize, mut words: impl Iterator<Item = [u8; 8]>) -> String {
-    let mut code = [[0u8; 4]; WIDE_TABLE];
-    let mut width = [0usize; WIDE_TABLE];
-    for (i, c) in alphabet.iter().enumerate() {
-        width[i] = c.encode_utf8(&mut code[i]).len();
-    }
-    let mut out = Vec::with_capacity(len);
-    let mut left = len;
-    // Eight characters of at most four bytes each.
-    let mut buf = [0u8; 8 * 4];
-    while left > 0 {
-        let word = words.next().expect("endless");
-        let n = left.min(8);
-        let mut at = 0;
-        for &b in &word[..n] {
-            // The same multiply-shift as `fill`'s `pick`.
-            let i = (usize::from(b) * alphabet.len()) >> 8;
-            buf[at..at + 4].copy_from_slice(&code[i]);
-            at += width[i];
-        }
-        // The whole buffer, then the unused tail cut off: a copy of a known size is a few
-        // instructions, a copy of `at` bytes a memcpy call.
-        out.extend_from_slice(&buf);
-        out.truncate(out.len() - (buf.len() - at));
-        left -= n;
-    }
-    String::from_utf8(out).expect("whole characters")
 }
 
 /// Strings of a drawn length from `alphabet`.
@@ -278,7 +243,6 @@ mod tests {
                 assert_eq!(fill(alphabet, len, seed), char_by_char(alphabet, len, seed), "{alphabet:?} {len}");
             }
         }
-        assert!(wide.len() <= WIDE_TABLE && widest.len() > WIDE_TABLE, "both non-ASCII paths are tested");
         let odd: Vec<char> = "ab()./_ -'@XYZ019".chars().collect();
         for alphabet in [ALNUM, HEX, &odd] {
             let table = AsciiTable::new(alphabet).expect("ASCII");

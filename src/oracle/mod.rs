@@ -310,7 +310,7 @@ impl Oracle {
     }
 
     fn compose(&self, world: &World, params: &Params, req: &Request<'_>, hits: &[Hit<'_>]) -> Prediction {
-        let mut acc = Acc::default();
+        let mut acc = Acc::new();
         let mut overlapping = false;
         let last = self.phases.len() - 1;
         for (pi, (combine, overlaps_next, members)) in self.phases.iter().enumerate() {
@@ -379,6 +379,12 @@ struct Acc {
 }
 
 impl Acc {
+    /// Room for the few outcomes and rules of a usual prediction (what a first push would
+    /// allocate, without growing into it).
+    fn new() -> Self {
+        Acc { outcomes: Vec::with_capacity(4), rules: Vec::with_capacity(4), ..Acc::default() }
+    }
+
     fn add(&mut self, rule: &CompiledRule, hit: &Hit<'_>) {
         for o in &rule.outcomes {
             if !self.outcomes.contains(o) {
@@ -419,7 +425,7 @@ impl Acc {
 
     fn finish(self) -> Prediction {
         let outcomes = self.outcomes;
-        let mut codes: Vec<Arc<str>> = Vec::new();
+        let mut codes: Vec<Arc<str>> = Vec::with_capacity(outcomes.len());
         for o in &outcomes {
             if let Some(c) = &o.code
                 && !codes.contains(c)
@@ -444,18 +450,49 @@ impl Acc {
 /// Fills a message template with a hit's values, one placeholder after the other (a value
 /// put in by an earlier one is read by the later ones, as `str::replace` in turn would).
 fn render(template: &str, hit: &Hit<'_>) -> String {
+    let fills = [
+        ("{param}", hit.param.as_deref().unwrap_or("")),
+        ("{value}", hit.value.unwrap_or("")),
+        ("{image}", hit.image.as_deref().unwrap_or("")),
+        ("{snapshot}", hit.snapshot.as_deref().unwrap_or("")),
+    ];
+    // One pass over the template, when no value brings a `{` (a placeholder a later one would
+    // fill) and every `{` of the template opens a whole placeholder (so no value completes one
+    // with the template's text around it): then the passes in turn fill the same places.
+    if fills.iter().all(|(_, v)| !v.contains('{'))
+        && let Some(out) = render_once(template, &fills)
+    {
+        return out;
+    }
     let mut out = Cow::Borrowed(template);
-    for (name, v) in [
-        ("{param}", hit.param.as_deref()),
-        ("{value}", hit.value),
-        ("{image}", hit.image.as_deref()),
-        ("{snapshot}", hit.snapshot.as_deref()),
-    ] {
-        if let Some(filled) = replace_placeholder(&out, name, v.unwrap_or("")) {
+    for (name, v) in fills {
+        if let Some(filled) = replace_placeholder(&out, name, v) {
             out = Cow::Owned(filled);
         }
     }
     out.into_owned()
+}
+
+/// `render` in one pass over the template; `None` when a `{` of the template opens none of
+/// the placeholders (`{region}` included, left for [`render_region`]).
+fn render_once(template: &str, fills: &[(&str, &str); 4]) -> Option<String> {
+    let mut out = String::with_capacity(template.len() + fills.iter().map(|(_, v)| v.len()).sum::<usize>());
+    let (mut copied, mut from) = (0, 0);
+    while let Some(at) = template[from..].find('{').map(|i| from + i) {
+        let rest = &template[at..];
+        if let Some((name, v)) = fills.iter().find(|(name, _)| rest.starts_with(name)) {
+            out.push_str(&template[copied..at]);
+            out.push_str(v);
+            copied = at + name.len();
+            from = copied;
+        } else if rest.starts_with("{region}") {
+            from = at + "{region}".len();
+        } else {
+            return None;
+        }
+    }
+    out.push_str(&template[copied..]);
+    Some(out)
 }
 
 /// `text.replace(name, with)` for a `{name}` placeholder, or `None` when `text` has none:

@@ -538,9 +538,13 @@ fn messages_render_as_chained_replaces_would() {
         "{{param}}",
         "{param",
         "AMI name {value} is already in use by AMI {image}",
+        "{v{param}lue}",
+        "{valu{image}",
+        "{{region}param}",
+        "{region}{snapshot}{regio",
     ];
     for t in templates {
-        for h in [hit("Name", "v"), hit("{value}", "{image}"), hit("value", "{"), hit("", "")] {
+        for h in [hit("Name", "v"), hit("{value}", "{image}"), hit("value", "{"), hit("", ""), hit("a", "e}")] {
             assert_eq!(render(t, &h), chained(t, &h), "{t:?} {h:?}");
         }
     }
