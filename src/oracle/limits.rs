@@ -54,9 +54,14 @@ pub struct Limits {
     pub bool_false: String,
     pub bool_case_uncertain: bool,
     pub required: Vec<String>,
+    /// The slot of each `required` key in a parsed request ([`key::slot`]), found once rather
+    /// than by matching the key's text on every request.
+    pub required_slots: Vec<Option<usize>>,
     /// Required members whose absence AWS has been seen to let through.
     pub required_uncertain: Vec<String>,
     pub booleans: Vec<String>,
+    /// The slot of each `booleans` key, as `required_slots`.
+    pub boolean_slots: Vec<Option<usize>>,
     pub name_min: usize,
     pub name_max: usize,
     pub name_re: Pattern,
@@ -108,6 +113,9 @@ impl Limits {
         ] {
             p(k)?;
         }
+        let required: Vec<String> = spec.parameters.iter().filter(|p| p.required).map(|p| p.key.clone()).collect();
+        let booleans: Vec<String> =
+            spec.parameters.iter().filter(|p| p.ty == ParamType::Boolean).map(|p| p.key.clone()).collect();
         Ok(Limits {
             action: spec.operation.action.clone(),
             version: spec.operation.version.clone(),
@@ -125,14 +133,16 @@ impl Limits {
             bool_true: spec.encoding.boolean_values[0].clone(),
             bool_false: spec.encoding.boolean_values[1].clone(),
             bool_case_uncertain: spec.encoding.boolean_case_variants_uncertain,
-            required: spec.parameters.iter().filter(|p| p.required).map(|p| p.key.clone()).collect(),
+            required_slots: required.iter().map(|k| key::slot(k)).collect(),
+            required,
             required_uncertain: spec
                 .parameters
                 .iter()
                 .filter(|p| p.required && p.required_uncertain)
                 .map(|p| p.key.clone())
                 .collect(),
-            booleans: spec.parameters.iter().filter(|p| p.ty == ParamType::Boolean).map(|p| p.key.clone()).collect(),
+            boolean_slots: booleans.iter().map(|k| key::slot(k)).collect(),
+            booleans,
             name_min: need(key::NAME, "min_length", name.min_length)?,
             name_max: need(key::NAME, "max_length", name.max_length)?,
             name_re: Pattern::new(name.pattern.as_deref().unwrap_or_default(), re(key::NAME, name.pattern.as_ref())?),

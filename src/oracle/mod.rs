@@ -259,11 +259,17 @@ impl Oracle {
     pub fn predict(&self, world: &World, params: &Params) -> Prediction {
         let req = Request::parse(params, &self.simple_keys, &self.index_check);
         let image = self.source_image(world, &req);
+        let ctx = self.ctx(world, &req, image.as_deref());
         // On the stack: one hit per rule, and the spec's rule ids are unique, so there are at
         // most as many rules as the oracle implements.
         let mut hits = [const { Hit::at(Level::Quiet) }; rules::ALL.len()];
-        let hits = self.hits(world, &req, image.as_deref(), &mut hits);
-        self.compose(world, params, &req, hits)
+        // Each phase's rules are checked when `compose` reaches the phase: a request an early
+        // phase decides (most invalid ones) skips the later checks, the world lookups among them.
+        self.compose(world, params, &req, &mut hits[..self.rules.len()], Some(&ctx))
+    }
+
+    fn ctx<'a>(&'a self, world: &'a World, req: &'a Request<'a>, image: Option<&'a Image>) -> Ctx<'a> {
+        Ctx { spec: &self.spec, lim: &self.limits, world, req, image, token: std::cell::OnceCell::new() }
     }
 
     /// The source image the request names, if it exists and is visible in SourceRegion.
@@ -277,17 +283,10 @@ impl Oracle {
     /// Every rule's hit, in rule order, written into `out`.
     // Into a caller's array rather than returned in a new one (`array::from_fn`): the 38-hit
     // array was then moved out with a memcpy on every request, which cost more.
-    fn hits<'a, 'o>(
-        &'a self,
-        world: &'a World,
-        req: &'a Request<'a>,
-        image: Option<&'a Image>,
-        out: &'o mut [Hit<'a>],
-    ) -> &'o [Hit<'a>] {
-        let ctx = Ctx { spec: &self.spec, lim: &self.limits, world, req, image, token: std::cell::OnceCell::new() };
+    fn hits<'a, 'o>(&'a self, ctx: &Ctx<'a>, out: &'o mut [Hit<'a>]) -> &'o mut [Hit<'a>] {
         let out = &mut out[..self.rules.len()];
         for (hit, rule) in out.iter_mut().zip(&self.rules) {
-            *hit = (rule.check)(&ctx);
+            *hit = (rule.check)(ctx);
         }
         out
     }
@@ -296,8 +295,9 @@ impl Oracle {
     pub fn predict_traced(&self, world: &World, params: &Params) -> (Prediction, Trace) {
         let req = Request::parse(params, &self.simple_keys, &self.index_check);
         let image = self.source_image(world, &req);
+        let ctx = self.ctx(world, &req, image.as_deref());
         let mut hits = [const { Hit::at(Level::Quiet) }; rules::ALL.len()];
-        let hits = self.hits(world, &req, image.as_deref(), &mut hits);
+        let hits = self.hits(&ctx, &mut hits);
         let mut trace = Trace::default();
         for (i, h) in hits.iter().enumerate() {
             match h.level {
@@ -306,16 +306,31 @@ impl Oracle {
                 Level::Quiet => {}
             }
         }
-        (self.compose(world, params, &req, hits), trace)
+        (self.compose(world, params, &req, hits, None), trace)
     }
 
-    fn compose(&self, world: &World, params: &Params, req: &Request<'_>, hits: &[Hit<'_>]) -> Prediction {
+    /// The prediction from the rules' hits, phase by phase. With `check`, the hits of a phase
+    /// are worked out when the phase is reached (the rest stay quiet); without, `hits` holds
+    /// them all already.
+    fn compose<'a>(
+        &'a self,
+        world: &World,
+        params: &Params,
+        req: &Request<'_>,
+        hits: &mut [Hit<'a>],
+        check: Option<&Ctx<'a>>,
+    ) -> Prediction {
         let mut acc = Acc::new();
         let mut overlapping = false;
         let last = self.phases.len() - 1;
         for (pi, (combine, overlaps_next, members)) in self.phases.iter().enumerate() {
             if pi == last && (acc.decided || overlapping) {
                 break;
+            }
+            if let Some(ctx) = check {
+                for &i in members {
+                    hits[i] = (self.rules[i].check)(ctx);
+                }
             }
             let mut decides = false;
             for &i in members {

@@ -94,6 +94,12 @@ impl<'p> Request<'p> {
         key::slot(k).and_then(|i| self.slots[i])
     }
 
+    /// The value of the top-level key in `slot` (as [`key::slot`] gives it), exactly as sent.
+    #[inline]
+    pub fn at(&self, slot: Option<usize>) -> Option<&'p str> {
+        slot.and_then(|i| self.slots[i])
+    }
+
     /// The raw parameters.
     pub fn params(&self) -> &'p Params {
         self.params

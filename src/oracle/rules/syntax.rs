@@ -20,8 +20,8 @@ pub const MISSING: Rule = Rule {
         // uncertain; the level is certain as soon as any certain member is missing.
         let mut first = None;
         let mut level = Level::Uncertain;
-        for k in required {
-            match c.get(k) {
+        for (k, &at) in required.iter().zip(&lim.required_slots) {
+            match c.req.at(at) {
                 None if optional.contains(k) => continue,
                 None if lim.required_uncertain.contains(k) => {}
                 None | Some("") => level = Level::Fires,
@@ -32,7 +32,8 @@ pub const MISSING: Rule = Rule {
         if let Some(k) = first {
             return Hit::on(level, k, None);
         }
-        let minimal = required.iter().all(|k| c.get(k).is_some()) && c.req.params().len() == required.len();
+        let minimal =
+            lim.required_slots.iter().all(|&at| c.req.at(at).is_some()) && c.req.params().len() == required.len();
         Hit::near_if(minimal)
     },
 };
@@ -43,8 +44,8 @@ pub const BOOL: Rule = Rule {
     check: |c| {
         let lim = c.lim;
         let mut hit = Hit::QUIET;
-        for k in &lim.booleans {
-            if let Some(v) = c.get(k) {
+        for (k, &at) in lim.booleans.iter().zip(&lim.boolean_slots) {
+            if let Some(v) = c.req.at(at) {
                 let h = match lim.bool_text(v) {
                     BoolText::True => Hit::QUIET,
                     BoolText::False => Hit::NEAR,
