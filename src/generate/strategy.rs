@@ -101,7 +101,6 @@ pub fn valid(i: &Inputs, dry_run: bool) -> BoxedStrategy<Params> {
             let name = name_table.as_ref().map_or_else(|| fill(&name_ok, n, seed), |t| t.fill_after("", n, seed));
             p.insert(key::NAME.into(), name);
             p.insert(key::SOURCE_IMAGE_ID.into(), id);
-            p.insert(key::SOURCE_REGION.into(), region.clone());
             if d.chance(30) {
                 let n = d.len(0, l.desc_max);
                 p.insert(key::DESCRIPTION.into(), fill(TEXT, n, d.seed()));
@@ -151,6 +150,7 @@ pub fn valid(i: &Inputs, dry_run: bool) -> BoxedStrategy<Params> {
                     p.insert(key::ENCRYPTED.into(), l.bool_true.clone());
                 }
             }
+            p.insert(key::SOURCE_REGION.into(), region); // Moved in, now the Outpost ARN has read it.
             if d.chance(3) {
                 // The tags win, as `extend`'s would.
                 let mut tagged = full_tags.clone();
