@@ -45,6 +45,7 @@ class Mode:
     bench_seconds: float
     stateful: tuple
     moto_cases: dict
+    moto_reps: int
 
 
 FULL = Mode(
@@ -58,6 +59,9 @@ FULL = Mode(
     # Runs of 6-10 s against moto (~200-250 req/s): the start-up and --discover (~0.1 s) are
     # ~1 % of the wall time, not the 4 % they were in 2.5 s runs.
     moto_cases={1: 1_500, 8: 2_000},
+    # moto's own speed wanders by 10-20 % from one run to the next (Python, its growing state):
+    # more pairs, in alternating order, for a median that holds still.
+    moto_reps=5,
 )
 # Sized for the debug build, which generates about 100 times slower than the release one.
 QUICK = Mode(
@@ -67,6 +71,7 @@ QUICK = Mode(
     bench_seconds=0.3,
     stateful=(5, 20),
     moto_cases={1: 40, 8: 60},
+    moto_reps=1,
 )
 
 
@@ -310,16 +315,32 @@ def against_moto(binary, mode, tmp, results):
         # the harness did, seldom starts the list again (a body sent twice meets its own copy).
         n = record_bodies(binary, m.url, max(mode.moto_cases.values()) * 5 // 4, bodies, tmp, world)
         print(f"  recorded {n} bodies from a harness run against moto", flush=True)
-        for rep in range(mode.reps):
+        walls = {}
+        for rep in range(mode.moto_reps):
             for c, cases in mode.moto_cases.items():
+                # Every other pair runs wrk first (for as long as the harness's last run took),
+                # so that moto slowing down or speeding up over the minutes favours neither.
+                wrk_first = rep % 2 == 1 and c in walls
+                if wrk_first:
+                    m.reset()
+                    w = wrk(m.url, c, max(1, round(walls[c])), bodies, tmp, m.pid)
                 m.reset()
                 h = harness(binary, m.url, cases, c, tmp, m.pid, world)
-                m.reset()
-                w = wrk(m.url, c, max(1, round(h["wall"])), bodies, tmp, m.pid)
-                print(f"  moto C={c} #{rep + 1}: harness {h['rps']:.0f} req/s, wrk {w['rps']:.0f} req/s", flush=True)
+                walls[c] = h["wall"]
+                if not wrk_first:
+                    m.reset()
+                    w = wrk(m.url, c, max(1, round(h["wall"])), bodies, tmp, m.pid)
+                order = "wrk first" if wrk_first else "harness first"
+                print(
+                    f"  moto C={c} #{rep + 1} ({order}): harness {h['rps']:.0f} req/s (moto at "
+                    f"{h['server_cpu_pct']:.0f} % CPU), wrk {w['rps']:.0f} req/s (moto at {w['server_cpu_pct']:.0f} %)",
+                    flush=True,
+                )
                 results.add(f"moto.c{c}.harness", h["rps"])
                 results.add(f"moto.c{c}.wrk", w["rps"])
                 results.add(f"moto.c{c}.ratio", h["rps"] / w["rps"])
+                results.add(f"moto.c{c}.server_cpu", h["server_cpu_pct"])
+                results.add(f"moto.c{c}.harness_us", h["us_per_request"])
                 if c == 1:
                     m.reset()
                     seconds = max(1.0, h["wall"])
@@ -452,8 +473,22 @@ def render(results, mode, info, command, load_before, load_after):
                 verdict(ratio >= 0.95),
             )
         )
+    rows.append(
+        (
+            "moto's CPU while the harness runs, C=" + "/".join(map(str, mode.moto_cases)) + " (100 % = one core)",
+            " / ".join(f"{r(f'moto.c{c}.server_cpu'):.0f} %" for c in mode.moto_cases)
+            + "; harness "
+            + " / ".join(f"{r(f'moto.c{c}.harness_us'):.0f}" for c in mode.moto_cases)
+            + " µs CPU per request",
+            "",
+            "",
+        )
+    )
     once = f"; {mem[-1]:,} cases once" if mem[-1] >= 1_000_000 else ""
-    table = [f"| what | measured (median of {mode.reps}{once}) | goal | |", "|---|---|---|---|"]
+    table = [
+        f"| what | measured (median of {mode.reps}; of {mode.moto_reps} against moto{once}) | goal | |",
+        "|---|---|---|---|",
+    ]
     table += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
     serve_ratios = "/".join(f"{r(f'serve.c{c}.ratio'):.2f}" for c in mode.serve_cases)
     moto_ratios = "/".join(f"{r(f'moto.c{c}.ratio'):.2f}" for c in mode.moto_cases)

@@ -231,7 +231,7 @@ pub fn namespace_finding(reply: &Reply, namespace: Option<&str>, accepted: &[Str
     Some(Finding::WrongNamespace { got: namespace.map(str::to_owned), expected })
 }
 
-/// Adds what an SDK would read differently (see [`crate::wire::sdk_reading`]) to a verdict:
+/// Adds what an SDK would read differently (see [`crate::wire::decode_xml_read`]) to a verdict:
 /// a conforming case becomes a deviation, a deviation gets one more finding. A case that is
 /// unparseable or got no answer is left as it is.
 pub fn with_sdk_reading(verdict: Verdict, why: Option<String>) -> Verdict {

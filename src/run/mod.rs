@@ -428,8 +428,7 @@ impl Runner {
                 let verdict = judge(&prediction, *status, reply, expected_image, exact.as_deref(), &*self.codes);
                 // Only the EC2 dialect is what an AWS SDK reads, and only it has XML namespaces.
                 let ec2 = self.target.dialect == Dialect::Ec2Query;
-                let sdk = ec2.then(|| crate::wire::sdk_reading(*status, &sent.raw));
-                let verdict = with_sdk_reading(verdict, sdk.flatten());
+                let verdict = with_sdk_reading(verdict, sent.sdk.clone().filter(|_| ec2));
                 with_finding(verdict, ec2.then(|| self.namespace_finding(&params, reply, &sent.raw)).flatten())
             }
             Err(error) => Verdict::Transport { error: error.to_string() },

@@ -30,6 +30,9 @@ pub struct Sent {
     /// The final reply's body as read, for callers that decode another operation's answer
     /// (the stateful checks read DescribeImages through this path).
     pub(crate) raw: Vec<u8>,
+    /// What an AWS SDK would read differently in the final EC2 XML reply (see
+    /// [`wire::sdk`]), found as it was decoded.
+    pub(crate) sdk: Option<String>,
     /// The last attempt's headers, as signed (what a reproduction shows, secrets left out).
     headers: http::HeaderMap,
     body: String,
@@ -161,7 +164,7 @@ impl Sender {
                 Ok(seq) => Some((journal, seq)),
                 Err(e) => {
                     let outcome = Err(SendError::Journal(e));
-                    return Sent { outcome, attempts: 0, raw: vec![], headers: unsigned(base), body };
+                    return Sent { outcome, attempts: 0, raw: vec![], sdk: None, headers: unsigned(base), body };
                 }
             },
             None => None,
@@ -243,10 +246,10 @@ impl Sender {
             counters.retries.fetch_add(1, Ordering::Relaxed);
             tokio::time::sleep(backoff(target.backoff, attempts)).await;
         };
-        let mut raw = Vec::new();
+        let (mut raw, mut sdk) = (Vec::new(), None);
         let outcome = match outcome {
-            Attempt::Done(status, reply, body) => {
-                raw = body;
+            Attempt::Done(status, reply, body, reading) => {
+                (raw, sdk) = (body, reading);
                 Ok((status, reply))
             }
             Attempt::Throttled(status, reply) => {
@@ -260,7 +263,7 @@ impl Sender {
             Attempt::Failed(error) => Err(SendError::Failed(error)),
         };
         let headers = headers.unwrap_or_else(|| unsigned(base));
-        Sent { outcome, attempts, raw, headers, body }
+        Sent { outcome, attempts, raw, sdk, headers, body }
     }
 }
 
@@ -270,7 +273,8 @@ const INLINE_DECODE: usize = 16 << 10;
 
 /// What one attempt came to.
 enum Attempt {
-    Done(u16, Reply, Vec<u8>),
+    /// The status, the decoded reply, the body, and what an SDK would read differently.
+    Done(u16, Reply, Vec<u8>, Option<String>),
     Throttled(u16, Reply),
     /// Worth another attempt.
     Connect(TransportError),
@@ -284,13 +288,13 @@ impl Sender {
             Err(TransportError::TooLarge { status, max, head }) => {
                 let head = String::from_utf8_lossy(&head).into_owned();
                 let reason = format!("body larger than {max} bytes");
-                return Attempt::Done(status, Reply::Unparseable { reason, head }, Vec::new());
+                return Attempt::Done(status, Reply::Unparseable { reason, head }, Vec::new(), None);
             }
             // A redirect is the endpoint's answer, and a wrong one: judged, not retried or followed.
             Err(TransportError::Redirect { status, location, head }) => {
                 let (reason, head) =
                     (ec2::redirect_words(location.as_deref()), String::from_utf8_lossy(&head).into_owned());
-                return Attempt::Done(status, Reply::Unparseable { reason, head }, Vec::new());
+                return Attempt::Done(status, Reply::Unparseable { reason, head }, Vec::new(), None);
             }
             Err(e @ (TransportError::Connect(_) | TransportError::BodyLost(_))) => return Attempt::Connect(e),
             Err(e) => return Attempt::Failed(e),
@@ -304,16 +308,16 @@ async fn decoded(target: &Target, status: u16, bytes: Vec<u8>) -> Attempt {
     let dialect = target.dialect;
     let inline = bytes.len() <= INLINE_DECODE;
     let decode = move || {
-        let reply = match dialect {
-            Dialect::Ec2Query => wire::decode_xml(status, &bytes),
-            Dialect::JsonEnvelope => wire::decode_json(status, &bytes),
+        let (reply, sdk) = match dialect {
+            Dialect::Ec2Query => wire::decode_xml_read(status, &bytes),
+            Dialect::JsonEnvelope => (wire::decode_json(status, &bytes), None),
         };
-        (reply, bytes)
+        (reply, sdk, bytes)
     };
     // Decoding a large or deeply nested body is CPU work: off the async workers, it cannot hold
     // up the reads and timeouts of the other requests in flight (they would time out). A small
     // one decodes in microseconds, less than the hand-over to a blocking thread costs.
-    let (reply, bytes) = if inline {
+    let (reply, sdk, bytes) = if inline {
         decode()
     } else {
         match tokio::task::spawn_blocking(decode).await {
@@ -323,7 +327,7 @@ async fn decoded(target: &Target, status: u16, bytes: Vec<u8>) -> Attempt {
         }
     };
     let throttled = target.protocol.is_throttled(status, &reply);
-    if throttled { Attempt::Throttled(status, reply) } else { Attempt::Done(status, reply, bytes) }
+    if throttled { Attempt::Throttled(status, reply) } else { Attempt::Done(status, reply, bytes, sdk) }
 }
 
 /// Exponential backoff with full jitter, capped at 20 s.

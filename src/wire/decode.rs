@@ -228,7 +228,7 @@ fn push_text(capture: &mut Option<Capture>, depth: usize, s: &str) {
 
 /// Closes the innermost element, storing a capture that ends with it.
 fn close(out: &mut Scan, path: &mut Vec<String>, capture: &mut Option<Capture>, root_closed: &mut bool) {
-    // Kept as written: `decode_xml` trims, `sdk_reading` reports what trimming hid.
+    // Kept as written: `decode_xml` trims, the SDK reading reports what trimming hid.
     if let Some(c) = capture.take_if(|c| c.depth == path.len()) {
         *out.slot(c.field) = Some(c.text);
     }
@@ -252,6 +252,11 @@ fn close(out: &mut Scan, path: &mut Vec<String>, capture: &mut Option<Capture>, 
 ///
 /// Never panics; the work is linear in the body's length, and stops at [`MAX_DEPTH`].
 pub fn decode_xml(status: u16, body: &[u8]) -> Reply {
+    decode_xml_scanned(status, body, |_| ())
+}
+
+/// [`decode_xml`], handing the scan to `scanned` when the body scans whole.
+pub(super) fn decode_xml_scanned(status: u16, body: &[u8], scanned: impl FnOnce(&Scan)) -> Reply {
     if body.is_empty() {
         return unparseable("empty body", body);
     }
@@ -266,7 +271,11 @@ pub fn decode_xml(status: u16, body: &[u8]) -> Reply {
     };
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut s = Scan::default();
-    let scanned = scan(text, &mut s);
+    let result = scan(text, &mut s);
+    if result.is_ok() {
+        scanned(&s);
+    }
+    let scanned = result;
     // An unknown root says more (an HTML page, S3's answer) than where its parse broke.
     if let Some(r) = s.root.as_deref()
         && r != SUCCESS_ROOT

@@ -24,7 +24,7 @@ pub use curl::curl_command;
 pub use decode::{Reply, decode_json, decode_xml, root_namespace};
 pub use encode::{form_body, json_body, percent_encode};
 pub use redact::{Redacting, Redactor};
-pub use sdk::sdk_reading;
+pub use sdk::decode_xml_read;
 pub use sign::{Credentials, sign};
 pub use signer::Signer;
 

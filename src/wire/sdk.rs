@@ -1,33 +1,49 @@
 //! What an AWS SDK would make of an EC2 XML response: the cases where botocore reads a body
 //! differently from [`super::decode_xml`], which forgives them.
+//!
+//! Why botocore (the AWS SDK for Python, whose EC2 parser the AWS CLI shares) would read an
+//! EC2 XML response differently from [`decode_xml`](super::decode_xml), or not at all:
+//!
+//! - bytes before an XML declaration (a blank line, a second declaration): expat refuses the
+//!   document and botocore raises `ResponseParserError`;
+//! - whitespace around the text of `<Code>` or `<imageId>`: botocore keeps it, so code that
+//!   compares `Error.Code` or uses `ImageId` gets `" InvalidAMIID.NotFound "`;
+//! - an error envelope with a 2xx status: botocore parses a 2xx as the operation's result, so
+//!   the error reads as a CopyImage result without an `ImageId`.
+//!
+//! [`decode_xml_read`](super::decode_xml_read) gives the reading with the decoded reply, from
+//! one scan. A body [`decode_xml`](super::decode_xml) cannot read is not judged here.
 
-use super::decode::{ERROR_ROOT, Scan, is_2xx, scan};
+use super::Reply;
+use super::decode::{ERROR_ROOT, Scan, is_2xx};
 
-/// Why botocore (the AWS SDK for Python, whose EC2 parser the AWS CLI shares) would read an
-/// EC2 XML response differently from [`decode_xml`](super::decode_xml), or not at all; `None` when it reads the
-/// same. [`decode_xml`](super::decode_xml) forgives these, so without this check they would pass unseen:
-///
-/// - bytes before an XML declaration (a blank line, a second declaration): expat refuses the
-///   document and botocore raises `ResponseParserError`;
-/// - whitespace around the text of `<Code>` or `<imageId>`: botocore keeps it, so code that
-///   compares `Error.Code` or uses `ImageId` gets `" InvalidAMIID.NotFound "`;
-/// - an error envelope with a 2xx status: botocore parses a 2xx as the operation's result, so
-///   the error reads as a CopyImage result without an `ImageId`.
-///
-/// A body [`decode_xml`](super::decode_xml) cannot read is not judged here. Never panics.
-pub fn sdk_reading(status: u16, body: &[u8]) -> Option<String> {
+/// [`decode_xml`](super::decode_xml) and what an AWS SDK would read differently in the body (see the module's text),
+/// from one scan of it.
+pub fn decode_xml_read(status: u16, body: &[u8]) -> (Reply, Option<String>) {
+    let mut reading = prolog_reading(body);
+    let reply = super::decode::decode_xml_scanned(status, body, |s| {
+        if reading.is_none() {
+            reading = scan_reading(status, s);
+        }
+    });
+    (reply, reading)
+}
+
+/// The first check of [`decode_xml_read`](super::decode_xml_read)'s SDK reading: bytes before an
+/// XML declaration.
+fn prolog_reading(body: &[u8]) -> Option<String> {
     let body = body.strip_prefix("\u{feff}".as_bytes()).unwrap_or(body);
     // Only the prolog counts: "<?xml" in a message's text is text.
     let root = body.windows(2).position(|w| w[0] == b'<' && w[1].is_ascii_alphabetic()).unwrap_or(body.len());
     // A declaration anywhere but at byte 0 (a second one included) is refused.
-    if let Some(at) = body[..root].windows(5).skip(1).position(|w| w == b"<?xml").map(|p| p + 1) {
-        return Some(format!(
-            "{at} bytes before an XML declaration: botocore raises ResponseParserError (a declaration must open the document)"
-        ));
-    }
-    let text = std::str::from_utf8(body).ok()?;
-    let mut s = Scan::default();
-    scan(text, &mut s).ok()?;
+    let at = body[..root].windows(5).skip(1).position(|w| w == b"<?xml").map(|p| p + 1)?;
+    Some(format!(
+        "{at} bytes before an XML declaration: botocore raises ResponseParserError (a declaration must open the document)"
+    ))
+}
+
+/// The other checks of the SDK reading, on a body that scanned whole, from its scan.
+fn scan_reading(status: u16, s: &Scan) -> Option<String> {
     for (element, value) in [("Code", &s.code), ("imageId", &s.image_id)] {
         if let Some(v) = value
             && v.trim() != v
@@ -45,7 +61,11 @@ pub fn sdk_reading(status: u16, body: &[u8]) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+
+    /// What an SDK would read differently in `body`.
+    fn sdk_reading(status: u16, body: &[u8]) -> Option<String> {
+        super::decode_xml_read(status, body).1
+    }
 
     const ERROR: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>InvalidAMIID.NotFound</Code><Message>m</Message></Error></Errors><RequestID>r</RequestID></Response>";
     const SUCCESS: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<CopyImageResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"><requestId>r</requestId><imageId>ami-12345678</imageId></CopyImageResponse>";
@@ -93,6 +113,17 @@ mod tests {
             super::super::Reply::Error { code, .. } if code == "InvalidAMIID.NotFound"));
         let padded = SUCCESS.replace("<imageId>ami-12345678", "<imageId>\n  ami-12345678 ");
         assert!(why(200, &padded).starts_with("whitespace around the <imageId> text"), "{}", why(200, &padded));
+    }
+
+    #[test]
+    fn the_reply_read_with_the_sdk_reading_is_the_decoders() {
+        let bodies = [ERROR.to_owned(), SUCCESS.to_owned(), format!("\n{SUCCESS}"), String::new(), "<html>".into()];
+        for body in bodies {
+            for status in [200, 400, 500] {
+                let (reply, _) = super::decode_xml_read(status, body.as_bytes());
+                assert_eq!(reply, super::super::decode_xml(status, body.as_bytes()), "{status} {body:?}");
+            }
+        }
     }
 
     #[test]
