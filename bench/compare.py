@@ -308,7 +308,9 @@ def against_serve(binary, mode, tmp, results):
 
 def against_moto(binary, mode, tmp, results):
     with Moto(binary) as m:
-        world = ["--discover", MOTO_AMI]
+        # No shrinking: its candidates are requests the recorded bodies do not hold (many of
+        # them crash moto, its dearest answer), so wrk would not be sent the same requests.
+        world = ["--discover", MOTO_AMI, "--shrink-budget", 0]
         bodies = Path(tmp) / "moto-bodies.txt"
         m.reset()
         # A quarter more than the longest harness run sends, so that wrk, running as long as
@@ -364,8 +366,13 @@ def memory_and_speed(binary, mode, tmp, results):
         m = re.search(r"= (\d+) cases/s", p.stdout)
         if not m:
             fail(f"`bench` printed no rate:\n{p.stdout}")
-        print(f"  bench: {int(m.group(1))} cases/s", flush=True)
-        results.add("bench", int(m.group(1)))
+        # Cases per second of the thread's own CPU time (Linux tells it; elsewhere the wall
+        # clock's rate stands in): what one core does, whatever else the machine runs.
+        cpu = re.search(r"= (\d+) cases per CPU-second", p.stdout)
+        rate = int(cpu.group(1)) if cpu else int(m.group(1))
+        print(f"  bench: {rate} cases per CPU-second ({int(m.group(1))} cases/s of wall time)", flush=True)
+        results.add("bench", rate)
+        results.add("bench.wall", int(m.group(1)))
     for n in mode.stateful:
         for _ in range(mode.reps):
             p = timed([binary, "run", "--cases", 1, "--stateful", n, "--quiet", "--output", out], tmp)
@@ -453,7 +460,14 @@ def render(results, mode, info, command, load_before, load_after):
             ),
         )
     )
-    rows.append(("`bench` (generate+predict, one thread)", f"{r('bench'):,.0f} cases/s", ">= 250,000", verdict(r("bench") >= 250_000)))
+    rows.append(
+        (
+            "`bench` (generate+predict, one thread)",
+            f"{r('bench'):,.0f} cases per CPU-second ({r('bench.wall'):,.0f} per second of wall time)",
+            ">= 250,000",
+            verdict(r("bench") >= 250_000),
+        )
+    )
     rows.append(
         (
             f"`run --stateful {s_small}` / `{s_large}` (embedded)",
@@ -499,7 +513,7 @@ def render(results, mode, info, command, load_before, load_after):
         f"bodies at concurrency {'/'.join(map(str, mode.serve_cases))}, and **{moto_ratios}x** wrk's against "
         f"moto 5.2.5 at concurrency {'/'.join(map(str, mode.moto_cases))}; it peaks at "
         f"**{r(f'memory.{mem[-1]}.mb'):.0f} MB** for {mem[-1]:,} cases and generates and predicts "
-        f"**{r('bench'):,.0f} cases/s** on one thread; {met} of {goals} goals met "
+        f"**{r('bench'):,.0f} cases per CPU-second** on one thread; {met} of {goals} goals met "
         f"([BENCHMARKS.md](BENCHMARKS.md): {info['cores']} cores, load {load_before} at the start, "
         f"`{command}`)."
     )
