@@ -238,9 +238,10 @@ def harness(binary, url, cases, concurrency, tmp, server_pid, extra=()):
     }
 
 
-def wrk(url, concurrency, seconds, bodies, tmp, server_pid):
-    """wrk replaying the recorded bodies for whole seconds, as many threads as cores allow."""
-    threads = 1 if concurrency == 1 else min(concurrency, os.cpu_count() or 2)
+def wrk(url, concurrency, seconds, bodies, tmp, server_pid, threads=None):
+    """wrk replaying the recorded bodies for whole seconds, as many threads as cores allow
+    unless `threads` says."""
+    threads = threads or (1 if concurrency == 1 else min(concurrency, os.cpu_count() or 2))
     env = dict(os.environ, BODIES=str(bodies))
     script = ROOT / "bench" / "replay.lua"
     # The harness's own default timeout (10 s), not wrk's 2 s: a loaded moto answers late.
@@ -320,18 +321,21 @@ def against_moto(binary, mode, tmp, results):
         walls = {}
         for rep in range(mode.moto_reps):
             for c, cases in mode.moto_cases.items():
-                # Every other pair runs wrk first (for as long as the harness's last run took),
-                # so that moto slowing down or speeding up over the minutes favours neither.
+                # One wrk thread, which sends the bodies in the harness's order (two would each
+                # start at their own offset: another sequence of state for moto); one sends
+                # thousands a second, far more than moto answers. Every other pair runs wrk
+                # first (for as long as the harness's last run took), so that moto slowing
+                # down or speeding up over the minutes favours neither.
                 wrk_first = rep % 2 == 1 and c in walls
                 if wrk_first:
                     m.reset()
-                    w = wrk(m.url, c, max(1, round(walls[c])), bodies, tmp, m.pid)
+                    w = wrk(m.url, c, max(1, round(walls[c])), bodies, tmp, m.pid, threads=1)
                 m.reset()
                 h = harness(binary, m.url, cases, c, tmp, m.pid, world)
                 walls[c] = h["wall"]
                 if not wrk_first:
                     m.reset()
-                    w = wrk(m.url, c, max(1, round(h["wall"])), bodies, tmp, m.pid)
+                    w = wrk(m.url, c, max(1, round(h["wall"])), bodies, tmp, m.pid, threads=1)
                 order = "wrk first" if wrk_first else "harness first"
                 print(
                     f"  moto C={c} #{rep + 1} ({order}): harness {h['rps']:.0f} req/s (moto at "
