@@ -255,8 +255,8 @@ pub fn decode_xml(status: u16, body: &[u8]) -> Reply {
     decode_xml_scanned(status, body, |_| ())
 }
 
-/// [`decode_xml`], handing the scan to `scanned` when the body scans whole.
-pub(super) fn decode_xml_scanned(status: u16, body: &[u8], scanned: impl FnOnce(&Scan)) -> Reply {
+/// [`decode_xml`], handing the scan to `on_scan` when the body scans whole.
+pub(super) fn decode_xml_scanned(status: u16, body: &[u8], on_scan: impl FnOnce(&Scan)) -> Reply {
     if body.is_empty() {
         return unparseable("empty body", body);
     }
@@ -271,11 +271,10 @@ pub(super) fn decode_xml_scanned(status: u16, body: &[u8], scanned: impl FnOnce(
     };
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut s = Scan::default();
-    let result = scan(text, &mut s);
-    if result.is_ok() {
-        scanned(&s);
+    let scanned = scan(text, &mut s);
+    if scanned.is_ok() {
+        on_scan(&s);
     }
-    let scanned = result;
     // An unknown root says more (an HTML page, S3's answer) than where its parse broke.
     if let Some(r) = s.root.as_deref()
         && r != SUCCESS_ROOT

@@ -17,8 +17,8 @@
 use super::Reply;
 use super::decode::{ERROR_ROOT, Scan, is_2xx};
 
-/// [`decode_xml`](super::decode_xml) and what an AWS SDK would read differently in the body (see the module's text),
-/// from one scan of it.
+/// [`decode_xml`](super::decode_xml) and what an AWS SDK would read differently in the body
+/// (the cases above), from one scan of it; `None` when it reads the same.
 pub fn decode_xml_read(status: u16, body: &[u8]) -> (Reply, Option<String>) {
     let mut reading = prolog_reading(body);
     let reply = super::decode::decode_xml_scanned(status, body, |s| {
@@ -61,7 +61,6 @@ fn scan_reading(status: u16, s: &Scan) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-
     /// What an SDK would read differently in `body`.
     fn sdk_reading(status: u16, body: &[u8]) -> Option<String> {
         super::decode_xml_read(status, body).1
