@@ -311,31 +311,34 @@ def against_moto(binary, mode, tmp, results):
     with Moto(binary) as m:
         # No shrinking: its candidates are requests the recorded bodies do not hold (many of
         # them crash moto, its dearest answer), so wrk would not be sent the same requests.
-        world = ["--discover", MOTO_AMI, "--shrink-budget", 0]
+        args = ["--discover", MOTO_AMI, "--shrink-budget", 0]
         bodies = Path(tmp) / "moto-bodies.txt"
         m.reset()
         # A quarter more than the longest harness run sends, so that wrk, running as long as
         # the harness did, seldom starts the list again (a body sent twice meets its own copy).
-        n = record_bodies(binary, m.url, max(mode.moto_cases.values()) * 5 // 4, bodies, tmp, world)
+        n = record_bodies(binary, m.url, max(mode.moto_cases.values()) * 5 // 4, bodies, tmp, args)
         print(f"  recorded {n} bodies from a harness run against moto", flush=True)
+
+        # One wrk thread, which sends the bodies in the harness's order (two would each start
+        # at their own offset: another sequence of state for moto); one sends thousands a
+        # second, far more than moto answers.
+        def replay(c, seconds):
+            m.reset()
+            return wrk(m.url, c, max(1, round(seconds)), bodies, tmp, m.pid, threads=1)
+
         walls = {}
         for rep in range(mode.moto_reps):
             for c, cases in mode.moto_cases.items():
-                # One wrk thread, which sends the bodies in the harness's order (two would each
-                # start at their own offset: another sequence of state for moto); one sends
-                # thousands a second, far more than moto answers. Every other pair runs wrk
-                # first (for as long as the harness's last run took), so that moto slowing
-                # down or speeding up over the minutes favours neither.
+                # Every other pair runs wrk first (for as long as the harness's last run took),
+                # so that moto slowing down or speeding up over the minutes favours neither.
                 wrk_first = rep % 2 == 1 and c in walls
                 if wrk_first:
-                    m.reset()
-                    w = wrk(m.url, c, max(1, round(walls[c])), bodies, tmp, m.pid, threads=1)
+                    w = replay(c, walls[c])
                 m.reset()
-                h = harness(binary, m.url, cases, c, tmp, m.pid, world)
+                h = harness(binary, m.url, cases, c, tmp, m.pid, args)
                 walls[c] = h["wall"]
                 if not wrk_first:
-                    m.reset()
-                    w = wrk(m.url, c, max(1, round(h["wall"])), bodies, tmp, m.pid, threads=1)
+                    w = replay(c, h["wall"])
                 order = "wrk first" if wrk_first else "harness first"
                 print(
                     f"  moto C={c} #{rep + 1} ({order}): harness {h['rps']:.0f} req/s (moto at "
