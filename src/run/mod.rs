@@ -307,17 +307,24 @@ impl Runner {
     {
         let concurrency = concurrency.max(1);
         let turns = order::Turns::new(concurrency);
-        stream::iter(cases).map(move |case| self.dispatch(case, turns.queue())).buffered(concurrency + AHEAD)
+        stream::iter(cases)
+            .map(move |case| self.dispatch(case, turns.queue()))
+            .buffered(concurrency + AHEAD)
+            .map(|record| *record)
     }
 
     /// Starts one case: its requests take their tickets now, and the case its turn on the
     /// wire, in case order (see [`order`]); it runs on a task of its own.
-    fn dispatch(self: &Arc<Self>, case: Case, turn: order::Turn) -> order::Spawned<CaseRecord> {
+    fn dispatch(self: &Arc<Self>, case: Case, turn: order::Turn) -> order::Spawned<Box<CaseRecord>> {
         let Case { id, target, setup, params, .. } = case;
         let steps: Vec<Queued> =
             setup.into_iter().map(|s| s.params).chain(std::iter::once(params)).map(|p| self.queue(p)).collect();
         let runner = Arc::clone(self);
-        order::Spawned(tokio::spawn(async move { runner.run_case(id, target, steps, turn).await }))
+        // Boxed, the future and the record: a case's future is a few KB and its record a few
+        // hundred bytes, and tokio and the ordering queue move each several times (building the
+        // task, dropping it, handing the record over, sorting it into case order); a box moves
+        // as a pointer.
+        order::Spawned(tokio::spawn(Box::pin(async move { Box::new(runner.run_case(id, target, steps, turn).await) })))
     }
 
     /// A request as this run sends it, with its ticket.

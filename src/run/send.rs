@@ -126,8 +126,9 @@ pub(crate) struct Sender {
 pub(crate) struct Prepared {
     body: String,
     base: Base,
-    /// The first attempt's request, signed, or why it cannot be built.
-    signed: Result<http::Request<Vec<u8>>, TransportError>,
+    /// The first attempt's request, signed, or why it cannot be built. Boxed: the futures that
+    /// carry it to the wire are moved as they are polled, and a request is a few hundred bytes.
+    signed: Result<Box<http::Request<Vec<u8>>>, TransportError>,
     /// The parameters of a live request (see [`live`]), for its journal entry.
     live: Option<Params>,
 }
@@ -151,7 +152,7 @@ impl Sender {
     /// `params` encoded for `target` and signed: everything of a request but sending it.
     pub(crate) fn prepare(&self, target: &Target, params: &Params) -> Prepared {
         let (body, base) = body_for(target, params);
-        let signed = ec2::build_routed(&self.route, target, &self.signer, &target.region, &body, base);
+        let signed = ec2::build_routed(&self.route, target, &self.signer, &target.region, &body, base).map(Box::new);
         Prepared { body, base, signed, live: live(target, params).map(|_| params.clone()) }
     }
 
@@ -215,7 +216,7 @@ impl Sender {
         target: &Target,
         body: String,
         base: Base,
-        signed: Result<http::Request<Vec<u8>>, TransportError>,
+        signed: Result<Box<http::Request<Vec<u8>>>, TransportError>,
         counters: &Counters,
     ) -> Sent {
         let mut first = Some(signed);
@@ -225,13 +226,13 @@ impl Sender {
             attempts += 1;
             counters.requests.fetch_add(1, Ordering::Relaxed);
             // Every attempt after the first is signed anew, at its own time.
-            let req = first
-                .take()
-                .unwrap_or_else(|| ec2::build_routed(&self.route, target, &self.signer, &target.region, &body, base));
+            let req = first.take().unwrap_or_else(|| {
+                ec2::build_routed(&self.route, target, &self.signer, &target.region, &body, base).map(Box::new)
+            });
             let outcome = match req {
                 Ok(req) => {
                     let outcome = self.attempt(target, &req).await;
-                    headers = Some(req.into_parts().0.headers);
+                    headers = Some((*req).into_parts().0.headers);
                     outcome
                 }
                 Err(e) => Attempt::Failed(e),
