@@ -583,15 +583,15 @@ fn creates(p: &Prediction) -> bool {
 }
 
 /// The values through which one request's outcome can depend on another's.
-fn shared_keys(params: &Params) -> Vec<String> {
+fn shared_keys(params: &Params) -> Vec<order::Key> {
     let mut keys = vec![];
     if let Some(n) = params.get("Name") {
-        keys.push(format!("name:{n}"));
+        keys.push(order::key(b'n', n.bytes()));
     }
     // Tokens that differ only in letter case meet too (the oracle tells a case twin of a used
     // token), so they share a line.
     if let Some(t) = params.get("ClientToken") {
-        keys.push(format!("token:{}", t.to_ascii_lowercase()));
+        keys.push(order::key(b't', t.bytes().map(|b| b.to_ascii_lowercase())));
     }
     keys
 }

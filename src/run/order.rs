@@ -9,6 +9,7 @@
 //! case order. And the handle of the task a case runs on.
 
 use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -24,25 +25,55 @@ pub(crate) struct Lines {
 #[derive(Debug, Default)]
 struct Waiting {
     next: u64,
-    lines: HashMap<String, VecDeque<u64>>,
+    lines: HashMap<Key, VecDeque<u64>, BuildHasherDefault<Spread>>,
+}
+
+/// A shared key as the lines know it: a 64-bit hash of its kind and its text (see [`key`]).
+/// Two keys with the same hash share a line: their requests then go in case order, as
+/// requests on one key do, and nothing else changes; a hash costs less than a string kept
+/// for every request.
+pub(crate) type Key = u64;
+
+/// The key of `kind` (a byte that keeps a Name from meeting the equal ClientToken) for the
+/// text `bytes`: FNV-1a, spread by splitmix64's finaliser.
+pub(crate) fn key(kind: u8, bytes: impl IntoIterator<Item = u8>) -> Key {
+    let fnv = |h: u64, b: u8| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+    super::splitmix64(bytes.into_iter().fold(fnv(0xcbf2_9ce4_8422_2325, kind), fnv))
+}
+
+/// The lines' hasher: a [`Key`] is a well-spread hash already, used as it is.
+#[derive(Default)]
+struct Spread(u64);
+
+impl Hasher for Spread {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u64` is called for a `Key`; anything else is folded in all the same.
+        self.0 = key(0, bytes.iter().copied()) ^ self.0.rotate_left(5);
+    }
+    fn write_u64(&mut self, k: u64) {
+        self.0 = k;
+    }
 }
 
 /// A request's places in the lines of its keys; dropping it leaves them.
 #[derive(Debug)]
 pub(crate) struct Ticket {
     lines: Arc<Lines>,
-    keys: Vec<String>,
+    keys: Vec<Key>,
     number: u64,
 }
 
 impl Lines {
     /// A ticket at the back of the line of each of `keys`.
-    pub(crate) fn take(self: &Arc<Self>, keys: Vec<String>) -> Ticket {
+    pub(crate) fn take(self: &Arc<Self>, keys: Vec<Key>) -> Ticket {
         let mut w = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
         let number = w.next;
         w.next += 1;
         for k in &keys {
-            w.lines.entry(k.clone()).or_default().push_back(number);
+            w.lines.entry(*k).or_default().push_back(number);
         }
         Ticket { lines: Arc::clone(self), keys, number }
     }
@@ -219,8 +250,8 @@ impl<T> Drop for Spawned<T> {
 mod tests {
     use super::*;
 
-    fn keys(k: &[&str]) -> Vec<String> {
-        k.iter().map(|s| (*s).to_owned()).collect()
+    fn keys(k: &[&str]) -> Vec<Key> {
+        k.iter().map(|s| key(b'k', s.bytes())).collect()
     }
 
     #[tokio::test]
@@ -241,7 +272,7 @@ mod tests {
         assert!(!waiting.is_finished());
         drop(a);
         assert_eq!(waiting.await.unwrap(), 1);
-        assert!(lines.waiting.lock().unwrap().lines.keys().eq(["token:u"].iter()), "b's lines are gone with it");
+        assert!(lines.waiting.lock().unwrap().lines.keys().eq(keys(&["token:u"]).iter()), "b's lines are gone with it");
         drop(c);
         assert!(lines.waiting.lock().unwrap().lines.is_empty());
     }

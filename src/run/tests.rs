@@ -345,4 +345,6 @@ fn tokens_that_differ_in_letter_case_share_a_line_and_names_do_not() {
         |pairs: &[(&str, &str)]| -> Params { pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect() };
     assert_eq!(shared_keys(&params(&[("ClientToken", "Tok-1")])), shared_keys(&params(&[("ClientToken", "tOK-1")])));
     assert_ne!(shared_keys(&params(&[("Name", "Copy")])), shared_keys(&params(&[("Name", "copy")])));
+    // A Name and a ClientToken of the same text are different state.
+    assert_ne!(shared_keys(&params(&[("Name", "x")])), shared_keys(&params(&[("ClientToken", "x")])));
 }
