@@ -101,68 +101,21 @@ impl Scan {
     }
 }
 
-/// The local names of the open elements, the root's first, in one buffer: an element opened
-/// costs no allocation of its own.
-#[derive(Default)]
-struct Path {
-    names: String,
-    starts: Vec<usize>,
-}
-
-impl Path {
-    fn len(&self) -> usize {
-        self.starts.len()
-    }
-
-    fn is_empty(&self) -> bool {
-        self.starts.is_empty()
-    }
-
-    fn push(&mut self, name: &str) {
-        self.starts.push(self.names.len());
-        self.names.push_str(name);
-    }
-
-    fn pop(&mut self) {
-        if let Some(start) = self.starts.pop() {
-            self.names.truncate(start);
+/// The field an element at `path` (local names from the root) holds, if any. `first_error`
+/// says whether the innermost `Error` is the envelope's first.
+///
+/// Matches the path in place: copying it per element made decoding quadratic in the depth.
+fn field_at(path: &[String], first_error: bool) -> Option<Field> {
+    match path {
+        [root, leaf] if root == SUCCESS_ROOT && leaf == "imageId" => Some(Field::ImageId),
+        [root, leaf]
+            if (root == SUCCESS_ROOT || root == ERROR_ROOT)
+                && matches!(leaf.as_str(), "requestId" | "RequestId" | "RequestID") =>
+        {
+            Some(Field::RequestId)
         }
-    }
-
-    /// The name of the `i`-th open element (the root's is the 0th).
-    fn get(&self, i: usize) -> &str {
-        let end = self.starts.get(i + 1).copied().unwrap_or(self.names.len());
-        &self.names[self.starts[i]..end]
-    }
-
-    /// Whether the open elements are `names`, from the root.
-    fn is(&self, names: &[&str]) -> bool {
-        self.len() == names.len() && names.iter().enumerate().all(|(i, n)| self.get(i) == *n)
-    }
-
-    fn last(&self) -> Option<&str> {
-        self.len().checked_sub(1).map(|i| self.get(i))
-    }
-}
-
-/// The field an element at `path` holds, if any. `first_error` says whether the innermost
-/// `Error` is the envelope's first.
-fn field_at(path: &Path, first_error: bool) -> Option<Field> {
-    match path.len() {
-        2 => {
-            let (root, leaf) = (path.get(0), path.get(1));
-            if root == SUCCESS_ROOT && leaf == "imageId" {
-                Some(Field::ImageId)
-            } else if (root == SUCCESS_ROOT || root == ERROR_ROOT)
-                && matches!(leaf, "requestId" | "RequestId" | "RequestID")
-            {
-                Some(Field::RequestId)
-            } else {
-                None
-            }
-        }
-        4 if first_error && path.get(0) == ERROR_ROOT && path.get(1) == "Errors" && path.get(2) == "Error" => {
-            match path.get(3) {
+        [root, errors, error, leaf] if first_error && root == ERROR_ROOT && errors == "Errors" && error == "Error" => {
+            match leaf.as_str() {
                 "Code" => Some(Field::Code),
                 "Message" => Some(Field::Message),
                 _ => None,
@@ -188,7 +141,7 @@ pub(crate) fn resolve_ref(r: &BytesRef<'_>) -> String {
 /// fields; on error `out` still holds the root, if one was seen.
 pub(super) fn scan(text: &str, out: &mut Scan) -> Result<(), String> {
     let mut reader = quick_xml::Reader::from_str(text);
-    let mut path = Path::default();
+    let mut path: Vec<String> = Vec::new();
     let mut errors_seen = 0usize;
     let mut root_closed = false;
     let mut capture: Option<Capture> = None;
@@ -210,14 +163,15 @@ pub(super) fn scan(text: &str, out: &mut Scan) -> Result<(), String> {
                 }
                 let local = e.local_name();
                 let name: &str = local.as_ref();
+                let name = name.to_owned();
                 if out.root.is_none() {
-                    out.root = Some(name.to_owned());
+                    out.root = Some(name.clone());
                 }
                 path.push(name);
-                if path.is(&[ERROR_ROOT, "Errors"]) {
+                if path.len() == 2 && path[0] == ERROR_ROOT && path[1] == "Errors" {
                     out.has_errors = true;
                 }
-                if path.is(&[ERROR_ROOT, "Errors", "Error"]) {
+                if path.len() == 3 && path[..] == [ERROR_ROOT, "Errors", "Error"] {
                     errors_seen += 1;
                 }
                 let field = field_at(&path, errors_seen == 1);
@@ -230,22 +184,23 @@ pub(super) fn scan(text: &str, out: &mut Scan) -> Result<(), String> {
             }
             Event::End(_) => close(out, &mut path, &mut capture, &mut root_closed),
             Event::Text(t) => {
-                if path.is_empty() && !t.xml10_content().trim().is_empty() {
+                let s = t.xml10_content();
+                if path.is_empty() && !s.trim().is_empty() {
                     return Err("text outside the root element".to_owned());
                 }
-                push_text(&mut capture, path.len(), || t.xml10_content());
+                push_text(&mut capture, path.len(), &s);
             }
             Event::CData(t) => {
                 if path.is_empty() {
                     return Err("CDATA outside the root element".to_owned());
                 }
-                push_text(&mut capture, path.len(), || t.xml10_content());
+                push_text(&mut capture, path.len(), &t.xml10_content());
             }
             Event::GeneralRef(r) => {
                 if path.is_empty() {
                     return Err("entity reference outside the root element".to_owned());
                 }
-                push_text(&mut capture, path.len(), || resolve_ref(&r));
+                push_text(&mut capture, path.len(), &resolve_ref(&r));
             }
             // A second, inner declaration (moto-ext's error template) is as harmless as the first.
             Event::Decl(_) | Event::PI(_) | Event::Comment(_) | Event::DocType(_) => {}
@@ -262,18 +217,17 @@ pub(super) fn scan(text: &str, out: &mut Scan) -> Result<(), String> {
     Ok(())
 }
 
-/// Appends text found at `depth` to the capture, if it is the capture's own element's. The
-/// text is read (line ends normalised, a reference resolved) only then: most is no field's.
-fn push_text<S: AsRef<str>>(capture: &mut Option<Capture>, depth: usize, text: impl FnOnce() -> S) {
+/// Appends text found at `depth` to the capture, if it is the capture's own element's.
+fn push_text(capture: &mut Option<Capture>, depth: usize, s: &str) {
     if let Some(c) = capture
         && c.depth == depth
     {
-        c.text.push_str(text().as_ref());
+        c.text.push_str(s);
     }
 }
 
 /// Closes the innermost element, storing a capture that ends with it.
-fn close(out: &mut Scan, path: &mut Path, capture: &mut Option<Capture>, root_closed: &mut bool) {
+fn close(out: &mut Scan, path: &mut Vec<String>, capture: &mut Option<Capture>, root_closed: &mut bool) {
     // Kept as written: `decode_xml` trims, the SDK reading reports what trimming hid.
     if let Some(c) = capture.take_if(|c| c.depth == path.len()) {
         *out.slot(c.field) = Some(c.text);
@@ -331,8 +285,7 @@ pub(super) fn decode_xml_scanned(status: u16, body: &[u8], on_scan: impl FnOnce(
     if let Err(reason) = scanned {
         return unparseable(reason, body);
     }
-    // Most values have nothing to trim: they are kept, not copied.
-    let trim = |v: Option<String>| v.map(|t| if t.trim().len() == t.len() { t } else { t.trim().to_owned() });
+    let trim = |v: Option<String>| v.map(|t| t.trim().to_owned());
     let (image_id, request_id, code, message) = (trim(s.image_id), trim(s.request_id), trim(s.code), trim(s.message));
     match (s.root.as_deref(), code) {
         (Some(SUCCESS_ROOT), _) if is_2xx(status) => Reply::Success { image_id, request_id },
