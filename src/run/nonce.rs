@@ -100,34 +100,53 @@ impl Nonce {
         &self.text
     }
 
-    fn shifts(&self) -> impl Iterator<Item = usize> + '_ {
-        self.text.chars().filter_map(position).cycle()
-    }
-
-    fn rotate(&self, value: &str, forward: bool) -> String {
-        let turn = |class: &[u8], p: usize, shift: usize| {
-            let (n, shift) = (class.len(), shift % class.len());
-            char::from(class[if forward { (p + shift) % n } else { (p + n - shift) % n }])
-        };
-        value
-            .chars()
-            .zip(self.shifts())
-            .map(|(c, shift)| match (position(c), position_in(&UNCERTAIN_AT, c)) {
-                (Some(p), _) => turn(ALPHABET, p, shift),
-                (None, Some(p)) => turn(UNCERTAIN, p, shift),
-                (None, None) => c,
-            })
-            .collect()
+    /// `value` with every character of a class turned by the nonce: the i-th character by the
+    /// position of the nonce's (i mod 8)-th, forward or back.
+    ///
+    /// Works on the bytes in place: only ASCII bytes (the classes' characters) are replaced, by
+    /// ASCII bytes, so the text stays UTF-8; a character of several bytes counts once, at its
+    /// first byte.
+    fn rotate(&self, value: String, forward: bool) -> String {
+        // How far each class turns forward at each of the nonce's characters: a turn back is
+        // the turn forward by the rest of the class.
+        let mut turns = [(0, 0); LEN];
+        let mut count = 0;
+        for (turn, shift) in turns.iter_mut().zip(self.text.chars().filter_map(position)) {
+            let by = |n: usize| if forward { shift % n } else { (n - shift % n) % n };
+            *turn = (by(ALPHABET.len()), by(UNCERTAIN.len()));
+            count += 1;
+        }
+        if count == 0 {
+            return String::new();
+        }
+        let mut bytes = value.into_bytes();
+        let mut at = 0;
+        for b in &mut bytes {
+            // A continuation byte belongs to the character its first byte began.
+            if *b & 0xc0 == 0x80 {
+                continue;
+            }
+            let (certain, uncertain) = turns[at];
+            at = if at + 1 == count { 0 } else { at + 1 };
+            let (p, q) = (ALPHABET_AT[usize::from(*b)], UNCERTAIN_AT[usize::from(*b)]);
+            if p != u8::MAX {
+                *b = turned(ALPHABET, p, certain);
+            } else if q != u8::MAX {
+                *b = turned(UNCERTAIN, q, uncertain);
+            }
+        }
+        String::from_utf8(bytes).expect("ASCII bytes replaced by ASCII bytes keep the text UTF-8")
     }
 
     /// The value as this run sends it.
+    #[cfg(test)]
     pub fn apply(&self, value: &str) -> String {
-        self.rotate(value, true)
+        self.rotate(value.to_owned(), true)
     }
 
     /// The generated value back from the one sent.
     pub fn undo(&self, value: &str) -> String {
-        self.rotate(value, false)
+        self.rotate(value.to_owned(), false)
     }
 
     /// The request as this run sends it: `ClientToken`, and `Name` unless it is in `kept`;
@@ -138,7 +157,7 @@ impl Nonce {
             if let Some(v) = out.get_mut(key)
                 && !(key == NAME && kept.contains(v.as_str()))
             {
-                *v = self.apply(v);
+                *v = self.rotate(std::mem::take(v), true);
                 keys.push(key.to_owned());
             }
         }
@@ -170,7 +189,7 @@ impl Rotation {
         if let Some(nonce) = Nonce::parse(&self.nonce) {
             for k in &self.keys {
                 if let Some(v) = out.get_mut(k) {
-                    *v = nonce.undo(v);
+                    *v = nonce.rotate(std::mem::take(v), false);
                 }
             }
         }
@@ -243,6 +262,13 @@ fn replace_standalone(text: &str, from: &str, to: &str) -> String {
     out
 }
 
+/// The character of `class` `by` places after the one at `p` (both less than its length),
+/// round to its start.
+fn turned(class: &[u8], p: u8, by: usize) -> u8 {
+    let to = usize::from(p) + by;
+    class[if to >= class.len() { to - class.len() } else { to }]
+}
+
 const NAME: &str = "Name";
 const TOKEN: &str = "ClientToken";
 
@@ -294,6 +320,38 @@ mod tests {
         }
         assert_eq!(n.apply("a-b"), "2xk");
         assert_eq!(n.apply("ééé"), "ééé");
+    }
+
+    /// The rotation character by character, as the nonce defines it: the i-th character turned
+    /// by the nonce's (i mod 8)-th.
+    fn rotated_by_chars(n: &Nonce, value: &str, forward: bool) -> String {
+        let shifts: Vec<usize> = n.text.chars().filter_map(position).collect();
+        let turn = |class: &[u8], p: usize, shift: usize| {
+            let (len, shift) = (class.len(), shift % class.len());
+            char::from(class[if forward { (p + shift) % len } else { (p + len - shift) % len }])
+        };
+        value
+            .chars()
+            .zip(shifts.iter().cycle())
+            .map(|(c, &shift)| match (position(c), position_in(&UNCERTAIN_AT, c)) {
+                (Some(p), _) => turn(ALPHABET, p, shift),
+                (None, Some(p)) => turn(UNCERTAIN, p, shift),
+                (None, None) => c,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_rotation_in_place_is_the_rotation_by_characters() {
+        let n = Nonce::parse("Zz9aB1cD").unwrap();
+        let all: String = (0u8..0x80).map(char::from).collect();
+        let values =
+            ["", "a", "my-copy", "é-a名b\u{1F600}c[d]'e@f", "\u{1F600}\u{1F600}xyz", all.as_str(), "ééé ééé (x)"];
+        for v in values.iter().map(|v| v.to_string()).chain([all.repeat(3), "名a".repeat(20)]) {
+            for forward in [true, false] {
+                assert_eq!(n.rotate(v.clone(), forward), rotated_by_chars(&n, &v, forward), "{v:?} {forward}");
+            }
+        }
     }
 
     #[test]

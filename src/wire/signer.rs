@@ -76,9 +76,7 @@ impl Signer {
         time: SystemTime,
     ) -> Result<(), WireError> {
         let (method, path, headers) = (parts.method.as_str(), parts.uri.path(), &mut parts.headers);
-        for h in [AUTHORIZATION.as_str(), X_AMZ_DATE, X_AMZ_SECURITY_TOKEN] {
-            headers.remove(h);
-        }
+        clear_signature(headers);
         let stamp = utc_stamp(time);
         let (date, stamp) = (stamp.date(), stamp.full());
         let token = self.credentials.session_token();
@@ -169,6 +167,19 @@ impl Signer {
         }
         let key = &cached.as_ref().expect("set above").key;
         calculate_signature(key, to_sign)
+    }
+}
+
+/// `headers` without a signature's headers, from an earlier signing.
+fn clear_signature(headers: &mut HeaderMap) {
+    let signature =
+        |name: &http::HeaderName| matches!(name.as_str(), "authorization" | X_AMZ_DATE | X_AMZ_SECURITY_TOKEN);
+    // A request is mostly signed once: a look at its few headers costs less than hashing three
+    // names to remove what is not there.
+    if headers.keys().any(signature) {
+        for h in [AUTHORIZATION.as_str(), X_AMZ_DATE, X_AMZ_SECURITY_TOKEN] {
+            headers.remove(h);
+        }
     }
 }
 

@@ -30,19 +30,39 @@ impl ser::Error for Failed {
 /// Appends every string of `value` to `buf` as its JSON form writes it: `"`, the escaped text,
 /// `"`. The buffer holds each string token of the JSON text byte for byte.
 pub(super) fn collect<T: Serialize + ?Sized>(value: &T, buf: &mut Vec<u8>) -> Result<(), Failed> {
-    value.serialize(&mut Strings { buf })
+    let start = buf.len();
+    let mut strings = Strings { buf, escape: false, pushed: 0 };
+    value.serialize(&mut strings)?;
+    let pushed = strings.pushed;
+    // Copied as they are, the strings are their JSON tokens unless one holds a byte serde_json
+    // escapes (`"`, `\`, a control character). The quotes around each string are two such
+    // bytes; any more, and the strings are collected again, escaped. One pass over the whole
+    // buffer costs less than a look at each string, and few records need the second
+    // collection. Counted in bytes, 255 at a time, the pass vectorises (a count in `usize`
+    // does not).
+    let special: usize = buf[start..]
+        .chunks(usize::from(u8::MAX))
+        .map(|chunk| usize::from(chunk.iter().fold(0u8, |n, &b| n + u8::from(b < 0x20 || b == b'"' || b == b'\\'))))
+        .sum();
+    if special == 2 * pushed {
+        return Ok(());
+    }
+    buf.truncate(start);
+    value.serialize(&mut Strings { buf, escape: true, pushed: 0 })
 }
 
 struct Strings<'b> {
     buf: &'b mut Vec<u8>,
+    /// Whether strings are written escaped, as serde_json writes them, or copied as they are.
+    escape: bool,
+    /// Strings written so far.
+    pushed: usize,
 }
 
 impl Strings<'_> {
     fn push(&mut self, s: &str) -> Done {
-        // serde_json escapes only `"`, `\` and control characters. Most strings have none,
-        // and a branch-free look for them is cheaper than its escaping loop, byte by byte.
-        let plain = !s.bytes().fold(false, |seen, b| seen | (b < 0x20) | (b == b'"') | (b == b'\\'));
-        if !plain {
+        self.pushed += 1;
+        if self.escape {
             return serde_json::to_writer(&mut *self.buf, s).map_err(|_| Failed);
         }
         self.buf.reserve(s.len() + 2);
@@ -246,6 +266,18 @@ mod tests {
             let mut buf = vec![];
             collect(text, &mut buf).unwrap();
             assert_eq!(String::from_utf8(buf).unwrap(), serde_json::to_string(text).unwrap(), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn a_string_to_escape_after_plain_ones_escapes_it_and_keeps_them() {
+        for odd in ["q\"uote", "back\\slash", "ctrl\u{1}", "\n"] {
+            let value = serde_json::json!({"a": "plain", "b": ["x", odd, 3], "c": "tail"});
+            let mut buf = b"kept".to_vec();
+            collect(&value, &mut buf).unwrap();
+            let json = |s: &str| serde_json::to_string(s).unwrap();
+            let want = format!("kept\"a\"\"plain\"\"b\"\"x\"{}\"c\"\"tail\"", json(odd));
+            assert_eq!(String::from_utf8(buf).unwrap(), want, "{odd:?}");
         }
     }
 
