@@ -27,8 +27,7 @@ pub fn record_copy(oracle: &Oracle, world: &mut World, params: &Params, image_id
     let tags = copy_tags(oracle, world, params);
     // The two comparisons the idempotency rules make (rules/idempotency.rs): a token's call
     // is kept as one digest for each instead of a hash per parameter (docs/memory.md).
-    let uncertain: Vec<String> = lim.idem_ignored.iter().chain(&lim.idem_uncertain).cloned().collect();
-    world.record_copy_compared(params, image_id, encrypted, [&lim.idem_ignored, &uncertain]);
+    world.record_copy_compared(params, image_id, encrypted, [&lim.idem_ignored, &lim.idem_ignored_or_uncertain]);
     if !tags.is_empty() {
         world.set_image_tags(image_id, tags);
     }

@@ -80,6 +80,9 @@ pub struct Limits {
     pub tags_per_resource: usize,
     pub idem_ignored: Vec<String>,
     pub idem_uncertain: Vec<String>,
+    /// `idem_ignored` then `idem_uncertain`: what the second comparison of a token's call
+    /// leaves out, joined once rather than for every copy recorded.
+    pub idem_ignored_or_uncertain: Vec<String>,
 }
 
 impl Limits {
@@ -97,6 +100,7 @@ impl Limits {
         let token = p(key::CLIENT_TOKEN)?;
         let dur = p(key::DURATION)?;
         let tag_key = p(key::TAG_KEY)?;
+        let idem = &spec.operation;
         let re = |k: &str, pat: Option<&String>| -> Result<Regex, SpecError> {
             pat.map(|s| spec.regex(s).clone())
                 .ok_or_else(|| spec.error(format!("parameter.{k}.pattern"), "missing; the oracle needs it"))
@@ -162,8 +166,9 @@ impl Limits {
             tag_key_forbidden: tag_key.forbidden_prefix.clone().unwrap_or_default(),
             tag_value_max: need(key::TAG_VALUE, "max_length", p(key::TAG_VALUE)?.max_length)?,
             tags_per_resource: spec.limits.tags_per_resource,
-            idem_ignored: spec.operation.idempotency_ignored.clone(),
-            idem_uncertain: spec.operation.idempotency_uncertain.clone(),
+            idem_ignored: idem.idempotency_ignored.clone(),
+            idem_uncertain: idem.idempotency_uncertain.clone(),
+            idem_ignored_or_uncertain: [idem.idempotency_ignored.as_slice(), &idem.idempotency_uncertain].concat(),
         })
     }
 

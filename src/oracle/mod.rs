@@ -260,12 +260,10 @@ impl Oracle {
         let req = Request::parse(params, &self.simple_keys, &self.index_check);
         let image = self.source_image(world, &req);
         let ctx = self.ctx(world, &req, image.as_deref());
-        // On the stack: one hit per rule, and the spec's rule ids are unique, so there are at
-        // most as many rules as the oracle implements.
-        let mut hits = [const { Hit::at(Level::Quiet) }; rules::ALL.len()];
-        // Each phase's rules are checked when `compose` reaches the phase: a request an early
-        // phase decides (most invalid ones) skips the later checks, the world lookups among them.
-        self.compose(world, params, &req, &mut hits[..self.rules.len()], Some(&ctx))
+        // Each rule is checked when `compose` reaches it, and its hit dropped there: a request
+        // an early rule decides (most invalid ones) skips the later checks, the world lookups
+        // among them, and no array of every rule's hit is set up and dropped per request.
+        self.compose(world, params, &req, |i| Cow::Owned((self.rules[i].check)(&ctx)))
     }
 
     fn ctx<'a>(&'a self, world: &'a World, req: &'a Request<'a>, image: Option<&'a Image>) -> Ctx<'a> {
@@ -280,24 +278,12 @@ impl Oracle {
         }
     }
 
-    /// Every rule's hit, in rule order, written into `out`.
-    // Into a caller's array rather than returned in a new one (`array::from_fn`): the 38-hit
-    // array was then moved out with a memcpy on every request, which cost more.
-    fn hits<'a, 'o>(&'a self, ctx: &Ctx<'a>, out: &'o mut [Hit<'a>]) -> &'o mut [Hit<'a>] {
-        let out = &mut out[..self.rules.len()];
-        for (hit, rule) in out.iter_mut().zip(&self.rules) {
-            *hit = (rule.check)(ctx);
-        }
-        out
-    }
-
     /// Predicts, and reports which rules fired or were met at their boundary.
     pub fn predict_traced(&self, world: &World, params: &Params) -> (Prediction, Trace) {
         let req = Request::parse(params, &self.simple_keys, &self.index_check);
         let image = self.source_image(world, &req);
         let ctx = self.ctx(world, &req, image.as_deref());
-        let mut hits = [const { Hit::at(Level::Quiet) }; rules::ALL.len()];
-        let hits = self.hits(&ctx, &mut hits);
+        let hits: Vec<Hit<'_>> = self.rules.iter().map(|r| (r.check)(&ctx)).collect();
         let mut trace = Trace::default();
         for (i, h) in hits.iter().enumerate() {
             match h.level {
@@ -306,20 +292,21 @@ impl Oracle {
                 Level::Quiet => {}
             }
         }
-        (self.compose(world, params, &req, hits, None), trace)
+        (self.compose(world, params, &req, |i| Cow::Borrowed(&hits[i])), trace)
     }
 
-    /// The prediction from the rules' hits, phase by phase. With `check`, the hits of a phase
-    /// are worked out when the phase is reached (the rest stay quiet); without, `hits` holds
-    /// them all already.
-    fn compose<'a>(
+    /// The prediction from the rules' hits, phase by phase; `hit_of(i)` is rule `i`'s hit,
+    /// asked for only when the rule is reached (at most once).
+    fn compose<'a, 'h>(
         &'a self,
         world: &World,
         params: &Params,
         req: &Request<'_>,
-        hits: &mut [Hit<'a>],
-        check: Option<&Ctx<'a>>,
-    ) -> Prediction {
+        hit_of: impl Fn(usize) -> Cow<'h, Hit<'a>>,
+    ) -> Prediction
+    where
+        'a: 'h,
+    {
         let mut acc = Acc::new();
         let mut overlapping = false;
         let last = self.phases.len() - 1;
@@ -327,14 +314,12 @@ impl Oracle {
             if pi == last && (acc.decided || overlapping) {
                 break;
             }
-            if let Some(ctx) = check {
-                for &i in members {
-                    hits[i] = (self.rules[i].check)(ctx);
-                }
-            }
             let mut decides = false;
+            // Whether a member fires (uncertain hits counted as they count): read only when none
+            // decides, and then no `break` below has skipped a member.
+            let mut fires = false;
             for &i in members {
-                let (rule, hit) = (&self.rules[i], &hits[i]);
+                let (rule, hit) = (&self.rules[i], hit_of(i));
                 let level = match (hit.level, rule.on_uncertain) {
                     (Level::Uncertain, OnUncertain::Ignored) => continue,
                     (Level::Uncertain, OnUncertain::Fires) => Level::Fires,
@@ -343,7 +328,8 @@ impl Oracle {
                 if !hit.fired() {
                     continue;
                 }
-                acc.add(rule, hit);
+                fires = true;
+                acc.add(rule, &hit);
                 if level == Level::Uncertain && rule.uncertain_also == Some(UncertainAlso::Canonical) {
                     let canon = canonical_params(params, &req.case_variants);
                     acc.merge(self.predict(world, &canon));
@@ -356,7 +342,7 @@ impl Oracle {
                     }
                 }
             }
-            if decides || (overlapping && members.iter().any(|&i| self.fires(&hits[i], i))) {
+            if decides || (overlapping && fires) {
                 if overlapping && decides {
                     break;
                 }
@@ -372,13 +358,6 @@ impl Oracle {
             }
         }
         acc.finish()
-    }
-}
-
-impl Oracle {
-    /// Whether rule `i`'s hit counts as firing, given how its uncertain hits count.
-    fn fires(&self, hit: &Hit<'_>, i: usize) -> bool {
-        hit.fired() && !(hit.level == Level::Uncertain && self.rules[i].on_uncertain == OnUncertain::Ignored)
     }
 }
 
