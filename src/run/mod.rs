@@ -297,8 +297,8 @@ impl Runner {
     /// Runs cases with at most `concurrency` requests on the wire, yielding records in case
     /// order. Each case runs as its own task on the runtime's workers (prediction, signing,
     /// judging and redaction included); the caller only takes the finished records, in order.
-    /// A case is taken from `cases` a little before a slot is free for it (two cases ahead),
-    /// so it is ready when its turn comes; cases take their slots in case order. At
+    /// A case is taken from `cases` a little before a slot is free for it (up to eight cases
+    /// ahead), so it is ready when its turn comes; cases take their slots in case order. At
     /// `concurrency` 1 the endpoint sees one request at a time, in case order. Dropping the
     /// stream stops the cases in flight.
     pub fn run<'a, I>(self: &'a Arc<Self>, cases: I, concurrency: usize) -> impl Stream<Item = CaseRecord> + 'a
@@ -309,7 +309,7 @@ impl Runner {
         let turns = order::Turns::new(concurrency);
         stream::iter(cases)
             .map(move |case| self.dispatch(case, turns.queue()))
-            .buffered(concurrency + AHEAD)
+            .buffered(concurrency + ahead(concurrency))
             .map(|record| *record)
     }
 
@@ -371,13 +371,13 @@ impl Runner {
             setup.push(rec);
         }
         let answered = self.exchange(under_test, &mut turn).await;
-        if turn.release() {
-            // Nothing else is out: the next case's request, woken by the release, goes out
-            // before this one is judged, so judging, redacting and reporting overlap its round
-            // trip instead of leaving the endpoint idle. With other requests out the endpoint
-            // has work; going on batches the sends, which costs less CPU on both sides.
-            order::yield_once().await;
-        }
+        turn.release();
+        // The next ready case's request, woken by the release, goes out before this one is
+        // judged, so judging, redacting and reporting overlap its round trip. Going on instead
+        // (when other requests were out) sent the freed slots' requests only after every reply
+        // in hand was judged: the endpoint waited meanwhile (measured: 0.3 of the 2 cores idle
+        // at concurrency 8 and 64, and fewer requests a second).
+        order::yield_once().await;
         // A deviating setup makes the case deviate whatever its own verdict: it needs its
         // reproduction then.
         let mut result = self.judge(answered, setup_curls || broken.is_some());
@@ -542,11 +542,15 @@ struct Answered {
     rotation: Option<nonce::Rotation>,
 }
 
-/// How many cases beyond those on the wire are taken and made ready ahead of their turn.
-// Measured at concurrency 1, 8 and 64: two keep the next request ready; as many as the
-// concurrency sent nothing sooner, cost CPU (more tasks waiting and woken) and would run on
-// after a Ctrl-C.
-const AHEAD: usize = 2;
+/// How many cases beyond those on the wire are taken and made ready ahead of their turn: as
+/// many as the slots a batch of replies frees, so each freed slot has its request ready, up to
+/// 8.
+// Measured at concurrency 1, 8 and 64: at 1, two keep the next request ready; at 8 and 64, two
+// left most freed slots waiting for a case to be generated after the batch was judged; 64 cost
+// more CPU (more tasks waiting and woken) than 8 and sent nothing sooner.
+fn ahead(concurrency: usize) -> usize {
+    concurrency.clamp(2, 8)
+}
 
 /// Makes `world` follow what the endpoint did with one request: a reserved copy is renamed to
 /// the id the endpoint gave it, or forgotten when the endpoint made none; a copy the prediction
