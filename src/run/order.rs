@@ -10,7 +10,6 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, oneshot};
@@ -132,9 +131,6 @@ impl Drop for Ticket {
 #[derive(Debug)]
 pub(crate) struct Turns {
     slots: Arc<Semaphore>,
-    /// Turns that hold their slot and have gone on to send: a slot the semaphore hands to a
-    /// waiting turn is not counted until that turn runs.
-    out: Arc<AtomicUsize>,
     /// Fired (or dropped) when the last case queued so far has its slot.
     last: Mutex<Option<oneshot::Receiver<()>>>,
 }
@@ -142,15 +138,14 @@ pub(crate) struct Turns {
 impl Turns {
     /// Turns with `slots` slots (at least one).
     pub(crate) fn new(slots: usize) -> Self {
-        Turns { slots: Arc::new(Semaphore::new(slots.max(1))), out: Arc::default(), last: Mutex::default() }
+        Turns { slots: Arc::new(Semaphore::new(slots.max(1))), last: Mutex::default() }
     }
 
     /// A turn behind every turn queued before it.
     pub(crate) fn queue(&self) -> Turn {
         let (after, next) = oneshot::channel();
         let before = self.last.lock().unwrap_or_else(|e| e.into_inner()).replace(next);
-        let (slots, out) = (Some(Arc::clone(&self.slots)), Arc::clone(&self.out));
-        Turn { slots, out, before, after: Some(after), held: None }
+        Turn { slots: Some(Arc::clone(&self.slots)), before, after: Some(after), held: None }
     }
 }
 
@@ -160,7 +155,6 @@ impl Turns {
 pub(crate) struct Turn {
     /// `None` for a case that runs on its own, and once the turn is over.
     slots: Option<Arc<Semaphore>>,
-    out: Arc<AtomicUsize>,
     before: Option<oneshot::Receiver<()>>,
     after: Option<oneshot::Sender<()>>,
     held: Option<OwnedSemaphorePermit>,
@@ -169,7 +163,7 @@ pub(crate) struct Turn {
 impl Turn {
     /// The turn of a case run on its own, outside any queue: never waits.
     pub(crate) fn free() -> Self {
-        Turn { slots: None, out: Arc::default(), before: None, after: None, held: None }
+        Turn { slots: None, before: None, after: None, held: None }
     }
 
     /// Waits until every case queued earlier has had its slot and one is free, then holds it.
@@ -183,36 +177,22 @@ impl Turn {
         // Only this turn waits on the semaphore now, so the slots go out in queue order. It is
         // never closed; if it were, the request would go out without a slot.
         self.held = Arc::clone(slots).acquire_owned().await.ok();
-        self.out.fetch_add(1, Ordering::Relaxed);
         if let Some(after) = self.after.take() {
             let _ = after.send(());
         }
     }
 
-    /// Gives the slot back for good (a later case may now be woken to take it); whether the
-    /// wire is idle now: a slot was held, and no other case has a request out. A case the
-    /// semaphore has just handed the slot to has none out yet: the permit goes straight to a
-    /// waiter, so the free permits cannot tell.
+    /// Gives the slot back for good (a later case may now be woken to take it); whether a slot
+    /// was held.
     pub(crate) fn release(&mut self) -> bool {
-        let (Some(_), Some(permit)) = (self.slots.take(), self.held.take()) else { return false };
-        let others = self.out.fetch_sub(1, Ordering::Relaxed) - 1;
-        drop(permit);
-        others == 0
+        self.slots.take();
+        self.held.take().is_some()
     }
 }
 
-impl Drop for Turn {
-    fn drop(&mut self) {
-        // A turn dropped with its slot (its case stopped) has nothing out any more.
-        if self.held.take().is_some() {
-            self.out.fetch_sub(1, Ordering::Relaxed);
-        }
-    }
-}
-
-/// Lets the tasks woken so far run before the caller goes on: after a [`Turn::release`] that
-/// left the wire idle, the next case sends its request before this one is judged. (tokio's
-/// `yield_now` waits for the I/O driver too, which costs a system call.)
+/// Lets the tasks woken so far run before the caller goes on: after a [`Turn::release`], the
+/// next case sends its request before this one is judged. (tokio's `yield_now` waits for the
+/// I/O driver too, which costs a system call.)
 pub(crate) async fn yield_once() {
     let mut yielded = false;
     std::future::poll_fn(|cx| {
@@ -248,6 +228,8 @@ impl<T> Drop for Spawned<T> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
     use super::*;
 
     fn keys(k: &[&str]) -> Vec<Key> {
@@ -278,7 +260,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn turns_go_in_queue_order_and_tell_when_the_wire_is_idle() {
+    async fn turns_go_in_queue_order() {
         let turns = Turns::new(2);
         let (mut a, mut b, mut c) = (turns.queue(), turns.queue(), turns.queue());
         // c is behind b, which has not asked for its slot yet: c waits although one is free.
@@ -292,27 +274,33 @@ mod tests {
         b.hold().await;
         tokio::task::yield_now().await;
         assert!(!c_waits.is_finished(), "both slots are held");
-        assert!(!a.release(), "b is still out");
+        assert!(a.release());
         let mut c = c_waits.await.unwrap();
-        assert!(!b.release(), "c is out");
-        assert!(c.release(), "nothing is out");
+        assert!(b.release() && c.release());
         assert!(!c.release() && !Turn::free().release(), "only a held slot is given back");
     }
 
     #[tokio::test]
-    async fn a_release_that_hands_the_only_slot_to_a_waiting_turn_leaves_the_wire_idle() {
-        // Concurrency 1: b waits for a's slot. When a gives it back, b has it but has not run
-        // to send, so nothing is out, and a must yield to let b send before a is judged.
+    async fn a_released_slot_goes_to_the_waiting_turn_which_sends_before_the_releaser_goes_on() {
+        // Concurrency 1: b waits for a's slot. When a gives it back and yields once, b has run
+        // to the point of sending before a goes on to be judged.
         let turns = Turns::new(1);
         let (mut a, mut b) = (turns.queue(), turns.queue());
         a.hold().await;
-        let b_waits = tokio::spawn(async move {
-            b.hold().await;
-            b
+        let sent = Arc::new(AtomicUsize::new(0));
+        let b_waits = tokio::spawn({
+            let sent = Arc::clone(&sent);
+            async move {
+                b.hold().await;
+                sent.fetch_add(1, Ordering::Relaxed);
+                b
+            }
         });
         tokio::task::yield_now().await;
         assert!(!b_waits.is_finished());
-        assert!(a.release(), "b has the slot but nothing is out");
+        assert!(a.release());
+        yield_once().await;
+        assert_eq!(sent.load(Ordering::Relaxed), 1, "b sent before a went on");
         let mut b = b_waits.await.unwrap();
         assert!(b.release());
     }
