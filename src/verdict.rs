@@ -220,6 +220,15 @@ pub fn success_namespaces(spec: &Spec, version: Option<&str>) -> Vec<String> {
     out
 }
 
+/// Whether `namespace` is the spec's own `operation.xml_namespace`, which
+/// [`success_namespaces`] accepts whatever version a request names (it always lists the spec's
+/// own version's forms): the answer of most successes, told without building the list.
+pub(crate) fn plainly_accepted(spec: &Spec, namespace: &str) -> bool {
+    let own = &spec.operation.xml_namespace;
+    // With two slashes at its end it is neither of the forms the list holds.
+    namespace == own && !own.ends_with("//")
+}
+
 /// The finding on a CopyImage success whose root's namespace (`namespace`, `None`: none) is
 /// not one of `accepted` (see [`success_namespaces`]); `None` for any other reply. AWS's
 /// error `<Response>` carries no namespace ([errors] example), so an error's is not judged.
@@ -479,6 +488,32 @@ mod tests {
         );
         // A Version that never existed gets no namespace of its own.
         assert_eq!(success_namespaces(&spec, Some("banana")), success_namespaces(&spec, None));
+    }
+
+    #[test]
+    fn what_is_plainly_accepted_is_accepted_for_every_version() {
+        let mut spec = crate::spec::Spec::builtin().unwrap();
+        let own = spec.operation.version.clone();
+        let nss = [
+            "http://ec2.amazonaws.com/doc/2016-11-15/",
+            "http://ec2.amazonaws.com/doc/2016-11-15",
+            "http://ec2.amazonaws.com/doc/2016-11-15//",
+            "http://ec2.amazonaws.com/doc/2014-10-01/",
+            "urn:x",
+            "",
+        ];
+        for xml_namespace in [nss[0], nss[1], nss[2], "urn:unversioned/"] {
+            spec.operation.xml_namespace = xml_namespace.to_owned();
+            for version in [None, Some(own.as_str()), Some("2014-10-01"), Some("banana")] {
+                let accepted = success_namespaces(&spec, version);
+                for ns in nss.iter().chain([&xml_namespace]) {
+                    if plainly_accepted(&spec, ns) {
+                        assert!(accepted.iter().any(|a| a == ns), "{xml_namespace} {version:?} {ns}");
+                    }
+                }
+            }
+            assert_eq!(plainly_accepted(&spec, xml_namespace), !xml_namespace.ends_with("//"));
+        }
     }
 
     #[test]

@@ -105,16 +105,22 @@ pub enum TransportError {
     },
 }
 
-/// A POST of `body` along `route` with `headers` (lowercase names, values of visible ASCII:
-/// the runner's own constants), signed for `region` by `signer`: without parsing the
-/// endpoint's URL again when the route holds it.
+/// The headers of a form-encoded request before it is signed. Made at compile time: a
+/// request copies them without checking their bytes again.
+pub(crate) static FORM: [(http::HeaderName, http::HeaderValue); 1] = [(
+    http::HeaderName::from_static("content-type"),
+    http::HeaderValue::from_static("application/x-www-form-urlencoded; charset=utf-8"),
+)];
+
+/// A POST of `body` along `route` with `headers` (the runner's own constants), signed for
+/// `region` by `signer`: without parsing the endpoint's URL again when the route holds it.
 pub(crate) fn build_routed(
     route: &Route,
     target: &Target,
     signer: &wire::Signer,
     region: &str,
     body: &str,
-    headers: &[(&'static str, &'static str)],
+    headers: &[(http::HeaderName, http::HeaderValue)],
 ) -> Result<http::Request<Vec<u8>>, TransportError> {
     let b = http::Request::builder().method(http::Method::POST);
     let b = match &route.0 {
@@ -124,7 +130,7 @@ pub(crate) fn build_routed(
     let mut req = b.body(body.as_bytes().to_vec()).map_err(TransportError::Build)?;
     for (k, v) in headers {
         // Static values are used in place, not copied for every request.
-        req.headers_mut().append(http::HeaderName::from_static(k), http::HeaderValue::from_static(v));
+        req.headers_mut().append(k.clone(), v.clone());
     }
     if let Some(parsed) = &route.0
         && !req.headers().contains_key(http::header::HOST)
@@ -348,8 +354,7 @@ impl<'t> Ec2Client<'t> {
 
     async fn call_unjournaled(&self, region: &str, action: &str, params: &Params) -> Result<Vec<u8>, CallError> {
         let body = wire::form_body(action, &self.target.protocol.version, params);
-        let form = [("content-type", "application/x-www-form-urlencoded; charset=utf-8")];
-        let req = build_routed(&self.route, self.target, &self.signer, region, &body, &form)
+        let req = build_routed(&self.route, self.target, &self.signer, region, &body, &FORM)
             .map_err(|e| CallError::transport(&e))?;
         let answer = self.http.exchange(&self.route, self.target, &req).await;
         let (status, bytes) = answer.map_err(|e| CallError::transport(&e))?;
@@ -463,8 +468,10 @@ mod tests {
 
     #[test]
     fn a_request_along_a_parsed_route_is_the_request_built_from_the_text() {
-        let form = [("content-type", "application/x-www-form-urlencoded; charset=utf-8")];
-        let json = [("content-type", "application/json"), ("accept", "a/j")];
+        let json = [
+            (http::HeaderName::from_static("content-type"), http::HeaderValue::from_static("application/json")),
+            (http::HeaderName::from_static("accept"), http::HeaderValue::from_static("a/j")),
+        ];
         let signer = wire::Signer::new(crate::wire::Credentials::dummy());
         let urls = [
             "http://127.0.0.1:5000/",
@@ -476,7 +483,7 @@ mod tests {
             let target = Target::for_tests(url);
             let route = Route::new(&target);
             assert!(route.0.is_some(), "{url}");
-            for headers in [&form[..], &json[..]] {
+            for headers in [&FORM[..], &json[..]] {
                 // Two tries, in case the clock's second turned between the two requests.
                 let same = (0..2).any(|_| {
                     let ours = build_routed(&route, &target, &signer, "us-east-1", "Action=X", headers).unwrap();

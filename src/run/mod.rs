@@ -463,13 +463,17 @@ impl Runner {
     /// The finding on the XML namespace of an EC2 reply to `params`, if it has one.
     fn namespace_finding(&self, params: &Params, reply: &Reply, raw: &[u8]) -> Option<Finding> {
         // Only a success's namespace is judged; most replies are errors, and the accepted
-        // namespaces are worked out anew each time.
+        // namespaces are worked out anew each time, unless the answer is the spec's own.
         if !matches!(reply, Reply::Success { .. }) {
+            return None;
+        }
+        let namespace = crate::wire::root_namespace(raw)?;
+        if namespace.as_deref().is_some_and(|ns| crate::verdict::plainly_accepted(self.oracle.spec(), ns)) {
             return None;
         }
         let accepted =
             success_namespaces(self.oracle.spec(), params.get(crate::oracle::key::VERSION).map(String::as_str));
-        namespace_finding(reply, crate::wire::root_namespace(raw)?.as_deref(), &accepted)
+        namespace_finding(reply, namespace.as_deref(), &accepted)
     }
 
     /// Predicts against the mirror and, for a predicted copy, records it as pending so that

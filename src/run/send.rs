@@ -4,6 +4,8 @@
 use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime};
 
+use http::{HeaderName, HeaderValue};
+
 use crate::oracle::key;
 use crate::run::ec2::{self, TransportError};
 use crate::run::journal::{Answer, Journal, JournalError};
@@ -82,7 +84,8 @@ impl Sent {
 /// The `curl` command that sends `params` to `target` as the runner would, without sending.
 pub fn curl_for(target: &Target, params: &Params) -> String {
     let (body, base) = body_for(target, params);
-    let headers: Vec<(String, String)> = base.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    let headers: Vec<(String, String)> =
+        base.iter().map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned())).collect();
     curl_of(target, "POST", &target.endpoint, &headers, &body)
 }
 
@@ -97,20 +100,22 @@ fn curl_of(target: &Target, method: &str, url: &str, headers: &[(String, String)
 }
 
 /// The headers a request of each dialect carries before it is signed.
-type Base = &'static [(&'static str, &'static str)];
-const FORM: Base = &[("content-type", "application/x-www-form-urlencoded; charset=utf-8")];
-const JSON: Base = &[("content-type", "application/json"), ("accept", "application/json")];
+type Base = &'static [(HeaderName, HeaderValue)];
+static JSON: [(HeaderName, HeaderValue); 2] = [
+    (HeaderName::from_static("content-type"), HeaderValue::from_static("application/json")),
+    (HeaderName::from_static("accept"), HeaderValue::from_static("application/json")),
+];
 
 fn body_for(target: &Target, params: &Params) -> (String, Base) {
     match target.dialect {
-        Dialect::Ec2Query => (wire::form_body(&target.protocol.action, &target.protocol.version, params), FORM),
-        Dialect::JsonEnvelope => (wire::json_body(params), JSON),
+        Dialect::Ec2Query => (wire::form_body(&target.protocol.action, &target.protocol.version, params), &ec2::FORM),
+        Dialect::JsonEnvelope => (wire::json_body(params), &JSON),
     }
 }
 
 /// `base` as a header map: what a request that was never signed shows.
 fn unsigned(base: Base) -> http::HeaderMap {
-    base.iter().map(|(k, v)| (http::HeaderName::from_static(k), http::HeaderValue::from_static(v))).collect()
+    base.iter().cloned().collect()
 }
 
 /// What sends a runner's requests: the HTTP client its target gets, the signer (its signing

@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use aws_sigv4::sign::v4::{calculate_signature, generate_signing_key};
+use aws_sigv4::sign::v4::generate_signing_key;
 use http::HeaderMap;
 use http::header::{AUTHORIZATION, HeaderValue};
 use sha2::{Digest, Sha256};
@@ -31,7 +31,45 @@ struct CachedKey {
     date: String,
     region: String,
     service: String,
-    key: Vec<u8>,
+    /// The key's HMAC-SHA256 pads, absorbed: what every signature with it starts from.
+    pads: Pads,
+}
+
+/// SHA-256 after absorbing an HMAC key's inner pad (key ^ ipad) and its outer pad (key ^ opad):
+/// the first two of the four compressions of an HMAC over a short message, done once per key
+/// instead of once per signature.
+#[derive(Clone)]
+struct Pads {
+    inner: Sha256,
+    outer: Sha256,
+}
+
+impl Pads {
+    /// The pads of `key` (RFC 2104: a key longer than a block is hashed first).
+    fn new(key: &[u8]) -> Pads {
+        const BLOCK: usize = 64;
+        let mut block = [0u8; BLOCK];
+        if key.len() > BLOCK {
+            block[..32].copy_from_slice(&Sha256::digest(key));
+        } else {
+            block[..key.len()].copy_from_slice(key);
+        }
+        let pad = |with: u8| {
+            let mut h = Sha256::new();
+            h.update(block.map(|b| b ^ with));
+            h
+        };
+        Pads { inner: pad(0x36), outer: pad(0x5c) }
+    }
+
+    /// HMAC-SHA256 of `message` with the key, in lowercase hex, written into `buf`.
+    fn mac<'b>(&self, message: &[u8], buf: &'b mut [u8; 64]) -> &'b str {
+        let mut inner = self.inner.clone();
+        inner.update(message);
+        let mut outer = self.outer.clone();
+        outer.update(inner.finalize());
+        hex(&outer.finalize(), buf)
+    }
 }
 
 impl std::fmt::Debug for Signer {
@@ -116,7 +154,8 @@ impl Signer {
         {
             to_sign.push_str(part);
         }
-        let signature = self.signature(date, region, service, time, to_sign.as_bytes());
+        let mut signature = [0; 64];
+        let signature = self.signature(date, region, service, time, to_sign.as_bytes(), &mut signature);
         let mut auth = String::with_capacity(160 + signed.len());
         let key_id = self.credentials.access_key_id();
         for part in [
@@ -127,12 +166,13 @@ impl Signer {
             ", SignedHeaders=",
             &signed,
             ", Signature=",
-            &signature,
+            signature,
         ] {
             auth.push_str(part);
         }
         let bad = |name: &str| WireError::BadSignedHeader { name: name.to_owned() };
-        let mut auth = HeaderValue::from_str(&auth).map_err(|_| bad(AUTHORIZATION.as_str()))?;
+        // From the `String` itself: its bytes become the value's, not copied.
+        let mut auth = HeaderValue::try_from(auth).map_err(|_| bad(AUTHORIZATION.as_str()))?;
         auth.set_sensitive(true);
         let date_value = HeaderValue::from_str(stamp).map_err(|_| bad(X_AMZ_DATE))?;
         let token_value = match token {
@@ -152,8 +192,16 @@ impl Signer {
     }
 
     /// The signature of `to_sign` with the key of the day, derived when the day, Region or
-    /// service changes.
-    fn signature(&self, date: &str, region: &str, service: &str, time: SystemTime, to_sign: &[u8]) -> String {
+    /// service changes; in lowercase hex, written into `buf`.
+    fn signature<'b>(
+        &self,
+        date: &str,
+        region: &str,
+        service: &str,
+        time: SystemTime,
+        to_sign: &[u8],
+        buf: &'b mut [u8; 64],
+    ) -> &'b str {
         let mut cached = self.key.lock().unwrap_or_else(|e| e.into_inner());
         let fresh = cached.as_ref().is_some_and(|c| c.date == date && c.region == region && c.service == service);
         if !fresh {
@@ -162,11 +210,10 @@ impl Signer {
                 date: date.to_owned(),
                 region: region.to_owned(),
                 service: service.to_owned(),
-                key: key.as_ref().to_vec(),
+                pads: Pads::new(key.as_ref()),
             });
         }
-        let key = &cached.as_ref().expect("set above").key;
-        calculate_signature(key, to_sign)
+        cached.as_ref().expect("set above").pads.mac(to_sign, buf)
     }
 }
 
@@ -216,7 +263,10 @@ pub(crate) fn signs_plainly(uri: &http::Uri) -> bool {
 /// Spaces trimmed from both ends and runs of spaces made one, as SigV4 wants header values.
 fn trim_all(value: &str) -> Cow<'_, str> {
     let trimmed = value.trim_matches(' ');
-    if !trimmed.contains("  ") {
+    // Only the byte after each space is looked at: `contains("  ")` sets up a substring search
+    // for every value, and most values have one space or none.
+    let bytes = trimmed.as_bytes();
+    if !memchr::memchr_iter(b' ', bytes).any(|i| bytes.get(i + 1) == Some(&b' ')) {
         return Cow::Borrowed(trimmed);
     }
     let mut out = String::with_capacity(value.len());
@@ -354,6 +404,30 @@ mod tests {
         assert_ne!(sig("us-east-1", "s3", day), first);
         assert_ne!(sig("us-east-1", "ec2", day + Duration::from_secs(86_400)), first);
         assert_eq!(sig("us-east-1", "ec2", day), first, "back to the first key");
+    }
+
+    #[test]
+    fn the_absorbed_pads_give_aws_sigv4s_hmac() {
+        use aws_sigv4::sign::v4::calculate_signature;
+        // The signing key is 32 bytes; keys of a block, longer and shorter check RFC 2104's cases.
+        for len in [0, 1, 32, 63, 64, 65, 200] {
+            let key: Vec<u8> = (0..len).map(|i| (i * 7 + 3) as u8).collect();
+            let pads = Pads::new(&key);
+            for message in ["", "a", "AWS4-HMAC-SHA256\n20150830T123600Z\n", &"x".repeat(55), &"y".repeat(200)] {
+                let mut buf = [0; 64];
+                assert_eq!(pads.mac(message.as_bytes(), &mut buf), calculate_signature(&key, message.as_bytes()));
+                // The pads are reused: a second signature starts from them unchanged.
+                assert_eq!(pads.mac(message.as_bytes(), &mut buf), calculate_signature(&key, message.as_bytes()));
+            }
+        }
+    }
+
+    #[test]
+    fn trimming_keeps_single_spaces_and_joins_runs() {
+        assert!(matches!(trim_all("  a b  "), Cow::Borrowed("a b")));
+        assert_eq!(trim_all(" a  b   c "), "a b c");
+        assert_eq!(trim_all("   "), "");
+        assert_eq!(trim_all("a \t  b"), "a \t b");
     }
 
     #[test]

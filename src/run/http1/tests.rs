@@ -251,10 +251,11 @@ async fn the_request_on_the_wire_is_the_one_reqwest_sends() {
         },
         seen.clone(),
     );
-    for base in [
-        &[("content-type", "application/x-www-form-urlencoded; charset=utf-8")][..],
-        &[("content-type", "application/json"), ("accept", "application/json")],
-    ] {
+    let json = [
+        (http::HeaderName::from_static("content-type"), http::HeaderValue::from_static("application/json")),
+        (http::HeaderName::from_static("accept"), http::HeaderValue::from_static("application/json")),
+    ];
+    for base in [&ec2::FORM[..], &json[..]] {
         let target = Target::for_tests(&format!("http://127.0.0.1:{}/", s.port));
         let route = Route::new(&target);
         let lean = ec2::Client::for_target(&target, &route).unwrap();
@@ -273,4 +274,22 @@ async fn the_request_on_the_wire_is_the_one_reqwest_sends() {
     let https = Target::for_tests("https://ec2.us-east-1.amazonaws.com/");
     let client = ec2::Client::for_target(&https, &Route::new(&https)).unwrap();
     assert!(matches!(client, ec2::Client::Reqwest(_)), "HTTPS stays with reqwest");
+}
+
+#[test]
+fn a_request_is_written_whole_with_its_length_in_decimal() {
+    let mut headers = http::HeaderMap::new();
+    headers.insert(http::header::HOST, http::HeaderValue::from_static("h:1"));
+    for len in [0, 1, 9, 10, 99, 100, 12_345, 1_000_000] {
+        let body = vec![b'x'; len];
+        let wire = encode(&http::Method::POST, "/p", &headers, &body);
+        let head = format!("POST /p HTTP/1.1\r\nhost: h:1\r\naccept: */*\r\ncontent-length: {len}\r\n\r\n");
+        assert_eq!(&wire[..head.len()], head.as_bytes(), "{len}");
+        assert_eq!(&wire[head.len()..], &body[..], "{len}");
+    }
+    // An `accept` of the request's own replaces the default one.
+    headers.insert(http::header::ACCEPT, http::HeaderValue::from_static("application/json"));
+    let wire = encode(&http::Method::POST, "/", &headers, b"{}");
+    let want = "POST / HTTP/1.1\r\nhost: h:1\r\naccept: application/json\r\ncontent-length: 2\r\n\r\n{}";
+    assert_eq!(String::from_utf8(wire).unwrap(), want);
 }
