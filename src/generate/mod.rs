@@ -244,20 +244,15 @@ impl Iterator for Generator<'_> {
     }
 }
 
-/// `format!("{n:06}")`, written out digit by digit: every case gets an id, and the
-/// formatting machinery cost more than the digits.
-fn case_id(mut n: u64) -> String {
-    let mut digits = [b'0'; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    String::from_utf8(digits[at.min(digits.len() - 6)..].to_vec()).expect("ASCII digits")
+/// `format!("{n:06}")` through itoa: every case gets an id, and the formatting machinery cost
+/// more than the digits.
+fn case_id(n: u64) -> String {
+    let mut buf = itoa::Buffer::new();
+    let digits = buf.format(n);
+    let mut id = String::with_capacity(digits.len().max(6));
+    id.extend(std::iter::repeat_n('0', 6usize.saturating_sub(digits.len())));
+    id.push_str(digits);
+    id
 }
 
 /// The case of a draft, predicted in `own` (the case's own world) or else `base`.
