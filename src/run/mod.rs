@@ -17,6 +17,7 @@ pub mod discover;
 pub mod ec2;
 mod http1;
 pub mod journal;
+mod lanes;
 pub mod nonce;
 mod order;
 pub mod properties;
@@ -28,7 +29,7 @@ use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use futures_util::stream::{self, Stream, StreamExt};
+use futures_util::stream::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 
 use crate::generate::Case;
@@ -295,10 +296,11 @@ impl Runner {
     }
 
     /// Runs cases with at most `concurrency` requests on the wire, yielding records in case
-    /// order. Each case runs as its own task on the runtime's workers (prediction, signing,
-    /// judging and redaction included); the caller only takes the finished records, in order.
-    /// A case is taken from `cases` a little before a slot is free for it (up to eight cases
-    /// ahead), so it is ready when its turn comes; cases take their slots in case order. At
+    /// order. The cases run on a fixed set of lanes, tasks on the runtime's workers (see
+    /// [`lanes`]): prediction, signing, judging and redaction happen there; the caller only
+    /// takes cases from `cases` and the finished records, in order. As many cases as there are
+    /// lanes (the concurrency, and up to eight more) run at once, and as many wait queued, so
+    /// each is ready when its turn comes; cases take their slots in case order. At
     /// `concurrency` 1 the endpoint sees one request at a time, in case order. Dropping the
     /// stream stops the cases in flight.
     pub fn run<'a, I>(self: &'a Arc<Self>, cases: I, concurrency: usize) -> impl Stream<Item = CaseRecord> + 'a
@@ -307,24 +309,24 @@ impl Runner {
     {
         let concurrency = concurrency.max(1);
         let turns = order::Turns::new(concurrency);
-        stream::iter(cases)
-            .map(move |case| self.dispatch(case, turns.queue()))
-            .buffered(concurrency + ahead(concurrency))
-            .map(|record| *record)
+        let jobs = cases.into_iter().map(move |case| self.dispatch(case, turns.queue()));
+        let runner = Arc::clone(self);
+        let lanes = concurrency + ahead(concurrency);
+        lanes::Lanes::new(jobs, lanes, WINDOW.max(2 * lanes), move |job: Job| {
+            let runner = Arc::clone(&runner);
+            // The record boxed: it moves as a pointer through the queue back to the caller.
+            async move { Box::new(runner.run_case(job.id, job.target, job.steps, job.turn).await) }
+        })
+        .map(|record| *record)
     }
 
-    /// Starts one case: its requests take their tickets now, and the case its turn on the
-    /// wire, in case order (see [`order`]); it runs on a task of its own.
-    fn dispatch(self: &Arc<Self>, case: Case, turn: order::Turn) -> order::Spawned<Box<CaseRecord>> {
+    /// Queues one case: its requests take their tickets now, and the case its turn on the
+    /// wire, in case order (see [`order`]).
+    fn dispatch(&self, case: Case, turn: order::Turn) -> Job {
         let Case { id, target, setup, params, .. } = case;
         let steps: Vec<Queued> =
             setup.into_iter().map(|s| s.params).chain(std::iter::once(params)).map(|p| self.queue(p)).collect();
-        let runner = Arc::clone(self);
-        // Boxed, the future and the record: a case's future is a few KB and its record a few
-        // hundred bytes, and tokio and the ordering queue move each several times (building the
-        // task, dropping it, handing the record over, sorting it into case order); a box moves
-        // as a pointer.
-        order::Spawned(tokio::spawn(Box::pin(async move { Box::new(runner.run_case(id, target, steps, turn).await) })))
+        Job { id, target, steps, turn }
     }
 
     /// A request as this run sends it, with its ticket.
@@ -537,6 +539,18 @@ struct Queued {
     ticket: order::Ticket,
 }
 
+/// A case queued for a lane: its requests with their tickets, and its turn.
+struct Job {
+    id: String,
+    target: String,
+    steps: Vec<Queued>,
+    turn: order::Turn,
+}
+
+/// Most cases out of the caller's hands at once (queued, running, or done and waiting for an
+/// earlier one): bounds the records held while an early case is slow.
+const WINDOW: usize = 256;
+
 /// A request as sent and answered, not yet judged.
 struct Answered {
     params: Params,
@@ -546,12 +560,13 @@ struct Answered {
     rotation: Option<nonce::Rotation>,
 }
 
-/// How many cases beyond those on the wire are taken and made ready ahead of their turn: as
-/// many as the slots a batch of replies frees, so each freed slot has its request ready, up to
-/// 8.
-// Measured at concurrency 1, 8 and 64: at 1, two keep the next request ready; at 8 and 64, two
-// left most freed slots waiting for a case to be generated after the batch was judged; 64 cost
-// more CPU (more tasks waiting and woken) than 8 and sent nothing sooner.
+/// How many lanes beyond those with a request on the wire make cases ready ahead of their turn:
+/// as many as the slots a batch of replies frees, so each freed slot has its request ready, up
+/// to 8.
+// Measured at concurrency 1, 8 and 64 (with a task spawned per case, before the lanes): at 1,
+// two keep the next request ready; at 8 and 64, two left most freed slots waiting for a case
+// to be generated after the batch was judged; 64 cost more CPU (more tasks waiting and woken)
+// than 8 and sent nothing sooner.
 fn ahead(concurrency: usize) -> usize {
     concurrency.clamp(2, 8)
 }

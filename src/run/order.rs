@@ -6,13 +6,15 @@
 //!
 //! Also the turns on the wire: cases are made ready ahead of their turn, but at most
 //! `concurrency` of them hold a slot (have a request out) at once, and they take their slots in
-//! case order. And the handle of the task a case runs on.
+//! case order. And the handle of a task that runs cases.
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, oneshot};
+use std::task::{Poll, Waker};
+
+use tokio::sync::Notify;
 
 /// The lines of waiting requests, one per shared key.
 #[derive(Debug, Default)]
@@ -127,26 +129,73 @@ impl Drop for Ticket {
     }
 }
 
-/// The slots for requests on the wire, taken in the order the cases queued for them.
+/// The slots for requests on the wire, given in the order the cases queued for them.
 #[derive(Debug)]
 pub(crate) struct Turns {
-    slots: Arc<Semaphore>,
-    /// Fired (or dropped) when the last case queued so far has its slot.
-    last: Mutex<Option<oneshot::Receiver<()>>>,
+    desk: Arc<Mutex<Desk>>,
+}
+
+/// Who has a slot and who waits: turns are numbered in queue order from 0.
+#[derive(Debug)]
+struct Desk {
+    /// Slots no turn holds.
+    free: usize,
+    /// The first turn not yet given a slot (or gone): every turn before it has had its slot.
+    next: u64,
+    /// The turns from `next` on, in queue order.
+    queue: VecDeque<Place>,
+}
+
+/// Where a turn not yet given its slot stands.
+#[derive(Debug)]
+enum Place {
+    /// Queued, not yet asking: the turns behind it wait, even for a free slot.
+    Queued,
+    /// Asking, to be woken when it has its slot.
+    Waiting(Waker),
+    /// Given up unsent: the turns behind it go on without it.
+    Gone,
+}
+
+impl Desk {
+    /// Gives free slots to the waiting turns at the front, in order, and returns their wakers
+    /// (woken once the desk is unlocked). Every waiting turn that can have a slot gets it at
+    /// once: handing the slot down the queue one woken task at a time (as a chain of
+    /// hand-overs did) cost a pass through the runtime's queue for each, and the freed slots
+    /// waited meanwhile.
+    fn hand_out(&mut self) -> Vec<Waker> {
+        let mut woken = Vec::new();
+        loop {
+            match self.queue.front() {
+                Some(Place::Gone) => {}
+                Some(Place::Waiting(_)) if self.free > 0 => self.free -= 1,
+                _ => return woken,
+            }
+            if let Some(Place::Waiting(w)) = self.queue.pop_front() {
+                woken.push(w);
+            }
+            self.next += 1;
+        }
+    }
 }
 
 impl Turns {
     /// Turns with `slots` slots (at least one).
     pub(crate) fn new(slots: usize) -> Self {
-        Turns { slots: Arc::new(Semaphore::new(slots.max(1))), last: Mutex::default() }
+        Turns { desk: Arc::new(Mutex::new(Desk { free: slots.max(1), next: 0, queue: VecDeque::new() })) }
     }
 
     /// A turn behind every turn queued before it.
     pub(crate) fn queue(&self) -> Turn {
-        let (after, next) = oneshot::channel();
-        let before = self.last.lock().unwrap_or_else(|e| e.into_inner()).replace(next);
-        Turn { slots: Some(Arc::clone(&self.slots)), before, after: Some(after), held: None }
+        let mut d = lock(&self.desk);
+        let number = d.next + d.queue.len() as u64;
+        d.queue.push_back(Place::Queued);
+        Turn { desk: Some(Arc::clone(&self.desk)), number, held: false }
     }
+}
+
+fn lock(desk: &Mutex<Desk>) -> std::sync::MutexGuard<'_, Desk> {
+    desk.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// One case's turn on the wire: waited for with [`Turn::hold`], given up with
@@ -154,39 +203,71 @@ impl Turns {
 #[derive(Debug)]
 pub(crate) struct Turn {
     /// `None` for a case that runs on its own, and once the turn is over.
-    slots: Option<Arc<Semaphore>>,
-    before: Option<oneshot::Receiver<()>>,
-    after: Option<oneshot::Sender<()>>,
-    held: Option<OwnedSemaphorePermit>,
+    desk: Option<Arc<Mutex<Desk>>>,
+    number: u64,
+    held: bool,
 }
 
 impl Turn {
     /// The turn of a case run on its own, outside any queue: never waits.
     pub(crate) fn free() -> Self {
-        Turn { slots: None, before: None, after: None, held: None }
+        Turn { desk: None, number: 0, held: false }
     }
 
     /// Waits until every case queued earlier has had its slot and one is free, then holds it.
     /// Returns at once when the slot is held already, or the turn is free or over.
     pub(crate) async fn hold(&mut self) {
-        let Some(slots) = self.slots.as_ref().filter(|_| self.held.is_none()) else { return };
-        if let Some(before) = self.before.take() {
-            // An error: the earlier case was dropped unsent (the run is ending); its place is free.
-            let _ = before.await;
-        }
-        // Only this turn waits on the semaphore now, so the slots go out in queue order. It is
-        // never closed; if it were, the request would go out without a slot.
-        self.held = Arc::clone(slots).acquire_owned().await.ok();
-        if let Some(after) = self.after.take() {
-            let _ = after.send(());
-        }
+        let Some(desk) = self.desk.as_ref().filter(|_| !self.held) else { return };
+        let number = self.number;
+        std::future::poll_fn(|cx| {
+            let mut d = lock(desk);
+            if number < d.next {
+                return Poll::Ready(());
+            }
+            let at = (number - d.next) as usize;
+            match &mut d.queue[at] {
+                Place::Waiting(w) if w.will_wake(cx.waker()) => {}
+                place => *place = Place::Waiting(cx.waker().clone()),
+            }
+            let woken = d.hand_out();
+            let held = number < d.next;
+            drop(d);
+            for w in woken {
+                // This turn's own waker among them would only poll it once more.
+                if !(held && w.will_wake(cx.waker())) {
+                    w.wake();
+                }
+            }
+            if held { Poll::Ready(()) } else { Poll::Pending }
+        })
+        .await;
+        self.held = true;
     }
 
-    /// Gives the slot back for good (a later case may now be woken to take it); whether a slot
-    /// was held.
+    /// Gives the slot back for good (the waiting turns it frees are woken to take it); whether
+    /// a slot was held.
     pub(crate) fn release(&mut self) -> bool {
-        self.slots.take();
-        self.held.take().is_some()
+        let Some(desk) = self.desk.take() else { return false };
+        let mut d = lock(&desk);
+        // A turn before `next` was given a slot, even one whose `hold` was dropped unfinished.
+        let had = self.number < d.next;
+        if had {
+            d.free += 1;
+        } else {
+            let at = (self.number - d.next) as usize;
+            d.queue[at] = Place::Gone;
+        }
+        let woken = d.hand_out();
+        drop(d);
+        woken.into_iter().for_each(Waker::wake);
+        self.held = false;
+        had
+    }
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        self.release();
     }
 }
 
@@ -206,7 +287,8 @@ pub(crate) async fn yield_once() {
     .await;
 }
 
-/// A task a case runs on, awaited for its result; dropping it stops the task.
+/// A task that runs cases (a lane, see [`super::lanes`]), awaited for its end; dropping it
+/// stops the task.
 pub(crate) struct Spawned<T>(pub(crate) tokio::task::JoinHandle<T>);
 
 impl<T> std::future::Future for Spawned<T> {
@@ -303,6 +385,38 @@ mod tests {
         assert_eq!(sent.load(Ordering::Relaxed), 1, "b sent before a went on");
         let mut b = b_waits.await.unwrap();
         assert!(b.release());
+    }
+
+    #[tokio::test]
+    async fn freed_slots_go_to_every_waiting_turn_they_can_at_once() {
+        let turns = Turns::new(2);
+        let (mut a, mut b) = (turns.queue(), turns.queue());
+        let (c, d, e) = (turns.queue(), turns.queue(), turns.queue());
+        a.hold().await;
+        b.hold().await;
+        let waiting: Vec<_> = [c, d]
+            .into_iter()
+            .map(|mut t| {
+                tokio::spawn(async move {
+                    t.hold().await;
+                    t
+                })
+            })
+            .collect();
+        tokio::task::yield_now().await;
+        // Both slots freed before either waiting task runs again: both have theirs already, not
+        // one after the other as each is polled.
+        assert!(a.release() && b.release());
+        assert_eq!(lock(&turns.desk).next, 4, "c and d have their slots");
+        // A turn given up unsent lets the ones behind it go.
+        drop(e);
+        let mut f = turns.queue();
+        for t in waiting {
+            assert!(t.await.unwrap().release());
+        }
+        f.hold().await;
+        assert!(f.release());
+        assert_eq!(lock(&turns.desk).free, 2);
     }
 
     #[test]
