@@ -3,9 +3,10 @@ moto, builds the binary and runs this with the system python.
 
 Every client figure is a whole process timed from outside: wall time, and user+system CPU and
 peak RSS from GNU time. A server's CPU comes from /proc/PID/stat before and after. Comparisons
-run back to back in pairs (the harness first, then wrk for as many whole seconds as the harness
-took), each against a fresh server (a fresh `serve`, or moto after a reset), so the state a
-server holds is the same for both; a ratio is the median of the pairs' ratios.
+run back to back in pairs (the harness, then wrk for as many whole seconds as the harness took;
+every other pair the other way round), each against a fresh server (a fresh `serve`, or moto
+after a reset), so the state a server holds is the same for both; a ratio is the median of the
+pairs' ratios.
 
 usage: compare.py BIN [--quick] [--write] [--command TEXT] [--only serve|memory|moto]
 """
@@ -41,6 +42,7 @@ class Mode:
 
     reps: int
     serve_cases: dict
+    serve_reps: int
     memory_cases: list
     bench_seconds: float
     stateful: tuple
@@ -53,6 +55,10 @@ FULL = Mode(
     # Runs of 2-4 s, so that the harness's start-up (~20 ms: the spec, the world, the
     # runtime) is about 1 % of its wall time.
     serve_cases={1: 20_000, 8: 60_000, 64: 60_000},
+    # One pair moves by 10 % and more on this shared machine (the same binary gave 0.78 and
+    # 0.87 at C=64 ten minutes apart, and its rate fell by a fifth within one series): six
+    # pairs, three in each order as against moto, for a median that holds still.
+    serve_reps=6,
     memory_cases=[10_000, 100_000, 1_000_000],
     bench_seconds=3.0,
     stateful=(250, 1000),
@@ -71,6 +77,7 @@ FULL = Mode(
 QUICK = Mode(
     reps=1,
     serve_cases={1: 200, 8: 400, 64: 400},
+    serve_reps=1,
     memory_cases=[300, 1_000],
     bench_seconds=0.3,
     stateful=(5, 20),
@@ -296,12 +303,22 @@ def against_serve(binary, mode, tmp, results):
         n = record_bodies(binary, s.url, max(mode.serve_cases.values()), bodies, tmp)
         print(f"  recorded {n} bodies from a harness run against serve", flush=True)
     for c, cases in mode.serve_cases.items():
-        for rep in range(mode.reps):
+        wall = None
+        for rep in range(mode.serve_reps):
+            # Every other pair runs wrk first (for as long as the harness's last run took), so
+            # that the machine speeding up or slowing down within a pair favours neither.
+            wrk_first = rep % 2 == 1 and wall is not None
+            if wrk_first:
+                with Serve(binary) as s:
+                    w = wrk(s.url, c, max(1, round(wall)), bodies, tmp, s.pid)
             with Serve(binary) as s:
                 h = harness(binary, s.url, cases, c, tmp, s.pid)
-            with Serve(binary) as s:
-                w = wrk(s.url, c, max(1, round(h["wall"])), bodies, tmp, s.pid)
-            print(f"  serve C={c} #{rep + 1}: harness {h['rps']:.0f} req/s, wrk {w['rps']:.0f} req/s", flush=True)
+            wall = h["wall"]
+            if not wrk_first:
+                with Serve(binary) as s:
+                    w = wrk(s.url, c, max(1, round(h["wall"])), bodies, tmp, s.pid)
+            order = "wrk first" if wrk_first else "harness first"
+            print(f"  serve C={c} #{rep + 1} ({order}): harness {h['rps']:.0f} req/s, wrk {w['rps']:.0f} req/s", flush=True)
             results.add(f"serve.c{c}.harness", h["rps"])
             results.add(f"serve.c{c}.wrk", w["rps"])
             results.add(f"serve.c{c}.ratio", h["rps"] / w["rps"])
@@ -511,7 +528,7 @@ def render(results, mode, info, command, load_before, load_after):
     )
     once = f"; {mem[-1]:,} cases once" if mem[-1] >= 1_000_000 else ""
     table = [
-        f"| what | measured (median of {mode.reps}; of {mode.moto_reps} against moto{once}) | goal | |",
+        f"| what | measured (median of {mode.reps}; of {mode.serve_reps} pairs against `serve` and {mode.moto_reps} against moto{once}) | goal | |",
         "|---|---|---|---|",
     ]
     table += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
