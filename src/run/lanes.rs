@@ -16,8 +16,6 @@ use std::task::{Context, Poll, Waker};
 
 use futures_util::stream::{FuturesUnordered, Stream};
 
-use super::order::Spawned;
-
 /// What the caller and the lanes share.
 pub(crate) struct Queue<J, R> {
     state: Mutex<State<J, R>>,
@@ -197,6 +195,26 @@ where
             caller => *caller = Some(cx.waker().clone()),
         }
         Poll::Pending
+    }
+}
+
+/// A lane's task, awaited for its end; dropping it stops the task.
+struct Spawned<T>(tokio::task::JoinHandle<T>);
+
+impl<T> std::future::Future for Spawned<T> {
+    type Output = T;
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<T> {
+        std::pin::Pin::new(&mut self.0).poll(cx).map(|joined| match joined {
+            Ok(done) => done,
+            // A case's panic is the run's, as it was when cases ran on the caller's thread.
+            Err(e) => std::panic::resume_unwind(e.try_into_panic().unwrap_or_else(|e| Box::new(e.to_string()))),
+        })
+    }
+}
+
+impl<T> Drop for Spawned<T> {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -6,7 +6,7 @@
 //!
 //! Also the turns on the wire: cases are made ready ahead of their turn, but at most
 //! `concurrency` of them hold a slot (have a request out) at once, and they take their slots in
-//! case order. And the handle of a task that runs cases.
+//! case order.
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
@@ -285,27 +285,6 @@ pub(crate) async fn yield_once() {
         }
     })
     .await;
-}
-
-/// A task that runs cases (a lane, see [`super::lanes`]), awaited for its end; dropping it
-/// stops the task.
-pub(crate) struct Spawned<T>(pub(crate) tokio::task::JoinHandle<T>);
-
-impl<T> std::future::Future for Spawned<T> {
-    type Output = T;
-    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<T> {
-        std::pin::Pin::new(&mut self.0).poll(cx).map(|joined| match joined {
-            Ok(done) => done,
-            // A case's panic is the run's, as it was when cases ran on the caller's thread.
-            Err(e) => std::panic::resume_unwind(e.try_into_panic().unwrap_or_else(|e| Box::new(e.to_string()))),
-        })
-    }
-}
-
-impl<T> Drop for Spawned<T> {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
 }
 
 #[cfg(test)]
