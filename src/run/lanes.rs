@@ -17,7 +17,7 @@ use std::task::{Context, Poll, Waker};
 use futures_util::stream::{FuturesUnordered, Stream};
 
 /// What the caller and the lanes share.
-pub(crate) struct Queue<J, R> {
+struct Queue<J, R> {
     state: Mutex<State<J, R>>,
 }
 
@@ -42,7 +42,7 @@ fn lock<J, R>(queue: &Queue<J, R>) -> MutexGuard<'_, State<J, R>> {
 
 impl<J, R> Queue<J, R> {
     /// The next job, in case order, or `None` once the queue is closed and empty.
-    pub(crate) async fn take(&self, refill_below: usize) -> Option<(u64, J)> {
+    async fn take(&self, refill_below: usize) -> Option<(u64, J)> {
         std::future::poll_fn(|cx| {
             let mut s = lock(self);
             if let Some(job) = s.queued.pop_front() {
@@ -65,7 +65,7 @@ impl<J, R> Queue<J, R> {
     }
 
     /// Hands back the result of job `number`.
-    pub(crate) fn give(&self, number: u64, result: R) {
+    fn give(&self, number: u64, result: R) {
         let mut s = lock(self);
         let at = (number - s.next_out) as usize;
         if s.done.len() <= at {
@@ -100,8 +100,8 @@ where
     R: Send + 'static,
 {
     /// `lanes` tasks, each running `run` on one job after another, fed from `jobs`: up to
-    /// `lanes` jobs wait queued ahead of them, and at most `window` jobs are out at once
-    /// (queued, running, or done and not yet taken).
+    /// `lanes` jobs wait queued ahead of them, and at most `window` jobs (never fewer than
+    /// twice the lanes) are out at once (queued, running, or done and not yet taken).
     pub(crate) fn new<F, Fut>(jobs: I, lanes: usize, window: usize, run: F) -> Self
     where
         F: Fn(J) -> Fut + Send + Sync + 'static,
@@ -180,8 +180,8 @@ where
                 }
             }
         }
-        // Checked under the lock the lanes give results under, after the waker is in place: a
-        // result given after this look wakes the caller.
+        // Looked at, and the waker set below, under one hold of the lock the lanes give results
+        // under: a result given after this look finds the waker.
         if let Some(Some(_)) = s.done.front() {
             let result = s.done.pop_front().flatten();
             s.next_out += 1;

@@ -312,7 +312,7 @@ impl Runner {
         let jobs = cases.into_iter().map(move |case| self.dispatch(case, turns.queue()));
         let runner = Arc::clone(self);
         let lanes = concurrency + ahead(concurrency);
-        lanes::Lanes::new(jobs, lanes, WINDOW.max(2 * lanes), move |job: Job| {
+        lanes::Lanes::new(jobs, lanes, WINDOW, move |job: Job| {
             let runner = Arc::clone(&runner);
             // The record boxed: it moves as a pointer through the queue back to the caller.
             async move { Box::new(runner.run_case(job.id, job.target, job.steps, job.turn).await) }

@@ -190,7 +190,7 @@ impl Turns {
         let mut d = lock(&self.desk);
         let number = d.next + d.queue.len() as u64;
         d.queue.push_back(Place::Queued);
-        Turn { desk: Some(Arc::clone(&self.desk)), number, held: false }
+        Turn { desk: Some(Arc::clone(&self.desk)), number }
     }
 }
 
@@ -204,20 +204,20 @@ fn lock(desk: &Mutex<Desk>) -> std::sync::MutexGuard<'_, Desk> {
 pub(crate) struct Turn {
     /// `None` for a case that runs on its own, and once the turn is over.
     desk: Option<Arc<Mutex<Desk>>>,
+    /// Its place in the queue: the turn has its slot once the desk's `next` is past it.
     number: u64,
-    held: bool,
 }
 
 impl Turn {
     /// The turn of a case run on its own, outside any queue: never waits.
     pub(crate) fn free() -> Self {
-        Turn { desk: None, number: 0, held: false }
+        Turn { desk: None, number: 0 }
     }
 
     /// Waits until every case queued earlier has had its slot and one is free, then holds it.
     /// Returns at once when the slot is held already, or the turn is free or over.
     pub(crate) async fn hold(&mut self) {
-        let Some(desk) = self.desk.as_ref().filter(|_| !self.held) else { return };
+        let Some(desk) = self.desk.as_ref() else { return };
         let number = self.number;
         std::future::poll_fn(|cx| {
             let mut d = lock(desk);
@@ -240,8 +240,7 @@ impl Turn {
             }
             if held { Poll::Ready(()) } else { Poll::Pending }
         })
-        .await;
-        self.held = true;
+        .await
     }
 
     /// Gives the slot back for good (the waiting turns it frees are woken to take it); whether
@@ -260,7 +259,6 @@ impl Turn {
         let woken = d.hand_out();
         drop(d);
         woken.into_iter().for_each(Waker::wake);
-        self.held = false;
         had
     }
 }
