@@ -79,9 +79,9 @@ pub struct Limits {
     pub tag_value_max: usize,
     pub tags_per_resource: usize,
     pub idem_ignored: Vec<String>,
-    pub idem_uncertain: Vec<String>,
-    /// `idem_ignored` then `idem_uncertain`: what the second comparison of a token's call
-    /// leaves out, joined once rather than for every copy recorded.
+    /// The spec's `idempotency_ignored` then its `idempotency_uncertain`: what the second
+    /// comparison of a token's call leaves out, joined once rather than for every copy
+    /// recorded or every token looked up.
     pub idem_ignored_or_uncertain: Vec<String>,
 }
 
@@ -167,7 +167,6 @@ impl Limits {
             tag_value_max: need(key::TAG_VALUE, "max_length", p(key::TAG_VALUE)?.max_length)?,
             tags_per_resource: spec.limits.tags_per_resource,
             idem_ignored: idem.idempotency_ignored.clone(),
-            idem_uncertain: idem.idempotency_uncertain.clone(),
             idem_ignored_or_uncertain: [idem.idempotency_ignored.as_slice(), &idem.idempotency_uncertain].concat(),
         })
     }

@@ -62,9 +62,9 @@ fn earlier_use<'c>(c: &'c Ctx<'_>) -> Earlier<'c> {
         let Some(token) = c.get(key::CLIENT_TOKEN) else { return TokenRecord::None };
         match c.world.token(token) {
             Some(used) => {
+                // The two lists a recorded copy's call was digested for (oracle/copy.rs).
                 let ignored: Vec<&str> = c.lim.idem_ignored.iter().map(String::as_str).collect();
-                let also: Vec<&str> =
-                    ignored.iter().copied().chain(c.lim.idem_uncertain.iter().map(String::as_str)).collect();
+                let also: Vec<&str> = c.lim.idem_ignored_or_uncertain.iter().map(String::as_str).collect();
                 let same = used.same_params(c.req.params(), &ignored);
                 let same_but_uncertain = used.same_params(c.req.params(), &also);
                 TokenRecord::Used { used, same, same_but_uncertain }
