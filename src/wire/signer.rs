@@ -219,12 +219,11 @@ impl Signer {
 
 /// `headers` without a signature's headers, from an earlier signing.
 fn clear_signature(headers: &mut HeaderMap) {
-    let signature =
-        |name: &http::HeaderName| matches!(name.as_str(), "authorization" | X_AMZ_DATE | X_AMZ_SECURITY_TOKEN);
+    const SIGNATURE: [&str; 3] = ["authorization", X_AMZ_DATE, X_AMZ_SECURITY_TOKEN];
     // A request is mostly signed once: a look at its few headers costs less than hashing three
     // names to remove what is not there.
-    if headers.keys().any(signature) {
-        for h in [AUTHORIZATION.as_str(), X_AMZ_DATE, X_AMZ_SECURITY_TOKEN] {
+    if headers.keys().any(|name| SIGNATURE.contains(&name.as_str())) {
+        for h in SIGNATURE {
             headers.remove(h);
         }
     }
