@@ -296,28 +296,40 @@ def record_bodies(binary, url, cases, path, tmp, extra=()):
     return len(bodies)
 
 
+def pair(rep, c, walls, run_harness, run_wrk):
+    """One pair at concurrency `c`: the harness, then wrk for as many whole seconds as it took;
+    every other pair (`rep` odd) wrk first, for as long as the harness's last run at `c` took
+    (kept in `walls`), so that the server or the machine speeding up or slowing down within a
+    pair favours neither. The harness's and wrk's figures, and which went first."""
+    wrk_first = rep % 2 == 1 and c in walls
+    if wrk_first:
+        w = run_wrk(walls[c])
+    h = run_harness()
+    walls[c] = h["wall"]
+    if not wrk_first:
+        w = run_wrk(h["wall"])
+    return h, w, "wrk first" if wrk_first else "harness first"
+
+
 def against_serve(binary, mode, tmp, results):
     with Serve(binary) as s:
         bodies = Path(tmp) / "serve-bodies.txt"
         # As many cases as the longest harness run sends, from the same seed: the same bodies.
         n = record_bodies(binary, s.url, max(mode.serve_cases.values()), bodies, tmp)
         print(f"  recorded {n} bodies from a harness run against serve", flush=True)
+
+    def run_harness(c, cases):
+        with Serve(binary) as s:
+            return harness(binary, s.url, cases, c, tmp, s.pid)
+
+    def run_wrk(c, seconds):
+        with Serve(binary) as s:
+            return wrk(s.url, c, max(1, round(seconds)), bodies, tmp, s.pid)
+
+    walls = {}
     for c, cases in mode.serve_cases.items():
-        wall = None
         for rep in range(mode.serve_reps):
-            # Every other pair runs wrk first (for as long as the harness's last run took), so
-            # that the machine speeding up or slowing down within a pair favours neither.
-            wrk_first = rep % 2 == 1 and wall is not None
-            if wrk_first:
-                with Serve(binary) as s:
-                    w = wrk(s.url, c, max(1, round(wall)), bodies, tmp, s.pid)
-            with Serve(binary) as s:
-                h = harness(binary, s.url, cases, c, tmp, s.pid)
-            wall = h["wall"]
-            if not wrk_first:
-                with Serve(binary) as s:
-                    w = wrk(s.url, c, max(1, round(h["wall"])), bodies, tmp, s.pid)
-            order = "wrk first" if wrk_first else "harness first"
+            h, w, order = pair(rep, c, walls, lambda: run_harness(c, cases), lambda seconds: run_wrk(c, seconds))
             print(f"  serve C={c} #{rep + 1} ({order}): harness {h['rps']:.0f} req/s, wrk {w['rps']:.0f} req/s", flush=True)
             results.add(f"serve.c{c}.harness", h["rps"])
             results.add(f"serve.c{c}.wrk", w["rps"])
@@ -350,17 +362,11 @@ def against_moto(binary, mode, tmp, results):
         walls = {}
         for rep in range(mode.moto_reps):
             for c, cases in mode.moto_cases.items():
-                # Every other pair runs wrk first (for as long as the harness's last run took),
-                # so that moto slowing down or speeding up over the minutes favours neither.
-                wrk_first = rep % 2 == 1 and c in walls
-                if wrk_first:
-                    w = replay(c, walls[c])
-                m.reset()
-                h = harness(binary, m.url, cases, c, tmp, m.pid, args)
-                walls[c] = h["wall"]
-                if not wrk_first:
-                    w = replay(c, h["wall"])
-                order = "wrk first" if wrk_first else "harness first"
+                def run_harness():
+                    m.reset()
+                    return harness(binary, m.url, cases, c, tmp, m.pid, args)
+
+                h, w, order = pair(rep, c, walls, run_harness, lambda seconds: replay(c, seconds))
                 print(
                     f"  moto C={c} #{rep + 1} ({order}): harness {h['rps']:.0f} req/s (moto at "
                     f"{h['server_cpu_pct']:.0f} % CPU), wrk {w['rps']:.0f} req/s (moto at {w['server_cpu_pct']:.0f} %)",
