@@ -39,6 +39,32 @@ const LEN: usize = 8;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Nonce {
     text: String,
+    /// How far each class turns at each of the text's characters, forward and back: worked
+    /// out once, as every Name and ClientToken of a run is turned.
+    forward: Turns,
+    back: Turns,
+}
+
+/// The turns of the two classes at each character of a nonce's text, and how many there are.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Turns {
+    at: [(usize, usize); LEN],
+    count: usize,
+}
+
+impl Turns {
+    /// The turns of `text`, forward or back: a turn back is the turn forward by the rest of
+    /// the class.
+    fn of(text: &str, forward: bool) -> Self {
+        let mut at = [(0, 0); LEN];
+        let mut count = 0;
+        for (turn, shift) in at.iter_mut().zip(text.chars().filter_map(position)) {
+            let by = |n: usize| if forward { shift % n } else { (n - shift % n) % n };
+            *turn = (by(ALPHABET.len()), by(UNCERTAIN.len()));
+            count += 1;
+        }
+        Turns { at, count }
+    }
 }
 
 /// Each byte's position in `class`, `u8::MAX` for a byte not in it. Every character of every
@@ -83,7 +109,11 @@ impl Nonce {
             // 1..=61: never the identity shift.
             text.push(char::from(ALPHABET[1 + (x % (NONCE_CHARS as u64 - 1)) as usize]));
         }
-        Nonce { text }
+        Nonce::of(text)
+    }
+
+    fn of(text: String) -> Self {
+        Nonce { forward: Turns::of(&text, true), back: Turns::of(&text, false), text }
     }
 
     /// The nonce written as `text` (as records keep it); `None` unless it is eight letters or
@@ -91,7 +121,7 @@ impl Nonce {
     pub fn parse(text: &str) -> Option<Self> {
         let ok =
             text.chars().count() == LEN && text.chars().all(|c| position(c).is_some_and(|p| p > 0 && p < NONCE_CHARS));
-        ok.then(|| Nonce { text: text.to_owned() })
+        ok.then(|| Nonce::of(text.to_owned()))
     }
 
     /// Its text.
@@ -107,15 +137,8 @@ impl Nonce {
     /// ASCII bytes, so the text stays UTF-8; a character of several bytes counts once, at its
     /// first byte.
     fn rotate(&self, value: String, forward: bool) -> String {
-        // How far each class turns forward at each of the nonce's characters: a turn back is
-        // the turn forward by the rest of the class.
-        let mut turns = [(0, 0); LEN];
-        let mut count = 0;
-        for (turn, shift) in turns.iter_mut().zip(self.text.chars().filter_map(position)) {
-            let by = |n: usize| if forward { shift % n } else { (n - shift % n) % n };
-            *turn = (by(ALPHABET.len()), by(UNCERTAIN.len()));
-            count += 1;
-        }
+        let Turns { at: turns, count } = if forward { &self.forward } else { &self.back };
+        let count = *count;
         if count == 0 {
             return String::new();
         }
@@ -412,7 +435,7 @@ mod tests {
         // The nonce that sends the one-letter Name `v` as `)`: the message's own brackets
         // stand next to it, and only the quoted `)` is the Name (the partition test's flake).
         let n = (1..NONCE_CHARS)
-            .map(|i| Nonce { text: char::from(ALPHABET[i]).to_string().repeat(LEN) })
+            .map(|i| Nonce::of(char::from(ALPHABET[i]).to_string().repeat(LEN)))
             .find(|n| n.apply("v") == ")")
             .unwrap();
         let rotation = Rotation { nonce: n.as_str().to_owned(), keys: vec!["Name".into()] };
