@@ -80,7 +80,7 @@ struct Capture {
 }
 
 /// What one pass over an XML document found.
-#[derive(Default)]
+#[derive(Debug, Default, PartialEq, Eq)]
 pub(super) struct Scan {
     pub(super) root: Option<String>,
     pub(super) image_id: Option<String>,
@@ -105,17 +105,25 @@ impl Scan {
 /// says whether the innermost `Error` is the envelope's first.
 ///
 /// Matches the path in place: copying it per element made decoding quadratic in the depth.
-fn field_at(path: &[String], first_error: bool) -> Option<Field> {
+fn field_at<S: AsRef<str>>(path: &[S], first_error: bool) -> Option<Field> {
     match path {
-        [root, leaf] if root == SUCCESS_ROOT && leaf == "imageId" => Some(Field::ImageId),
-        [root, leaf]
-            if (root == SUCCESS_ROOT || root == ERROR_ROOT)
-                && matches!(leaf.as_str(), "requestId" | "RequestId" | "RequestID") =>
-        {
-            Some(Field::RequestId)
+        [root, leaf] => {
+            let (root, leaf) = (root.as_ref(), leaf.as_ref());
+            match leaf {
+                "imageId" if root == SUCCESS_ROOT => Some(Field::ImageId),
+                "requestId" | "RequestId" | "RequestID" if root == SUCCESS_ROOT || root == ERROR_ROOT => {
+                    Some(Field::RequestId)
+                }
+                _ => None,
+            }
         }
-        [root, errors, error, leaf] if first_error && root == ERROR_ROOT && errors == "Errors" && error == "Error" => {
-            match leaf.as_str() {
+        [root, errors, error, leaf]
+            if first_error
+                && root.as_ref() == ERROR_ROOT
+                && errors.as_ref() == "Errors"
+                && error.as_ref() == "Error" =>
+        {
+            match leaf.as_ref() {
                 "Code" => Some(Field::Code),
                 "Message" => Some(Field::Message),
                 _ => None,
@@ -140,6 +148,16 @@ pub(crate) fn resolve_ref(r: &BytesRef<'_>) -> String {
 /// Reads the whole document into `out`, checking it is well-formed and picking out the
 /// fields; on error `out` still holds the root, if one was seen.
 pub(super) fn scan(text: &str, out: &mut Scan) -> Result<(), String> {
+    // Most replies are plain XML, which a scan of its own reads at a fraction of the cost.
+    if let Some(found) = plain::scan(text) {
+        *out = found;
+        return Ok(());
+    }
+    scan_full(text, out)
+}
+
+/// [`scan`] with quick-xml, for any XML.
+fn scan_full(text: &str, out: &mut Scan) -> Result<(), String> {
     let mut reader = quick_xml::Reader::from_str(text);
     let mut path: Vec<String> = Vec::new();
     let mut errors_seen = 0usize;
@@ -388,6 +406,7 @@ fn json_too_deep(body: &[u8]) -> Option<usize> {
 }
 
 mod namespace;
+mod plain;
 pub use namespace::root_namespace;
 
 #[cfg(test)]
