@@ -21,6 +21,7 @@ mod lanes;
 pub mod nonce;
 mod order;
 pub mod properties;
+mod record;
 mod send;
 pub mod setup;
 pub mod stateful;
@@ -30,7 +31,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures_util::stream::{Stream, StreamExt};
-use serde::{Deserialize, Serialize};
 
 use crate::generate::Case;
 use crate::oracle::{Oracle, Prediction, record_copy, record_if_copied, render_region};
@@ -40,6 +40,7 @@ use crate::verdict::{
 use crate::wire::{Credentials, Redactor, Reply};
 use crate::world::{Params, World};
 pub use budget::Budget;
+pub use record::{CaseRecord, StepRecord};
 pub use send::{Dialect, SendError, Sent, curl_for};
 
 /// splitmix64's finaliser: a well-spread 64-bit hash of a counter or seed, for the nonces and
@@ -154,58 +155,6 @@ impl Safety {
     /// AWS, while the budget lasts, each call taking one unit.
     pub fn try_spend(&self) -> bool {
         !self.force_dry_run || self.budget.try_spend(self.max_creates)
-    }
-}
-
-/// One request of a case as sent and answered.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct StepRecord {
-    /// The raw parameters.
-    pub params: Params,
-    /// The prediction made when it was sent.
-    pub prediction: Prediction,
-    /// HTTP status, if a response came.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<u16>,
-    /// The decoded reply, if a response came.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reply: Option<Reply>,
-    /// The verdict on this request.
-    #[serde(flatten)]
-    pub verdict: Verdict,
-    /// Attempts made (1 without retries).
-    pub attempts: u32,
-    /// Time from first attempt to the final reply.
-    pub elapsed_ms: u64,
-    /// A copy-paste `curl` command that sends the same request; secrets are placeholders.
-    /// Empty for a conforming request of a runner that builds only the failing ones'
-    /// ([`Reproductions::Failing`]).
-    pub curl: String,
-    /// The values the run's nonce rotated in `params` (a run against a long-lived endpoint):
-    /// [`nonce::Rotation::generated`] gives the request as generated.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub nonce: Option<nonce::Rotation>,
-}
-
-/// Everything one case came to: its setup requests and its request under test.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct CaseRecord {
-    /// The case id.
-    pub id: String,
-    /// What the case aimed at.
-    pub target: String,
-    /// Setup requests, in order.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub setup: Vec<StepRecord>,
-    /// The request under test; its verdict is the case's.
-    #[serde(flatten)]
-    pub result: StepRecord,
-}
-
-impl CaseRecord {
-    /// The case's verdict.
-    pub fn verdict(&self) -> &Verdict {
-        &self.result.verdict
     }
 }
 

@@ -348,3 +348,104 @@ fn tokens_that_differ_in_letter_case_share_a_line_and_names_do_not() {
     // A Name and a ClientToken of the same text are different state.
     assert_ne!(shared_keys(&params(&[("Name", "x")])), shared_keys(&params(&[("ClientToken", "x")])));
 }
+
+/// The records as the derive with `#[serde(flatten)]` writes them: what the hand-written
+/// `Serialize` of [`CaseRecord`] and [`StepRecord`] must write, byte for byte.
+mod derived {
+    use serde::Serialize;
+
+    use super::*;
+
+    #[derive(Serialize)]
+    struct Step {
+        params: Params,
+        prediction: Prediction,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        status: Option<u16>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reply: Option<Reply>,
+        #[serde(flatten)]
+        verdict: Verdict,
+        attempts: u32,
+        elapsed_ms: u64,
+        curl: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        nonce: Option<nonce::Rotation>,
+    }
+
+    #[derive(Serialize)]
+    struct Case {
+        id: String,
+        target: String,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        setup: Vec<Step>,
+        #[serde(flatten)]
+        result: Step,
+    }
+
+    fn step(record: &StepRecord) -> Step {
+        // Every field by name: a field added to `StepRecord` does not compile here until it is
+        // added to the derive above, and then the comparison below holds the hand-written
+        // `Serialize` to it.
+        let StepRecord { params, prediction, status, reply, verdict, attempts, elapsed_ms, curl, nonce } =
+            record.clone();
+        Step { params, prediction, status, reply, verdict, attempts, elapsed_ms, curl, nonce }
+    }
+
+    fn case(record: &CaseRecord) -> Case {
+        let CaseRecord { id, target, setup, result } = record.clone();
+        Case { id, target, setup: setup.iter().map(step).collect(), result: step(&result) }
+    }
+
+    /// Steps with every verdict, with and without their optional fields.
+    fn steps() -> Vec<StepRecord> {
+        let oracle = Oracle::builtin().unwrap();
+        let world = World::default_world();
+        let params: Params =
+            [("Name".to_owned(), "n".to_owned()), ("SourceImageId".to_owned(), "ami-1".to_owned())].into();
+        let prediction = oracle.predict(&world, &params);
+        let finding = Finding::SetupDeviated { step: 0, detail: "d".into() };
+        let verdicts = [
+            Verdict::Conforms { notes: vec![] },
+            Verdict::Conforms { notes: vec![finding.clone()] },
+            Verdict::Deviation { findings: vec![finding] },
+            Verdict::Unparseable { reason: "r".into() },
+            Verdict::Transport { error: "e".into() },
+        ];
+        let reply = Reply::Error { code: "C".into(), message: Some("m".into()), request_id: None };
+        let rotation = nonce::Rotation { nonce: "abcdefgh".into(), keys: vec!["Name".into()] };
+        verdicts
+            .into_iter()
+            .enumerate()
+            .map(|(i, verdict)| {
+                let full = i % 2 == 0;
+                StepRecord {
+                    params: params.clone(),
+                    prediction: prediction.clone(),
+                    status: full.then_some(400),
+                    reply: full.then(|| reply.clone()),
+                    verdict,
+                    attempts: 2,
+                    elapsed_ms: 7,
+                    curl: if full { "curl x".into() } else { String::new() },
+                    nonce: full.then(|| rotation.clone()),
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn records_are_written_as_the_flattening_derive_writes_them() {
+        let steps = steps();
+        for (i, result) in steps.iter().enumerate() {
+            let setup = if i % 2 == 0 { vec![] } else { steps.clone() };
+            let record = CaseRecord { id: format!("{i:06}"), target: "t".into(), setup, result: result.clone() };
+            let hand = serde_json::to_string(&record).unwrap();
+            assert_eq!(hand, serde_json::to_string(&case(&record)).unwrap());
+            assert_eq!(serde_json::to_string(result).unwrap(), serde_json::to_string(&step(result)).unwrap());
+            // And read back as written.
+            let back: CaseRecord = serde_json::from_str(&hand).unwrap();
+            assert_eq!(serde_json::to_string(&back).unwrap(), hand);
+        }
+    }
+}

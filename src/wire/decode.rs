@@ -303,7 +303,8 @@ pub(super) fn decode_xml_scanned(status: u16, body: &[u8], on_scan: impl FnOnce(
     if let Err(reason) = scanned {
         return unparseable(reason, body);
     }
-    let trim = |v: Option<String>| v.map(|t| t.trim().to_owned());
+    // Most values have nothing to trim: they are kept, not copied.
+    let trim = |v: Option<String>| v.map(|t| if t.trim().len() == t.len() { t } else { t.trim().to_owned() });
     let (image_id, request_id, code, message) = (trim(s.image_id), trim(s.request_id), trim(s.code), trim(s.message));
     match (s.root.as_deref(), code) {
         (Some(SUCCESS_ROOT), _) if is_2xx(status) => Reply::Success { image_id, request_id },

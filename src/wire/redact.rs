@@ -46,11 +46,14 @@ pub struct Redactor {
     // Whether `scrub` may search a value's raw strings instead of its JSON text (see
     // `plain_in_json`).
     strings_suffice: bool,
+    // The length of the shortest literal (`usize::MAX` without any): a field or variant name
+    // shorter than it cannot hold one (see `strings::collect`).
+    shortest: usize,
 }
 
 impl Default for Redactor {
     fn default() -> Self {
-        Redactor { literals: vec![], strings_suffice: true }
+        Redactor { literals: vec![], strings_suffice: true, shortest: usize::MAX }
     }
 }
 
@@ -79,7 +82,8 @@ impl Redactor {
         literals.sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
         literals.dedup();
         let strings_suffice = literals.iter().all(|l| plain_in_json(l));
-        Redactor { literals: literals.iter().map(|l| Finder::new(l).into_owned()).collect(), strings_suffice }
+        let shortest = literals.iter().map(Vec::len).min().unwrap_or(usize::MAX);
+        Redactor { literals: literals.iter().map(|l| Finder::new(l).into_owned()).collect(), strings_suffice, shortest }
     }
 
     /// A redactor for the credentials in the process environment (or its credentials file);
@@ -137,14 +141,16 @@ impl Redactor {
     /// This finds whatever [`Self::scrub_json`] finds, for the literals `plain_in_json` admits:
     /// their matches in the JSON text, and the patterns', hold no `"`, so each lies within one
     /// string token (the JSON outside strings is digits, punctuation, `true`, `false` and
-    /// `null`, which they need more than), and the search sees every string token as written.
+    /// `null`, which they need more than), and the search sees every string token as written,
+    /// but for field and variant names that can hold no match: shorter than every literal, and
+    /// without the `=`, `:` or `%` every pattern's match has.
     fn finds_in_strings<T: Serialize>(&self, value: &T) -> bool {
         thread_local! {
             static BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
         }
         BUF.with_borrow_mut(|buf| {
             buf.clear();
-            let found = strings::collect(value, buf).is_err() || self.finds(buf);
+            let found = strings::collect(value, buf, self.shortest).is_err() || self.finds(buf);
             // A huge value's buffer is not kept for the rest of the thread's life.
             if buf.capacity() > 1 << 20 {
                 *buf = Vec::new();
@@ -321,6 +327,28 @@ mod tests {
             assert!(json_way == value || r.finds_in_strings(&value), "{text:?}");
             assert_eq!(r.scrub(value), json_way, "{text:?}");
         }
+    }
+
+    #[test]
+    fn a_secret_in_a_field_name_is_found_when_the_name_is_long_enough_to_hold_it() {
+        #[derive(Serialize)]
+        struct Named {
+            wjalrxutnfemi_k7mdeng: u8,
+        }
+        let value = Named { wjalrxutnfemi_k7mdeng: 1 };
+        // A secret the name holds, shorter than the name: the name is searched.
+        let inside = Redactor::new(Some(&Credentials::new("AKID", "rxutnfemi_k7m", None)));
+        assert!(inside.finds_in_strings(&value));
+        // The usual secrets, longer than any name: names are left out, nothing is found.
+        assert!(!redactor().finds_in_strings(&value));
+        // An echoed signature in a name is found whatever the secrets.
+        #[derive(Serialize)]
+        struct Echo {
+            #[serde(rename = "Signature=0123456789abcdef")]
+            s: u8,
+        }
+        assert!(redactor().finds_in_strings(&Echo { s: 0 }));
+        assert!(Redactor::none().finds_in_strings(&Echo { s: 0 }));
     }
 
     #[test]

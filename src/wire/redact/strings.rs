@@ -28,10 +28,12 @@ impl ser::Error for Failed {
 }
 
 /// Appends every string of `value` to `buf` as its JSON form writes it: `"`, the escaped text,
-/// `"`. The buffer holds each string token of the JSON text byte for byte.
-pub(super) fn collect<T: Serialize + ?Sized>(value: &T, buf: &mut Vec<u8>) -> Result<(), Failed> {
+/// `"`. The buffer holds each string token of the JSON text byte for byte, but for field and
+/// variant names (written in the code, the same in every value) shorter than `names_below`
+/// and without `=`, `:` or `%`: those the redactor has nothing to find in.
+pub(super) fn collect<T: Serialize + ?Sized>(value: &T, buf: &mut Vec<u8>, names_below: usize) -> Result<(), Failed> {
     let start = buf.len();
-    let mut strings = Strings { buf, escape: false, pushed: 0 };
+    let mut strings = Strings { buf, escape: false, pushed: 0, names_below };
     value.serialize(&mut strings)?;
     let pushed = strings.pushed;
     // Copied as they are, the strings are their JSON tokens unless one holds a byte serde_json
@@ -48,7 +50,7 @@ pub(super) fn collect<T: Serialize + ?Sized>(value: &T, buf: &mut Vec<u8>) -> Re
         return Ok(());
     }
     buf.truncate(start);
-    value.serialize(&mut Strings { buf, escape: true, pushed: 0 })
+    value.serialize(&mut Strings { buf, escape: true, pushed: 0, names_below })
 }
 
 struct Strings<'b> {
@@ -57,6 +59,8 @@ struct Strings<'b> {
     escape: bool,
     /// Strings written so far.
     pushed: usize,
+    /// Names shorter than this are left out (see [`collect`]).
+    names_below: usize,
 }
 
 impl Strings<'_> {
@@ -70,6 +74,14 @@ impl Strings<'_> {
         self.buf.extend_from_slice(s.as_bytes());
         self.buf.push(b'"');
         Ok(())
+    }
+
+    /// A field or variant name: pushed unless it can hold nothing the redactor looks for.
+    fn name(&mut self, name: &'static str) -> Done {
+        if name.len() < self.names_below && !name.bytes().any(|b| matches!(b, b'=' | b':' | b'%')) {
+            return Ok(());
+        }
+        self.push(name)
     }
 }
 
@@ -150,7 +162,7 @@ impl Serializer for &mut Strings<'_> {
         Ok(())
     }
     fn serialize_unit_variant(self, _: &'static str, _: u32, variant: &'static str) -> Done {
-        self.push(variant)
+        self.name(variant)
     }
     fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _: &'static str, value: &T) -> Done {
         value.serialize(self)
@@ -162,7 +174,7 @@ impl Serializer for &mut Strings<'_> {
         variant: &'static str,
         value: &T,
     ) -> Done {
-        self.push(variant)?;
+        self.name(variant)?;
         value.serialize(self)
     }
     fn serialize_seq(self, _: Option<usize>) -> Result<Self, Failed> {
@@ -175,7 +187,7 @@ impl Serializer for &mut Strings<'_> {
         Ok(self)
     }
     fn serialize_tuple_variant(self, _: &'static str, _: u32, variant: &'static str, _: usize) -> Result<Self, Failed> {
-        self.push(variant)?;
+        self.name(variant)?;
         Ok(self)
     }
     fn serialize_map(self, _: Option<usize>) -> Result<Self, Failed> {
@@ -191,7 +203,7 @@ impl Serializer for &mut Strings<'_> {
         variant: &'static str,
         _: usize,
     ) -> Result<Self, Failed> {
-        self.push(variant)?;
+        self.name(variant)?;
         Ok(self)
     }
 }
@@ -242,7 +254,7 @@ macro_rules! named_fields {
             type Ok = ();
             type Error = Failed;
             fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Done {
-                self.push(key)?;
+                self.name(key)?;
                 value.serialize(&mut **self)
             }
             fn end(self) -> Done {
@@ -264,7 +276,7 @@ mod tests {
             ["", "plain", "a\"b", "back\\slash", "tab\tnew\nline\u{1}\u{1f}", "\u{7f} / é 名 \u{1F600}", "ends\\"]
         {
             let mut buf = vec![];
-            collect(text, &mut buf).unwrap();
+            collect(text, &mut buf, 0).unwrap();
             assert_eq!(String::from_utf8(buf).unwrap(), serde_json::to_string(text).unwrap(), "{text:?}");
         }
     }
@@ -274,7 +286,7 @@ mod tests {
         for odd in ["q\"uote", "back\\slash", "ctrl\u{1}", "\n"] {
             let value = serde_json::json!({"a": "plain", "b": ["x", odd, 3], "c": "tail"});
             let mut buf = b"kept".to_vec();
-            collect(&value, &mut buf).unwrap();
+            collect(&value, &mut buf, 0).unwrap();
             let json = |s: &str| serde_json::to_string(s).unwrap();
             let want = format!("kept\"a\"\"plain\"\"b\"\"x\"{}\"c\"\"tail\"", json(odd));
             assert_eq!(String::from_utf8(buf).unwrap(), want, "{odd:?}");
@@ -306,8 +318,31 @@ mod tests {
             flat: [("flag".to_owned(), true)].into(),
         };
         let mut buf = vec![];
-        collect(&record, &mut buf).unwrap();
+        collect(&record, &mut buf, 0).unwrap();
         let text = String::from_utf8(buf).unwrap();
         assert_eq!(text, r#""text""a\"b\\c\nd""n""list""Unit""Tuple""t""Named""inner""é""map""k""v""none""flag""#);
+        // Field and variant names shorter than 6 left out (`Unit`, `Tuple`, `Named`, `inner`).
+        // The record's own field names come as map keys (it has a flattened field, which makes
+        // serde write it as a map), and so does `flag`: those are kept, as any map key is.
+        let mut short = vec![];
+        collect(&record, &mut short, 6).unwrap();
+        let short = String::from_utf8(short).unwrap();
+        assert_eq!(short, r#""text""a\"b\\c\nd""n""list""t""é""map""k""v""none""flag""#);
+    }
+
+    #[test]
+    fn a_name_that_could_hold_a_match_is_kept_however_short() {
+        #[derive(Serialize)]
+        struct Odd {
+            #[serde(rename = "t=1")]
+            eq: u8,
+            #[serde(rename = "a:b")]
+            colon: u8,
+            #[serde(rename = "%3d")]
+            percent: u8,
+        }
+        let mut buf = vec![];
+        collect(&Odd { eq: 1, colon: 2, percent: 3 }, &mut buf, usize::MAX).unwrap();
+        assert_eq!(String::from_utf8(buf).unwrap(), r#""t=1""a:b""%3d""#);
     }
 }
