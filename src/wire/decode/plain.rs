@@ -392,8 +392,43 @@ mod tests {
         )
     }
 
+    /// A real reply with a few of its bytes changed, put in or taken out: the edits are
+    /// markup's own characters and others, at any place, so a plain reply turns into every kind
+    /// of near miss.
+    fn edited() -> impl Strategy<Value = String> {
+        let edit = (
+            any::<Index>(),
+            0..3usize,
+            prop::sample::select(vec!["<", ">", "/", "&", ";", "\"", "'", "=", "?", "!", ":", " ", "\r", "a", "é", ""]),
+        );
+        (prop::sample::select(PLAIN.to_vec()), prop::collection::vec(edit, 1..4)).prop_map(|(doc, edits)| {
+            let mut doc = doc.to_owned();
+            for (at, kind, piece) in edits {
+                let mut at = at.index(doc.len() + 1);
+                while !doc.is_char_boundary(at) {
+                    at -= 1;
+                }
+                let end = doc[at..].chars().next().map_or(at, |c| at + c.len_utf8());
+                match kind {
+                    0 => doc.insert_str(at, piece),
+                    1 => doc.replace_range(at..end, piece),
+                    _ => doc.replace_range(at..end, ""),
+                }
+            }
+            doc
+        })
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(2048))]
+
+        /// The same for real replies with a few bytes edited.
+        #[test]
+        fn the_plain_scan_agrees_with_the_full_one_on_edited_replies(doc in edited()) {
+            if let Some(plain) = scan(&doc) {
+                prop_assert_eq!(Ok(plain), full(&doc), "{}", doc);
+            }
+        }
 
         /// Whatever the plain scan takes, it finds exactly what the full scan finds.
         #[test]
