@@ -181,21 +181,8 @@ fn scan_full(text: &str, out: &mut Scan) -> Result<(), String> {
                 }
                 let local = e.local_name();
                 let name: &str = local.as_ref();
-                let name = name.to_owned();
-                if out.root.is_none() {
-                    out.root = Some(name.clone());
-                }
-                path.push(name);
-                if path.len() == 2 && path[0] == ERROR_ROOT && path[1] == "Errors" {
-                    out.has_errors = true;
-                }
-                if path.len() == 3 && path[..] == [ERROR_ROOT, "Errors", "Error"] {
-                    errors_seen += 1;
-                }
-                let field = field_at(&path, errors_seen == 1);
-                if let Some(f) = field.filter(|f| out.slot(*f).is_none()) {
-                    capture = Some(Capture { field: f, depth: path.len(), text: String::new() });
-                }
+                path.push(name.to_owned());
+                opened(out, &path, &mut errors_seen, &mut capture);
                 if matches!(event, Event::Empty(_)) {
                     close(out, &mut path, &mut capture, &mut root_closed);
                 }
@@ -235,6 +222,25 @@ fn scan_full(text: &str, out: &mut Scan) -> Result<(), String> {
     Ok(())
 }
 
+/// Takes note of the element just opened, the last of `path`: the root, the error envelope's
+/// parts, and the field it holds, which `capture` then reads. Both scans (this module's and
+/// `plain`) call it, so they pick out the same fields.
+fn opened<S: AsRef<str>>(out: &mut Scan, path: &[S], errors_seen: &mut usize, capture: &mut Option<Capture>) {
+    match path {
+        [root] if out.root.is_none() => out.root = Some(root.as_ref().to_owned()),
+        [root, errors] if root.as_ref() == ERROR_ROOT && errors.as_ref() == "Errors" => out.has_errors = true,
+        [root, errors, error]
+            if root.as_ref() == ERROR_ROOT && errors.as_ref() == "Errors" && error.as_ref() == "Error" =>
+        {
+            *errors_seen += 1;
+        }
+        _ => {}
+    }
+    if let Some(f) = field_at(path, *errors_seen == 1).filter(|f| out.slot(*f).is_none()) {
+        *capture = Some(Capture { field: f, depth: path.len(), text: String::new() });
+    }
+}
+
 /// Appends text found at `depth` to the capture, if it is the capture's own element's.
 fn push_text(capture: &mut Option<Capture>, depth: usize, s: &str) {
     if let Some(c) = capture
@@ -245,7 +251,7 @@ fn push_text(capture: &mut Option<Capture>, depth: usize, s: &str) {
 }
 
 /// Closes the innermost element, storing a capture that ends with it.
-fn close(out: &mut Scan, path: &mut Vec<String>, capture: &mut Option<Capture>, root_closed: &mut bool) {
+fn close<S>(out: &mut Scan, path: &mut Vec<S>, capture: &mut Option<Capture>, root_closed: &mut bool) {
     // Kept as written: `decode_xml` trims, the SDK reading reports what trimming hid.
     if let Some(c) = capture.take_if(|c| c.depth == path.len()) {
         *out.slot(c.field) = Some(c.text);

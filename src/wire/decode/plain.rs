@@ -10,7 +10,7 @@
 
 use memchr::{memchr, memchr2, memmem};
 
-use super::{Capture, ERROR_ROOT, MAX_DEPTH, Scan, field_at};
+use super::{Capture, MAX_DEPTH, Scan, close, opened, push_text};
 
 /// What the full scan finds in `text`, when `text` is plain XML; `None` when it is not, and
 /// the full scan must read it.
@@ -42,7 +42,7 @@ pub(super) fn scan(text: &str) -> Option<Scan> {
                     return None;
                 }
             } else {
-                push_text(&mut capture, path.len(), t)?;
+                push_resolved(&mut capture, path.len(), t)?;
             }
         }
         let Some(lt) = lt else { break };
@@ -62,21 +62,9 @@ pub(super) fn scan(text: &str) -> Option<Scan> {
                     return None;
                 }
                 let end = at + name_len(&b[at..]);
-                let name = &text[at..end];
                 let (tag_end, empty) = tag_end(b, end)?;
-                if out.root.is_none() {
-                    out.root = Some(name.to_owned());
-                }
-                path.push(name);
-                if path[..] == [ERROR_ROOT, "Errors"] {
-                    out.has_errors = true;
-                }
-                if path[..] == [ERROR_ROOT, "Errors", "Error"] {
-                    errors_seen += 1;
-                }
-                if let Some(f) = field_at(&path, errors_seen == 1).filter(|f| out.slot(*f).is_none()) {
-                    capture = Some(Capture { field: f, depth: path.len(), text: String::new() });
-                }
+                path.push(&text[at..end]);
+                opened(&mut out, &path, &mut errors_seen, &mut capture);
                 if empty {
                     close(&mut out, &mut path, &mut capture, &mut root_closed);
                 }
@@ -141,14 +129,13 @@ fn tag_end(b: &[u8], mut at: usize) -> Option<(usize, bool)> {
     }
 }
 
-/// Appends text found at `depth` to the capture, if it is the capture's own element's, with
-/// the five predefined entities resolved; `None` for text with a carriage return (which XML
-/// reads as a line feed) or any other reference.
-fn push_text(capture: &mut Option<Capture>, depth: usize, t: &str) -> Option<()> {
+/// Appends text found at `depth` to the capture as [`push_text`] does, with the five
+/// predefined entities resolved; `None` for text with a carriage return (which XML reads as a
+/// line feed) or any other reference.
+fn push_resolved(capture: &mut Option<Capture>, depth: usize, t: &str) -> Option<()> {
     if memchr(b'\r', t.as_bytes()).is_some() {
         return None;
     }
-    let mut into = capture.as_mut().filter(|c| c.depth == depth).map(|c| &mut c.text);
     let mut rest = t;
     while let Some(amp) = memchr(b'&', rest.as_bytes()) {
         let semi = amp + 1 + memchr(b';', &rest.as_bytes()[amp + 1..])?;
@@ -160,27 +147,12 @@ fn push_text(capture: &mut Option<Capture>, depth: usize, t: &str) -> Option<()>
             "apos" => "'",
             _ => return None,
         };
-        if let Some(s) = into.as_deref_mut() {
-            s.push_str(&rest[..amp]);
-            s.push_str(resolved);
-        }
+        push_text(capture, depth, &rest[..amp]);
+        push_text(capture, depth, resolved);
         rest = &rest[semi + 1..];
     }
-    if let Some(s) = into {
-        s.push_str(rest);
-    }
+    push_text(capture, depth, rest);
     Some(())
-}
-
-/// Closes the innermost element, storing a capture that ends with it.
-fn close(out: &mut Scan, path: &mut Vec<&str>, capture: &mut Option<Capture>, root_closed: &mut bool) {
-    if let Some(c) = capture.take_if(|c| c.depth == path.len()) {
-        *out.slot(c.field) = Some(c.text);
-    }
-    path.pop();
-    if path.is_empty() {
-        *root_closed = true;
-    }
 }
 
 #[cfg(test)]
