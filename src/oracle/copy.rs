@@ -2,6 +2,7 @@
 //! carries. The generator, the runner and the embedded endpoint all record copies this way.
 
 use std::collections::BTreeMap;
+use std::ops::Bound;
 
 use crate::oracle::{Oracle, Prediction, key};
 use crate::world::{Params, World};
@@ -58,15 +59,20 @@ fn copy_tags(oracle: &Oracle, world: &World, params: &Params) -> BTreeMap<String
         if rt != "image" {
             continue;
         }
-        let prefix = format!("TagSpecification.{n}.Tag.");
-        for (tk, tv) in params.range(prefix.clone()..) {
+        let prefix = ["TagSpecification.", n, ".Tag."].concat();
+        // One buffer for every tag's value key: `format!` per tag cost more than the lookups.
+        let mut value_key = String::with_capacity(prefix.len() + 12);
+        let from = (Bound::Included(prefix.as_str()), Bound::Unbounded);
+        for (tk, tv) in params.range::<str, _>(from) {
             let Some(m) = tk.strip_prefix(&prefix).and_then(|r| r.strip_suffix(".Key")) else {
                 if !tk.starts_with(&prefix) {
                     break;
                 }
                 continue;
             };
-            let value = params.get(&format!("{prefix}{m}.Value")).cloned().unwrap_or_default();
+            value_key.clear();
+            value_key.extend([&prefix, m, ".Value"]);
+            let value = params.get(&value_key).cloned().unwrap_or_default();
             tags.insert(tv.clone(), value);
         }
     }

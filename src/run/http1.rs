@@ -290,9 +290,31 @@ fn lost(why: &str) -> Error {
 
 /// The answer head at the start of `buf`, `None` while it is incomplete.
 fn parse_head(buf: &[u8]) -> Result<Option<Head>, Error> {
-    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut resp = httparse::Response::new(&mut headers);
-    let len = match resp.parse(buf) {
+    if buf.is_empty() {
+        return Ok(None);
+    }
+    // Room for a few headers first, the full room only for an answer with more: setting up a
+    // hundred empty headers for every answer cost more than parsing its head.
+    let mut few = [httparse::EMPTY_HEADER; FEW_HEADERS];
+    let mut resp = httparse::Response::new(&mut few);
+    match resp.parse(buf) {
+        Err(httparse::Error::TooManyHeaders) => {
+            let mut all = [httparse::EMPTY_HEADER; MAX_HEADERS];
+            let mut resp = httparse::Response::new(&mut all);
+            let parsed = resp.parse(buf);
+            head_of(&resp, parsed)
+        }
+        parsed => head_of(&resp, parsed),
+    }
+}
+
+/// Headers most answers fit in; [`parse_head`] parses again with room for [`MAX_HEADERS`]
+/// when an answer has more.
+const FEW_HEADERS: usize = 16;
+
+/// The head `resp` was parsed into (`parsed` says how far), `None` while it is incomplete.
+fn head_of(resp: &httparse::Response<'_, '_>, parsed: httparse::Result<usize>) -> Result<Option<Head>, Error> {
+    let len = match parsed {
         Ok(httparse::Status::Complete(len)) => len,
         Ok(httparse::Status::Partial) => return Ok(None),
         Err(e) => return Err(Error::Connect(format!("not an HTTP/1 answer: {e}"))),

@@ -460,7 +460,8 @@ impl Runner {
         } else if let Some((live, q)) = tagged {
             (params, p) = (live, q);
         }
-        let id = format!("{PENDING}{number}");
+        // Through itoa: `format!` cost more than the rest of the reservation.
+        let id = [PENDING, itoa::Buffer::new().format(number)].concat();
         let before = world.image_count();
         record_if_copied(&self.oracle, &mut world, &params, &p, &id);
         let reserved = (world.image_count() > before).then_some(id);

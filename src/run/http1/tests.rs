@@ -293,3 +293,31 @@ fn a_request_is_written_whole_with_its_length_in_decimal() {
     let want = "POST / HTTP/1.1\r\nhost: h:1\r\naccept: application/json\r\ncontent-length: 2\r\n\r\n{}";
     assert_eq!(String::from_utf8(wire).unwrap(), want);
 }
+
+/// An answer head with `extra` made-up headers before its `content-length`.
+fn head_with(extra: usize) -> Vec<u8> {
+    let mut head = String::from("HTTP/1.1 200 OK\r\n");
+    for i in 0..extra {
+        head.push_str(&format!("x-extra-{i}: {i}\r\n"));
+    }
+    head.push_str("content-length: 7\r\n\r\n");
+    head.into_bytes()
+}
+
+#[test]
+fn a_head_with_many_headers_parses_up_to_the_limit_and_is_refused_past_it() {
+    // Up to 16 headers fit the first room; more take the second parse, up to MAX_HEADERS.
+    for extra in [0, FEW_HEADERS - 1, FEW_HEADERS, 50, MAX_HEADERS - 1] {
+        let head = head_with(extra);
+        let parsed = parse_head(&head).unwrap().unwrap_or_else(|| panic!("{extra}: incomplete"));
+        assert_eq!((parsed.status, parsed.len), (200, head.len()), "{extra} extra headers");
+        assert!(parsed.framing == Framing::Length(7), "{extra}: the content-length after them counts");
+    }
+    match parse_head(&head_with(MAX_HEADERS)) {
+        Err(Error::Connect(why)) => assert_eq!(why, "not an HTTP/1 answer: too many headers"),
+        _ => panic!("more headers than MAX_HEADERS are refused"),
+    }
+    // Nothing read yet, or a head cut short, is incomplete at any size.
+    assert!(parse_head(b"").unwrap().is_none());
+    assert!(parse_head(&head_with(40)[..300]).unwrap().is_none());
+}
