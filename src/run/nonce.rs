@@ -15,6 +15,7 @@
 //! from any other deviation.
 
 use std::collections::HashSet;
+use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
@@ -36,13 +37,47 @@ const LEN: usize = 8;
 
 /// One run's key: eight letters or digits, none of them `0` (a shift of 0 would leave a
 /// character as it was).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct Nonce {
     text: String,
     /// How far each class turns at each of the text's characters, forward and back: worked
     /// out once, as every Name and ClientToken of a run is turned.
     forward: Turns,
     back: Turns,
+    /// The forward turns as byte maps, made on the first forward rotation: the run's nonce turns
+    /// every Name and ClientToken it sends, a nonce read back from a record only undoes a few.
+    forward_maps: OnceLock<Box<ByteMaps>>,
+}
+
+// Everything else is worked out from the text.
+impl PartialEq for Nonce {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Eq for Nonce {}
+
+/// Per character of a nonce's text, every byte's turn: a byte of neither class, and any byte
+/// of a character outside ASCII, maps to itself.
+type ByteMaps = [[u8; 256]; LEN];
+
+/// The byte maps of `turns`.
+fn byte_maps(turns: &Turns) -> Box<ByteMaps> {
+    let mut maps = Box::new([[0u8; 256]; LEN]);
+    for (map, &(certain, uncertain)) in maps.iter_mut().zip(&turns.at[..turns.count]) {
+        for (b, to) in map.iter_mut().enumerate() {
+            let (p, q) = (ALPHABET_AT[b], UNCERTAIN_AT[b]);
+            *to = if p != u8::MAX {
+                turned(ALPHABET, p, certain)
+            } else if q != u8::MAX {
+                turned(UNCERTAIN, q, uncertain)
+            } else {
+                b as u8
+            };
+        }
+    }
+    maps
 }
 
 /// The turns of the two classes at each character of a nonce's text, and how many there are.
@@ -113,7 +148,7 @@ impl Nonce {
     }
 
     fn of(text: String) -> Self {
-        Nonce { forward: Turns::of(&text, true), back: Turns::of(&text, false), text }
+        Nonce { forward: Turns::of(&text, true), back: Turns::of(&text, false), forward_maps: OnceLock::new(), text }
     }
 
     /// The nonce written as `text` (as records keep it); `None` unless it is eight letters or
@@ -144,6 +179,17 @@ impl Nonce {
         }
         let mut bytes = value.into_bytes();
         let mut at = 0;
+        if forward {
+            let maps = self.forward_maps.get_or_init(|| byte_maps(&self.forward));
+            for b in &mut bytes {
+                if *b & 0xc0 == 0x80 {
+                    continue;
+                }
+                *b = maps[at][usize::from(*b)];
+                at = if at + 1 == count { 0 } else { at + 1 };
+            }
+            return String::from_utf8(bytes).expect("ASCII bytes replaced by ASCII bytes keep the text UTF-8");
+        }
         for b in &mut bytes {
             // A continuation byte belongs to the character its first byte began.
             if *b & 0xc0 == 0x80 {
