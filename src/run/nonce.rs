@@ -67,14 +67,7 @@ fn byte_maps(turns: &Turns) -> Box<ByteMaps> {
     let mut maps = Box::new([[0u8; 256]; LEN]);
     for (map, &(certain, uncertain)) in maps.iter_mut().zip(&turns.at[..turns.count]) {
         for (b, to) in map.iter_mut().enumerate() {
-            let (p, q) = (ALPHABET_AT[b], UNCERTAIN_AT[b]);
-            *to = if p != u8::MAX {
-                turned(ALPHABET, p, certain)
-            } else if q != u8::MAX {
-                turned(UNCERTAIN, q, uncertain)
-            } else {
-                b as u8
-            };
+            *to = turn_byte(b as u8, certain, uncertain);
         }
     }
     maps
@@ -177,32 +170,19 @@ impl Nonce {
         if count == 0 {
             return String::new();
         }
+        let maps = forward.then(|| self.forward_maps.get_or_init(|| byte_maps(&self.forward)));
         let mut bytes = value.into_bytes();
         let mut at = 0;
-        if forward {
-            let maps = self.forward_maps.get_or_init(|| byte_maps(&self.forward));
-            for b in &mut bytes {
-                if *b & 0xc0 == 0x80 {
-                    continue;
-                }
-                *b = maps[at][usize::from(*b)];
-                at = if at + 1 == count { 0 } else { at + 1 };
-            }
-            return String::from_utf8(bytes).expect("ASCII bytes replaced by ASCII bytes keep the text UTF-8");
-        }
         for b in &mut bytes {
             // A continuation byte belongs to the character its first byte began.
             if *b & 0xc0 == 0x80 {
                 continue;
             }
-            let (certain, uncertain) = turns[at];
+            *b = match maps {
+                Some(maps) => maps[at][usize::from(*b)],
+                None => turn_byte(*b, turns[at].0, turns[at].1),
+            };
             at = if at + 1 == count { 0 } else { at + 1 };
-            let (p, q) = (ALPHABET_AT[usize::from(*b)], UNCERTAIN_AT[usize::from(*b)]);
-            if p != u8::MAX {
-                *b = turned(ALPHABET, p, certain);
-            } else if q != u8::MAX {
-                *b = turned(UNCERTAIN, q, uncertain);
-            }
         }
         String::from_utf8(bytes).expect("ASCII bytes replaced by ASCII bytes keep the text UTF-8")
     }
@@ -329,6 +309,19 @@ fn replace_standalone(text: &str, from: &str, to: &str) -> String {
     }
     out.push_str(&text[rest..]);
     out
+}
+
+/// `b` turned: by `certain` places within the first class, by `uncertain` within the second,
+/// itself when it is in neither.
+fn turn_byte(b: u8, certain: usize, uncertain: usize) -> u8 {
+    let (p, q) = (ALPHABET_AT[usize::from(b)], UNCERTAIN_AT[usize::from(b)]);
+    if p != u8::MAX {
+        turned(ALPHABET, p, certain)
+    } else if q != u8::MAX {
+        turned(UNCERTAIN, q, uncertain)
+    } else {
+        b
+    }
 }
 
 /// The character of `class` `by` places after the one at `p` (both less than its length),
