@@ -1,7 +1,10 @@
 //! The EC2 client every part of the runner shares: the HTTP client a target gets (our own
-//! HTTP/1.1 client for a plain-http endpoint reached directly, reqwest otherwise), a signed
-//! request, one bounded exchange with the endpoint, and the ec2Query calls (`DescribeImages`
-//! among them) that `setup` and `--discover` make.
+//! HTTP/1.1 client for a plain-http endpoint reached directly, reqwest otherwise), a request
+//! signed the way that client takes it (see [`route`]), one bounded exchange with the
+//! endpoint, and the ec2Query calls (`DescribeImages` among them) that `setup` and
+//! `--discover` make.
+
+pub(crate) mod route;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
@@ -12,6 +15,7 @@ use crate::wire::describe::{Text, read_xml};
 use crate::wire::xml_path::{root_name, text_at};
 use crate::wire::{self, Reply, WireError};
 use crate::world::{Image, Params};
+use route::{FORM, Route, Signed, build_routed, into_reqwest, wire_routed};
 
 /// How many leading bytes of an unexpected answer an error shows.
 const HEAD_LEN: usize = 200;
@@ -29,34 +33,6 @@ pub fn http_client(target: &Target) -> Result<reqwest::Client, reqwest::Error> {
         .redirect(reqwest::redirect::Policy::none())
         .retry(reqwest::retry::never().max_retries_per_request(0))
         .build()
-}
-
-/// The endpoint's URL parsed once, as [`build`] would parse it for every request, and the
-/// `host` header it gives; `None` when it does not parse or is not of the plain shape the
-/// cached signer signs, and then every request is built from the text, as before.
-pub(crate) struct Route(Option<Parsed>);
-
-struct Parsed {
-    uri: http::Uri,
-    url: reqwest::Url,
-    host: http::HeaderValue,
-}
-
-impl Route {
-    /// The route to `target`'s endpoint.
-    pub(crate) fn new(target: &Target) -> Route {
-        let parse = || {
-            let uri: http::Uri = target.endpoint.parse().ok()?;
-            if !wire::signer::signs_plainly(&uri) {
-                return None;
-            }
-            let host = wire::sign::host_header(&uri).ok()?;
-            // As reqwest converts an `http::Request`: from the URI's text.
-            let url = reqwest::Url::parse(&uri.to_string()).ok()?;
-            Some(Parsed { uri, url, host })
-        };
-        Route(parse())
-    }
 }
 
 /// Why an exchange with the endpoint brought no whole answer.
@@ -105,54 +81,6 @@ pub enum TransportError {
     },
 }
 
-/// The headers of a form-encoded request before it is signed. Made at compile time: a
-/// request copies them without checking their bytes again.
-pub(crate) static FORM: [(http::HeaderName, http::HeaderValue); 1] = [(
-    http::HeaderName::from_static("content-type"),
-    http::HeaderValue::from_static("application/x-www-form-urlencoded; charset=utf-8"),
-)];
-
-/// A POST of `body` along `route` with `headers` (the runner's own constants), signed for
-/// `region` by `signer`: without parsing the endpoint's URL again when the route holds it.
-pub(crate) fn build_routed(
-    route: &Route,
-    target: &Target,
-    signer: &wire::Signer,
-    region: &str,
-    body: &str,
-    headers: &[(http::HeaderName, http::HeaderValue)],
-) -> Result<http::Request<Vec<u8>>, TransportError> {
-    let b = http::Request::builder().method(http::Method::POST);
-    let b = match &route.0 {
-        Some(parsed) => b.uri(parsed.uri.clone()),
-        None => b.uri(&target.endpoint),
-    };
-    let mut req = b.body(body.as_bytes().to_vec()).map_err(TransportError::Build)?;
-    for (k, v) in headers {
-        // Static values are used in place, not copied for every request.
-        req.headers_mut().append(k.clone(), v.clone());
-    }
-    if let Some(parsed) = &route.0
-        && !req.headers().contains_key(http::header::HOST)
-    {
-        req.headers_mut().insert(http::header::HOST, parsed.host.clone());
-    }
-    signer.sign(&mut req, region, "ec2", SystemTime::now()).map_err(TransportError::Sign)?;
-    Ok(req)
-}
-
-/// A signed request as reqwest takes it (its URL the route's, parsed once, when it has one).
-fn into_reqwest(route: &Route, req: http::Request<Vec<u8>>) -> Result<reqwest::Request, TransportError> {
-    let Some(parsed) = &route.0 else {
-        return reqwest::Request::try_from(req).map_err(TransportError::Convert);
-    };
-    let (parts, body) = req.into_parts();
-    let mut out = reqwest::Request::new(parts.method, parsed.url.clone());
-    *out.headers_mut() = parts.headers;
-    *out.body_mut() = Some(body.into());
-    Ok(out)
-}
-
 /// The HTTP client a target's requests go through. A plain-http endpoint reached directly (an
 /// emulator, `serve`) gets our own HTTP/1.1 client, which costs a fraction of reqwest's CPU
 /// per request; HTTPS (AWS), an endpoint a proxy variable applies to, and one whose URL is not
@@ -178,14 +106,41 @@ impl Client {
         http_client(target).map(Client::Reqwest)
     }
 
+    /// `body` with `headers` signed for `region` now, as this client takes it: our own
+    /// client gets the request written as it goes on the wire.
+    pub(crate) fn sign(
+        &self,
+        route: &Route,
+        target: &Target,
+        signer: &wire::Signer,
+        region: &str,
+        body: &str,
+        headers: &[(http::HeaderName, http::HeaderValue)],
+    ) -> Result<Signed, TransportError> {
+        if let Client::Lean(..) = self
+            && let Some(wire) = wire_routed(route, signer, region, body, headers, SystemTime::now())
+        {
+            return wire.map(Signed::Wire);
+        }
+        build_routed(route, target, signer, region, body, headers).map(|req| Signed::Request(Box::new(req)))
+    }
+
     /// Sends a signed request along `route` and reads the answer's status and body, the body
     /// no larger than `target.max_body`.
     pub(crate) async fn exchange(
         &self,
         route: &Route,
         target: &Target,
-        req: &http::Request<Vec<u8>>,
+        signed: &Signed,
     ) -> Result<(u16, Vec<u8>), TransportError> {
+        let req = match (self, signed) {
+            (Client::Lean(client, _), Signed::Wire(wire)) => {
+                return lean_answer(target, client.exchange(&wire.bytes, target.timeout, target.max_body).await);
+            }
+            (_, Signed::Request(req)) => req,
+            // `Client::sign` writes a request out only for our own client.
+            (Client::Reqwest(_), Signed::Wire(_)) => unreachable!("a written request goes to the lean client"),
+        };
         match self {
             Client::Lean(client, path) => {
                 let wire = http1::encode(req.method(), path, req.headers(), req.body());
@@ -354,7 +309,9 @@ impl<'t> Ec2Client<'t> {
 
     async fn call_unjournaled(&self, region: &str, action: &str, params: &Params) -> Result<Vec<u8>, CallError> {
         let body = wire::form_body(action, &self.target.protocol.version, params);
-        let req = build_routed(&self.route, self.target, &self.signer, region, &body, &FORM)
+        let req = self
+            .http
+            .sign(&self.route, self.target, &self.signer, region, &body, &FORM)
             .map_err(|e| CallError::transport(&e))?;
         let answer = self.http.exchange(&self.route, self.target, &req).await;
         let (status, bytes) = answer.map_err(|e| CallError::transport(&e))?;
@@ -464,52 +421,6 @@ mod tests {
         let e = check_answer("RegisterImage", 200, b"").expect_err("empty");
         assert_eq!(e.detail, "HTTP 200, no root element: (empty body)");
         assert_eq!(check_answer("RegisterImage", 200, b"<a:RegisterImageResponse xmlns:a='u'/>"), Ok(()));
-    }
-
-    #[test]
-    fn a_request_along_a_parsed_route_is_the_request_built_from_the_text() {
-        let json = [
-            (http::HeaderName::from_static("content-type"), http::HeaderValue::from_static("application/json")),
-            (http::HeaderName::from_static("accept"), http::HeaderValue::from_static("a/j")),
-        ];
-        let signer = wire::Signer::new(crate::wire::Credentials::dummy());
-        let urls = [
-            "http://127.0.0.1:5000/",
-            "https://ec2.us-east-1.amazonaws.com/",
-            "http://localhost:80/ec2/",
-            "http://[::1]:4566/",
-        ];
-        for url in urls {
-            let target = Target::for_tests(url);
-            let route = Route::new(&target);
-            assert!(route.0.is_some(), "{url}");
-            for headers in [&FORM[..], &json[..]] {
-                // Two tries, in case the clock's second turned between the two requests.
-                let same = (0..2).any(|_| {
-                    let ours = build_routed(&route, &target, &signer, "us-east-1", "Action=X", headers).unwrap();
-                    let ours = into_reqwest(&route, ours).unwrap();
-                    // Built from the endpoint's text, as without a parsed route.
-                    let text = Route(None);
-                    let theirs = build_routed(&text, &target, &signer, "us-east-1", "Action=X", headers).unwrap();
-                    let theirs = into_reqwest(&text, theirs).unwrap();
-                    let show = |r: &reqwest::Request| {
-                        let h: Vec<_> =
-                            r.headers().iter().map(|(k, v)| (k.to_string(), v.as_bytes().to_vec())).collect();
-                        (
-                            r.method().clone(),
-                            r.url().clone(),
-                            h,
-                            r.body().and_then(|b| b.as_bytes()).map(<[u8]>::to_vec),
-                        )
-                    };
-                    show(&ours) == show(&theirs)
-                });
-                assert!(same, "{url} {headers:?}");
-            }
-        }
-        // A path to normalise is signed by aws-sigv4, from the text.
-        assert!(Route::new(&Target::for_tests("http://h/a/../b%20c")).0.is_none());
-        assert!(Route::new(&Target::for_tests("not a url")).0.is_none());
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime};
 use http::{HeaderName, HeaderValue};
 
 use crate::oracle::key;
+use crate::run::ec2::route;
 use crate::run::ec2::{self, TransportError};
 use crate::run::journal::{Answer, Journal, JournalError};
 use crate::run::{Counters, Target};
@@ -35,8 +36,9 @@ pub struct Sent {
     /// What an AWS SDK would read differently in the final EC2 XML reply (see
     /// [`wire::sdk`]), found as it was decoded.
     pub(crate) sdk: Option<String>,
-    /// The last attempt's headers, as signed (what a reproduction shows, secrets left out).
-    headers: http::HeaderMap,
+    /// The last attempt's request, as signed (a reproduction shows its headers, secrets left
+    /// out), or the headers of one that never was.
+    headers: Shown,
     body: String,
 }
 
@@ -72,11 +74,11 @@ pub enum SendError {
 impl Sent {
     /// The request as a copy-paste `curl` command with secrets as placeholders.
     pub fn curl(&self, target: &Target) -> String {
-        let headers: Vec<(String, String)> = self
-            .headers
-            .iter()
-            .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
-            .collect();
+        let headers = match &self.headers {
+            Shown::Map(map) => pairs(map.iter()),
+            Shown::Signed(route::Signed::Request(req)) => pairs(req.headers().iter()),
+            Shown::Signed(route::Signed::Wire(wire)) => wire.headers(),
+        };
         curl_of(target, "POST", &target.endpoint, &headers, &self.body)
     }
 }
@@ -84,9 +86,20 @@ impl Sent {
 /// The `curl` command that sends `params` to `target` as the runner would, without sending.
 pub fn curl_for(target: &Target, params: &Params) -> String {
     let (body, base) = body_for(target, params);
-    let headers: Vec<(String, String)> =
-        base.iter().map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned())).collect();
-    curl_of(target, "POST", &target.endpoint, &headers, &body)
+    curl_of(target, "POST", &target.endpoint, &pairs(base.iter().map(|(k, v)| (k, v))), &body)
+}
+
+/// Headers as a reproduction shows them.
+fn pairs<'h>(headers: impl Iterator<Item = (&'h HeaderName, &'h HeaderValue)>) -> Vec<(String, String)> {
+    headers.map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned())).collect()
+}
+
+/// What a reproduction shows the headers of.
+enum Shown {
+    /// A request that was never signed: its dialect's headers.
+    Map(http::HeaderMap),
+    /// The last request signed.
+    Signed(route::Signed),
 }
 
 fn curl_of(target: &Target, method: &str, url: &str, headers: &[(String, String)], body: &str) -> String {
@@ -108,14 +121,14 @@ static JSON: [(HeaderName, HeaderValue); 2] = [
 
 fn body_for(target: &Target, params: &Params) -> (String, Base) {
     match target.dialect {
-        Dialect::Ec2Query => (wire::form_body(&target.protocol.action, &target.protocol.version, params), &ec2::FORM),
+        Dialect::Ec2Query => (wire::form_body(&target.protocol.action, &target.protocol.version, params), &route::FORM),
         Dialect::JsonEnvelope => (wire::json_body(params), &JSON),
     }
 }
 
 /// `base` as a header map: what a request that was never signed shows.
-fn unsigned(base: Base) -> http::HeaderMap {
-    base.iter().cloned().collect()
+fn unsigned(base: Base) -> Shown {
+    Shown::Map(base.iter().cloned().collect())
 }
 
 /// What sends a runner's requests: the HTTP client its target gets, the signer (its signing
@@ -123,7 +136,7 @@ fn unsigned(base: Base) -> http::HeaderMap {
 pub(crate) struct Sender {
     client: ec2::Client,
     signer: wire::Signer,
-    route: ec2::Route,
+    route: route::Route,
 }
 
 /// A request encoded and signed, not yet sent: [`Sender::prepare`] builds it ahead of time,
@@ -131,9 +144,8 @@ pub(crate) struct Sender {
 pub(crate) struct Prepared {
     body: String,
     base: Base,
-    /// The first attempt's request, signed, or why it cannot be built. Boxed: the futures that
-    /// carry it to the wire are moved as they are polled, and a request is a few hundred bytes.
-    signed: Result<Box<http::Request<Vec<u8>>>, TransportError>,
+    /// The first attempt's request, signed, or why it cannot be built.
+    signed: Result<route::Signed, TransportError>,
     /// The parameters of a live request (see [`live`]), for its journal entry.
     live: Option<Params>,
 }
@@ -142,7 +154,7 @@ impl Sender {
     /// A sender to `target`.
     pub(crate) fn new(target: &Target) -> Result<Self, reqwest::Error> {
         let signer = wire::Signer::new(target.credentials.clone());
-        let route = ec2::Route::new(target);
+        let route = route::Route::new(target);
         Ok(Sender { client: ec2::Client::for_target(target, &route)?, signer, route })
     }
 
@@ -157,7 +169,7 @@ impl Sender {
     /// `params` encoded for `target` and signed: everything of a request but sending it.
     pub(crate) fn prepare(&self, target: &Target, params: &Params) -> Prepared {
         let (body, base) = body_for(target, params);
-        let signed = ec2::build_routed(&self.route, target, &self.signer, &target.region, &body, base).map(Box::new);
+        let signed = self.client.sign(&self.route, target, &self.signer, &target.region, &body, base);
         Prepared { body, base, signed, live: live(target, params).map(|_| params.clone()) }
     }
 
@@ -221,7 +233,7 @@ impl Sender {
         target: &Target,
         body: String,
         base: Base,
-        signed: Result<Box<http::Request<Vec<u8>>>, TransportError>,
+        signed: Result<route::Signed, TransportError>,
         counters: &Counters,
     ) -> Sent {
         let mut first = Some(signed);
@@ -231,13 +243,13 @@ impl Sender {
             attempts += 1;
             counters.requests.fetch_add(1, Ordering::Relaxed);
             // Every attempt after the first is signed anew, at its own time.
-            let req = first.take().unwrap_or_else(|| {
-                ec2::build_routed(&self.route, target, &self.signer, &target.region, &body, base).map(Box::new)
-            });
+            let req = first
+                .take()
+                .unwrap_or_else(|| self.client.sign(&self.route, target, &self.signer, &target.region, &body, base));
             let outcome = match req {
                 Ok(req) => {
                     let outcome = self.attempt(target, &req).await;
-                    headers = Some((*req).into_parts().0.headers);
+                    headers = Some(Shown::Signed(req));
                     outcome
                 }
                 Err(e) => Attempt::Failed(e),
@@ -288,7 +300,7 @@ enum Attempt {
 }
 
 impl Sender {
-    async fn attempt(&self, target: &Target, req: &http::Request<Vec<u8>>) -> Attempt {
+    async fn attempt(&self, target: &Target, req: &route::Signed) -> Attempt {
         let (status, bytes) = match self.client.exchange(&self.route, target, req).await {
             Ok(answer) => answer,
             Err(TransportError::TooLarge { status, max, head }) => {

@@ -115,11 +115,64 @@ impl Signer {
     ) -> Result<(), WireError> {
         let (method, path, headers) = (parts.method.as_str(), parts.uri.path(), &mut parts.headers);
         clear_signature(headers);
+        let canonical = canonical_headers(headers.iter().map(|(n, v)| (n.as_str(), v.to_str().ok())))?;
+        let added = self.plain(method, path, canonical, body, region, service, time)?;
+        let bad = |name: &str| WireError::BadSignedHeader { name: name.to_owned() };
+        // From the `String` itself: its bytes become the value's, not copied.
+        let mut auth = HeaderValue::try_from(added.authorization).map_err(|_| bad(AUTHORIZATION.as_str()))?;
+        auth.set_sensitive(true);
+        let date_value = HeaderValue::from_str(added.stamp.full()).map_err(|_| bad(X_AMZ_DATE))?;
+        let token_value = match added.token {
+            Some(t) => {
+                let mut v = HeaderValue::from_str(t).map_err(|_| bad(X_AMZ_SECURITY_TOKEN))?;
+                v.set_sensitive(true);
+                Some(v)
+            }
+            None => None,
+        };
+        headers.insert(X_AMZ_DATE, date_value);
+        headers.insert(AUTHORIZATION, auth);
+        if let Some(v) = token_value {
+            headers.insert(X_AMZ_SECURITY_TOKEN, v);
+        }
+        Ok(())
+    }
+
+    /// Signs a POST of the plain shape given as its parts: `headers` (with `host`, without a
+    /// signature) in the order they go out. What it returns goes after them, in this order:
+    /// `x-amz-date`, `authorization`, and `x-amz-security-token` when there is a session token.
+    /// The same headers [`Signer::sign`] adds to the request made of these parts.
+    pub(crate) fn sign_post(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+        region: &str,
+        service: &str,
+        time: SystemTime,
+    ) -> Result<Added<'_>, WireError> {
+        let canonical = canonical_headers(headers.iter().map(|&(n, v)| (n, Some(v))))?;
+        self.plain("POST", path, canonical, body, region, service, time)
+    }
+
+    /// The signature of a request of the plain shape whose headers SigV4 signs are `canonical`.
+    #[allow(clippy::too_many_arguments)]
+    fn plain<'s>(
+        &'s self,
+        method: &str,
+        path: &str,
+        canonical: Vec<(&str, Cow<'_, str>)>,
+        body: &[u8],
+        region: &str,
+        service: &str,
+        time: SystemTime,
+    ) -> Result<Added<'s>, WireError> {
         let stamp = utc_stamp(time);
-        let (date, stamp) = (stamp.date(), stamp.full());
+        let (date, full) = (stamp.date(), stamp.full());
         let token = self.credentials.session_token();
-        let mut canonical = canonical_headers(headers)?;
-        canonical.push((X_AMZ_DATE, Cow::Borrowed(stamp)));
+        // Rebound: the stamp's and the token's borrows are shorter than the headers'.
+        let mut canonical: Vec<(&str, Cow<'_, str>)> = canonical;
+        canonical.push((X_AMZ_DATE, Cow::Borrowed(full)));
         if let Some(t) = token {
             // aws-sigv4 signs the token as it is, untrimmed.
             canonical.push((X_AMZ_SECURITY_TOKEN, Cow::Borrowed(t)));
@@ -150,7 +203,7 @@ impl Signer {
         }
         let mut to_sign = String::with_capacity(192);
         for part in
-            ["AWS4-HMAC-SHA256\n", stamp, "\n", &scope, "\n", hex(&Sha256::digest(creq.as_bytes()), &mut [0; 64])]
+            ["AWS4-HMAC-SHA256\n", full, "\n", &scope, "\n", hex(&Sha256::digest(creq.as_bytes()), &mut [0; 64])]
         {
             to_sign.push_str(part);
         }
@@ -170,25 +223,17 @@ impl Signer {
         ] {
             auth.push_str(part);
         }
+        drop(canonical);
         let bad = |name: &str| WireError::BadSignedHeader { name: name.to_owned() };
-        // From the `String` itself: its bytes become the value's, not copied.
-        let mut auth = HeaderValue::try_from(auth).map_err(|_| bad(AUTHORIZATION.as_str()))?;
-        auth.set_sensitive(true);
-        let date_value = HeaderValue::from_str(stamp).map_err(|_| bad(X_AMZ_DATE))?;
-        let token_value = match token {
-            Some(t) => {
-                let mut v = HeaderValue::from_str(t).map_err(|_| bad(X_AMZ_SECURITY_TOKEN))?;
-                v.set_sensitive(true);
-                Some(v)
-            }
-            None => None,
-        };
-        headers.insert(X_AMZ_DATE, date_value);
-        headers.insert(AUTHORIZATION, auth);
-        if let Some(v) = token_value {
-            headers.insert(X_AMZ_SECURITY_TOKEN, v);
+        // As `HeaderValue` would refuse them: a value that breaks a header line (a newline in
+        // a session token) must not reach the wire.
+        if !header_text(&auth) {
+            return Err(bad(AUTHORIZATION.as_str()));
         }
-        Ok(())
+        if token.is_some_and(|t| !header_text(t)) {
+            return Err(bad(X_AMZ_SECURITY_TOKEN));
+        }
+        Ok(Added { stamp, authorization: auth, token })
     }
 
     /// The signature of `to_sign` with the key of the day, derived when the day, Region or
@@ -229,24 +274,49 @@ fn clear_signature(headers: &mut HeaderMap) {
     }
 }
 
-/// The headers SigV4 signs, by name, each value trimmed, repeated ones joined by commas.
-fn canonical_headers(headers: &HeaderMap) -> Result<Vec<(&str, Cow<'_, str>)>, WireError> {
-    let mut canonical: Vec<(&str, Cow<'_, str>)> = Vec::with_capacity(headers.len() + 2);
+/// The headers SigV4 signs, by name, each value trimmed, repeated ones joined by commas; a
+/// value that is not text (`None`) is an error.
+fn canonical_headers<'h>(
+    headers: impl Iterator<Item = (&'h str, Option<&'h str>)>,
+) -> Result<Vec<(&'h str, Cow<'h, str>)>, WireError> {
+    let mut canonical: Vec<(&str, Cow<'_, str>)> = Vec::with_capacity(8);
     for (name, value) in headers {
-        if UNSIGNED.contains(&name.as_str()) {
+        if UNSIGNED.contains(&name) {
             continue;
         }
-        let value = value.to_str().map_err(|_| WireError::HeaderNotText { name: name.to_string() })?;
-        match canonical.iter_mut().find(|(n, _)| *n == name.as_str()) {
+        let value = value.ok_or_else(|| WireError::HeaderNotText { name: name.to_owned() })?;
+        match canonical.iter_mut().find(|(n, _)| *n == name) {
             Some((_, joined)) => {
                 let joined = joined.to_mut();
                 joined.push(',');
                 joined.push_str(&trim_all(value));
             }
-            None => canonical.push((name.as_str(), trim_all(value))),
+            None => canonical.push((name, trim_all(value))),
         }
     }
     Ok(canonical)
+}
+
+/// Whether `value` is what `HeaderValue` takes as a header's value: no control character but
+/// the tab.
+fn header_text(value: &str) -> bool {
+    value.bytes().all(|b| (b >= 0x20 && b != 0x7f) || b == b'\t')
+}
+
+/// The headers a plain signature adds (see [`Signer::sign_post`]).
+pub(crate) struct Added<'s> {
+    stamp: Stamp,
+    /// The `authorization` header's value.
+    pub(crate) authorization: String,
+    /// The session token, the `x-amz-security-token` header's value.
+    pub(crate) token: Option<&'s str>,
+}
+
+impl Added<'_> {
+    /// The `x-amz-date` header's value.
+    pub(crate) fn date(&self) -> &str {
+        self.stamp.full()
+    }
 }
 
 /// Whether a request to `uri` has the shape [`Signer::sign_plain`] signs: a path of unreserved

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use super::*;
 use crate::run::Target;
-use crate::run::ec2::{self, Route};
+use crate::run::ec2;
+use crate::run::ec2::route::{self, Route};
 
 /// A server on a free loopback port and the connections it accepted.
 struct Server {
@@ -255,21 +256,37 @@ async fn the_request_on_the_wire_is_the_one_reqwest_sends() {
         (http::HeaderName::from_static("content-type"), http::HeaderValue::from_static("application/json")),
         (http::HeaderName::from_static("accept"), http::HeaderValue::from_static("application/json")),
     ];
-    for base in [&ec2::FORM[..], &json[..]] {
+    for base in [&route::FORM[..], &json[..]] {
         let target = Target::for_tests(&format!("http://127.0.0.1:{}/", s.port));
         let route = Route::new(&target);
         let lean = ec2::Client::for_target(&target, &route).unwrap();
         assert!(matches!(lean, ec2::Client::Lean(..)), "a plain-http endpoint gets the lean client");
         let theirs = ec2::Client::Reqwest(ec2::http_client(&target).unwrap());
         let signer = crate::wire::Signer::new(target.credentials.clone());
-        let req = ec2::build_routed(&route, &target, &signer, "us-east-1", "Action=CopyImage&Name=x", base).unwrap();
+        let req = route::build_routed(&route, &target, &signer, "us-east-1", "Action=CopyImage&Name=x", base).unwrap();
+        let req = route::Signed::Request(Box::new(req));
         for client in [&lean, &theirs] {
             let (status, answer) = client.exchange(&route, &target, &req).await.unwrap();
             assert_eq!((status, &answer[..]), (200, &b"<CopyImageResponse/>"[..]));
         }
+        // What the runner sends our own client: the request written out, signed anew.
+        let written = lean.sign(&route, &target, &signer, "us-east-1", "Action=CopyImage&Name=x", base).unwrap();
+        assert!(matches!(written, route::Signed::Wire(_)));
+        let (status, _) = lean.exchange(&route, &target, &written).await.unwrap();
+        assert_eq!(status, 200);
         let seen: Vec<Vec<u8>> = std::mem::take(&mut *seen.lock().unwrap());
-        assert_eq!(seen.len(), 2);
+        assert_eq!(seen.len(), 3);
         assert_eq!(String::from_utf8_lossy(&seen[0]), String::from_utf8_lossy(&seen[1]));
+        // Its signature may be of a later second; the rest is the same.
+        let unsigned = |r: &[u8]| {
+            let text = String::from_utf8_lossy(r).into_owned();
+            text.lines()
+                .filter(|l| !l.starts_with("x-amz-date") && !l.starts_with("authorization"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        assert_eq!(unsigned(&seen[2]), unsigned(&seen[0]));
+        assert_eq!(seen[2].len(), seen[0].len());
     }
     let https = Target::for_tests("https://ec2.us-east-1.amazonaws.com/");
     let client = ec2::Client::for_target(&https, &Route::new(&https)).unwrap();
