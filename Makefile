@@ -16,8 +16,10 @@ test: fmt-check lint unit clients browser emitted gates bench-smoke
 fmt-check:
 	$(CARGO) fmt --check
 
+## Clippy, and rustdoc with its warnings as errors (a link to a private or renamed item).
 lint:
 	$(CARGO) clippy --locked --all-targets -- -D warnings
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --locked --no-deps
 
 ## Unit, integration and doc tests (the crate docs' examples run too; --doc cannot be mixed
 ## with the other target filters; there are no examples, and `cargo test` leaves the

@@ -130,7 +130,7 @@ pub enum Finding {
         why: String,
     },
     /// A CopyImage success whose root element is not in EC2's XML namespace (the spec's
-    /// [`NAMESPACE_RULE`]).
+    /// `NAMESPACE_RULE`).
     WrongNamespace {
         /// The root's namespace; `None`: none.
         got: Option<String>,

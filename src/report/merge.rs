@@ -100,7 +100,7 @@ impl MergedRun {
         write(format, out, &self.summary, &self.reports)
     }
 
-    /// The exit code, by the rules of `run` (see [`Summary::status`]).
+    /// The exit code, by the rules of `run` (see `Summary::status`).
     pub fn exit_code(&self) -> u8 {
         self.summary.status().exit_code()
     }

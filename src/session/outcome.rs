@@ -16,7 +16,7 @@ pub struct Outcome {
 
 impl Outcome {
     /// The exit code the run ends with, so that CI can tell "the endpoint is wrong" from "the
-    /// run could not tell". It follows [`Summary::status`], the same decision the report's
+    /// run could not tell". It follows `Summary::status`, the same decision the report's
     /// closing verdict line shows:
     ///
     /// - [`crate::exit::DEVIATIONS`] when something the endpoint answered is wrong: without a

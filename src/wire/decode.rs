@@ -271,10 +271,10 @@ fn close<S>(out: &mut Scan, path: &mut Vec<S>, capture: &mut Option<Capture>, ro
 /// - a 2xx whose root is `CopyImageResponse` → [`Reply::Success`];
 /// - any status with `Response/Errors/Error/Code` → [`Reply::Error`] (the first `Error`);
 /// - anything else (an HTML page, an empty, truncated or non-UTF-8 body, another root such as
-///   S3's `ListAllMyBucketsResult`, elements nested deeper than [`MAX_DEPTH`]) →
+///   S3's `ListAllMyBucketsResult`, elements nested deeper than `MAX_DEPTH`) →
 ///   [`Reply::Unparseable`].
 ///
-/// Never panics; the work is linear in the body's length, and stops at [`MAX_DEPTH`].
+/// Never panics; the work is linear in the body's length, and stops at `MAX_DEPTH`.
 pub fn decode_xml(status: u16, body: &[u8]) -> Reply {
     decode_xml_scanned(status, body, |_| ())
 }

@@ -67,7 +67,7 @@ fn ascii(bytes: Vec<u8>) -> String {
 }
 
 /// The ec2Query form body: `Action=<action>&Version=<version>`, then every parameter in sorted
-/// key order, keys and values percent-encoded with [`percent_encode`].
+/// key order, keys and values percent-encoded with `percent_encode`.
 ///
 /// A parameter named `Action` or `Version` replaces the given value in its leading place
 /// (and is not repeated), which is how an invalid action or version reaches the server.

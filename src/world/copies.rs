@@ -444,7 +444,7 @@ impl World {
 
     /// Records a copy like [`World::record_copy`], keeping of its token's call one digest for
     /// each of two comparisons (each leaving out the keys of one list in `compared`) instead of
-    /// hashes per parameter. [`UsedToken::same_params`] then answers only for those lists.
+    /// hashes per parameter. `UsedToken::same_params` then answers only for those lists.
     /// A world keeps the first lists it is given; a call recorded with others is kept hashed.
     pub fn record_copy_compared(&mut self, params: &Params, image_id: &str, encrypted: bool, compared: [&[String]; 2]) {
         self.record(params, image_id, encrypted, Some(compared));

@@ -202,7 +202,7 @@ pub struct World {
     #[serde(default)]
     pub images: Arc<Vec<Image>>,
     /// The tokens the world was made with. Tokens of copies recorded since are not among them:
-    /// see [`World::all_tokens`].
+    /// [`World::token`] finds those too.
     #[serde(default)]
     pub tokens: Vec<TokenUse>,
     /// Lookups by id, name and token into `images` and `tokens`, shared like `images`. Every
