@@ -7,10 +7,15 @@ use std::ops::Bound;
 use crate::oracle::{Oracle, Prediction, key};
 use crate::world::{Params, World};
 
+/// Whether `p` makes a copy: a plain success (not a dry run, not a replay).
+pub fn copies(p: &Prediction) -> bool {
+    p.ok && p.codes.is_empty() && p.image_id.is_none()
+}
+
 /// Adds a copy to the world when the prediction is a plain success (not a dry run, not a
 /// replay). The copy is encrypted when asked or when its source is.
 pub fn record_if_copied(oracle: &Oracle, world: &mut World, params: &Params, p: &Prediction, image_id: &str) {
-    if !(p.ok && p.codes.is_empty() && p.image_id.is_none()) {
+    if !copies(p) {
         return;
     }
     record_copy(oracle, world, params, image_id);

@@ -24,7 +24,7 @@ use crate::world::{Image, Params, World};
 use request::{Request, canonical_params};
 use rules::{Ctx, Hit, Level};
 
-pub use copy::{record_copy, record_if_copied};
+pub use copy::{copies, record_copy, record_if_copied};
 pub use limits::Limits;
 
 /// What the oracle predicts for one request.

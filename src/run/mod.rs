@@ -33,7 +33,7 @@ use std::time::{Duration, Instant};
 use futures_util::stream::{Stream, StreamExt};
 
 use crate::generate::Case;
-use crate::oracle::{Oracle, Prediction, record_copy, record_if_copied, render_region};
+use crate::oracle::{Oracle, Prediction, copies, record_copy, record_if_copied, render_region};
 use crate::verdict::{
     CodeMap, Finding, Verdict, judge, namespace_finding, success_namespaces, with_finding, with_sdk_reading,
 };
@@ -460,11 +460,13 @@ impl Runner {
         } else if let Some((live, q)) = tagged {
             (params, p) = (live, q);
         }
-        // Through itoa: `format!` cost more than the rest of the reservation.
-        let id = [PENDING, itoa::Buffer::new().format(number)].concat();
-        let before = world.image_count();
-        record_if_copied(&self.oracle, &mut world, &params, &p, &id);
-        let reserved = (world.image_count() > before).then_some(id);
+        // Named only for a predicted copy, through itoa: `format!` cost more than the rest of
+        // the reservation.
+        let reserved = copies(&p).then(|| [PENDING, itoa::Buffer::new().format(number)].concat()).filter(|id| {
+            let before = world.image_count();
+            record_if_copied(&self.oracle, &mut world, &params, &p, id);
+            world.image_count() > before
+        });
         (params, p, reserved)
     }
 
@@ -556,17 +558,13 @@ fn creates(p: &Prediction) -> bool {
 }
 
 /// The values through which one request's outcome can depend on another's.
-fn shared_keys(params: &Params) -> Vec<order::Key> {
-    let mut keys = vec![];
-    if let Some(n) = params.get("Name") {
-        keys.push(order::key(b'n', n.bytes()));
-    }
+fn shared_keys(params: &Params) -> order::Keys {
     // Tokens that differ only in letter case meet too (the oracle tells a case twin of a used
     // token), so they share a line.
-    if let Some(t) = params.get("ClientToken") {
-        keys.push(order::key(b't', t.bytes().map(|b| b.to_ascii_lowercase())));
-    }
-    keys
+    [
+        params.get("Name").map(|n| order::key(b'n', n.bytes())),
+        params.get("ClientToken").map(|t| order::key(b't', t.bytes().map(|b| b.to_ascii_lowercase()))),
+    ]
 }
 
 /// A verdict in a few words: its `Display`, kept under this name for the stateful checks,

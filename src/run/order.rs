@@ -26,8 +26,19 @@ pub(crate) struct Lines {
 #[derive(Debug, Default)]
 struct Waiting {
     next: u64,
-    lines: HashMap<Key, VecDeque<u64>, BuildHasherDefault<Spread>>,
+    lines: HashMap<Key, Line, BuildHasherDefault<Spread>>,
 }
+
+/// The tickets waiting on one key, in order. The first is kept apart: most lines hold one
+/// ticket, and then nothing is allocated for them.
+#[derive(Debug)]
+struct Line {
+    first: u64,
+    rest: VecDeque<u64>,
+}
+
+/// The shared keys of a request: its Name's and its ClientToken's, each when it has one.
+pub(crate) type Keys = [Option<Key>; 2];
 
 /// A shared key as the lines know it: a 64-bit hash of its kind and its text (see [`key`]).
 /// Two keys with the same hash share a line: their requests then go in case order, as
@@ -63,18 +74,21 @@ impl Hasher for Spread {
 #[derive(Debug)]
 pub(crate) struct Ticket {
     lines: Arc<Lines>,
-    keys: Vec<Key>,
+    keys: Keys,
     number: u64,
 }
 
 impl Lines {
     /// A ticket at the back of the line of each of `keys`.
-    pub(crate) fn take(self: &Arc<Self>, keys: Vec<Key>) -> Ticket {
+    pub(crate) fn take(self: &Arc<Self>, keys: Keys) -> Ticket {
         let mut w = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
         let number = w.next;
         w.next += 1;
-        for k in &keys {
-            w.lines.entry(*k).or_default().push_back(number);
+        for k in keys.iter().flatten() {
+            w.lines
+                .entry(*k)
+                .and_modify(|line| line.rest.push_back(number))
+                .or_insert(Line { first: number, rest: VecDeque::new() });
         }
         Ticket { lines: Arc::clone(self), keys, number }
     }
@@ -88,7 +102,7 @@ impl Ticket {
 
     /// Waits until the ticket is first in every line it is in.
     pub(crate) async fn first(&self) {
-        if self.keys.is_empty() {
+        if self.keys == [None, None] {
             return;
         }
         loop {
@@ -105,23 +119,26 @@ impl Ticket {
 
     fn is_first(&self) -> bool {
         let w = self.lines.waiting.lock().unwrap_or_else(|e| e.into_inner());
-        self.keys.iter().all(|k| w.lines.get(k).and_then(VecDeque::front) == Some(&self.number))
+        self.keys.iter().flatten().all(|k| w.lines.get(k).is_some_and(|line| line.first == self.number))
     }
 }
 
 impl Drop for Ticket {
     fn drop(&mut self) {
-        if self.keys.is_empty() {
+        if self.keys == [None, None] {
             return;
         }
         let mut w = self.lines.waiting.lock().unwrap_or_else(|e| e.into_inner());
-        for k in &self.keys {
-            if let Some(line) = w.lines.get_mut(k) {
-                // Usually first; a request dropped unsent (its run ended) may be further back.
-                line.retain(|n| *n != self.number);
-                if line.is_empty() {
-                    w.lines.remove(k);
+        for k in self.keys.iter().flatten() {
+            let Some(line) = w.lines.get_mut(k) else { continue };
+            if line.first == self.number {
+                match line.rest.pop_front() {
+                    Some(next) => line.first = next,
+                    None => drop(w.lines.remove(k)),
                 }
+            } else {
+                // A request dropped unsent (its run ended) may be further back.
+                line.rest.retain(|n| *n != self.number);
             }
         }
         drop(w);
@@ -291,8 +308,12 @@ mod tests {
 
     use super::*;
 
-    fn keys(k: &[&str]) -> Vec<Key> {
-        k.iter().map(|s| key(b'k', s.bytes())).collect()
+    fn keys(k: &[&str]) -> Keys {
+        let mut out = [None; 2];
+        for (slot, s) in out.iter_mut().zip(k) {
+            *slot = Some(key(b'k', s.bytes()));
+        }
+        out
     }
 
     #[tokio::test]
@@ -301,7 +322,7 @@ mod tests {
         let a = lines.take(keys(&["name:x"]));
         let b = lines.take(keys(&["name:x", "token:t"]));
         let c = lines.take(keys(&["token:u"]));
-        let free = lines.take(vec![]);
+        let free = lines.take([None, None]);
         assert!(a.is_first() && c.is_first());
         assert!(!b.is_first(), "b is behind a on name:x");
         free.first().await;
@@ -313,7 +334,10 @@ mod tests {
         assert!(!waiting.is_finished());
         drop(a);
         assert_eq!(waiting.await.unwrap(), 1);
-        assert!(lines.waiting.lock().unwrap().lines.keys().eq(keys(&["token:u"]).iter()), "b's lines are gone with it");
+        assert!(
+            lines.waiting.lock().unwrap().lines.keys().eq(keys(&["token:u"]).iter().flatten()),
+            "b's lines are gone with it"
+        );
         drop(c);
         assert!(lines.waiting.lock().unwrap().lines.is_empty());
     }
@@ -405,5 +429,8 @@ mod tests {
         drop(b);
         drop(a);
         assert!(c.is_first());
+        // The last ticket out takes its line with it: a run of many Names keeps no empty lines.
+        drop(c);
+        assert!(lines.waiting.lock().unwrap().lines.is_empty());
     }
 }

@@ -62,10 +62,13 @@ impl Pads {
         Pads { inner: pad(0x36), outer: pad(0x5c) }
     }
 
-    /// HMAC-SHA256 of `message` with the key, in lowercase hex, written into `buf`.
-    fn mac<'b>(&self, message: &[u8], buf: &'b mut [u8; 64]) -> &'b str {
+    /// HMAC-SHA256 of `message` (its parts in order) with the key, in lowercase hex, written
+    /// into `buf`.
+    fn mac<'m, 'b>(&self, message: impl IntoIterator<Item = &'m [u8]>, buf: &'b mut [u8; 64]) -> &'b str {
         let mut inner = self.inner.clone();
-        inner.update(message);
+        for part in message {
+            inner.update(part);
+        }
         let mut outer = self.outer.clone();
         outer.update(inner.finalize());
         hex(&outer.finalize(), buf)
@@ -178,49 +181,46 @@ impl Signer {
             canonical.push((X_AMZ_SECURITY_TOKEN, Cow::Borrowed(t)));
         }
         canonical.sort_unstable_by(|a, b| a.0.cmp(b.0));
-        let mut signed = String::with_capacity(64);
+        // One buffer, the `authorization` value, holds the scope and the signed headers that
+        // the canonical request and the string to sign repeat; those two are hashed as they
+        // are made, never built.
+        let key_id = self.credentials.access_key_id();
+        let mut auth = String::with_capacity(192 + key_id.len() + 24 * canonical.len());
+        for part in ["AWS4-HMAC-SHA256 Credential=", key_id, "/"] {
+            auth.push_str(part);
+        }
+        let scope_at = auth.len();
+        for part in [date, "/", region, "/", service, "/aws4_request"] {
+            auth.push_str(part);
+        }
+        let scope = scope_at..auth.len();
+        auth.push_str(", SignedHeaders=");
+        let signed_at = auth.len();
         for (i, (name, _)) in canonical.iter().enumerate() {
             if i > 0 {
-                signed.push(';');
+                auth.push(';');
             }
-            signed.push_str(name);
+            auth.push_str(name);
         }
-        let mut creq = String::with_capacity(512);
+        let signed = signed_at..auth.len();
+        let mut creq = Sha256::new();
         for part in [method, "\n", path, "\n\n"] {
-            creq.push_str(part);
+            creq.update(part);
         }
         for (name, value) in &canonical {
             for part in [name, ":", value, "\n"] {
-                creq.push_str(part);
+                creq.update(part);
             }
         }
-        for part in ["\n", &signed, "\n", hex(&Sha256::digest(body), &mut [0; 64])] {
-            creq.push_str(part);
+        for part in ["\n", &auth[signed], "\n", hex(&Sha256::digest(body), &mut [0; 64])] {
+            creq.update(part);
         }
-        let mut scope = String::with_capacity(64);
-        for part in [date, "/", region, "/", service, "/aws4_request"] {
-            scope.push_str(part);
-        }
-        let mut to_sign = String::with_capacity(192);
-        for part in
-            ["AWS4-HMAC-SHA256\n", full, "\n", &scope, "\n", hex(&Sha256::digest(creq.as_bytes()), &mut [0; 64])]
-        {
-            to_sign.push_str(part);
-        }
+        let mut creq_hex = [0; 64];
+        let creq_hex = hex(&creq.finalize(), &mut creq_hex);
+        let to_sign = ["AWS4-HMAC-SHA256\n", full, "\n", &auth[scope], "\n", creq_hex];
         let mut signature = [0; 64];
-        let signature = self.signature(date, region, service, time, to_sign.as_bytes(), &mut signature);
-        let mut auth = String::with_capacity(160 + signed.len());
-        let key_id = self.credentials.access_key_id();
-        for part in [
-            "AWS4-HMAC-SHA256 Credential=",
-            key_id,
-            "/",
-            &scope,
-            ", SignedHeaders=",
-            &signed,
-            ", Signature=",
-            signature,
-        ] {
+        let signature = self.signature(date, region, service, time, &to_sign, &mut signature);
+        for part in [", Signature=", signature] {
             auth.push_str(part);
         }
         drop(canonical);
@@ -236,7 +236,7 @@ impl Signer {
         Ok(Added { stamp, authorization: auth, token })
     }
 
-    /// The signature of `to_sign` with the key of the day, derived when the day, Region or
+    /// The signature of `to_sign` (its parts in order) with the key of the day, derived when the day, Region or
     /// service changes; in lowercase hex, written into `buf`.
     fn signature<'b>(
         &self,
@@ -244,7 +244,7 @@ impl Signer {
         region: &str,
         service: &str,
         time: SystemTime,
-        to_sign: &[u8],
+        to_sign: &[&str],
         buf: &'b mut [u8; 64],
     ) -> &'b str {
         let mut cached = self.key.lock().unwrap_or_else(|e| e.into_inner());
@@ -258,7 +258,7 @@ impl Signer {
                 pads: Pads::new(key.as_ref()),
             });
         }
-        cached.as_ref().expect("set above").pads.mac(to_sign, buf)
+        cached.as_ref().expect("set above").pads.mac(to_sign.iter().map(|p| p.as_bytes()), buf)
     }
 }
 
@@ -484,9 +484,9 @@ mod tests {
             let pads = Pads::new(&key);
             for message in ["", "a", "AWS4-HMAC-SHA256\n20150830T123600Z\n", &"x".repeat(55), &"y".repeat(200)] {
                 let mut buf = [0; 64];
-                assert_eq!(pads.mac(message.as_bytes(), &mut buf), calculate_signature(&key, message.as_bytes()));
+                assert_eq!(pads.mac([message.as_bytes()], &mut buf), calculate_signature(&key, message.as_bytes()));
                 // The pads are reused: a second signature starts from them unchanged.
-                assert_eq!(pads.mac(message.as_bytes(), &mut buf), calculate_signature(&key, message.as_bytes()));
+                assert_eq!(pads.mac([message.as_bytes()], &mut buf), calculate_signature(&key, message.as_bytes()));
             }
         }
     }
