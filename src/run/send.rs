@@ -7,8 +7,7 @@ use std::time::{Duration, SystemTime};
 use http::{HeaderName, HeaderValue};
 
 use crate::oracle::key;
-use crate::run::ec2::route;
-use crate::run::ec2::{self, TransportError};
+use crate::run::ec2::{self, TransportError, route};
 use crate::run::journal::{Answer, Journal, JournalError};
 use crate::run::{Counters, Target};
 use crate::wire::{self, Reply};

@@ -58,6 +58,7 @@ fn the_budget_caps_the_shrink_requests_and_zero_turns_shrinking_off() {
 fn the_terminal_report_shows_the_minimal_request_as_curl_and_boto3() {
     let serve = serve_for_test_with(&["--mutant", "accepts-long-description"]);
     let o = run(&["run", "--quiet", "--endpoint", &serve.url, "--rule", "R08-desc", "--cases", "40"], "");
+    assert_eq!(o.status.code(), Some(1), "{}", crate::stderr(&o));
     let text = stdout(&o);
     let at = |s: &str| text.find(s).unwrap_or_else(|| panic!("no {s:?} in {text}"));
     assert!(at("     minimal request: ") < at("     curl -sS -i -X POST "), "{text}");
@@ -90,7 +91,9 @@ fn the_markdown_report_shows_the_minimal_request_as_curl_and_boto3() {
     let serve = serve_for_test_with(&["--mutant", "accepts-long-name"]);
     let args =
         ["run", "--quiet", "--endpoint", &serve.url, "--rule", "R07-name", "--cases", "40", "--format", "markdown"];
-    let text = stdout(&run(&args, ""));
+    let o = run(&args, "");
+    assert_eq!(o.status.code(), Some(1), "{}", crate::stderr(&o));
+    let text = stdout(&o);
     let at = |s: &str| text.find(s).unwrap_or_else(|| panic!("no {s:?} in {text}"));
     assert!(at("   minimal request: ") < at("   ```sh\n   curl "), "{text}");
     assert!(at("   ```sh\n   curl ") < at("   ```python\n   import boto3"), "{text}");
