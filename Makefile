@@ -16,10 +16,12 @@ test: fmt-check lint unit clients browser emitted gates bench-smoke
 fmt-check:
 	$(CARGO) fmt --check
 
-## Clippy, and rustdoc with its warnings as errors (a link to a private or renamed item).
+## Clippy, and rustdoc with its warnings as errors (a link to a renamed item, or from public
+## docs to a private one), for the private items' docs too.
 lint:
 	$(CARGO) clippy --locked --all-targets -- -D warnings
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --locked --no-deps
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --locked --no-deps --document-private-items
 
 ## Unit, integration and doc tests (the crate docs' examples run too; --doc cannot be mixed
 ## with the other target filters; there are no examples, and `cargo test` leaves the

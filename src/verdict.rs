@@ -231,7 +231,7 @@ pub(crate) fn plainly_accepted(spec: &Spec, namespace: &str) -> bool {
 
 /// The finding on a CopyImage success whose root's namespace (`namespace`, `None`: none) is
 /// not one of `accepted` (see [`success_namespaces`]); `None` for any other reply. AWS's
-/// error `<Response>` carries no namespace ([errors] example), so an error's is not judged.
+/// error `<Response>` carries no namespace (`[errors]` example), so an error's is not judged.
 pub fn namespace_finding(reply: &Reply, namespace: Option<&str>, accepted: &[String]) -> Option<Finding> {
     if !matches!(reply, Reply::Success { .. }) || namespace.is_some_and(|ns| accepted.iter().any(|a| a == ns)) {
         return None;

@@ -39,7 +39,7 @@ pub fn record_copy(oracle: &Oracle, world: &mut World, params: &Params, image_id
     }
 }
 
-/// The tags a copy carries ([ref] 5.4): with `CopyImageTags=true` the source's user-defined
+/// The tags a copy carries (`[ref]` 5.4): with `CopyImageTags=true` the source's user-defined
 /// tags (not `aws:` ones; of another account's image only `ec2:SharedTag/` ones), then the
 /// `TagSpecification`s of ResourceType `image`, which win on a clash (inferred: the merge is
 /// not documented).

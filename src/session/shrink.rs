@@ -2,9 +2,9 @@
 //! example made minimal against the live endpoint, delta-debugging style: optional members
 //! dropped, strings cut to their boundary or replaced by readable text, each candidate sent
 //! through the runner (predicted against its mirror, sent, judged) and kept when it shows the
-//! same finding ([`FindingKey::of`]). Accepted findings are left as they are: they need no
-//! reproduction in the report; so are findings without a reply, and runs in the JSON envelope
-//! dialect (whose requests boto3 does not send).
+//! same finding ([`crate::report::FindingKey::of`]). Accepted findings are left as they are:
+//! they need no reproduction in the report; so are findings without a reply, and runs in the
+//! JSON envelope dialect (whose requests boto3 does not send).
 //!
 //! The stage spends at most its request budget (`--shrink-budget`, shared fairly among the
 //! findings); its requests count in the run's. Each candidate gets its own nonce, so no

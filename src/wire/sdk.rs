@@ -11,7 +11,7 @@
 //! - an error envelope with a 2xx status: botocore parses a 2xx as the operation's result, so
 //!   the error reads as a CopyImage result without an `ImageId`.
 //!
-//! [`decode_xml_read`](super::decode_xml_read) gives the reading with the decoded reply, from
+//! [`super::decode_xml_read`] gives the reading with the decoded reply, from
 //! one scan. A body [`decode_xml`](super::decode_xml) cannot read is not judged here.
 
 use super::Reply;
@@ -29,7 +29,7 @@ pub fn decode_xml_read(status: u16, body: &[u8]) -> (Reply, Option<String>) {
     (reply, reading)
 }
 
-/// The first check of [`decode_xml_read`](super::decode_xml_read)'s SDK reading: bytes before an
+/// The first check of [`super::decode_xml_read`]'s SDK reading: bytes before an
 /// XML declaration.
 fn prolog_reading(body: &[u8]) -> Option<String> {
     let body = body.strip_prefix("\u{feff}".as_bytes()).unwrap_or(body);

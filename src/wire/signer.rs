@@ -1,7 +1,7 @@
 //! SigV4 with the signing key cached: the runner signs every request with one [`Signer`], which
 //! derives the key from the secret once per (date, Region, service) instead of four HMACs per
 //! request. Requests of the plain shape the runner sends (a path of unreserved characters, no
-//! query, text headers) are signed here; any other goes through [`super::sign`], which handles
+//! query, text headers) are signed here; any other goes through [`super::sign()`], which handles
 //! every shape. Both give the same headers (a test compares them).
 
 use std::borrow::Cow;
@@ -88,7 +88,7 @@ impl Signer {
         Signer { credentials, key: Mutex::new(None) }
     }
 
-    /// Signs `req` as [`super::sign`] does, for `region` and `service` at `time`.
+    /// Signs `req` as [`super::sign()`] does, for `region` and `service` at `time`.
     pub fn sign(
         &self,
         req: &mut http::Request<Vec<u8>>,

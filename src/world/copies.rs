@@ -1,7 +1,7 @@
 //! The copies a world records after it is made, in compact records: an image keeps its id,
 //! its texts packed in one buffer (a predicting world keeps only its name's hash: no rule
 //! reads a copy's description or tags) and its encryption; a token keeps its call's parameters
-//! as hashes (see [`packed`]: one digest per comparison the oracle makes, when it records the
+//! as hashes (see [`super::packed`]: one digest per comparison the oracle makes, when it records the
 //! copy, else one per parameter) and points at its image by position, so renaming the image
 //! renames it for the token too. The lookups hold hashes, not copies of the keys.
 

@@ -7,7 +7,7 @@ use super::TransportError;
 use crate::run::Target;
 use crate::wire::{self, WireError};
 
-/// The endpoint's URL parsed once, as [`build`] would parse it for every request, and the
+/// The endpoint's URL parsed once, as [`build_routed`] would parse it for every request, and the
 /// `host` header it gives; `None` when it does not parse or is not of the plain shape the
 /// cached signer signs, and then every request is built from the text, as before.
 pub(crate) struct Route(pub(super) Option<Parsed>);
@@ -84,7 +84,7 @@ fn build_routed_at(
     Ok(req)
 }
 
-/// A signed request, as the client that sends it takes it (see [`Client::sign`]).
+/// A signed request, as the client that sends it takes it (see [`super::Client::sign`]).
 pub(crate) enum Signed {
     /// As an `http::Request`: reqwest's, and any other client's for an endpoint without a
     /// parsed route. Boxed: the futures that carry it to the wire are moved as they are polled.
@@ -93,7 +93,7 @@ pub(crate) enum Signed {
     Wire(Wire),
 }
 
-/// A request as our own client writes it: the bytes [`http1::encode`] makes of the request
+/// A request as our own client writes it: the bytes [`crate::run::http1::encode`] makes of the request
 /// [`build_routed`] builds, made without that request, its header map or the copies of its
 /// body.
 pub(crate) struct Wire {
@@ -116,7 +116,7 @@ impl Wire {
     }
 }
 
-/// The request [`build_routed`] builds at `time`, as [`http1::encode`] writes it, for a route
+/// The request [`build_routed`] builds at `time`, as [`crate::run::http1::encode`] writes it, for a route
 /// with a parsed endpoint (`None` without one).
 pub(crate) fn wire_routed(
     route: &Route,
