@@ -117,12 +117,13 @@ impl Client {
         body: &str,
         headers: &[(http::HeaderName, http::HeaderValue)],
     ) -> Result<Signed, TransportError> {
+        let now = SystemTime::now();
         if let Client::Lean(..) = self
-            && let Some(wire) = wire_routed(route, signer, region, body, headers, SystemTime::now())
+            && let Some(wire) = wire_routed(route, signer, region, body, headers, now)
         {
             return wire.map(Signed::Wire);
         }
-        build_routed(route, target, signer, region, body, headers).map(|req| Signed::Request(Box::new(req)))
+        build_routed(route, target, signer, region, body, headers, now).map(|req| Signed::Request(Box::new(req)))
     }
 
     /// Sends a signed request along `route` and reads the answer's status and body, the body

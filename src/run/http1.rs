@@ -368,16 +368,31 @@ fn last_token(value: &[u8]) -> Option<&[u8]> {
 /// */*` when they have no `accept` (reqwest's default, kept so that an endpoint sees the same
 /// request from either client), `content-length`, and the body.
 pub(crate) fn encode(method: &http::Method, path: &str, headers: &http::HeaderMap, body: &[u8]) -> Vec<u8> {
+    let headers = headers.iter().map(|(name, value)| (name.as_str().as_bytes(), value.as_bytes()));
+    write_request(method.as_str(), path, headers, body).0
+}
+
+/// [`encode`] of headers given as name and value, and where they end: what follows them is
+/// the client's own (`accept`, `content-length`).
+pub(crate) fn write_request<'h>(
+    method: &str,
+    path: &str,
+    headers: impl Iterator<Item = (&'h [u8], &'h [u8])>,
+    body: &[u8],
+) -> (Vec<u8>, usize) {
     let mut out = Vec::with_capacity(512 + body.len());
-    for part in [method.as_str().as_bytes(), b" ", path.as_bytes(), b" HTTP/1.1\r\n"] {
-        out.extend_from_slice(part);
+    for part in [method, " ", path, " HTTP/1.1\r\n"] {
+        out.extend_from_slice(part.as_bytes());
     }
+    let mut accept = false;
     for (name, value) in headers {
-        for part in [name.as_str().as_bytes(), b": ", value.as_bytes(), b"\r\n"] {
+        accept |= name == http::header::ACCEPT.as_str().as_bytes();
+        for part in [name, b": ", value, b"\r\n"] {
             out.extend_from_slice(part);
         }
     }
-    if !headers.contains_key(http::header::ACCEPT) {
+    let headers_end = out.len();
+    if !accept {
         out.extend_from_slice(b"accept: */*\r\n");
     }
     // itoa, not `write!`: the formatting machinery costs more than the digits.
@@ -385,7 +400,7 @@ pub(crate) fn encode(method: &http::Method, path: &str, headers: &http::HeaderMa
     for part in [&b"content-length: "[..], length.format(body.len()).as_bytes(), b"\r\n\r\n", body] {
         out.extend_from_slice(part);
     }
-    out
+    (out, headers_end)
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 use std::time::SystemTime;
 
 use super::TransportError;
-use crate::run::Target;
+use crate::run::{Target, http1};
 use crate::wire::{self, WireError};
 
 /// The endpoint's URL parsed once, as [`build_routed`] would parse it for every request, and the
@@ -43,20 +43,9 @@ pub(crate) static FORM: [(http::HeaderName, http::HeaderValue); 1] = [(
 )];
 
 /// A POST of `body` along `route` with `headers` (the runner's own constants), signed for
-/// `region` by `signer`: without parsing the endpoint's URL again when the route holds it.
+/// `region` by `signer` at `time`: without parsing the endpoint's URL again when the route
+/// holds it.
 pub(crate) fn build_routed(
-    route: &Route,
-    target: &Target,
-    signer: &wire::Signer,
-    region: &str,
-    body: &str,
-    headers: &[(http::HeaderName, http::HeaderValue)],
-) -> Result<http::Request<Vec<u8>>, TransportError> {
-    build_routed_at(route, target, signer, region, body, headers, SystemTime::now())
-}
-
-/// [`build_routed`], signed at `time`.
-fn build_routed_at(
     route: &Route,
     target: &Target,
     signer: &wire::Signer,
@@ -93,7 +82,7 @@ pub(crate) enum Signed {
     Wire(Wire),
 }
 
-/// A request as our own client writes it: the bytes [`crate::run::http1::encode`] makes of the request
+/// A request as our own client writes it: the bytes [`http1::encode`] makes of the request
 /// [`build_routed`] builds, made without that request, its header map or the copies of its
 /// body.
 pub(crate) struct Wire {
@@ -116,7 +105,7 @@ impl Wire {
     }
 }
 
-/// The request [`build_routed`] builds at `time`, as [`crate::run::http1::encode`] writes it, for a route
+/// The request [`build_routed`] builds at `time`, as [`http1::encode`] writes it, for a route
 /// with a parsed endpoint (`None` without one).
 pub(crate) fn wire_routed(
     route: &Route,
@@ -143,26 +132,11 @@ pub(crate) fn wire_routed(
         Ok(added) => added,
         Err(e) => return Some(Err(TransportError::Sign(e))),
     };
-    let mut out = Vec::with_capacity(512 + body.len());
-    for part in ["POST ", path, " HTTP/1.1\r\n"] {
-        out.extend_from_slice(part.as_bytes());
-    }
     let signature = [("x-amz-date", added.date()), ("authorization", &added.authorization)];
     let token = added.token.map(|t| ("x-amz-security-token", t));
-    for (name, value) in all.iter().copied().chain(signature).chain(token) {
-        for part in [name, ": ", value, "\r\n"] {
-            out.extend_from_slice(part.as_bytes());
-        }
-    }
-    let signed_end = out.len();
-    if !all.iter().any(|(name, _)| *name == http::header::ACCEPT.as_str()) {
-        out.extend_from_slice(b"accept: */*\r\n");
-    }
-    let mut length = itoa::Buffer::new();
-    for part in [&b"content-length: "[..], length.format(body.len()).as_bytes(), b"\r\n\r\n", body.as_bytes()] {
-        out.extend_from_slice(part);
-    }
-    Some(Ok(Wire { bytes: out, signed_end }))
+    let signed = all.iter().copied().chain(signature).chain(token).map(|(n, v)| (n.as_bytes(), v.as_bytes()));
+    let (bytes, signed_end) = http1::write_request("POST", path, signed, body.as_bytes());
+    Some(Ok(Wire { bytes, signed_end }))
 }
 
 /// A signed request as reqwest takes it (its URL the route's, parsed once, when it has one).
@@ -207,7 +181,7 @@ mod tests {
             {
                 let signer = wire::Signer::new(credentials.clone());
                 for body in ["", "Action=CopyImage&Name=x", &"Name=%20é".repeat(300)] {
-                    let built = build_routed_at(&route, &target, &signer, "eu-west-3", body, headers, time).unwrap();
+                    let built = build_routed(&route, &target, &signer, "eu-west-3", body, headers, time).unwrap();
                     let wire = wire_routed(&route, &signer, "eu-west-3", body, headers, time).expect("a parsed route");
                     let wire = wire.unwrap();
                     let path = route.0.as_ref().unwrap().uri.path();
@@ -225,7 +199,7 @@ mod tests {
         let signer = wire::Signer::new(broken);
         let target = Target::for_tests("http://127.0.0.1:5000/");
         let route = Route::new(&target);
-        let built = build_routed_at(&route, &target, &signer, "us-east-1", "A=1", &FORM, time).unwrap_err();
+        let built = build_routed(&route, &target, &signer, "us-east-1", "A=1", &FORM, time).unwrap_err();
         let wire = wire_routed(&route, &signer, "us-east-1", "A=1", &FORM, time).unwrap().err().unwrap();
         assert_eq!(built.to_string(), wire.to_string());
         assert!(wire.to_string().contains("x-amz-security-token"), "{wire}");
@@ -253,11 +227,15 @@ mod tests {
             for headers in [&FORM[..], &json[..]] {
                 // Two tries, in case the clock's second turned between the two requests.
                 let same = (0..2).any(|_| {
-                    let ours = build_routed(&route, &target, &signer, "us-east-1", "Action=X", headers).unwrap();
+                    let ours =
+                        build_routed(&route, &target, &signer, "us-east-1", "Action=X", headers, SystemTime::now())
+                            .unwrap();
                     let ours = into_reqwest(&route, ours).unwrap();
                     // Built from the endpoint's text, as without a parsed route.
                     let text = Route(None);
-                    let theirs = build_routed(&text, &target, &signer, "us-east-1", "Action=X", headers).unwrap();
+                    let theirs =
+                        build_routed(&text, &target, &signer, "us-east-1", "Action=X", headers, SystemTime::now())
+                            .unwrap();
                     let theirs = into_reqwest(&text, theirs).unwrap();
                     let show = |r: &reqwest::Request| {
                         let h: Vec<_> =

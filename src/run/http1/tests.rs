@@ -5,7 +5,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use super::*;
 use crate::run::Target;
@@ -263,7 +263,16 @@ async fn the_request_on_the_wire_is_the_one_reqwest_sends() {
         assert!(matches!(lean, ec2::Client::Lean(..)), "a plain-http endpoint gets the lean client");
         let theirs = ec2::Client::Reqwest(ec2::http_client(&target).unwrap());
         let signer = crate::wire::Signer::new(target.credentials.clone());
-        let req = route::build_routed(&route, &target, &signer, "us-east-1", "Action=CopyImage&Name=x", base).unwrap();
+        let req = route::build_routed(
+            &route,
+            &target,
+            &signer,
+            "us-east-1",
+            "Action=CopyImage&Name=x",
+            base,
+            SystemTime::now(),
+        )
+        .unwrap();
         let req = route::Signed::Request(Box::new(req));
         for client in [&lean, &theirs] {
             let (status, answer) = client.exchange(&route, &target, &req).await.unwrap();
