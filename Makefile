@@ -2,7 +2,7 @@
 CARGO ?= cargo
 
 .PHONY: test lint fmt-check unit clients browser screenshot emitted gates moto-gate moto-baseline baselines matrix print-gates run bench rules-md
-.PHONY: bench-compare bench-smoke
+.PHONY: bench-compare bench-smoke release install
 
 ## The emulators gated against their baselines (targets/NAME.toml, snapshots/NAME).
 GATES := embedded moto moto-ext localstack
@@ -90,6 +90,17 @@ matrix:
 ## The main job: run generated cases against the embedded reference endpoint and report.
 run:
 	$(CARGO) run --locked --release -- run
+
+## The release binary built with profile-guided optimisation (scripts/pgo-build: a counting
+## build, a training run of it, the build that uses the counts; about 10 minutes on 2 cores the
+## first time): target/pgo/release/copyimage-conformance, the binary bench/compare measures.
+release:
+	scripts/pgo-build
+
+## That binary, installed in cargo's bin folder (~/.cargo/bin), where `cargo install` puts it.
+install:
+	@bin=$$(scripts/pgo-build) && dest="$${CARGO_HOME:-$$HOME/.cargo}/bin" && \
+	install -D -m 755 "$$bin" "$$dest/copyimage-conformance" && echo "installed $$dest/copyimage-conformance"
 
 ## Generation plus prediction on one core (release build).
 bench:

@@ -8,7 +8,7 @@ every other pair the other way round), each against a fresh server (a fresh `ser
 after a reset), so the state a server holds is the same for both; a ratio is the median of the
 pairs' ratios.
 
-usage: compare.py BIN [--quick] [--write] [--command TEXT] [--only serve|memory|moto]
+usage: compare.py BIN [--quick] [--write] [--command TEXT] [--build TEXT] [--only serve|memory|moto]
 """
 
 import argparse
@@ -446,7 +446,7 @@ def linear(cost_small, cost_large):
     return cost_large <= 1.5 * cost_small
 
 
-def render(results, mode, info, command, load_before, load_after):
+def render(results, mode, info, command, build, load_before, load_after):
     r = results.median
     mem = mode.memory_cases
     s_small, s_large = mode.stateful
@@ -549,12 +549,13 @@ def render(results, mode, info, command, load_before, load_after):
         f"**{r(f'memory.{mem[-1]}.mb'):.0f} MB** for {mem[-1]:,} cases and generates and predicts "
         f"**{r('bench'):,.0f} cases per CPU-second** on one thread; {met} of {goals} goals met "
         f"([BENCHMARKS.md](BENCHMARKS.md): {info['cores']} cores, load {load_before} at the start, "
-        f"`{command}`)."
+        f"{build}, `{command}`)."
     )
     machine_lines = [
         f"- machine: {info['cores']} cores ({info['cpu']}), {info['memory_gb']} GB, Linux {info['kernel']}",
         f"- load average (1/5/15 min): {load_before} at the start, {load_after} at the end",
         f"- commit: {info['commit']}; {info['wrk']}; moto 5.2.5 (targets/moto.toml)",
+        f"- build: {build}; the harness and `serve` are the same binary",
         f"- command: `{command}` ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})",
     ]
     return "\n".join(table), headline, "\n".join(machine_lines)
@@ -584,6 +585,7 @@ def main():
     ap.add_argument("--quick", action="store_true", help="one short repetition of everything (a smoke run)")
     ap.add_argument("--write", action="store_true", help="write BENCHMARKS.md and the README headline")
     ap.add_argument("--command", default="bench/compare", help="the command shown with the figures")
+    ap.add_argument("--build", default="as given", help="how BIN was built, shown with the figures")
     ap.add_argument(
         "--only",
         choices=PARTS,
@@ -609,7 +611,7 @@ def main():
         for name, values in results.figures.items():
             print(f"{name}: median {results.median(name):,.2f} of {', '.join(f'{v:,.2f}' for v in values)}")
         return
-    table, headline, machine_lines = render(results, mode, info, args.command, load_before, load())
+    table, headline, machine_lines = render(results, mode, info, args.command, args.build, load_before, load())
     print(f"\n{table}\n\n{headline}\n\n{machine_lines}\n(measured in {time.monotonic() - started:.0f} s)")
     if args.write:
         replace_block(BENCHMARKS, TABLE, f"{table}\n\n{machine_lines}")
