@@ -246,12 +246,14 @@ impl Rotation {
     }
 
     /// `text` (a message, a verdict) with the sent values written as generated: where a
-    /// message quotes a value (`Value (x)`, `'x'`, `"x"`, `[x]`), and, for a value of at least
-    /// three characters (`ALONE_MIN`), every occurrence that stands on its own, not inside a longer
-    /// run of letters and digits, so that it does not rewrite words (`expected`). A shorter
-    /// value, or one of punctuation alone, is undone only where it is quoted, when it is:
-    /// standing alone, it cannot be told from the text's own (`<p>` in an HTML error page is
-    /// the one-letter Name `p` in a run whose nonce sent it so).
+    /// message quotes a value (`Value (x)`, `'x'`, `"x"`, `[x]`), and where it stands on its own
+    /// (`Standing`): a value of at least three letters or digits (`ALONE_MIN`) wherever no
+    /// letter or digit touches it, so that it does not rewrite words (`expected`); one of three
+    /// characters or more with fewer letters and digits only between spaces (`AMI name a-b is`),
+    /// and never when a space is its own edge. A shorter value, or one of punctuation alone, is
+    /// undone only where it is quoted, when it is: standing alone, it cannot be told from the
+    /// text's own (`<p>` in an HTML error page is the one-letter Name `p` in a run whose nonce
+    /// sent it so).
     pub fn undo_text(&self, sent: &Params, text: &str) -> String {
         let mut out = text.to_owned();
         for (from, to) in self.pairs(sent) {
@@ -266,33 +268,69 @@ impl Rotation {
                 let base = done.as_deref().unwrap_or(&out);
                 base.contains(&quoted_from).then(|| base.replace(&quoted_from, &quoted_to)).or(done)
             });
-            let alone = from.chars().count() >= ALONE_MIN
-                && (quoted.is_none() || from.chars().any(|c| c.is_ascii_alphanumeric()));
+            let alone = (quoted.is_none() || from.chars().any(|c| c.is_ascii_alphanumeric()))
+                .then(|| Standing::of(&from))
+                .flatten();
             if let Some(q) = quoted {
                 out = q;
             }
             // Rotation keeps a value's length, so no undone value holds a sent one.
-            if alone {
-                out = replace_standalone(&out, &from, &to);
+            if let Some(standing) = alone {
+                out = replace_standalone(&out, &from, &to, standing);
             }
         }
         out
     }
 }
 
-/// The shortest rotated value undone where it stands unquoted. Shorter ones are often in a
-/// text by chance (`p`, `en`, `h1` in an HTML page), and which text a nonce turns them into
-/// changes from run to run: undone there, a snapshot would change with the nonce. Three
-/// random characters stand alone in a reply by chance about once in 10^5 cases.
+/// The fewest letters and digits of a rotated value undone wherever no letter or digit touches
+/// it. Fewer are often in a text by chance (`p`, `en`, `h1` in an HTML page, `id ` in
+/// `The image id '[ami-…]'`), and which text a nonce turns them into changes from run to run:
+/// undone there, a snapshot would change with the nonce. Three random letters or digits stand
+/// alone in a reply by chance about once in 10^5 cases. Punctuation and spaces count for
+/// nothing: a space at a value's edge meets the word test by itself, and `'`, `.` or `)`
+/// follow words in every message.
 const ALONE_MIN: usize = 3;
+
+/// Where a rotated value is undone unquoted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Standing {
+    /// Wherever no letter or digit touches it: a value of `ALONE_MIN` letters and digits or more.
+    Alone,
+    /// Only between whitespace or the text's ends: a value of `ALONE_MIN` characters or more,
+    /// fewer of them letters or digits, with no whitespace at its own edges.
+    BetweenSpaces,
+}
+
+impl Standing {
+    /// Where `value` is undone unquoted; `None`: nowhere.
+    fn of(value: &str) -> Option<Self> {
+        let alnum = value.chars().filter(char::is_ascii_alphanumeric).count();
+        let spaced_edge = value.starts_with(char::is_whitespace) || value.ends_with(char::is_whitespace);
+        if alnum >= ALONE_MIN {
+            Some(Standing::Alone)
+        } else if value.chars().count() >= ALONE_MIN && !spaced_edge {
+            Some(Standing::BetweenSpaces)
+        } else {
+            None
+        }
+    }
+
+    /// Whether `c`, the character beside an occurrence (`None` at the text's ends), lets it
+    /// stand.
+    fn allows(self, c: Option<char>) -> bool {
+        match self {
+            Standing::Alone => !c.is_some_and(|c| c.is_ascii_alphanumeric()),
+            Standing::BetweenSpaces => c.is_none_or(char::is_whitespace),
+        }
+    }
+}
 
 /// How EC2 messages quote a value: `Value (x) for parameter`, `'x'`, `"x"`, `[x]`.
 const QUOTES: [(&str, &str); 4] = [("(", ")"), ("'", "'"), ("\"", "\""), ("[", "]")];
 
-/// `text` with each occurrence of `from` that no letter or digit touches on either side
-/// replaced by `to`.
-fn replace_standalone(text: &str, from: &str, to: &str) -> String {
-    let alnum = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
+/// `text` with each occurrence of `from` that stands as `standing` says replaced by `to`.
+fn replace_standalone(text: &str, from: &str, to: &str, standing: Standing) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = 0;
     for (at, _) in text.match_indices(from) {
@@ -300,7 +338,7 @@ fn replace_standalone(text: &str, from: &str, to: &str) -> String {
             continue;
         }
         let end = at + from.len();
-        if alnum(text[..at].chars().next_back()) || alnum(text[end..].chars().next()) {
+        if !standing.allows(text[..at].chars().next_back()) || !standing.allows(text[end..].chars().next()) {
             continue;
         }
         out.push_str(&text[rest..at]);
@@ -467,6 +505,31 @@ mod tests {
             let text = format!("<{x}>The server; name ({x}) and '{x}'");
             assert_eq!(named.undo_text(&sent, &text), format!("<{x}>The server; name ({short}) and '{short}'"));
         }
+    }
+
+    #[test]
+    fn a_value_of_few_letters_is_undone_unquoted_only_between_spaces() {
+        let n = Nonce::parse("Zz9aB1cD").unwrap();
+        let named = Rotation { nonce: n.as_str().to_owned(), keys: vec!["Name".into()] };
+        let undone = |sent: &str, text: &str| {
+            let params: Params = [("Name".to_owned(), sent.to_owned())].into_iter().collect();
+            named.undo_text(&params, text)
+        };
+        // The LocalStack gate's flake: the Name `dAX` sent as `id ` in the case's run, and the
+        // message's own `id ` beside a quote.
+        let message = "The image id '[ami-0123456789ABCDEF0]' does not exist";
+        assert_eq!(undone("id ", message), message);
+        assert_eq!(undone(" id", "an image id"), "an image id");
+        // Two letters and a mark: between spaces, not beside the message's own punctuation.
+        let x = "i-d";
+        let generated = n.undo(x);
+        assert_eq!(undone(x, "AMI name i-d is already in use"), format!("AMI name {generated} is already in use"));
+        assert_eq!(undone(x, "i-d"), generated);
+        assert_eq!(undone(x, "(i-d: \"i-d.\")"), "(i-d: \"i-d.\")");
+        assert_eq!(undone(x, "ami-i-d."), "ami-i-d.");
+        // Three letters or digits stand wherever no letter or digit touches them.
+        let y = "a b c";
+        assert_eq!(undone(y, "name a b c."), format!("name {}.", n.undo(y)));
     }
 
     #[test]
