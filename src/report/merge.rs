@@ -220,6 +220,7 @@ pub fn merge(reports: &[ShardReport]) -> Result<Summary, MergeError> {
         out.notes += s.notes;
         out.retries += s.retries;
         out.requests += s.requests;
+        out.earlier_names += s.earlier_names;
         for (reason, n) in &s.skipped_reasons {
             out.skip(reason, *n);
         }

@@ -89,6 +89,10 @@ pub struct Summary {
     pub retries: u64,
     /// Requests sent in all, setup requests included.
     pub requests: u64,
+    /// Requests refused for a Name an earlier run left on a long-lived endpoint, judged with
+    /// that run's image in the mirror (the endpoint's DescribeImages showed it).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub earlier_names: u64,
     /// The distinct findings, those not accepted first (filled by [`Summary::close`]).
     pub findings: Vec<Finding>,
     /// Per deciding rule.
@@ -202,6 +206,16 @@ impl Summary {
     /// stateful checks, if any, found nothing and ran to their end.
     pub fn passes(&self) -> bool {
         self.status() == Status::Pass
+    }
+
+    /// What the run learnt of an earlier run's images, in one line (see `earlier_names`).
+    pub fn earlier_names_line(&self) -> String {
+        let n = self.earlier_names;
+        let requests = if n == 1 { "request was" } else { "requests were" };
+        format!(
+            "{n} {requests} refused for a Name an earlier run left on the endpoint (its DescribeImages \
+             shows the image): judged with that image known"
+        )
     }
 
     /// The run's verdict in one line: `PASS: ...`, `FAIL: ...` or `INTERRUPTED: ...`.
@@ -392,4 +406,9 @@ impl<W: Write> Sink for Json<W> {
         self.out.write_all(b"}\n")?;
         self.out.flush()
     }
+}
+
+/// Whether a count is zero: left out of the JSON report then.
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }

@@ -67,7 +67,11 @@ fn header(o: &mut impl Write, endpoint: &str, s: &Summary) -> io::Result<()> {
         o,
         "{} requests, {} retried; {} conforming cases with a different message; {} skipped",
         s.requests, s.retries, s.notes, s.skipped
-    )
+    )?;
+    if s.earlier_names > 0 {
+        writeln!(o, "{}", s.earlier_names_line())?;
+    }
+    Ok(())
 }
 
 /// The findings not accepted in full, then the accepted ones one line each.

@@ -14,6 +14,7 @@
 mod budget;
 pub mod cleanup;
 pub mod discover;
+mod earlier;
 pub mod ec2;
 mod http1;
 pub mod journal;
@@ -176,6 +177,9 @@ pub struct Counters {
     pub retries: AtomicU64,
     /// Requests sent in all.
     pub requests: AtomicU64,
+    /// Requests refused for a Name an earlier run left on the endpoint, and predicted again
+    /// with its image (the `earlier` module).
+    pub earlier_names: AtomicU64,
 }
 
 /// Sends cases and judges the replies.
@@ -366,6 +370,7 @@ impl Runner {
         let sent = self.sender.exchange(&self.target, prepared, &self.counters).await;
         let elapsed_ms = started.elapsed().as_millis() as u64;
         self.settle(&params, &prediction, pending.as_deref(), &sent);
+        let prediction = self.with_earlier_name(&params, prediction, rotation.as_ref(), &sent).await;
         // The mirror has followed: the next request on the same keys may go.
         drop(ticket);
         Answered { params, prediction, sent, elapsed_ms, rotation }

@@ -11,8 +11,8 @@
 //!
 //! What no rotation can rule out: because it keeps a value's length, two runs' nonces can map
 //! two different short Names onto one sent Name (there are 67^3 Names of 3 characters), and
-//! the later copy then meets the earlier one's Name. The re-run test tells such a clash apart
-//! from any other deviation.
+//! the later copy then meets the earlier one's Name. The runner learns such a Name from the
+//! endpoint when it is refused (see `earlier`).
 
 use std::collections::HashSet;
 use std::sync::OnceLock;

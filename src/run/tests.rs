@@ -449,3 +449,70 @@ mod derived {
         }
     }
 }
+
+/// A valid case of one request, generated, with its Name set to `name`.
+fn valid_named(name: &str) -> Case {
+    let mut case = generated(400)
+        .into_iter()
+        .find(|c| c.target == crate::generate::VALID && c.setup.is_empty() && !c.params.contains_key("DryRun"))
+        .unwrap();
+    case.params.insert("Name".into(), name.into());
+    case.params.remove("ClientToken");
+    case
+}
+
+/// A runner with the nonce `text` against `url`, starting from the default world.
+fn rotating_runner(oracle: &Arc<Oracle>, url: &str, text: &str) -> Runner {
+    let world = World::default_world();
+    let target = Target { region: world.region.clone(), ..Target::for_tests(url) };
+    Runner::new(oracle.clone(), target, world, Arc::new(SameCodes))
+        .unwrap()
+        .with_nonce(nonce::Nonce::parse(text).unwrap())
+}
+
+#[tokio::test]
+async fn a_name_an_earlier_run_left_is_learnt_from_the_endpoint_not_reported() {
+    let oracle = Arc::new(Oracle::builtin().unwrap());
+    let running = crate::serve::bind(([127, 0, 0, 1], 0).into(), oracle.clone(), World::default_world()).await.unwrap();
+    let first = rotating_runner(&oracle, &running.url(), "abcdefgh");
+    let made = first.run_case_rotated(valid_named("cp1"), first.nonce.as_ref()).await;
+    assert!(made.verdict().passes(), "{:?}", made.result);
+    // The later run's nonce sends another generated Name as the same short Name.
+    let sent = made.result.params["Name"].clone();
+    let later = rotating_runner(&oracle, &running.url(), "Zz9aB1cD");
+    let clash = valid_named(&later.nonce.as_ref().unwrap().undo(&sent));
+    let rec = later.run_case_rotated(clash, later.nonce.as_ref()).await;
+    running.shutdown().await;
+    assert_eq!(rec.result.params["Name"], sent);
+    assert!(matches!(&rec.result.reply, Some(Reply::Error { code, .. }) if code == "InvalidAMIName.Duplicate"));
+    assert!(rec.verdict().passes(), "{}", rec.verdict());
+    assert!(rec.result.prediction.accepts_code("InvalidAMIName.Duplicate"), "{:?}", rec.result.prediction);
+    assert_eq!(later.counters.earlier_names.load(std::sync::atomic::Ordering::Relaxed), 1);
+}
+
+#[tokio::test]
+async fn a_duplicate_name_the_endpoints_images_do_not_show_stays_a_deviation() {
+    let oracle = Arc::new(Oracle::builtin().unwrap());
+    // Every CopyImage refused as a duplicate Name; DescribeImages answered by serve, which
+    // holds no image of that Name.
+    let layer = |req: axum::extract::Request, next: axum::middleware::Next| async move {
+        let (parts, body) = req.into_parts();
+        let bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap_or_default();
+        if bytes.windows(15).any(|w| w == b"Action=CopyImag") {
+            let xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error>\
+                <Code>InvalidAMIName.Duplicate</Code><Message>AMI name is already in use</Message>\
+                </Error></Errors><RequestID>r</RequestID></Response>";
+            return axum::response::IntoResponse::into_response((axum::http::StatusCode::BAD_REQUEST, xml));
+        }
+        next.run(axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes))).await
+    };
+    let app = Arc::new(crate::serve::Endpoint::new(oracle.clone(), World::default_world()))
+        .router()
+        .layer(axum::middleware::from_fn(layer));
+    let url = crate::serve::serve_for_tests(app).await;
+    let runner = rotating_runner(&oracle, &url, "Zz9aB1cD");
+    let rec = runner.run_case_rotated(valid_named("cp1"), runner.nonce.as_ref()).await;
+    assert!(matches!(rec.verdict(), Verdict::Deviation { .. }), "{}", rec.verdict());
+    assert!(!rec.result.prediction.accepts_code("InvalidAMIName.Duplicate"));
+    assert_eq!(runner.counters.earlier_names.load(std::sync::atomic::Ordering::Relaxed), 0);
+}

@@ -168,6 +168,7 @@ impl Session {
         self.reproductions(&mut summary, &runner, &target, &world, redactor, diag).await?;
         summary.retries = runner.counters.retries.load(Ordering::Relaxed);
         summary.requests = runner.counters.requests.load(Ordering::Relaxed);
+        summary.earlier_names = runner.counters.earlier_names.load(Ordering::Relaxed);
         if self.interrupt.is_raised() {
             (summary.interrupted, summary.planned, summary.not_run) = (true, Some(planned), not_run);
         }

@@ -117,6 +117,9 @@ fn header(o: &mut impl Write, endpoint: &str, s: &Summary) -> io::Result<()> {
         n => format!("; {} conformed with a different message text", cases(n)),
     };
     writeln!(o, "<p class=\"meta\">{} requests, {} retried{notes}.</p>", s.requests, s.retries)?;
+    if s.earlier_names > 0 {
+        writeln!(o, "<p class=\"meta\">{}.</p>", esc(&s.earlier_names_line()))?;
+    }
     nav(o, s)?;
     writeln!(o, "</header>")
 }
