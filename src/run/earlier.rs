@@ -2,13 +2,17 @@
 //! runs can send one short Name (see [`super::nonce`]); the later copy is then refused as a
 //! duplicate the mirror cannot foresee. Before such a refusal is judged, the endpoint is asked
 //! for its own images of that Name: one the run did not make joins the mirror, and the request
-//! is predicted again with it. A refusal the endpoint's images do not explain stays as it was.
+//! is predicted again with it. A refusal the endpoint's images do not explain stays as it was,
+//! and so does one for a Name this run sent before: its image may be this run's own, made where
+//! the endpoint should have made none (a dry run, a refused copy), which is a finding.
 
-use std::sync::atomic::Ordering;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::Runner;
 use super::ec2::Ec2Client;
 use super::nonce::Rotation;
+use super::order;
 use super::send::Sent;
 use crate::oracle::{Prediction, key};
 use crate::wire::Reply;
@@ -17,6 +21,41 @@ use crate::world::{Image, ImageState, Params};
 
 /// The spec's rule on a Name already in use: its outcomes are the refusals looked into.
 pub const NAME_RULE: &str = "R31-name-dup";
+
+/// The Names a run has sent and had answered, as a Bloom filter: flat in memory whatever the
+/// number of cases (2 MiB; about one false "sent" in 200 after a million Names, and a false
+/// "sent" only leaves a refusal as the finding it was before this module).
+#[derive(Default)]
+pub(super) struct SentNames {
+    bits: OnceLock<Box<[AtomicU64]>>,
+}
+
+/// The filter's size: 2^24 bits.
+const BITS_LOG2: u32 = 24;
+/// Bits set per Name.
+const PROBES: u64 = 3;
+
+impl SentNames {
+    /// The bits of `name`.
+    fn probes(name: &str) -> impl Iterator<Item = usize> {
+        let h = order::key(b'n', name.bytes());
+        (0..PROBES).map(move |i| (super::splitmix64(h ^ i) >> (64 - BITS_LOG2)) as usize)
+    }
+
+    /// Notes `name` as sent; the filter is made on the first.
+    pub(super) fn add(&self, name: &str) {
+        let bits = self.bits.get_or_init(|| (0..1usize << (BITS_LOG2 - 6)).map(|_| AtomicU64::new(0)).collect());
+        for p in Self::probes(name) {
+            bits[p >> 6].fetch_or(1 << (p & 63), Ordering::Relaxed);
+        }
+    }
+
+    /// Whether `name` may have been sent (certainly not when this says no).
+    fn may_hold(&self, name: &str) -> bool {
+        let Some(bits) = self.bits.get() else { return false };
+        Self::probes(name).all(|p| bits[p >> 6].load(Ordering::Relaxed) & (1 << (p & 63)) != 0)
+    }
+}
 
 impl Runner {
     /// `prediction`, or the request predicted again with the images an earlier run left under
@@ -29,7 +68,8 @@ impl Runner {
         rotation: Option<&Rotation>,
         sent: &Sent,
     ) -> Prediction {
-        let Some(name) = self.refused_name(params, &prediction, rotation, sent) else { return prediction };
+        let refused = self.refused_name(params, &prediction, rotation, sent);
+        let Some(name) = refused.filter(|n| !self.sent_names.may_hold(n)) else { return prediction };
         // No answer, or one that cannot be read, is no evidence: the refusal stays a finding.
         let Ok(held) = self.held_named(name).await else { return prediction };
         let mut world = self.mirror.lock().unwrap_or_else(|e| e.into_inner());
@@ -53,7 +93,8 @@ impl Runner {
     }
 
     /// The Name of a request refused as a duplicate where the prediction accepted no such
-    /// refusal; only a Name the nonce rotated can be an earlier run's.
+    /// refusal (the code as the run's code map reads it: one code of another dialect may stand
+    /// for several EC2 codes); only a Name the nonce rotated can be an earlier run's.
     fn refused_name<'p>(
         &self,
         params: &'p Params,
@@ -61,11 +102,12 @@ impl Runner {
         rotation: Option<&Rotation>,
         sent: &Sent,
     ) -> Option<&'p str> {
-        rotation?.keys.iter().find(|k| *k == key::NAME)?;
+        rotation.filter(|r| r.rotated_name())?;
         let Ok((_, Reply::Error { code, .. })) = &sent.outcome else { return None };
         let rule = self.oracle.spec().rule(NAME_RULE)?;
-        let duplicate = rule.outcomes.iter().filter_map(|o| o.code.as_deref()).find(|c| self.codes.matches(code, c))?;
-        (!prediction.accepts_code(duplicate)).then(|| params.get(key::NAME).map(String::as_str)).flatten()
+        rule.outcomes.iter().filter_map(|o| o.code.as_deref()).find(|c| self.codes.matches(code, c))?;
+        let accepted = prediction.codes.iter().any(|c| self.codes.matches(code, c));
+        (!accepted).then(|| params.get(key::NAME).map(String::as_str)).flatten()
     }
 
     /// The caller's images in the target's Region named `name`, as the endpoint lists them.
@@ -79,5 +121,22 @@ impl Runner {
         let answer = client.call(region, "DescribeImages", &params).await.map_err(|e| e.detail)?;
         let images = read_xml(&answer, Text::Verbatim).map_err(|e| e.to_string())?;
         Ok(images.into_iter().map(|i| i.into_image(region)).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SentNames;
+
+    #[test]
+    fn sent_names_are_never_forgotten_and_seldom_invented() {
+        let sent = SentNames::default();
+        assert!(!sent.may_hold("abc"), "nothing is sent before the first");
+        let names: Vec<String> = (0..100_000).map(|i| format!("n{i}")).collect();
+        names.iter().for_each(|n| sent.add(n));
+        assert!(names.iter().all(|n| sent.may_hold(n)));
+        // About 6 in a million at this fill.
+        let invented = (0..100_000).filter(|i| sent.may_hold(&format!("m{i}"))).count();
+        assert!(invented < 20, "{invented} Names never sent seem sent");
     }
 }

@@ -199,6 +199,8 @@ pub struct Runner {
     reproductions: Reproductions,
     /// Names the nonce leaves as generated: the caller's images' when the run starts.
     kept_names: std::collections::HashSet<String>,
+    /// The rotated Names sent and answered so far (see the `earlier` module).
+    sent_names: earlier::SentNames,
     /// What the runner has done so far.
     pub counters: Counters,
 }
@@ -224,6 +226,7 @@ impl Runner {
             nonce: None,
             reproductions: Reproductions::Every,
             kept_names,
+            sent_names: earlier::SentNames::default(),
             counters: Counters::default(),
         })
     }
@@ -371,6 +374,9 @@ impl Runner {
         let elapsed_ms = started.elapsed().as_millis() as u64;
         self.settle(&params, &prediction, pending.as_deref(), &sent);
         let prediction = self.with_earlier_name(&params, prediction, rotation.as_ref(), &sent).await;
+        if let Some(name) = params.get("Name").filter(|_| rotation.as_ref().is_some_and(|r| r.rotated_name())) {
+            self.sent_names.add(name);
+        }
         // The mirror has followed: the next request on the same keys may go.
         drop(ticket);
         Answered { params, prediction, sent, elapsed_ms, rotation }

@@ -226,6 +226,11 @@ pub struct Rotation {
 }
 
 impl Rotation {
+    /// Whether it rotated the request's Name.
+    pub fn rotated_name(&self) -> bool {
+        self.keys.iter().any(|k| k == NAME)
+    }
+
     /// The (sent, generated) pairs of the rotated values in `sent`.
     pub fn pairs(&self, sent: &Params) -> Vec<(String, String)> {
         let Some(nonce) = Nonce::parse(&self.nonce) else { return vec![] };
@@ -250,10 +255,10 @@ impl Rotation {
     /// (`Standing`): a value of at least three letters or digits (`ALONE_MIN`) wherever no
     /// letter or digit touches it, so that it does not rewrite words (`expected`); one of three
     /// characters or more with fewer letters and digits only between spaces (`AMI name a-b is`),
-    /// and never when a space is its own edge. A shorter value, or one of punctuation alone, is
-    /// undone only where it is quoted, when it is: standing alone, it cannot be told from the
-    /// text's own (`<p>` in an HTML error page is the one-letter Name `p` in a run whose nonce
-    /// sent it so).
+    /// and never when a space is its own edge; one of punctuation alone only so, and only when
+    /// the text quotes it nowhere. A shorter value is undone only where it is quoted: standing
+    /// alone, it cannot be told from the text's own (`<p>` in an HTML error page is the
+    /// one-letter Name `p` in a run whose nonce sent it so).
     pub fn undo_text(&self, sent: &Params, text: &str) -> String {
         let mut out = text.to_owned();
         for (from, to) in self.pairs(sent) {
@@ -519,7 +524,7 @@ mod tests {
         // message's own `id ` beside a quote.
         let message = "The image id '[ami-0123456789ABCDEF0]' does not exist";
         assert_eq!(undone("id ", message), message);
-        assert_eq!(undone(" id", "an image id"), "an image id");
+        assert_eq!(undone(" id", "image  id  is"), "image  id  is");
         // Two letters and a mark: between spaces, not beside the message's own punctuation.
         let x = "i-d";
         let generated = n.undo(x);

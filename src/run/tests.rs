@@ -3,6 +3,7 @@
 use super::*;
 use crate::generate::Generator;
 use crate::verdict::SameCodes;
+use std::sync::atomic::AtomicU64;
 
 async fn run_with(safety: Safety, cases: usize) -> Vec<CaseRecord> {
     run_cases(safety, |cases: Vec<Case>| cases, cases).await
@@ -490,29 +491,91 @@ async fn a_name_an_earlier_run_left_is_learnt_from_the_endpoint_not_reported() {
     assert_eq!(later.counters.earlier_names.load(std::sync::atomic::Ordering::Relaxed), 1);
 }
 
+/// The error reply `code` with HTTP `status`, as EC2 writes one.
+fn ec2_error(status: u16, code: &str) -> axum::response::Response {
+    let xml = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>{code}</Code>\
+         <Message>{code}</Message></Error></Errors><RequestID>r</RequestID></Response>"
+    );
+    let status = axum::http::StatusCode::from_u16(status).unwrap();
+    axum::response::IntoResponse::into_response((status, xml))
+}
+
+/// What [`edited_endpoint`] does with a request.
+enum Edit {
+    /// serve answers it.
+    Pass,
+    /// This answers it; serve never sees it.
+    Answer(axum::response::Response),
+    /// serve acts on it, and this answer goes back instead of serve's.
+    Hide(axum::response::Response),
+}
+
+/// The embedded endpoint behind `edit`, which sees each request's form body first and may
+/// change it, and says what becomes of it; with the count of DescribeImages calls.
+async fn edited_endpoint(oracle: &Arc<Oracle>, edit: fn(&mut Vec<u8>) -> Edit) -> (String, Arc<AtomicU64>) {
+    let described = Arc::new(AtomicU64::new(0));
+    let seen = described.clone();
+    let layer = move |req: axum::extract::Request, next: axum::middleware::Next| {
+        let seen = seen.clone();
+        async move {
+            let (parts, body) = req.into_parts();
+            let mut bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap_or_default().to_vec();
+            if bytes.windows(22).any(|w| w == b"Action=DescribeImages&") {
+                seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+            let edited = edit(&mut bytes);
+            if let Edit::Answer(answer) = edited {
+                return answer;
+            }
+            let served = next.run(axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes))).await;
+            match edited {
+                Edit::Hide(answer) => answer,
+                _ => served,
+            }
+        }
+    };
+    let endpoint = Arc::new(crate::serve::Endpoint::new(oracle.clone(), World::default_world()));
+    (crate::serve::serve_for_tests(endpoint.router().layer(axum::middleware::from_fn(layer))).await, described)
+}
+
 #[tokio::test]
 async fn a_duplicate_name_the_endpoints_images_do_not_show_stays_a_deviation() {
     let oracle = Arc::new(Oracle::builtin().unwrap());
     // Every CopyImage refused as a duplicate Name; DescribeImages answered by serve, which
     // holds no image of that Name.
-    let layer = |req: axum::extract::Request, next: axum::middleware::Next| async move {
-        let (parts, body) = req.into_parts();
-        let bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap_or_default();
-        if bytes.windows(15).any(|w| w == b"Action=CopyImag") {
-            let xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error>\
-                <Code>InvalidAMIName.Duplicate</Code><Message>AMI name is already in use</Message>\
-                </Error></Errors><RequestID>r</RequestID></Response>";
-            return axum::response::IntoResponse::into_response((axum::http::StatusCode::BAD_REQUEST, xml));
-        }
-        next.run(axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes))).await
+    let refuse = |body: &mut Vec<u8>| match body.windows(16).any(|w| w == b"Action=CopyImage") {
+        true => Edit::Answer(ec2_error(400, "InvalidAMIName.Duplicate")),
+        false => Edit::Pass,
     };
-    let app = Arc::new(crate::serve::Endpoint::new(oracle.clone(), World::default_world()))
-        .router()
-        .layer(axum::middleware::from_fn(layer));
-    let url = crate::serve::serve_for_tests(app).await;
+    let (url, described) = edited_endpoint(&oracle, refuse).await;
     let runner = rotating_runner(&oracle, &url, "Zz9aB1cD");
     let rec = runner.run_case_rotated(valid_named("cp1"), runner.nonce.as_ref()).await;
+    assert_eq!(described.load(std::sync::atomic::Ordering::SeqCst), 1, "the endpoint was asked");
     assert!(matches!(rec.verdict(), Verdict::Deviation { .. }), "{}", rec.verdict());
     assert!(!rec.result.prediction.accepts_code("InvalidAMIName.Duplicate"));
+    assert_eq!(runner.counters.earlier_names.load(std::sync::atomic::Ordering::Relaxed), 0);
+}
+
+#[tokio::test]
+async fn a_name_this_run_sent_before_is_not_learnt_as_an_earlier_runs() {
+    let oracle = Arc::new(Oracle::builtin().unwrap());
+    // A dry run answered as one, but the copy made all the same: an endpoint bug that only the
+    // next request on the Name shows.
+    let keep = |body: &mut Vec<u8>| {
+        let Some(at) = body.windows(11).position(|w| w == b"DryRun=true") else { return Edit::Pass };
+        body.splice(at..at + 11, b"DryRun=false".iter().copied());
+        Edit::Hide(ec2_error(412, "DryRunOperation"))
+    };
+    let (url, described) = edited_endpoint(&oracle, keep).await;
+    let runner = rotating_runner(&oracle, &url, "Zz9aB1cD");
+    let mut dry = valid_named("cp1");
+    dry.params.insert("DryRun".into(), "true".into());
+    let first = runner.run_case_rotated(dry, runner.nonce.as_ref()).await;
+    assert!(first.verdict().passes(), "{}", first.verdict());
+    let again = runner.run_case_rotated(valid_named("cp1"), runner.nonce.as_ref()).await;
+    assert!(matches!(&again.result.reply, Some(Reply::Error { code, .. }) if code == "InvalidAMIName.Duplicate"));
+    assert!(matches!(again.verdict(), Verdict::Deviation { .. }), "{}", again.verdict());
+    assert_eq!(described.load(std::sync::atomic::Ordering::SeqCst), 0, "nothing to ask: this run sent the Name");
     assert_eq!(runner.counters.earlier_names.load(std::sync::atomic::Ordering::Relaxed), 0);
 }
