@@ -105,9 +105,9 @@ impl Runner {
         rotation.filter(|r| r.rotated_name())?;
         let Ok((_, Reply::Error { code, .. })) = &sent.outcome else { return None };
         let rule = self.oracle.spec().rule(NAME_RULE)?;
-        rule.outcomes.iter().filter_map(|o| o.code.as_deref()).find(|c| self.codes.matches(code, c))?;
+        let duplicate = rule.outcomes.iter().filter_map(|o| o.code.as_deref()).any(|c| self.codes.matches(code, c));
         let accepted = prediction.codes.iter().any(|c| self.codes.matches(code, c));
-        (!accepted).then(|| params.get(key::NAME).map(String::as_str)).flatten()
+        (duplicate && !accepted).then(|| params.get(key::NAME).map(String::as_str)).flatten()
     }
 
     /// The caller's images in the target's Region named `name`, as the endpoint lists them.
