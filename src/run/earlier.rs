@@ -94,7 +94,9 @@ impl Runner {
 
     /// The Name of a request refused as a duplicate where the prediction accepted no such
     /// refusal (the code as the run's code map reads it: one code of another dialect may stand
-    /// for several EC2 codes); only a Name the nonce rotated can be an earlier run's.
+    /// for several EC2 codes); only a Name the nonce rotated can be an earlier run's. Never on
+    /// AWS without `--live`: there every request the run sends is a dry run, and the lookup
+    /// would not be.
     fn refused_name<'p>(
         &self,
         params: &'p Params,
@@ -102,6 +104,9 @@ impl Runner {
         rotation: Option<&Rotation>,
         sent: &Sent,
     ) -> Option<&'p str> {
+        if self.target.safety.force_dry_run {
+            return None;
+        }
         rotation.filter(|r| r.rotated_name())?;
         let Ok((_, Reply::Error { code, .. })) = &sent.outcome else { return None };
         let rule = self.oracle.spec().rule(NAME_RULE)?;

@@ -539,22 +539,38 @@ async fn edited_endpoint(oracle: &Arc<Oracle>, edit: fn(&mut Vec<u8>) -> Edit) -
     (crate::serve::serve_for_tests(endpoint.router().layer(axum::middleware::from_fn(layer))).await, described)
 }
 
+/// Every CopyImage refused as a duplicate Name; DescribeImages left to serve, which holds no
+/// image of that Name.
+#[expect(clippy::ptr_arg, reason = "an edit's type: another edit changes the body's length")]
+fn refuse_copies(body: &mut Vec<u8>) -> Edit {
+    match body.windows(16).any(|w| w == b"Action=CopyImage") {
+        true => Edit::Answer(ec2_error(400, "InvalidAMIName.Duplicate")),
+        false => Edit::Pass,
+    }
+}
+
 #[tokio::test]
 async fn a_duplicate_name_the_endpoints_images_do_not_show_stays_a_deviation() {
     let oracle = Arc::new(Oracle::builtin().unwrap());
-    // Every CopyImage refused as a duplicate Name; DescribeImages answered by serve, which
-    // holds no image of that Name.
-    let refuse = |body: &mut Vec<u8>| match body.windows(16).any(|w| w == b"Action=CopyImage") {
-        true => Edit::Answer(ec2_error(400, "InvalidAMIName.Duplicate")),
-        false => Edit::Pass,
-    };
-    let (url, described) = edited_endpoint(&oracle, refuse).await;
+    let (url, described) = edited_endpoint(&oracle, refuse_copies).await;
     let runner = rotating_runner(&oracle, &url, "Zz9aB1cD");
     let rec = runner.run_case_rotated(valid_named("cp1"), runner.nonce.as_ref()).await;
     assert_eq!(described.load(std::sync::atomic::Ordering::SeqCst), 1, "the endpoint was asked");
     assert!(matches!(rec.verdict(), Verdict::Deviation { .. }), "{}", rec.verdict());
     assert!(!rec.result.prediction.accepts_code("InvalidAMIName.Duplicate"));
     assert_eq!(runner.counters.earlier_names.load(std::sync::atomic::Ordering::Relaxed), 0);
+}
+
+#[tokio::test]
+async fn on_aws_without_live_a_refused_name_is_not_looked_up() {
+    let oracle = Arc::new(Oracle::builtin().unwrap());
+    let (url, described) = edited_endpoint(&oracle, refuse_copies).await;
+    let mut runner = rotating_runner(&oracle, &url, "Zz9aB1cD");
+    runner.target.safety = Safety { force_dry_run: true, max_creates: 0, ..Safety::default() };
+    let rec = runner.run_case_rotated(valid_named("cp1"), runner.nonce.as_ref()).await;
+    assert_eq!(rec.result.params.get("DryRun").map(String::as_str), Some("true"));
+    assert!(!rec.verdict().passes(), "{}", rec.verdict());
+    assert_eq!(described.load(std::sync::atomic::Ordering::SeqCst), 0, "every request to AWS is a dry run");
 }
 
 #[tokio::test]
