@@ -60,7 +60,8 @@ impl SentNames {
 impl Runner {
     /// `prediction`, or the request predicted again with the images an earlier run left under
     /// its Name, when the endpoint refused it as a duplicate Name the prediction did not
-    /// accept and the endpoint's own images show one the mirror lacks.
+    /// accept and the endpoint's own images show one the mirror lacks. A Name the nonce
+    /// rotated is noted as sent once judged, so that a later request on it knows this one.
     pub(super) async fn with_earlier_name(
         &self,
         params: &Params,
@@ -68,8 +69,21 @@ impl Runner {
         rotation: Option<&Rotation>,
         sent: &Sent,
     ) -> Prediction {
-        let refused = self.refused_name(params, &prediction, rotation, sent);
-        let Some(name) = refused.filter(|n| !self.sent_names.may_hold(n)) else { return prediction };
+        // Only a Name the nonce rotated can be an earlier run's.
+        let Some(name) = rotation.filter(|r| r.rotated_name()).and_then(|_| params.get(key::NAME)) else {
+            return prediction;
+        };
+        let prediction = match self.refused(&prediction, sent) && !self.sent_names.may_hold(name) {
+            true => self.learnt(name, params, prediction).await,
+            false => prediction,
+        };
+        self.sent_names.add(name);
+        prediction
+    }
+
+    /// The request predicted again with the caller's images of `name` the endpoint holds and
+    /// the mirror lacks; `prediction` when there are none, or the endpoint cannot tell.
+    async fn learnt(&self, name: &str, params: &Params, prediction: Prediction) -> Prediction {
         // No answer, or one that cannot be read, is no evidence: the refusal stays a finding.
         let Ok(held) = self.held_named(name).await else { return prediction };
         let mut world = self.mirror.lock().unwrap_or_else(|e| e.into_inner());
@@ -92,27 +106,16 @@ impl Runner {
         self.oracle.predict(&world, params)
     }
 
-    /// The Name of a request refused as a duplicate where the prediction accepted no such
-    /// refusal (the code as the run's code map reads it: one code of another dialect may stand
-    /// for several EC2 codes); only a Name the nonce rotated can be an earlier run's. Never on
-    /// AWS without `--live`: there every request the run sends is a dry run, and the lookup
-    /// would not be.
-    fn refused_name<'p>(
-        &self,
-        params: &'p Params,
-        prediction: &Prediction,
-        rotation: Option<&Rotation>,
-        sent: &Sent,
-    ) -> Option<&'p str> {
-        if self.target.safety.force_dry_run {
-            return None;
-        }
-        rotation.filter(|r| r.rotated_name())?;
-        let Ok((_, Reply::Error { code, .. })) = &sent.outcome else { return None };
-        let rule = self.oracle.spec().rule(NAME_RULE)?;
+    /// Whether the reply refuses the request as a duplicate Name where the prediction accepted
+    /// no such refusal (the code as the run's code map reads it: one code of another dialect
+    /// may stand for several EC2 codes). Never on AWS without `--live`: there every request
+    /// the run sends is a dry run, and the lookup would not be.
+    fn refused(&self, prediction: &Prediction, sent: &Sent) -> bool {
+        let Ok((_, Reply::Error { code, .. })) = &sent.outcome else { return false };
+        let Some(rule) = self.oracle.spec().rule(NAME_RULE) else { return false };
         let duplicate = rule.outcomes.iter().filter_map(|o| o.code.as_deref()).any(|c| self.codes.matches(code, c));
         let accepted = prediction.codes.iter().any(|c| self.codes.matches(code, c));
-        (duplicate && !accepted).then(|| params.get(key::NAME).map(String::as_str)).flatten()
+        !self.target.safety.force_dry_run && duplicate && !accepted
     }
 
     /// The caller's images in the target's Region named `name`, as the endpoint lists them.

@@ -374,9 +374,6 @@ impl Runner {
         let elapsed_ms = started.elapsed().as_millis() as u64;
         self.settle(&params, &prediction, pending.as_deref(), &sent);
         let prediction = self.with_earlier_name(&params, prediction, rotation.as_ref(), &sent).await;
-        if let Some(name) = params.get("Name").filter(|_| rotation.as_ref().is_some_and(|r| r.rotated_name())) {
-            self.sent_names.add(name);
-        }
         // The mirror has followed: the next request on the same keys may go.
         drop(ticket);
         Answered { params, prediction, sent, elapsed_ms, rotation }
