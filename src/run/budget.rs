@@ -36,8 +36,8 @@ mod tests {
     use crate::generate::{Case, Generator};
     use crate::oracle::Oracle;
     use crate::run::stateful::{StatefulConfig, check};
+    use crate::run::tests::{Edit, edited_endpoint};
     use crate::run::{Runner, Safety, Target};
-    use crate::serve::Endpoint;
     use crate::verdict::SameCodes;
     use crate::world::World;
 
@@ -58,20 +58,14 @@ mod tests {
     async fn counting_endpoint(oracle: Arc<Oracle>, world: World) -> (String, Arc<AtomicU64>) {
         let live = Arc::new(AtomicU64::new(0));
         let seen = live.clone();
-        let count = move |req: axum::extract::Request, next: axum::middleware::Next| {
-            let seen = seen.clone();
-            async move {
-                let (parts, body) = req.into_parts();
-                let bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap_or_default();
-                let text = String::from_utf8_lossy(&bytes);
-                if text.contains("Action=CopyImage") && !text.contains("DryRun=true") {
-                    seen.fetch_add(1, Ordering::SeqCst);
-                }
-                next.run(axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes))).await
+        let count = move |body: &mut Vec<u8>| {
+            let text = String::from_utf8_lossy(body);
+            if text.contains("Action=CopyImage") && !text.contains("DryRun=true") {
+                seen.fetch_add(1, Ordering::SeqCst);
             }
+            Edit::Pass
         };
-        let app = Arc::new(Endpoint::new(oracle, world)).router().layer(axum::middleware::from_fn(count));
-        (crate::serve::serve_for_tests(app).await, live)
+        (edited_endpoint(oracle, world, count).await, live)
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

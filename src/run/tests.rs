@@ -502,7 +502,7 @@ fn ec2_error(status: u16, code: &str) -> axum::response::Response {
 }
 
 /// What [`edited_endpoint`] does with a request.
-enum Edit {
+pub(super) enum Edit {
     /// serve answers it.
     Pass,
     /// This answers it; serve never sees it.
@@ -511,19 +511,18 @@ enum Edit {
     Hide(axum::response::Response),
 }
 
-/// The embedded endpoint behind `edit`, which sees each request's form body first and may
-/// change it, and says what becomes of it; with the count of DescribeImages calls.
-async fn edited_endpoint(oracle: &Arc<Oracle>, edit: fn(&mut Vec<u8>) -> Edit) -> (String, Arc<AtomicU64>) {
-    let described = Arc::new(AtomicU64::new(0));
-    let seen = described.clone();
+/// The embedded endpoint of `world` behind `edit`, which sees each request's form body first,
+/// may change it, and says what becomes of it.
+pub(super) async fn edited_endpoint(
+    oracle: Arc<Oracle>,
+    world: World,
+    edit: impl Fn(&mut Vec<u8>) -> Edit + Clone + Send + Sync + 'static,
+) -> String {
     let layer = move |req: axum::extract::Request, next: axum::middleware::Next| {
-        let seen = seen.clone();
+        let edit = edit.clone();
         async move {
             let (parts, body) = req.into_parts();
             let mut bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap_or_default().to_vec();
-            if bytes.windows(22).any(|w| w == b"Action=DescribeImages&") {
-                seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            }
             let edited = edit(&mut bytes);
             if let Edit::Answer(answer) = edited {
                 return answer;
@@ -535,8 +534,21 @@ async fn edited_endpoint(oracle: &Arc<Oracle>, edit: fn(&mut Vec<u8>) -> Edit) -
             }
         }
     };
-    let endpoint = Arc::new(crate::serve::Endpoint::new(oracle.clone(), World::default_world()));
-    (crate::serve::serve_for_tests(endpoint.router().layer(axum::middleware::from_fn(layer))).await, described)
+    let endpoint = Arc::new(crate::serve::Endpoint::new(oracle, world));
+    crate::serve::serve_for_tests(endpoint.router().layer(axum::middleware::from_fn(layer))).await
+}
+
+/// [`edited_endpoint`] of the default world, counting the DescribeImages calls.
+async fn describe_counted(oracle: &Arc<Oracle>, edit: fn(&mut Vec<u8>) -> Edit) -> (String, Arc<AtomicU64>) {
+    let described = Arc::new(AtomicU64::new(0));
+    let seen = described.clone();
+    let counting = move |body: &mut Vec<u8>| {
+        if body.windows(22).any(|w| w == b"Action=DescribeImages&") {
+            seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        edit(body)
+    };
+    (edited_endpoint(oracle.clone(), World::default_world(), counting).await, described)
 }
 
 /// Every CopyImage refused as a duplicate Name; DescribeImages left to serve, which holds no
@@ -552,7 +564,7 @@ fn refuse_copies(body: &mut Vec<u8>) -> Edit {
 #[tokio::test]
 async fn a_duplicate_name_the_endpoints_images_do_not_show_stays_a_deviation() {
     let oracle = Arc::new(Oracle::builtin().unwrap());
-    let (url, described) = edited_endpoint(&oracle, refuse_copies).await;
+    let (url, described) = describe_counted(&oracle, refuse_copies).await;
     let runner = rotating_runner(&oracle, &url, "Zz9aB1cD");
     let rec = runner.run_case_rotated(valid_named("cp1"), runner.nonce.as_ref()).await;
     assert_eq!(described.load(std::sync::atomic::Ordering::SeqCst), 1, "the endpoint was asked");
@@ -564,7 +576,7 @@ async fn a_duplicate_name_the_endpoints_images_do_not_show_stays_a_deviation() {
 #[tokio::test]
 async fn on_aws_without_live_a_refused_name_is_not_looked_up() {
     let oracle = Arc::new(Oracle::builtin().unwrap());
-    let (url, described) = edited_endpoint(&oracle, refuse_copies).await;
+    let (url, described) = describe_counted(&oracle, refuse_copies).await;
     let mut runner = rotating_runner(&oracle, &url, "Zz9aB1cD");
     runner.target.safety = Safety { force_dry_run: true, max_creates: 0, ..Safety::default() };
     let rec = runner.run_case_rotated(valid_named("cp1"), runner.nonce.as_ref()).await;
@@ -583,7 +595,7 @@ async fn a_name_this_run_sent_before_is_not_learnt_as_an_earlier_runs() {
         body.splice(at..at + 11, b"DryRun=false".iter().copied());
         Edit::Hide(ec2_error(412, "DryRunOperation"))
     };
-    let (url, described) = edited_endpoint(&oracle, keep).await;
+    let (url, described) = describe_counted(&oracle, keep).await;
     let runner = rotating_runner(&oracle, &url, "Zz9aB1cD");
     let mut dry = valid_named("cp1");
     dry.params.insert("DryRun".into(), "true".into());
