@@ -6,7 +6,9 @@ peak RSS from GNU time. A server's CPU comes from /proc/PID/stat before and afte
 run back to back in pairs (the harness, then wrk for as many whole seconds as the harness took;
 every other pair the other way round), each against a fresh server (a fresh `serve`, or moto
 after a reset), so the state a server holds is the same for both; a ratio is the median of the
-pairs' ratios.
+pairs' ratios. The servers run on half the machine's CPUs and the clients on the other half
+(`Cores`), as a client and an endpoint on two machines would; one series against `serve` also
+runs with both sharing every CPU, for reference.
 
 usage: compare.py BIN [--quick] [--write] [--command TEXT] [--build TEXT] [--only serve|memory|moto]
 """
@@ -87,6 +89,51 @@ QUICK = Mode(
 
 
 @dataclass
+class Cores:
+    """Where the processes of a comparison run: `client` and `server` are sets of CPUs, or None
+    for every CPU the comparison may use."""
+
+    client: set = None
+    server: set = None
+
+    @staticmethod
+    def split():
+        """The first half of the CPUs for the clients, the second half for the servers; on one
+        CPU there is nothing to split, and both share it."""
+        cpus = sorted(os.sched_getaffinity(0))
+        if len(cpus) < 2:
+            return Cores()
+        half = len(cpus) // 2
+        return Cores(set(cpus[:half]), set(cpus[half:]))
+
+    def describe(self):
+        if self.client is None:
+            return "clients and servers share every CPU"
+        return f"clients on CPU {span(self.client)}, servers on CPU {span(self.server)}"
+
+    def client_count(self):
+        return len(self.client) if self.client is not None else len(os.sched_getaffinity(0))
+
+
+def span(cpus):
+    return ",".join(map(str, sorted(cpus)))
+
+
+def pinned(cpus):
+    """A `preexec_fn` that keeps a child (and every process it starts) on `cpus`."""
+    if cpus is None:
+        return None
+    return lambda: os.sched_setaffinity(0, cpus)
+
+
+def check_pinned(pid, cpus, what):
+    """Fails unless the process `pid` runs on exactly `cpus` (a server started through a
+    launcher inherits the launcher's CPUs; this proves it did)."""
+    if cpus is not None and os.sched_getaffinity(pid) != cpus:
+        fail(f"{what} (PID {pid}) runs on CPU {span(os.sched_getaffinity(pid))}, not {span(cpus)}")
+
+
+@dataclass
 class Proc:
     """One timed process: wall seconds, user+system CPU seconds, peak RSS in MB, its output."""
 
@@ -116,8 +163,9 @@ def fail(message):
     sys.exit(1)
 
 
-def timed(cmd, tmp, env=None, ok=(0,)):
-    """Runs cmd under GNU time; fails the comparison when it exits with a code not in `ok`."""
+def timed(cmd, tmp, env=None, ok=(0,), cpus=None):
+    """Runs cmd under GNU time, on `cpus` when given; fails the comparison when it exits with a
+    code not in `ok`."""
     report = Path(tmp) / "time.txt"
     start = time.monotonic()
     p = subprocess.run(
@@ -127,6 +175,7 @@ def timed(cmd, tmp, env=None, ok=(0,)):
         text=True,
         env=env,
         check=False,
+        preexec_fn=pinned(cpus),
     )
     wall = time.monotonic() - start
     text = report.read_text()
@@ -157,10 +206,12 @@ def cpu_seconds(pid):
 
 
 class Serve:
-    """A fresh `serve` on a free loopback port, started as targets/embedded.toml starts it."""
+    """A fresh `serve` on a free loopback port, started as targets/embedded.toml starts it, on
+    `cpus` when given."""
 
-    def __init__(self, binary):
+    def __init__(self, binary, cpus=None):
         self.binary = binary
+        self.cpus = cpus
 
     def __enter__(self):
         port = free_port()
@@ -169,6 +220,7 @@ class Serve:
             [self.binary, "serve", "--addr", f"127.0.0.1:{port}"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            preexec_fn=pinned(self.cpus),
         )
         deadline = time.monotonic() + 10
         while True:
@@ -180,6 +232,7 @@ class Serve:
                     fail(f"serve on port {port} did not start")
                 time.sleep(0.02)
         self.pid = self.proc.pid
+        check_pinned(self.pid, self.cpus, "serve")
         return self
 
     def __exit__(self, *_):
@@ -189,10 +242,12 @@ class Serve:
 
 class Moto:
     """moto as targets/moto.toml starts it, in .bench/moto (sharing the .moto venv that
-    `scripts/moto-server install` made), so a moto the user runs from .moto is left alone."""
+    `scripts/moto-server install` made), so a moto the user runs from .moto is left alone; on
+    `cpus` when given (moto inherits the launcher's CPUs)."""
 
-    def __init__(self, binary):
+    def __init__(self, binary, cpus=None):
         self.binary = binary
+        self.cpus = cpus
 
     def targets(self, action):
         p = subprocess.run(
@@ -202,6 +257,7 @@ class Moto:
             text=True,
             cwd=ROOT,
             check=False,
+            preexec_fn=pinned(self.cpus),
         )
         if p.returncode != 0:
             fail(f"targets {action} moto: exit {p.returncode}\n{p.stderr[-2000:]}")
@@ -214,6 +270,7 @@ class Moto:
             venv.symlink_to(ROOT / ".moto" / "venv")
         self.url = self.targets("start").strip().splitlines()[-1].rstrip("/") + "/"
         self.pid = int((MOTO_DIR / "moto.pid").read_text().strip())
+        check_pinned(self.pid, self.cpus, "moto")
         self.python = str(venv / "bin" / "python")
         return self
 
@@ -224,12 +281,13 @@ class Moto:
         self.targets("stop")
 
 
-def harness(binary, url, cases, concurrency, tmp, server_pid, extra=()):
-    """One `run` against url: requests per second, CPU per request, the server's CPU %."""
+def harness(binary, url, cases, concurrency, tmp, server_pid, cores, extra=()):
+    """One `run` against url on the client CPUs: requests per second, CPU per request, the
+    server's CPU %."""
     out = Path(tmp) / "report.txt"
     cmd = [binary, "run", "--endpoint", url, "--cases", cases, "--concurrency", concurrency, "--quiet"]
     before = cpu_seconds(server_pid)
-    p = timed([*cmd, *extra, "--output", out], tmp, ok=(0, 1))
+    p = timed([*cmd, *extra, "--output", out], tmp, ok=(0, 1), cpus=cores.client)
     server = cpu_seconds(server_pid) - before
     report = out.read_text()
     m = re.search(r"^(\d+) requests, \d+ retried", report, re.M)
@@ -249,16 +307,18 @@ def harness(binary, url, cases, concurrency, tmp, server_pid, extra=()):
     }
 
 
-def wrk(url, concurrency, seconds, bodies, tmp, server_pid, threads=None):
-    """wrk replaying the recorded bodies for whole seconds, as many threads as cores allow
-    unless `threads` says."""
-    threads = threads or (1 if concurrency == 1 else min(concurrency, os.cpu_count() or 2))
+def wrk(url, concurrency, seconds, bodies, tmp, server_pid, cores, threads=None):
+    """wrk replaying the recorded bodies for whole seconds on the client CPUs, one thread per
+    client CPU (wrk's own design: an event loop per core) unless `threads` says. On one CPU
+    of two, one thread sent 58-61k req/s to `serve` at C=64 where two sent 45-56k (four
+    pairs), so wrk is measured at its best."""
+    threads = threads or min(concurrency, cores.client_count())
     env = dict(os.environ, BODIES=str(bodies))
     script = ROOT / "bench" / "replay.lua"
     # The harness's own default timeout (10 s), not wrk's 2 s: a loaded moto answers late.
     cmd = ["wrk", "-t", threads, "-c", concurrency, "-d", f"{seconds}s", "--timeout", "10s", "-s", script, url]
     before = cpu_seconds(server_pid)
-    p = timed(cmd, tmp, env=env)
+    p = timed(cmd, tmp, env=env, cpus=cores.client)
     server = cpu_seconds(server_pid) - before
     m = re.search(r"(\d+) requests in ([0-9.]+)s", p.stdout)
     if not m:
@@ -311,37 +371,54 @@ def pair(rep, c, walls, run_harness, run_wrk):
     return h, w, "wrk first" if wrk_first else "harness first"
 
 
-def against_serve(binary, mode, tmp, results):
+def against_serve(binary, mode, tmp, results, cores):
     with Serve(binary) as s:
         bodies = Path(tmp) / "serve-bodies.txt"
         # As many cases as the longest harness run sends, from the same seed: the same bodies.
         n = record_bodies(binary, s.url, max(mode.serve_cases.values()), bodies, tmp)
         print(f"  recorded {n} bodies from a harness run against serve", flush=True)
 
-    def run_harness(c, cases):
-        with Serve(binary) as s:
-            return harness(binary, s.url, cases, c, tmp, s.pid)
+    def series(name, c, cases, cores):
+        """`serve_reps` pairs at concurrency `c`, the processes placed on `cores`; figures
+        under `name`."""
 
-    def run_wrk(c, seconds):
-        with Serve(binary) as s:
-            return wrk(s.url, c, max(1, round(seconds)), bodies, tmp, s.pid)
+        def run_harness():
+            with Serve(binary, cores.server) as s:
+                return harness(binary, s.url, cases, c, tmp, s.pid, cores)
 
-    walls = {}
-    for c, cases in mode.serve_cases.items():
+        def run_wrk(seconds):
+            with Serve(binary, cores.server) as s:
+                return wrk(s.url, c, max(1, round(seconds)), bodies, tmp, s.pid, cores)
+
+        walls = {}
         for rep in range(mode.serve_reps):
-            h, w, order = pair(rep, c, walls, lambda: run_harness(c, cases), lambda seconds: run_wrk(c, seconds))
-            print(f"  serve C={c} #{rep + 1} ({order}): harness {h['rps']:.0f} req/s, wrk {w['rps']:.0f} req/s", flush=True)
-            results.add(f"serve.c{c}.harness", h["rps"])
-            results.add(f"serve.c{c}.wrk", w["rps"])
-            results.add(f"serve.c{c}.ratio", h["rps"] / w["rps"])
-            results.add(f"serve.c{c}.harness_us", h["us_per_request"])
-            results.add(f"serve.c{c}.wrk_us", w["us_per_request"])
-            results.add(f"serve.c{c}.harness_cpu", h["cpu_pct"])
-            results.add(f"serve.c{c}.server_cpu", h["server_cpu_pct"])
+            h, w, order = pair(rep, c, walls, run_harness, run_wrk)
+            print(
+                f"  serve C={c}{'' if name == 'serve' else ', cores shared'} #{rep + 1} ({order}): "
+                f"harness {h['rps']:.0f} req/s, wrk {w['rps']:.0f} req/s",
+                flush=True,
+            )
+            results.add(f"{name}.c{c}.harness", h["rps"])
+            results.add(f"{name}.c{c}.wrk", w["rps"])
+            results.add(f"{name}.c{c}.ratio", h["rps"] / w["rps"])
+            results.add(f"{name}.c{c}.harness_us", h["us_per_request"])
+            results.add(f"{name}.c{c}.wrk_us", w["us_per_request"])
+            results.add(f"{name}.c{c}.harness_cpu", h["cpu_pct"])
+            results.add(f"{name}.c{c}.server_cpu", h["server_cpu_pct"])
+
+    print(f"  {cores.describe()}", flush=True)
+    for c, cases in mode.serve_cases.items():
+        series("serve", c, cases, cores)
+    # For reference: client and endpoint on the same CPUs, where the scheduler decides who
+    # waits (measured: the same harness went from 0.7x to 1.15x wrk at C=64 when `serve` ran
+    # one worker thread instead of two).
+    if cores.client is not None:
+        top = max(mode.serve_cases)
+        series("serve.shared", top, mode.serve_cases[top], Cores())
 
 
-def against_moto(binary, mode, tmp, results):
-    with Moto(binary) as m:
+def against_moto(binary, mode, tmp, results, cores):
+    with Moto(binary, cores.server) as m:
         # No shrinking: its candidates are requests the recorded bodies do not hold (many of
         # them crash moto, its dearest answer), so wrk would not be sent the same requests.
         args = ["--discover", MOTO_AMI, "--shrink-budget", 0]
@@ -357,14 +434,14 @@ def against_moto(binary, mode, tmp, results):
         # second, far more than moto answers.
         def replay(c, seconds):
             m.reset()
-            return wrk(m.url, c, max(1, round(seconds)), bodies, tmp, m.pid, threads=1)
+            return wrk(m.url, c, max(1, round(seconds)), bodies, tmp, m.pid, cores, threads=1)
 
         walls = {}
         for rep in range(mode.moto_reps):
             for c, cases in mode.moto_cases.items():
                 def run_harness():
                     m.reset()
-                    return harness(binary, m.url, cases, c, tmp, m.pid, args)
+                    return harness(binary, m.url, cases, c, tmp, m.pid, cores, args)
 
                 h, w, order = pair(rep, c, walls, run_harness, lambda seconds: replay(c, seconds))
                 print(
@@ -381,12 +458,13 @@ def against_moto(binary, mode, tmp, results):
                     m.reset()
                     seconds = max(1.0, h["wall"])
                     loop = [m.python, ROOT / "bench" / "boto3_loop.py", m.url, bodies, f"{seconds:.1f}"]
-                    b = json.loads(timed(loop, tmp).stdout)
+                    b = json.loads(timed(loop, tmp, cpus=cores.client).stdout)
                     print(f"  moto boto3 loop #{rep + 1}: {b['requests'] / b['seconds']:.0f} req/s", flush=True)
                     results.add("moto.boto3", b["requests"] / b["seconds"])
 
 
-def memory_and_speed(binary, mode, tmp, results):
+def memory_and_speed(binary, mode, tmp, results, _cores):
+    """One process each (the embedded endpoint runs inside the harness): on every CPU."""
     out = Path(tmp) / "report.txt"
     for cases in mode.memory_cases:
         # A million cases take about a minute: measured once; the smaller sizes `reps` times.
@@ -446,7 +524,7 @@ def linear(cost_small, cost_large):
     return cost_large <= 1.5 * cost_small
 
 
-def render(results, mode, info, command, build, load_before, load_after):
+def render(results, mode, info, cores, command, build, load_before, load_after):
     r = results.median
     mem = mode.memory_cases
     s_small, s_large = mode.stateful
@@ -461,11 +539,23 @@ def render(results, mode, info, command, build, load_before, load_after):
                 verdict(ratio >= 0.8),
             )
         )
+    top = max(mode.serve_cases)
+    shared = f"serve.shared.c{top}"
+    if f"{shared}.ratio" in results.figures:
+        rows.append(
+            (
+                f"the same, C={top}, client and `serve` sharing all {info['cores']} cores (reference)",
+                f"{r(f'{shared}.harness'):,.0f} vs {r(f'{shared}.wrk'):,.0f} req/s = **{r(f'{shared}.ratio'):.2f}x**; "
+                f"harness {r(f'{shared}.harness_us'):.0f} µs CPU per request (wrk {r(f'{shared}.wrk_us'):.0f})",
+                "",
+                "",
+            )
+        )
     rows.append(
         (
-            "who saturates at C=64 (CPU, 100 % = one core)",
-            f"harness {r('serve.c64.harness_cpu'):.0f} %, serve {r('serve.c64.server_cpu'):.0f} % "
-            f"of {info['cores']} cores",
+            f"who saturates at C={top} (CPU, 100 % = one core)",
+            f"harness {r(f'serve.c{top}.harness_cpu'):.0f} %, serve {r(f'serve.c{top}.server_cpu'):.0f} % "
+            f"({cores.describe()})",
             "",
             "",
         )
@@ -540,11 +630,17 @@ def render(results, mode, info, command, build, load_before, load_after):
     table += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
     serve_ratios = "/".join(f"{r(f'serve.c{c}.ratio'):.2f}" for c in mode.serve_cases)
     moto_ratios = "/".join(f"{r(f'moto.c{c}.ratio'):.2f}" for c in mode.moto_cases)
+    placed = ""
+    if cores.client is not None:
+        placed = " (client and endpoint on a core each"
+        if f"{shared}.ratio" in results.figures:
+            placed += f"; {r(f'{shared}.ratio'):.2f}x at C={top} when they share both"
+        placed += ")"
     met = sum(1 for row in rows if row[3] == "met")
     goals = sum(1 for row in rows if row[3])
     headline = (
         f"The harness sends **{serve_ratios}x** the requests per second wrk sends to `serve` with the same "
-        f"bodies at concurrency {'/'.join(map(str, mode.serve_cases))}, and **{moto_ratios}x** wrk's against "
+        f"bodies at concurrency {'/'.join(map(str, mode.serve_cases))}{placed}, and **{moto_ratios}x** wrk's against "
         f"moto 5.2.5 at concurrency {'/'.join(map(str, mode.moto_cases))}; it peaks at "
         f"**{r(f'memory.{mem[-1]}.mb'):.0f} MB** for {mem[-1]:,} cases and generates and predicts "
         f"**{r('bench'):,.0f} cases per CPU-second** on one thread; {met} of {goals} goals met "
@@ -554,6 +650,8 @@ def render(results, mode, info, command, build, load_before, load_after):
     machine_lines = [
         f"- machine: {info['cores']} cores ({info['cpu']}), {info['memory_gb']} GB, Linux {info['kernel']}",
         f"- load average (1/5/15 min): {load_before} at the start, {load_after} at the end",
+        f"- placement against `serve` and moto: {cores.describe()} (`sched_setaffinity`); the "
+        "embedded runs and `bench` on every CPU",
         f"- commit: {info['commit']}; {info['wrk']}; moto 5.2.5 (targets/moto.toml)",
         f"- build: {build}; the harness and `serve` are the same binary",
         f"- command: `{command}` ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})",
@@ -598,6 +696,7 @@ def main():
     if args.only and args.write:
         fail("--only measures part of the table: it is not written")
     mode = QUICK if args.quick else FULL
+    cores = Cores.split()
     info = machine()
     load_before = load()
     results = Results()
@@ -606,12 +705,12 @@ def main():
         for part in PARTS:
             if not args.only or part in args.only:
                 print(f"{PARTS[part][0]}:", flush=True)
-                PARTS[part][1](args.binary, mode, tmp, results)
+                PARTS[part][1](args.binary, mode, tmp, results, cores)
     if args.only:
         for name, values in results.figures.items():
             print(f"{name}: median {results.median(name):,.2f} of {', '.join(f'{v:,.2f}' for v in values)}")
         return
-    table, headline, machine_lines = render(results, mode, info, args.command, args.build, load_before, load())
+    table, headline, machine_lines = render(results, mode, info, cores, args.command, args.build, load_before, load())
     print(f"\n{table}\n\n{headline}\n\n{machine_lines}\n(measured in {time.monotonic() - started:.0f} s)")
     if args.write:
         replace_block(BENCHMARKS, TABLE, f"{table}\n\n{machine_lines}")
