@@ -543,9 +543,10 @@ def render(results, mode, info, cores, command, build, load_before, load_after):
     shared = f"serve.shared.c{top}"
     if f"{shared}.ratio" in results.figures:
         rows.append(
+            # Not in bold: the bold ratios are the goals' (the headline repeats them).
             (
                 f"the same, C={top}, client and `serve` sharing all {info['cores']} cores (reference)",
-                f"{r(f'{shared}.harness'):,.0f} vs {r(f'{shared}.wrk'):,.0f} req/s = **{r(f'{shared}.ratio'):.2f}x**; "
+                f"{r(f'{shared}.harness'):,.0f} vs {r(f'{shared}.wrk'):,.0f} req/s = {r(f'{shared}.ratio'):.2f}x; "
                 f"harness {r(f'{shared}.harness_us'):.0f} µs CPU per request (wrk {r(f'{shared}.wrk_us'):.0f})",
                 "",
                 "",

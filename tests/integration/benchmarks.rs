@@ -41,4 +41,5 @@ fn readme_performance_headline_is_the_benchmarks_one() {
     assert_eq!(ratios(headline), measured, "the headline's ratios are the table's");
     assert!(table.contains("- command: `bench/compare"), "the figures name the command that made them");
     assert!(table.contains("- machine: "), "the figures name the machine");
+    assert!(table.contains("- placement against "), "the figures say where clients and servers ran");
 }
