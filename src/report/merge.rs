@@ -209,6 +209,12 @@ pub fn merge(reports: &[ShardReport]) -> Result<Summary, MergeError> {
         }),
         ..Summary::default()
     };
+    // The lowest shard's reason, whatever order the reports come in.
+    out.earlier_unchecked_why = reports
+        .iter()
+        .filter(|r| r.summary.earlier_unchecked_why.is_some())
+        .min_by_key(|r| r.shard.index)
+        .and_then(|r| r.summary.earlier_unchecked_why.clone());
     let mut findings: BTreeMap<super::findings::FindingKey, Finding> = BTreeMap::new();
     for r in reports {
         let s = &r.summary;
@@ -221,6 +227,7 @@ pub fn merge(reports: &[ShardReport]) -> Result<Summary, MergeError> {
         out.retries += s.retries;
         out.requests += s.requests;
         out.earlier_names += s.earlier_names;
+        out.earlier_unchecked += s.earlier_unchecked;
         for (reason, n) in &s.skipped_reasons {
             out.skip(reason, *n);
         }
@@ -404,6 +411,25 @@ mod tests {
         assert_eq!(f.case_ids, ["000001", "000004"]);
         assert_eq!(m.merged.as_ref().unwrap().present, [1, 2]);
         assert_eq!(m.status(), super::super::Status::Fail);
+    }
+
+    #[test]
+    fn unchecked_duplicate_names_add_up_with_the_lowest_shards_reason() {
+        let one = Summary {
+            earlier_names: 1,
+            earlier_unchecked: 2,
+            earlier_unchecked_why: Some("DescribeImages: UnauthorizedOperation".into()),
+            ..Summary::default()
+        };
+        let two = Summary {
+            earlier_unchecked: 1,
+            earlier_unchecked_why: Some("DescribeImages: timed out after 10s".into()),
+            ..Summary::default()
+        };
+        let m = merge(&[report(2, two), report(1, one)]).unwrap();
+        assert_eq!((m.earlier_names, m.earlier_unchecked), (1, 3));
+        assert_eq!(m.earlier_unchecked_why.as_deref(), Some("DescribeImages: UnauthorizedOperation"));
+        assert!(m.earlier_unchecked_line().unwrap().starts_with("3 requests refused as a duplicate Name"));
     }
 
     #[test]

@@ -93,6 +93,13 @@ pub struct Summary {
     /// that run's image in the mirror (the endpoint's DescribeImages showed it).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub earlier_names: u64,
+    /// Requests refused as a duplicate Name that could not be checked against the endpoint's
+    /// own images (its DescribeImages failed): they stay findings.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub earlier_unchecked: u64,
+    /// Why the first of those checks failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub earlier_unchecked_why: Option<String>,
     /// The distinct findings, those not accepted first (filled by [`Summary::close`]).
     pub findings: Vec<Finding>,
     /// Per deciding rule.
@@ -216,6 +223,21 @@ impl Summary {
             "{n} {requests} refused for a Name an earlier run left on the endpoint (its DescribeImages \
              shows the image): judged with that image known"
         )
+    }
+
+    /// The duplicate-Name refusals the run could not check, in one line (see
+    /// `earlier_unchecked`); `None` when there were none.
+    pub fn earlier_unchecked_line(&self) -> Option<String> {
+        let n = self.earlier_unchecked;
+        if n == 0 {
+            return None;
+        }
+        let requests = if n == 1 { "request" } else { "requests" };
+        let why = self.earlier_unchecked_why.as_deref().unwrap_or("no reason kept");
+        Some(format!(
+            "{n} {requests} refused as a duplicate Name could not be checked for an earlier run's image, \
+             so they stay findings: {why}"
+        ))
     }
 
     /// The run's verdict in one line: `PASS: ...`, `FAIL: ...` or `INTERRUPTED: ...`.

@@ -365,3 +365,18 @@ fn only_a_report_that_writes_every_case_shows_a_conforming_cases_reproduction() 
         assert_eq!(same, !format.writes_every_case(), "{format:?}");
     }
 }
+
+#[test]
+fn a_run_says_which_duplicate_name_refusals_it_could_not_check() {
+    let mut s = synthetic();
+    assert!(!render(Format::Json, &s).contains("earlier_unchecked"), "left out when there are none");
+    assert!(!render(Format::Terminal, &s).contains("could not be checked"));
+    (s.earlier_unchecked, s.earlier_unchecked_why) = (2, Some("DescribeImages: UnauthorizedOperation: no".into()));
+    let line = "2 requests refused as a duplicate Name could not be checked for an earlier run's image, so they \
+                stay findings: DescribeImages: UnauthorizedOperation: no";
+    assert!(render(Format::Terminal, &s).contains(line));
+    let html = render(Format::Html, &s);
+    assert!(html.contains("could not be checked for an earlier run") && html.contains("UnauthorizedOperation: no"));
+    let json = render(Format::Json, &s);
+    assert!(json.contains("\"earlier_unchecked\": 2") && json.contains("\"earlier_unchecked_why\": \"DescribeImages"));
+}

@@ -4,7 +4,10 @@
 //! for its own images of that Name: one the run did not make joins the mirror, and the request
 //! is predicted again with it. A refusal the endpoint's images do not explain stays as it was,
 //! and so does one for a Name this run sent before: its image may be this run's own, made where
-//! the endpoint should have made none (a dry run, a refused copy), which is a finding.
+//! the endpoint should have made none (a dry run, a refused copy), which is a finding. A lookup
+//! that fails (no `ec2:DescribeImages` permission, an answer that cannot be read) leaves the
+//! refusal a finding too, and is counted with the first failure's reason, so that the report
+//! says the check could not be made; each lookup counts as a request the run sent.
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -84,8 +87,16 @@ impl Runner {
     /// The request predicted again with the caller's images of `name` the endpoint holds and
     /// the mirror lacks; `prediction` when there are none, or the endpoint cannot tell.
     async fn learnt(&self, name: &str, params: &Params, prediction: Prediction) -> Prediction {
-        // No answer, or one that cannot be read, is no evidence: the refusal stays a finding.
-        let Ok(held) = self.held_named(name).await else { return prediction };
+        // No answer, or one that cannot be read, is no evidence: the refusal stays a finding,
+        // and the report says why it was not checked.
+        let held = match self.held_named(name).await {
+            Ok(held) => held,
+            Err(why) => {
+                self.counters.earlier_unchecked.fetch_add(1, Ordering::Relaxed);
+                let _ = self.counters.earlier_unchecked_why.set(why);
+                return prediction;
+            }
+        };
         let mut world = self.mirror.lock().unwrap_or_else(|e| e.into_inner());
         let earlier: Vec<Image> = held
             .into_iter()
@@ -126,8 +137,10 @@ impl Runner {
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .collect();
         let region = &self.target.region;
-        let answer = client.call(region, "DescribeImages", &params).await.map_err(|e| e.detail)?;
-        let images = read_xml(&answer, Text::Verbatim).map_err(|e| e.to_string())?;
+        self.counters.requests.fetch_add(1, Ordering::Relaxed);
+        let answer =
+            client.call(region, "DescribeImages", &params).await.map_err(|e| format!("DescribeImages: {e}"))?;
+        let images = read_xml(&answer, Text::Verbatim).map_err(|e| format!("DescribeImages' answer: {e}"))?;
         Ok(images.into_iter().map(|i| i.into_image(region)).collect())
     }
 }

@@ -180,6 +180,11 @@ pub struct Counters {
     /// Requests refused for a Name an earlier run left on the endpoint, and predicted again
     /// with its image (the `earlier` module).
     pub earlier_names: AtomicU64,
+    /// Requests refused as a duplicate Name whose lookup of the endpoint's images failed: they
+    /// stay findings (the `earlier` module).
+    pub earlier_unchecked: AtomicU64,
+    /// Why the first of those lookups failed.
+    pub earlier_unchecked_why: std::sync::OnceLock<String>,
 }
 
 /// Sends cases and judges the replies.

@@ -571,6 +571,27 @@ async fn a_duplicate_name_the_endpoints_images_do_not_show_stays_a_deviation() {
     assert!(matches!(rec.verdict(), Verdict::Deviation { .. }), "{}", rec.verdict());
     assert!(!rec.result.prediction.accepts_code("InvalidAMIName.Duplicate"));
     assert_eq!(runner.counters.earlier_names.load(std::sync::atomic::Ordering::Relaxed), 0);
+    assert_eq!(runner.counters.earlier_unchecked.load(std::sync::atomic::Ordering::Relaxed), 0, "it was checked");
+    assert_eq!(runner.counters.requests.load(std::sync::atomic::Ordering::Relaxed), 2, "the copy and the lookup");
+}
+
+#[tokio::test]
+async fn a_duplicate_name_the_endpoint_will_not_list_images_for_is_counted_as_unchecked() {
+    let oracle = Arc::new(Oracle::builtin().unwrap());
+    let refuse_all = |body: &mut Vec<u8>| match body.windows(22).any(|w| w == b"Action=DescribeImages&") {
+        true => Edit::Answer(ec2_error(403, "UnauthorizedOperation")),
+        false => refuse_copies(body),
+    };
+    let (url, described) = describe_counted(&oracle, refuse_all).await;
+    let runner = rotating_runner(&oracle, &url, "Zz9aB1cD");
+    let rec = runner.run_case_rotated(valid_named("cp1"), runner.nonce.as_ref()).await;
+    assert_eq!(described.load(std::sync::atomic::Ordering::SeqCst), 1, "the endpoint was asked");
+    assert!(matches!(rec.verdict(), Verdict::Deviation { .. }), "{}", rec.verdict());
+    let c = &runner.counters;
+    assert_eq!(c.earlier_unchecked.load(std::sync::atomic::Ordering::Relaxed), 1);
+    let why = c.earlier_unchecked_why.get().expect("the reason is kept");
+    assert!(why.starts_with("DescribeImages: ") && why.contains("UnauthorizedOperation"), "{why}");
+    assert_eq!(c.requests.load(std::sync::atomic::Ordering::Relaxed), 2, "the copy and the lookup");
 }
 
 #[tokio::test]

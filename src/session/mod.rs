@@ -169,6 +169,8 @@ impl Session {
         summary.retries = runner.counters.retries.load(Ordering::Relaxed);
         summary.requests = runner.counters.requests.load(Ordering::Relaxed);
         summary.earlier_names = runner.counters.earlier_names.load(Ordering::Relaxed);
+        summary.earlier_unchecked = runner.counters.earlier_unchecked.load(Ordering::Relaxed);
+        summary.earlier_unchecked_why = runner.counters.earlier_unchecked_why.get().cloned();
         if self.interrupt.is_raised() {
             (summary.interrupted, summary.planned, summary.not_run) = (true, Some(planned), not_run);
         }

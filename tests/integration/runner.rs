@@ -344,6 +344,24 @@ fn clashes(report: &Value, earlier: &std::collections::HashSet<String>) -> std::
     out
 }
 
+/// An endpoint that refuses every request as a duplicate Name, its DescribeImages too: the
+/// refusals cannot be checked for an earlier run's image, so they stay findings, and the
+/// summary says how many and why; the lookups count among the requests the run sent.
+#[test]
+fn duplicate_name_refusals_that_cannot_be_checked_are_counted_with_the_reason() {
+    use std::sync::atomic::Ordering;
+    let fake = super::fake::start(super::fake::Mode::Error("InvalidAMIName.Duplicate"));
+    let (code, v) = run_json(&["--endpoint", &fake.url, "--cases", "20", "--shrink-budget", "0"]);
+    assert_eq!(code, 1, "{}", v["summary"]);
+    let s = &v["summary"];
+    let unchecked = s["earlier_unchecked"].as_u64().unwrap_or(0);
+    assert!(unchecked >= 1, "{s}");
+    let why = s["earlier_unchecked_why"].as_str().unwrap_or_default();
+    assert!(why.starts_with("DescribeImages: ") && why.contains("InvalidAMIName.Duplicate"), "{s}");
+    assert_eq!(s["requests"].as_u64(), Some(fake.requests.load(Ordering::SeqCst)), "every request counted: {s}");
+    assert_eq!(s["earlier_names"].as_u64().unwrap_or(0), 0, "{s}");
+}
+
 /// A second run with the same seed against the same long-lived endpoint meets the first run's
 /// copies and tokens; the per-run nonce keeps them apart, so both runs conform alike, and the
 /// records give the generated request back. Two nonces can still map two different

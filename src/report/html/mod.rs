@@ -120,6 +120,9 @@ fn header(o: &mut impl Write, endpoint: &str, s: &Summary) -> io::Result<()> {
     if s.earlier_names > 0 {
         writeln!(o, "<p class=\"meta\">{}.</p>", esc(&s.earlier_names_line()))?;
     }
+    if let Some(line) = s.earlier_unchecked_line() {
+        writeln!(o, "<p class=\"meta\">{}</p>", esc(&line))?;
+    }
     nav(o, s)?;
     writeln!(o, "</header>")
 }
