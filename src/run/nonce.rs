@@ -335,20 +335,22 @@ impl Standing {
 const QUOTES: [(&str, &str); 4] = [("(", ")"), ("'", "'"), ("\"", "\""), ("[", "]")];
 
 /// `text` with each occurrence of `from` that stands as `standing` says replaced by `to`.
+/// Occurrences that overlap one that does not stand are looked at too (`a.a` stands at the
+/// end of `xa.a.a`, not at its start).
 fn replace_standalone(text: &str, from: &str, to: &str, standing: Standing) -> String {
     let mut out = String::with_capacity(text.len());
-    let mut rest = 0;
-    for (at, _) in text.match_indices(from) {
-        if at < rest {
-            continue;
-        }
+    let (mut rest, mut from_at) = (0, 0);
+    while let Some(found) = text[from_at..].find(from) {
+        let at = from_at + found;
         let end = at + from.len();
-        if !standing.allows(text[..at].chars().next_back()) || !standing.allows(text[end..].chars().next()) {
-            continue;
+        if standing.allows(text[..at].chars().next_back()) && standing.allows(text[end..].chars().next()) {
+            out.push_str(&text[rest..at]);
+            out.push_str(to);
+            (rest, from_at) = (end, end);
+        } else {
+            // The next occurrence may start inside this one: one character on.
+            from_at = at + text[at..].chars().next().map_or(1, char::len_utf8);
         }
-        out.push_str(&text[rest..at]);
-        out.push_str(to);
-        rest = end;
     }
     out.push_str(&text[rest..]);
     out
@@ -394,6 +396,19 @@ pub fn kept_names(world: &World) -> HashSet<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_occurrence_that_overlaps_one_that_does_not_stand_is_still_undone() {
+        let standing = Standing::of("ab.ab").unwrap();
+        assert_eq!(replace_standalone("xab.ab.ab", "ab.ab", "CD.CD", standing), "xab.CD.CD");
+        assert_eq!(replace_standalone("xab.ab.abx", "ab.ab", "CD.CD", standing), "xab.ab.abx", "none stands");
+        assert_eq!(
+            replace_standalone("ab.ab.ab", "ab.ab", "CD.CD", standing),
+            "CD.CD.ab",
+            "the first, then no overlap"
+        );
+        assert_eq!(replace_standalone("é ab.ab, ab.ab", "ab.ab", "CD.CD", standing), "é CD.CD, CD.CD");
+    }
 
     #[test]
     fn the_class_tables_agree_with_the_classes() {
