@@ -50,6 +50,8 @@ class Mode:
     stateful: tuple
     moto_cases: dict
     moto_reps: int
+    steady_cases: dict
+    steady_reps: int
 
 
 FULL = Mode(
@@ -74,6 +76,10 @@ FULL = Mode(
     # when first, 1.01-1.15x when second), so the median took the side of the order it had
     # more of.
     moto_reps=6,
+    # Runs of about 8 s against the steady stand-in (~180 req/s at C=1, ~1,400 at C=8); its
+    # pace holds still, so three pairs are enough.
+    steady_cases={1: 1_500, 8: 12_000},
+    steady_reps=3,
 )
 # Sized for the debug build, which generates about 100 times slower than the release one.
 QUICK = Mode(
@@ -85,6 +91,8 @@ QUICK = Mode(
     stateful=(5, 20),
     moto_cases={1: 40, 8: 60},
     moto_reps=1,
+    steady_cases={1: 40, 8: 200},
+    steady_reps=1,
 )
 
 
@@ -461,6 +469,61 @@ def against_moto(binary, mode, tmp, results, cores):
                     b = json.loads(timed(loop, tmp, cpus=cores.client).stdout)
                     print(f"  moto boto3 loop #{rep + 1}: {b['requests'] / b['seconds']:.0f} req/s", flush=True)
                     results.add("moto.boto3", b["requests"] / b["seconds"])
+    # The bodies recorded against moto, so that wrk sends requests of the same sizes.
+    against_steady(binary, mode, tmp, results, cores, bodies)
+
+
+class Steady:
+    """bench/steady_server.py on a free loopback port, on `cpus` when given: a stand-in for moto
+    that answers at one pace (5 ms a request, one request per connection)."""
+
+    DELAY = 0.005
+
+    def __init__(self, cpus=None):
+        self.cpus = cpus
+
+    def __enter__(self):
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}/"
+        script = ROOT / "bench" / "steady_server.py"
+        self.proc = subprocess.Popen(
+            [sys.executable, script, str(port), str(self.DELAY)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            preexec_fn=pinned(self.cpus),
+        )
+        if self.proc.stdout.readline().strip() != "ready":
+            fail(f"bench/steady_server.py on port {port} did not start")
+        self.pid = self.proc.pid
+        check_pinned(self.pid, self.cpus, "the steady stand-in")
+        return self
+
+    def __exit__(self, *_):
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+def against_steady(binary, mode, tmp, results, cores, bodies):
+    """The harness and wrk against the steady stand-in, in pairs: what moto's wandering pace
+    hides, whether a client keeps a server of moto's kind waiting."""
+    for c, cases in mode.steady_cases.items():
+        walls = {}
+        for rep in range(mode.steady_reps):
+
+            def run_harness():
+                with Steady(cores.server) as s:
+                    return harness(binary, s.url, cases, c, tmp, s.pid, cores, ["--shrink-budget", 0])
+
+            def run_wrk(seconds):
+                with Steady(cores.server) as s:
+                    return wrk(s.url, c, max(1, round(seconds)), bodies, tmp, s.pid, cores, threads=1)
+
+            h, w, order = pair(rep, c, walls, run_harness, run_wrk)
+            print(f"  steady C={c} #{rep + 1} ({order}): harness {h['rps']:.0f} req/s, wrk {w['rps']:.0f} req/s", flush=True)
+            results.add(f"steady.c{c}.harness", h["rps"])
+            results.add(f"steady.c{c}.wrk", w["rps"])
+            results.add(f"steady.c{c}.ratio", h["rps"] / w["rps"])
 
 
 def memory_and_speed(binary, mode, tmp, results, _cores):
@@ -614,6 +677,19 @@ def render(results, mode, info, cores, command, build, load_before, load_after):
         )
     rows.append(
         (
+            # Not in bold, no goal: a reference for the moto rows (see BENCHMARKS.md).
+            "harness vs wrk on a steady stand-in for moto (`bench/steady_server.py`: 5 ms a request, "
+            "one request per connection), C=" + "/".join(map(str, mode.steady_cases)),
+            " / ".join(
+                f"{r(f'steady.c{c}.harness'):,.0f} vs {r(f'steady.c{c}.wrk'):,.0f} req/s = {r(f'steady.c{c}.ratio'):.2f}x"
+                for c in mode.steady_cases
+            ),
+            "",
+            "",
+        )
+    )
+    rows.append(
+        (
             "moto's CPU while the harness runs, C=" + "/".join(map(str, mode.moto_cases)) + " (100 % = one core)",
             " / ".join(f"{r(f'moto.c{c}.server_cpu'):.0f} %" for c in mode.moto_cases)
             + "; harness "
@@ -625,7 +701,8 @@ def render(results, mode, info, cores, command, build, load_before, load_after):
     )
     once = f"; {mem[-1]:,} cases once" if mem[-1] >= 1_000_000 else ""
     table = [
-        f"| what | measured (median of {mode.reps}; of {mode.serve_reps} pairs against `serve` and {mode.moto_reps} against moto{once}) | goal | |",
+        f"| what | measured (median of {mode.reps}; of {mode.serve_reps} pairs against `serve`, {mode.moto_reps} against moto, "
+        f"{mode.steady_reps} against the stand-in{once}) | goal | |",
         "|---|---|---|---|",
     ]
     table += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
