@@ -6,9 +6,9 @@ peak RSS from GNU time. A server's CPU comes from /proc/PID/stat before and afte
 run back to back in pairs (the harness, then wrk for as many whole seconds as the harness took;
 every other pair the other way round), each against a fresh server (a fresh `serve`, or moto
 after a reset), so the state a server holds is the same for both; a ratio is the median of the
-pairs' ratios. The servers run on half the machine's CPUs and the clients on the other half
-(`Cores`), as a client and an endpoint on two machines would; one series against `serve` also
-runs with both sharing every CPU, for reference.
+pairs' ratios. The servers run on half the CPUs and the clients on the other half (`Cores`),
+so that each side has CPUs of its own; one series against `serve` also runs with both sharing
+every CPU, for reference.
 
 usage: compare.py BIN [--quick] [--write] [--command TEXT] [--build TEXT] [--only serve|memory|moto]
 """
@@ -77,9 +77,10 @@ FULL = Mode(
     # more of.
     moto_reps=6,
     # Runs of about 8 s against the steady stand-in (~180 req/s at C=1, ~1,400 at C=8); its
-    # pace holds still, so three pairs are enough.
+    # pace holds still, so four pairs are enough (an even number, as for moto, so that each
+    # order has as many).
     steady_cases={1: 1_500, 8: 12_000},
-    steady_reps=3,
+    steady_reps=4,
 )
 # Sized for the debug build, which generates about 100 times slower than the release one.
 QUICK = Mode(
@@ -319,7 +320,7 @@ def wrk(url, concurrency, seconds, bodies, tmp, server_pid, cores, threads=None)
     """wrk replaying the recorded bodies for whole seconds on the client CPUs, one thread per
     client CPU (wrk's own design: an event loop per core) unless `threads` says. On one CPU
     of two, one thread sent 58-61k req/s to `serve` at C=64 where two sent 45-56k (four
-    pairs), so wrk is measured at its best."""
+    pairs)."""
     threads = threads or min(concurrency, cores.client_count())
     env = dict(os.environ, BODIES=str(bodies))
     script = ROOT / "bench" / "replay.lua"
@@ -461,6 +462,7 @@ def against_moto(binary, mode, tmp, results, cores):
                 results.add(f"moto.c{c}.wrk", w["rps"])
                 results.add(f"moto.c{c}.ratio", h["rps"] / w["rps"])
                 results.add(f"moto.c{c}.server_cpu", h["server_cpu_pct"])
+                results.add(f"moto.c{c}.wrk_server_cpu", w["server_cpu_pct"])
                 results.add(f"moto.c{c}.harness_us", h["us_per_request"])
                 if c == 1:
                     m.reset()
@@ -564,7 +566,9 @@ def machine():
     commit = subprocess.run(["git", "-C", ROOT, "describe", "--always", "--dirty"], capture_output=True, text=True)
     wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.split("[")[0].strip()
     return {
-        "cores": os.cpu_count(),
+        # The CPUs this comparison may use, which `Cores` splits (not the machine's count when
+        # it runs under taskset).
+        "cores": len(os.sched_getaffinity(0)),
         "cpu": cpu,
         "memory_gb": mem,
         "kernel": os.uname().release,
@@ -608,7 +612,7 @@ def render(results, mode, info, cores, command, build, load_before, load_after):
         rows.append(
             # Not in bold: the bold ratios are the goals' (the headline repeats them).
             (
-                f"the same, C={top}, client and `serve` sharing all {info['cores']} cores (reference)",
+                f"the same, C={top}, client and `serve` sharing all {info['cores']} CPUs (reference)",
                 f"{r(f'{shared}.harness'):,.0f} vs {r(f'{shared}.wrk'):,.0f} req/s = {r(f'{shared}.ratio'):.2f}x; "
                 f"harness {r(f'{shared}.harness_us'):.0f} µs CPU per request (wrk {r(f'{shared}.wrk_us'):.0f})",
                 "",
@@ -690,8 +694,8 @@ def render(results, mode, info, cores, command, build, load_before, load_after):
     )
     rows.append(
         (
-            "moto's CPU while the harness runs, C=" + "/".join(map(str, mode.moto_cases)) + " (100 % = one core)",
-            " / ".join(f"{r(f'moto.c{c}.server_cpu'):.0f} %" for c in mode.moto_cases)
+            "moto's CPU while the harness runs (while wrk runs), C=" + "/".join(map(str, mode.moto_cases)) + " (100 % = one core)",
+            " / ".join(f"{r(f'moto.c{c}.server_cpu'):.0f} % ({r(f'moto.c{c}.wrk_server_cpu'):.0f} %)" for c in mode.moto_cases)
             + "; harness "
             + " / ".join(f"{r(f'moto.c{c}.harness_us'):.0f}" for c in mode.moto_cases)
             + " µs CPU per request",

@@ -97,7 +97,8 @@ pub struct Summary {
     /// own images (its DescribeImages failed): they stay findings.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub earlier_unchecked: u64,
-    /// Why the first of those checks failed.
+    /// Why the first of those checks to fail in time did (at a concurrency above 1, which one
+    /// that is may differ between runs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub earlier_unchecked_why: Option<String>,
     /// The distinct findings, those not accepted first (filled by [`Summary::close`]).

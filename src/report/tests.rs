@@ -371,10 +371,13 @@ fn a_run_says_which_duplicate_name_refusals_it_could_not_check() {
     let mut s = synthetic();
     assert!(!render(Format::Json, &s).contains("earlier_unchecked"), "left out when there are none");
     assert!(!render(Format::Terminal, &s).contains("could not be checked"));
-    (s.earlier_unchecked, s.earlier_unchecked_why) = (2, Some("DescribeImages: UnauthorizedOperation: no".into()));
+    (s.earlier_unchecked, s.earlier_unchecked_why) =
+        (2, Some("DescribeImages: UnauthorizedOperation: no\n\u{1b}[2J".into()));
     let line = "2 requests refused as a duplicate Name could not be checked for an earlier run's image, so they \
-                stay findings: DescribeImages: UnauthorizedOperation: no";
-    assert!(render(Format::Terminal, &s).contains(line));
+                stay findings: DescribeImages: UnauthorizedOperation: no\\n\\u{1b}[2J";
+    let text = render(Format::Terminal, &s);
+    assert!(text.contains(line), "the endpoint's words on one line, escaped: {text}");
+    assert!(!text.contains('\u{1b}'));
     let html = render(Format::Html, &s);
     assert!(html.contains("could not be checked for an earlier run") && html.contains("UnauthorizedOperation: no"));
     let json = render(Format::Json, &s);

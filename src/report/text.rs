@@ -71,8 +71,9 @@ fn header(o: &mut impl Write, endpoint: &str, s: &Summary) -> io::Result<()> {
     if s.earlier_names > 0 {
         writeln!(o, "{}", s.earlier_names_line())?;
     }
-    if let Some(line) = s.earlier_unchecked_line() {
-        writeln!(o, "{line}")?;
+    // The reason is the endpoint's own words: escaped like every text from the server.
+    if let Some(unchecked) = s.earlier_unchecked_line() {
+        writeln!(o, "{}", line(&unchecked))?;
     }
     Ok(())
 }

@@ -183,7 +183,7 @@ pub struct Counters {
     /// Requests refused as a duplicate Name whose lookup of the endpoint's images failed: they
     /// stay findings (the `earlier` module).
     pub earlier_unchecked: AtomicU64,
-    /// Why the first of those lookups failed.
+    /// Why the first of those lookups to fail in time did.
     pub earlier_unchecked_why: std::sync::OnceLock<String>,
 }
 
