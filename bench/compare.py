@@ -430,10 +430,11 @@ def against_serve(binary, mode, tmp, results, cores):
 
 def fresh_moto(binary, cores):
     """A moto started for one measured run, its EC2 backend built by one call and then reset:
-    every run starts from the same moto. One moto kept across the runs (reset between them)
-    favoured whichever client it met second: 18 pairs over three runs gave the harness a
-    median of 0.90x wrk at C=1, where a fresh moto per run gave 1.01x (8 pairs, 2026-11-27
-    01:07 UTC) and both clients sent at once to one moto got as much as each other."""
+    every run starts from the same moto, as every run against `serve` starts from a fresh
+    `serve`. Tried because 18 pairs on one moto kept across the runs (reset between them) gave
+    the harness a median of 0.90x wrk at C=1 and 8 pairs on a fresh moto each 1.01x
+    (2026-11-27 01:07 UTC); the first full run with it did not confirm a shift that large
+    (BENCHMARKS.md)."""
     m = Moto(binary, cores.server).__enter__()
     call = urllib.request.Request(
         m.url,
