@@ -14,6 +14,7 @@ usage: compare.py BIN [--quick] [--write] [--command TEXT] [--build TEXT] [--onl
 """
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -216,19 +217,20 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-class Serve:
-    """A fresh `serve` on a free loopback port, started as targets/embedded.toml starts it, on
-    `cpus` when given."""
+class Local:
+    """A fresh server on a free loopback port, started by `command(port)`, on `cpus` when
+    given; ready once it accepts a connection."""
 
-    def __init__(self, binary, cpus=None):
-        self.binary = binary
+    def __init__(self, what, command, cpus=None):
+        self.what = what
+        self.command = command
         self.cpus = cpus
 
     def __enter__(self):
         port = free_port()
         self.url = f"http://127.0.0.1:{port}/"
         self.proc = subprocess.Popen(
-            [self.binary, "serve", "--addr", f"127.0.0.1:{port}"],
+            [str(a) for a in self.command(port)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             preexec_fn=pinned(self.cpus),
@@ -240,15 +242,31 @@ class Serve:
                 break
             except OSError:
                 if self.proc.poll() is not None or time.monotonic() > deadline:
-                    fail(f"serve on port {port} did not start")
+                    fail(f"{self.what} on port {port} did not start")
                 time.sleep(0.02)
         self.pid = self.proc.pid
-        check_pinned(self.pid, self.cpus, "serve")
+        check_pinned(self.pid, self.cpus, self.what)
         return self
 
     def __exit__(self, *_):
         self.proc.terminate()
         self.proc.wait(timeout=10)
+
+
+def fresh_serve(binary, cpus=None):
+    """A fresh `serve`, started as targets/embedded.toml starts it."""
+    return Local("serve", lambda port: [binary, "serve", "--addr", f"127.0.0.1:{port}"], cpus)
+
+
+# The stand-in's pace: moto takes about 5 ms a CopyImage on the benchmark machine.
+STEADY_DELAY = 0.005
+
+
+def steady_stand_in(cpus=None):
+    """bench/steady_server.py: a stand-in for moto that answers at one pace (`STEADY_DELAY` a
+    request, one request per connection)."""
+    script = ROOT / "bench" / "steady_server.py"
+    return Local("the steady stand-in", lambda port: [sys.executable, script, port, STEADY_DELAY], cpus)
 
 
 class Moto:
@@ -382,8 +400,14 @@ def pair(rep, c, walls, run_harness, run_wrk):
     return h, w, "wrk first" if wrk_first else "harness first"
 
 
+def add_pair(results, name, c, h, w, **extra):
+    """One pair's figures under `{name}.c{c}.`: both rates, their ratio, and `extra`."""
+    for key, value in {"harness": h["rps"], "wrk": w["rps"], "ratio": h["rps"] / w["rps"], **extra}.items():
+        results.add(f"{name}.c{c}.{key}", value)
+
+
 def against_serve(binary, mode, tmp, results, cores):
-    with Serve(binary) as s:
+    with fresh_serve(binary) as s:
         bodies = Path(tmp) / "serve-bodies.txt"
         # As many cases as the longest harness run sends, from the same seed: the same bodies.
         n = record_bodies(binary, s.url, max(mode.serve_cases.values()), bodies, tmp)
@@ -394,11 +418,11 @@ def against_serve(binary, mode, tmp, results, cores):
         under `name`."""
 
         def run_harness():
-            with Serve(binary, cores.server) as s:
+            with fresh_serve(binary, cores.server) as s:
                 return harness(binary, s.url, cases, c, tmp, s.pid, cores)
 
         def run_wrk(seconds):
-            with Serve(binary, cores.server) as s:
+            with fresh_serve(binary, cores.server) as s:
                 return wrk(s.url, c, max(1, round(seconds)), bodies, tmp, s.pid, cores)
 
         walls = {}
@@ -409,13 +433,17 @@ def against_serve(binary, mode, tmp, results, cores):
                 f"harness {h['rps']:.0f} req/s, wrk {w['rps']:.0f} req/s",
                 flush=True,
             )
-            results.add(f"{name}.c{c}.harness", h["rps"])
-            results.add(f"{name}.c{c}.wrk", w["rps"])
-            results.add(f"{name}.c{c}.ratio", h["rps"] / w["rps"])
-            results.add(f"{name}.c{c}.harness_us", h["us_per_request"])
-            results.add(f"{name}.c{c}.wrk_us", w["us_per_request"])
-            results.add(f"{name}.c{c}.harness_cpu", h["cpu_pct"])
-            results.add(f"{name}.c{c}.server_cpu", h["server_cpu_pct"])
+            add_pair(
+                results,
+                name,
+                c,
+                h,
+                w,
+                harness_us=h["us_per_request"],
+                wrk_us=w["us_per_request"],
+                harness_cpu=h["cpu_pct"],
+                server_cpu=h["server_cpu_pct"],
+            )
 
     print(f"  {cores.describe()}", flush=True)
     for c, cases in mode.serve_cases.items():
@@ -428,6 +456,7 @@ def against_serve(binary, mode, tmp, results, cores):
         series("serve.shared", top, mode.serve_cases[top], Cores())
 
 
+@contextlib.contextmanager
 def fresh_moto(binary, cores):
     """A moto started for one measured run, its EC2 backend built by one call and then reset:
     every run starts from the same moto, as every run against `serve` starts from a fresh
@@ -435,18 +464,18 @@ def fresh_moto(binary, cores):
     the harness a median of 0.90x wrk at C=1 and 8 pairs on a fresh moto each 1.01x
     (2026-11-27 01:07 UTC); the first full run with it did not confirm a shift that large
     (BENCHMARKS.md)."""
-    m = Moto(binary, cores.server).__enter__()
-    call = urllib.request.Request(
-        m.url,
-        data=f"Action=DescribeImages&Version=2016-11-15&ImageId.1={MOTO_AMI}".encode(),
-        headers={"Authorization": WARM_AUTH},
-    )
-    try:
-        urllib.request.urlopen(call, timeout=60).read()
-    except urllib.error.HTTPError:
-        pass
-    m.reset()
-    return m
+    with Moto(binary, cores.server) as m:
+        call = urllib.request.Request(
+            m.url,
+            data=f"Action=DescribeImages&Version=2016-11-15&ImageId.1={MOTO_AMI}".encode(),
+            headers={"Authorization": WARM_AUTH},
+        )
+        try:
+            urllib.request.urlopen(call, timeout=60).read()
+        except urllib.error.HTTPError:
+            pass
+        m.reset()
+        yield m
 
 
 # The SigV4 shape moto routes by (as replay.lua sends); moto checks no signature.
@@ -461,21 +490,15 @@ def against_moto(binary, mode, tmp, results, cores):
     # crash moto, its dearest answer), so wrk would not be sent the same requests.
     args = ["--discover", MOTO_AMI, "--shrink-budget", 0]
     bodies = Path(tmp) / "moto-bodies.txt"
-    m = fresh_moto(binary, cores)
-    try:
+    with fresh_moto(binary, cores) as m:
         # A quarter more than the longest harness run sends, so that wrk, running as long as
         # the harness did, seldom starts the list again (a body sent twice meets its own copy).
         n = record_bodies(binary, m.url, max(mode.moto_cases.values()) * 5 // 4, bodies, tmp, args)
-    finally:
-        m.__exit__()
     print(f"  recorded {n} bodies from a harness run against moto", flush=True)
 
     def on_fresh_moto(run):
-        m = fresh_moto(binary, cores)
-        try:
+        with fresh_moto(binary, cores) as m:
             return run(m)
-        finally:
-            m.__exit__()
 
     # One wrk thread, which sends the bodies in the harness's order (two would each start at
     # their own offset: another sequence of state for moto); one sends thousands a second, far
@@ -496,12 +519,16 @@ def against_moto(binary, mode, tmp, results, cores):
                 f"{h['server_cpu_pct']:.0f} % CPU), wrk {w['rps']:.0f} req/s (moto at {w['server_cpu_pct']:.0f} %)",
                 flush=True,
             )
-            results.add(f"moto.c{c}.harness", h["rps"])
-            results.add(f"moto.c{c}.wrk", w["rps"])
-            results.add(f"moto.c{c}.ratio", h["rps"] / w["rps"])
-            results.add(f"moto.c{c}.server_cpu", h["server_cpu_pct"])
-            results.add(f"moto.c{c}.wrk_server_cpu", w["server_cpu_pct"])
-            results.add(f"moto.c{c}.harness_us", h["us_per_request"])
+            add_pair(
+                results,
+                "moto",
+                c,
+                h,
+                w,
+                server_cpu=h["server_cpu_pct"],
+                wrk_server_cpu=w["server_cpu_pct"],
+                harness_us=h["us_per_request"],
+            )
             if c == 1:
                 seconds = max(1.0, h["wall"])
 
@@ -516,57 +543,24 @@ def against_moto(binary, mode, tmp, results, cores):
     against_steady(binary, mode, tmp, results, cores, bodies)
 
 
-class Steady:
-    """bench/steady_server.py on a free loopback port, on `cpus` when given: a stand-in for moto
-    that answers at one pace (5 ms a request, one request per connection)."""
-
-    DELAY = 0.005
-
-    def __init__(self, cpus=None):
-        self.cpus = cpus
-
-    def __enter__(self):
-        port = free_port()
-        self.url = f"http://127.0.0.1:{port}/"
-        script = ROOT / "bench" / "steady_server.py"
-        self.proc = subprocess.Popen(
-            [sys.executable, script, str(port), str(self.DELAY)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-            preexec_fn=pinned(self.cpus),
-        )
-        if self.proc.stdout.readline().strip() != "ready":
-            fail(f"bench/steady_server.py on port {port} did not start")
-        self.pid = self.proc.pid
-        check_pinned(self.pid, self.cpus, "the steady stand-in")
-        return self
-
-    def __exit__(self, *_):
-        self.proc.terminate()
-        self.proc.wait(timeout=10)
-
-
 def against_steady(binary, mode, tmp, results, cores, bodies):
     """The harness and wrk against the steady stand-in, in pairs: what moto's wandering pace
     hides, whether a client keeps a server of moto's kind waiting."""
     for c, cases in mode.steady_cases.items():
+
+        def run_harness():
+            with steady_stand_in(cores.server) as s:
+                return harness(binary, s.url, cases, c, tmp, s.pid, cores, ["--shrink-budget", 0])
+
+        def run_wrk(seconds):
+            with steady_stand_in(cores.server) as s:
+                return wrk(s.url, c, max(1, round(seconds)), bodies, tmp, s.pid, cores, threads=1)
+
         walls = {}
         for rep in range(mode.steady_reps):
-
-            def run_harness():
-                with Steady(cores.server) as s:
-                    return harness(binary, s.url, cases, c, tmp, s.pid, cores, ["--shrink-budget", 0])
-
-            def run_wrk(seconds):
-                with Steady(cores.server) as s:
-                    return wrk(s.url, c, max(1, round(seconds)), bodies, tmp, s.pid, cores, threads=1)
-
             h, w, order = pair(rep, c, walls, run_harness, run_wrk)
             print(f"  steady C={c} #{rep + 1} ({order}): harness {h['rps']:.0f} req/s, wrk {w['rps']:.0f} req/s", flush=True)
-            results.add(f"steady.c{c}.harness", h["rps"])
-            results.add(f"steady.c{c}.wrk", w["rps"])
-            results.add(f"steady.c{c}.ratio", h["rps"] / w["rps"])
+            add_pair(results, "steady", c, h, w)
 
 
 def memory_and_speed(binary, mode, tmp, results, _cores):

@@ -4,7 +4,7 @@ It answers like moto does where a client's overhead shows: one request per conne
 (`Connection: close`), each answered after DELAY seconds (moto takes about 5 ms a CopyImage on
 the benchmark machine), a thread per connection. Every answer is the same EC2 error, whatever
 the request: what is measured is how close a client keeps such a server to its pace, not what
-it says. Prints `ready` once it listens.
+it says.
 """
 
 import socket
@@ -48,7 +48,6 @@ def main():
     server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     server.bind(("127.0.0.1", port))
     server.listen(256)
-    print("ready", flush=True)
     while True:
         conn, _ = server.accept()
         threading.Thread(target=answer, args=(conn, delay), daemon=True).start()
