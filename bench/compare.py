@@ -21,6 +21,7 @@ import json
 import os
 import re
 import shlex
+import signal
 import socket
 import statistics
 import subprocess
@@ -78,9 +79,8 @@ FULL = Mode(
     # Runs of 6-10 s of the harness's turns against moto (~200-250 req/s): the start-up and
     # --discover (~0.1 s) are ~1 % of it.
     moto_cases={1: 1_500, 8: 2_000},
-    # Taking turns (bench/turns.py), four runs at C=1 came out within 0.99-1.02x and four at
-    # C=8 within 0.98-1.03x, where back-to-back pairs spread from 0.82 to 1.26x: four runs,
-    # two with each client taking the first turn.
+    # In turns, runs spread by a few hundredths where back-to-back pairs spread by tenths
+    # (BENCHMARKS.md): four runs, two with each client taking the first turn.
     moto_reps=4,
     # wrk against wrk in turns, for the method's own error: once with each first.
     calibration_reps=2,
@@ -187,7 +187,7 @@ def timed(cmd, tmp, env=None, ok=(0,), cpus=None):
     report = Path(tmp) / "time.txt"
     start = time.monotonic()
     p = subprocess.run(
-        ["/usr/bin/time", "-v", "-o", str(report), *map(str, cmd)],
+        under_time(cmd, report),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -196,10 +196,20 @@ def timed(cmd, tmp, env=None, ok=(0,), cpus=None):
         preexec_fn=pinned(cpus),
     )
     wall = time.monotonic() - start
-    if p.returncode not in ok:
-        fail(f"`{shlex.join(map(str, cmd))}` exited {p.returncode}:\n{p.stderr[-2000:]}")
+    check_exit(cmd, p.returncode, p.stderr, ok)
     cpu, rss = gnu_time(report, cmd[0])
     return Proc(p.returncode, wall, cpu, rss, p.stdout, p.stderr)
+
+
+def under_time(cmd, report):
+    """`cmd` run under GNU time, which writes its figures to `report`."""
+    return ["/usr/bin/time", "-v", "-o", str(report), *map(str, cmd)]
+
+
+def check_exit(cmd, code, stderr, ok=(0,)):
+    """Fails the comparison when `cmd` exited with a code not in `ok`."""
+    if code not in ok:
+        fail(f"`{shlex.join(map(str, cmd))}` exited {code}:\n{stderr[-2000:]}")
 
 
 def gnu_time(report, what):
@@ -225,7 +235,7 @@ def free_port():
 
 def cpu_seconds(pid):
     """User+system CPU seconds of a process so far (all its threads)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    fields = turns.stat_fields(pid)
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
@@ -309,9 +319,15 @@ class Moto:
         venv = MOTO_DIR / "venv"
         if not venv.exists():
             venv.symlink_to(ROOT / ".moto" / "venv")
-        self.url = self.targets("start").strip().splitlines()[-1].rstrip("/") + "/"
-        self.pid = int((MOTO_DIR / "moto.pid").read_text().strip())
-        check_pinned(self.pid, self.cpus, "moto")
+        try:
+            self.url = self.targets("start").strip().splitlines()[-1].rstrip("/") + "/"
+            self.pid = int((MOTO_DIR / "moto.pid").read_text().strip())
+            check_pinned(self.pid, self.cpus, "moto")
+        except BaseException:
+            # A moto started halfway (a TERM, a failed check) is stopped, not left behind:
+            # `targets start` runs it in a session of its own.
+            subprocess.run([self.binary, "targets", "stop", "moto", "--dir", str(MOTO_DIR)], cwd=ROOT, capture_output=True)
+            raise
         self.python = str(venv / "bin" / "python")
         return self
 
@@ -360,12 +376,9 @@ def wrk(url, concurrency, seconds, bodies, tmp, server_pid, cores, threads=None)
     of two, one thread sent 58-61k req/s to `serve` at C=64 where two sent 45-56k (four
     pairs)."""
     threads = threads or min(concurrency, cores.client_count())
-    env = dict(os.environ, BODIES=str(bodies))
-    script = ROOT / "bench" / "replay.lua"
-    # The harness's own default timeout (10 s), not wrk's 2 s: a loaded moto answers late.
-    cmd = ["wrk", "-t", threads, "-c", concurrency, "-d", f"{seconds}s", "--timeout", "10s", "-s", script, url]
+    cmd = wrk_command(url, concurrency, seconds, threads)
     before = cpu_seconds(server_pid)
-    p = timed(cmd, tmp, env=env, cpus=cores.client)
+    p = timed(cmd, tmp, env=dict(os.environ, BODIES=str(bodies)), cpus=cores.client)
     server = cpu_seconds(server_pid) - before
     requests, seconds = wrk_requests(p.stdout)
     return {
@@ -373,6 +386,13 @@ def wrk(url, concurrency, seconds, bodies, tmp, server_pid, cores, threads=None)
         "us_per_request": p.cpu / requests * 1e6,
         "server_cpu_pct": server / p.wall * 100,
     }
+
+
+def wrk_command(url, concurrency, seconds, threads):
+    """wrk replaying bench/replay.lua's bodies for `seconds`."""
+    script = ROOT / "bench" / "replay.lua"
+    # The harness's own default timeout (10 s), not wrk's 2 s: a loaded moto answers late.
+    return ["wrk", "-t", threads, "-c", concurrency, "-d", f"{seconds}s", "--timeout", "10s", "-s", script, url]
 
 
 def wrk_requests(stdout):
@@ -481,32 +501,30 @@ def against_serve(binary, mode, tmp, results, cores):
         series("serve.shared", top, mode.serve_cases[top], Cores())
 
 
+# About two seconds of moto's time: enough to meet each kind of answer the bodies ask for.
+WARM_BODIES = 300
+# A request that builds a Region's EC2 backend in moto (and finds the AMI every run copies).
+DESCRIBE = f"Action=DescribeImages&Version=2016-11-15&ImageId.1={MOTO_AMI}"
+
+
 @contextlib.contextmanager
 def fresh_moto(binary, cores, bodies=None):
     """A moto started for one measured run, so that every run starts from the same moto. Given
     `bodies` (the recorded requests), it is warmed up before it is measured: it answers the
-    first `WARM_BODIES` of them (moto renders each kind of answer the slow way the first time),
-    is reset, and then builds the EC2 backend of every Region the bodies name, which moto does
-    on a Region's first use and a reset undoes (50-190 ms each here, some twenty Regions: more
-    than a second, that the client to meet them first would pay alone when two take turns).
-    Without `bodies`, one DescribeImages builds the EC2 backend before the reset."""
+    first `WARM_BODIES` of them, is reset, and then builds the EC2 backend of every Region the
+    bodies name, which moto does on a Region's first use and a reset undoes (BENCHMARKS.md:
+    the client to meet these first costs would pay them alone when two take turns). Without
+    `bodies`, one DescribeImages builds the EC2 backend before the reset."""
     with Moto(binary, cores.server) as m:
-        if bodies is None:
-            moto_call(m.url, f"Action=DescribeImages&Version=2016-11-15&ImageId.1={MOTO_AMI}")
-            m.reset()
-        else:
-            text = Path(bodies).read_text()
-            for body in text.splitlines()[:WARM_BODIES]:
-                moto_call(m.url, body)
-            m.reset()
+        text = Path(bodies).read_text() if bodies else ""
+        for body in text.splitlines()[:WARM_BODIES] or [DESCRIBE]:
+            moto_call(m.url, body)
+        m.reset()
+        if bodies:
             named = {urllib.parse.unquote_plus(v) for v in re.findall(r"(?:^|&)SourceRegion=([^&\n]*)", text, re.M)}
-            for region in sorted({"us-east-1"} | {r for r in named if re.fullmatch(r"[a-z]{2}(-[a-z]+)+-[0-9]", r)}):
-                moto_call(m.url, f"Action=DescribeImages&Version=2016-11-15&ImageId.1={MOTO_AMI}", region)
+            for region in sorted({r for r in named if re.fullmatch(r"[a-z]{2}(-[a-z]+)+-[0-9]", r)} | {"us-east-1"}):
+                moto_call(m.url, DESCRIBE, region)
         yield m
-
-
-# About two seconds of moto's time: enough to meet each kind of answer the bodies ask for.
-WARM_BODIES = 300
 
 
 def moto_call(url, body, region="us-east-1"):
@@ -520,71 +538,92 @@ def moto_call(url, body, region="us-east-1"):
     try:
         urllib.request.urlopen(urllib.request.Request(url, data=body.encode(), headers=headers), timeout=60).read()
     except urllib.error.HTTPError:
-        pass
+        pass  # an error answer is an answer
+    except OSError as e:
+        fail(f"moto at {url} did not answer while warming up: {e}")
 
 
-def wrk_held(url, c, bodies, counted, cores):
-    """wrk replaying `bodies` at concurrency `c` in one thread (so it sends them in the
-    harness's order), held for turns, counting its answers in `counted`."""
-    script = ROOT / "bench" / "replay.lua"
-    cmd = ["wrk", "-t", 1, "-c", c, "-d", "3600s", "--timeout", "10s", "-s", script, url]
-    return turns.Held(cmd, pinned(cores.client), dict(os.environ, BODIES=str(bodies), COUNT_FILE=str(counted)))
+def wrk_held(stack, url, c, bodies, counted, cores):
+    """wrk replaying `bodies` at concurrency `c` in one thread (so that it sends them in the
+    harness's order), held for turns, counting its answers in `counted` (replay.lua); ended
+    when `stack` closes."""
+    counted.unlink(missing_ok=True)
+    env = dict(os.environ, BODIES=str(bodies), COUNT_FILE=str(counted))
+    return held(stack, wrk_command(url, c, 3600, 1), cores, env)
+
+
+def held(stack, cmd, cores, env=None):
+    """`cmd` started stopped on the client CPUs (turns.Held), killed when `stack` closes."""
+    try:
+        h = turns.Held(cmd, pinned(cores.client), env)
+    except turns.Failed as e:
+        fail(str(e))
+    stack.callback(h.kill)
+    return h
 
 
 def wrk_rate(w, counted):
-    """A held wrk's answers per second of its turns; then lets it finish, and fails the
-    comparison if it met socket errors on more than 1 % of its requests."""
-    answered = turns.count(counted)
-    requests, _ = wrk_requests(w.interrupt()[0])
-    # wrk's own count, taken later, can only be larger: a check on the counting in replay.lua.
+    """A held wrk's answers per second of its turns. It is then let finish: wrk's main thread
+    sleeps out the whole duration, and only a SIGINT that thread takes cuts it short (one its
+    worker takes stops the workers alone), so SIGINT is sent until it ends. Fails the
+    comparison if wrk met socket errors on more than 1 % of its requests, or if the count it
+    left while stopped is not between 1 and the count it gives when it ends, later."""
+    answered = int(counted.read_text() or 0) if counted.exists() else 0
+    try:
+        _, out, _ = w.finish(interrupt=True)
+    except turns.Failed as e:
+        fail(str(e))
+    requests, _ = wrk_requests(out)
     if not 0 < answered <= requests:
         fail(f"wrk counted {answered} answers in its turns and {requests} in all")
     return answered / w.ran
+
+
+def in_turns(a, b, a_first, seconds=None):
+    """turns.take_turns, its failures failing the comparison."""
+    try:
+        turns.take_turns(a, b, a_first, TURNS_LIMIT, seconds)
+    except turns.Failed as e:
+        fail(str(e))
+
+
+# No measurement in turns takes a minute here; one still running after this long has hung.
+TURNS_LIMIT = 600
 
 
 def moto_in_turns(binary, m, c, cases, args, bodies, tmp, cores, harness_first):
     """The harness (`run --cases cases`) and wrk taking turns on moto `m`: both rates, moto's
     CPU % over the whole, the harness's CPU per request and the seconds it ran."""
     out, timing, counted = Path(tmp) / "report.txt", Path(tmp) / "time.txt", Path(tmp) / "wrk.count"
-    counted.unlink(missing_ok=True)
     cmd = [binary, "run", "--endpoint", m.url, "--cases", cases, "--concurrency", c, "--quiet", *args]
-    w = wrk_held(m.url, c, bodies, counted, cores)
-    h = turns.Held(["/usr/bin/time", "-v", "-o", timing, *cmd, "--output", out], pinned(cores.client))
-    try:
+    with contextlib.ExitStack() as stack:
+        w = wrk_held(stack, m.url, c, bodies, counted, cores)
+        h = held(stack, under_time([*cmd, "--output", out], timing), cores)
         before, start = cpu_seconds(m.pid), time.monotonic()
-        try:
-            turns.take_turns(h, w, harness_first)
-        except turns.Hung as e:
-            fail(f"`{shlex.join(map(str, cmd))}` {e}")
+        in_turns(h, w, harness_first)
         server = (cpu_seconds(m.pid) - before) / (time.monotonic() - start) * 100
         wrk_rps = wrk_rate(w, counted)
-        _, err = h.finish()
-    finally:
-        h.kill()
-        w.kill()
-    if h.proc.returncode not in (0, 1):
-        fail(f"`{shlex.join(map(str, cmd))}` exited {h.proc.returncode}:\n{err[-2000:]}")
+        code, _, err = h.finish()
+    check_exit(cmd, code, err, ok=(0, 1))
     requests = requests_in(out, cmd)
     cpu, _ = gnu_time(timing, binary)
     return {"harness": requests / h.ran, "wrk": wrk_rps, "server": server, "us": cpu / requests * 1e6, "seconds": h.ran}
 
 
 def wrk_against_wrk(m, c, seconds, bodies, tmp, cores, first):
-    """Two wrks taking turns on moto `m` for `seconds` each: the method's own error, as a ratio
-    of the first's rate to the second's."""
-    counts = [Path(tmp) / "wrk-a.count", Path(tmp) / "wrk-b.count"]
-    for path in counts:
-        path.unlink(missing_ok=True)
-    a, b = (wrk_held(m.url, c, bodies, path, cores) for path in counts)
-    try:
-        turns.take_turns(a, b, first, seconds)
+    """Two wrks taking turns on moto `m` for `seconds` each: the method's own error (two of the
+    same client), as the first's rate over the second's."""
+    with contextlib.ExitStack() as stack:
+        counts = [Path(tmp) / "wrk-a.count", Path(tmp) / "wrk-b.count"]
+        a, b = (wrk_held(stack, m.url, c, bodies, path, cores) for path in counts)
+        in_turns(a, b, first, seconds)
         return wrk_rate(a, counts[0]) / wrk_rate(b, counts[1])
-    finally:
-        a.kill()
-        b.kill()
 
 
 def against_moto(binary, mode, tmp, results, cores):
+    """The harness against wrk on moto, taking turns (`mode.moto_reps` runs at each
+    concurrency), a boto3 loop beside them, wrk against wrk for the method's own error, then
+    the steady stand-in with the bodies recorded here."""
     # No shrinking: its candidates are requests the recorded bodies do not hold (many of them
     # crash moto, its dearest answer), so wrk would not be sent the same requests.
     args = ["--discover", MOTO_AMI, "--shrink-budget", 0]
@@ -597,8 +636,7 @@ def against_moto(binary, mode, tmp, results, cores):
     ran = {}
     for rep in range(mode.moto_reps):
         for c, cases in mode.moto_cases.items():
-            # As many runs with each client taking the first turn: the first meets moto as
-            # the warm-up left it.
+            # As many runs with each client taking the first turn.
             first = rep % 2 == 0
             with fresh_moto(binary, cores, bodies) as m:
                 t = moto_in_turns(binary, m, c, cases, args, bodies, tmp, cores, first)
@@ -611,13 +649,9 @@ def against_moto(binary, mode, tmp, results, cores):
             add_pair(results, "moto", c, {"rps": t["harness"]}, {"rps": t["wrk"]}, server_cpu=t["server"], harness_us=t["us"])
             if c == 1:
                 seconds = max(1.0, t["seconds"])
-
-                def boto3_loop(m):
-                    loop = [m.python, ROOT / "bench" / "boto3_loop.py", m.url, bodies, f"{seconds:.1f}"]
-                    return json.loads(timed(loop, tmp, cpus=cores.client).stdout)
-
                 with fresh_moto(binary, cores, bodies) as m:
-                    b = boto3_loop(m)
+                    loop = [m.python, ROOT / "bench" / "boto3_loop.py", m.url, bodies, f"{seconds:.1f}"]
+                    b = json.loads(timed(loop, tmp, cpus=cores.client).stdout)
                 print(f"  moto boto3 loop #{rep + 1}: {b['requests'] / b['seconds']:.0f} req/s", flush=True)
                 results.add("moto.boto3", b["requests"] / b["seconds"])
     for c in mode.moto_cases:
@@ -906,6 +940,8 @@ def main():
         help="measure only this part (repeatable); prints its medians instead of the table",
     )
     args = ap.parse_args()
+    # A TERM (a CI timeout) unwinds like an error, so that no server or stopped client is left.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if args.quick and args.write:
         fail("--quick figures are a smoke run's: they are not written")
     if args.only and args.write:
