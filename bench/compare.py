@@ -384,6 +384,7 @@ def wrk(url, concurrency, seconds, bodies, tmp, server_pid, cores, threads=None)
     return {
         "rps": requests / seconds,
         "us_per_request": p.cpu / requests * 1e6,
+        "cpu_pct": p.cpu / p.wall * 100,
         "server_cpu_pct": server / p.wall * 100,
     }
 
@@ -488,6 +489,8 @@ def against_serve(binary, mode, tmp, results, cores):
                 wrk_us=w["us_per_request"],
                 harness_cpu=h["cpu_pct"],
                 server_cpu=h["server_cpu_pct"],
+                wrk_cpu=w["cpu_pct"],
+                wrk_server_cpu=w["server_cpu_pct"],
             )
 
     print(f"  {cores.describe()}", flush=True)
@@ -775,13 +778,15 @@ def render(results, mode, info, cores, command, build, load_before, load_after):
                 "",
             )
         )
+    harness_cpu, server_cpu = r(f"serve.c{top}.harness_cpu"), r(f"serve.c{top}.server_cpu")
     rows.append(
         (
             f"who saturates at C={top} (CPU, 100 % = one core)",
-            f"harness {r(f'serve.c{top}.harness_cpu'):.0f} %, serve {r(f'serve.c{top}.server_cpu'):.0f} % "
-            f"({cores.describe()})",
-            "",
-            "",
+            f"harness {harness_cpu:.0f} %, serve {server_cpu:.0f} %; under wrk: wrk "
+            f"{r(f'serve.c{top}.wrk_cpu'):.0f} %, serve {r(f'serve.c{top}.wrk_server_cpu'):.0f} % ({cores.describe()})",
+            "the endpoint",
+            # The endpoint saturates when it is the busier side of the two.
+            verdict(server_cpu >= harness_cpu),
         )
     )
     us = [r(f"serve.c{c}.harness_us") for c in mode.serve_cases]
