@@ -300,7 +300,9 @@ class Moto:
         self.binary = binary
         self.cpus = cpus
 
-    def targets(self, action):
+    def targets(self, action, check=True):
+        """`targets ACTION moto` on this moto's directory: its stdout; a failure fails the
+        comparison when `check`."""
         p = subprocess.run(
             [self.binary, "targets", action, "moto", "--dir", str(MOTO_DIR)],
             stdout=subprocess.PIPE,
@@ -310,7 +312,7 @@ class Moto:
             check=False,
             preexec_fn=pinned(self.cpus),
         )
-        if p.returncode != 0:
+        if check and p.returncode != 0:
             fail(f"targets {action} moto: exit {p.returncode}\n{p.stderr[-2000:]}")
         return p.stdout
 
@@ -326,7 +328,7 @@ class Moto:
         except BaseException:
             # A moto started halfway (a TERM, a failed check) is stopped, not left behind:
             # `targets start` runs it in a session of its own.
-            subprocess.run([self.binary, "targets", "stop", "moto", "--dir", str(MOTO_DIR)], cwd=ROOT, capture_output=True)
+            self.targets("stop", check=False)
             raise
         self.python = str(venv / "bin" / "python")
         return self
@@ -504,6 +506,10 @@ def against_serve(binary, mode, tmp, results, cores):
         series("serve.shared", top, mode.serve_cases[top], Cores())
 
 
+# The harness's arguments against moto. No shrinking: its candidates are requests the recorded
+# bodies do not hold (many of them crash moto, its dearest answer), so wrk would not be sent the
+# same requests.
+MOTO_ARGS = ("--discover", MOTO_AMI, "--shrink-budget", 0)
 # About two seconds of moto's time: enough to meet each kind of answer the bodies ask for.
 WARM_BODIES = 300
 # A request that builds a Region's EC2 backend in moto (and finds the AMI every run copies).
@@ -594,11 +600,11 @@ def in_turns(a, b, a_first, seconds=None):
 TURNS_LIMIT = 600
 
 
-def moto_in_turns(binary, m, c, cases, args, bodies, tmp, cores, harness_first):
+def moto_in_turns(binary, m, c, cases, bodies, tmp, cores, harness_first):
     """The harness (`run --cases cases`) and wrk taking turns on moto `m`: both rates, moto's
     CPU % over the whole, the harness's CPU per request and the seconds it ran."""
     out, timing, counted = Path(tmp) / "report.txt", Path(tmp) / "time.txt", Path(tmp) / "wrk.count"
-    cmd = [binary, "run", "--endpoint", m.url, "--cases", cases, "--concurrency", c, "--quiet", *args]
+    cmd = [binary, "run", "--endpoint", m.url, "--cases", cases, "--concurrency", c, "--quiet", *MOTO_ARGS]
     with contextlib.ExitStack() as stack:
         w = wrk_held(stack, m.url, c, bodies, counted, cores)
         h = held(stack, under_time([*cmd, "--output", out], timing), cores)
@@ -627,14 +633,11 @@ def against_moto(binary, mode, tmp, results, cores):
     """The harness against wrk on moto, taking turns (`mode.moto_reps` runs at each
     concurrency), a boto3 loop beside them, wrk against wrk for the method's own error, then
     the steady stand-in with the bodies recorded here."""
-    # No shrinking: its candidates are requests the recorded bodies do not hold (many of them
-    # crash moto, its dearest answer), so wrk would not be sent the same requests.
-    args = ["--discover", MOTO_AMI, "--shrink-budget", 0]
     bodies = Path(tmp) / "moto-bodies.txt"
     with fresh_moto(binary, cores) as m:
         # A quarter more than the longest harness run sends, so that wrk, running as long as
         # the harness did, seldom starts the list again (a body sent twice meets its own copy).
-        n = record_bodies(binary, m.url, max(mode.moto_cases.values()) * 5 // 4, bodies, tmp, args)
+        n = record_bodies(binary, m.url, max(mode.moto_cases.values()) * 5 // 4, bodies, tmp, MOTO_ARGS)
     print(f"  recorded {n} bodies from a harness run against moto", flush=True)
     ran = {}
     for rep in range(mode.moto_reps):
@@ -642,7 +645,7 @@ def against_moto(binary, mode, tmp, results, cores):
             # As many runs with each client taking the first turn.
             first = rep % 2 == 0
             with fresh_moto(binary, cores, bodies) as m:
-                t = moto_in_turns(binary, m, c, cases, args, bodies, tmp, cores, first)
+                t = moto_in_turns(binary, m, c, cases, bodies, tmp, cores, first)
             print(
                 f"  moto C={c} #{rep + 1} (in turns, {'harness' if first else 'wrk'} first): harness "
                 f"{t['harness']:.0f} req/s, wrk {t['wrk']:.0f} req/s, moto at {t['server']:.0f} % CPU",

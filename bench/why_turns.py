@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import compare
-from compare import DESCRIBE, MOTO_AMI, Cores, fresh_moto, moto_call
+from compare import DESCRIBE, MOTO_ARGS, Cores, fresh_moto, moto_call
 
 
 def cpu_speed(cpus, windows=12, seconds=2.0):
@@ -111,7 +111,7 @@ def main():
     with tempfile.TemporaryDirectory(prefix="why-turns-") as tmp:
         bodies = Path(tmp) / "bodies.txt"
         with fresh_moto(args.binary, cores) as m:
-            compare.record_bodies(args.binary, m.url, cases, bodies, tmp, ["--discover", MOTO_AMI, "--shrink-budget", 0])
+            compare.record_bodies(args.binary, m.url, cases, bodies, tmp, MOTO_ARGS)
         for c in concurrencies:
             print(f"wrk against wrk on moto, C={c}, {seconds} s each:", flush=True)
             pairs = wrk_pairs(args.binary, cores, bodies, tmp, c, seconds, runs)
