@@ -113,11 +113,12 @@ bench-compare:
 	bench/compare
 
 ## One short repetition of every measurement on the debug build (under a minute once wrk and
-## moto are installed), and of bench/why_turns.py's: proves both still run; their figures are
-## not written anywhere.
+## moto are installed), and of bench/why_turns.py's and bench/why_split.py's: proves they still
+## run; their figures are not written anywhere.
 bench-smoke:
 	bench/compare --quick
-	python3 bench/why_turns.py "$$(scripts/pgo-build --dev --or-plain)" --quick
+	bin=$$(scripts/pgo-build --dev --or-plain) && python3 bench/why_turns.py "$$bin" --quick && \
+	python3 bench/why_split.py "$$bin" --quick
 
 ## The rule table for the README, from the spec.
 rules-md:

@@ -374,9 +374,8 @@ def requests_in(report, cmd):
 
 def wrk(url, concurrency, seconds, bodies, tmp, server_pid, cores, threads=None):
     """wrk replaying the recorded bodies for whole seconds on the client CPUs, one thread per
-    client CPU (wrk's own design: an event loop per core) unless `threads` says. On one CPU
-    of two, one thread sent 58-61k req/s to `serve` at C=64 where two sent 45-56k (four
-    pairs)."""
+    client CPU (wrk's own design: an event loop per core) unless `threads` says (one thread
+    on one CPU outran two there: `bench/why_split.py`)."""
     threads = threads or min(concurrency, cores.client_count())
     cmd = wrk_command(url, concurrency, seconds, threads)
     before = cpu_seconds(server_pid)
@@ -499,8 +498,8 @@ def against_serve(binary, mode, tmp, results, cores):
     for c, cases in mode.serve_cases.items():
         series("serve", c, cases, cores)
     # For reference: client and endpoint on the same CPUs, where the scheduler decides who
-    # waits (measured: the same harness went from 0.7x to 1.15x wrk at C=64 when `serve` ran
-    # one worker thread instead of two).
+    # waits (`bench/why_split.py` measures the same harness against wrk with `serve` on one
+    # worker thread and on two).
     if cores.client is not None:
         top = max(mode.serve_cases)
         series("serve.shared", top, mode.serve_cases[top], Cores())
@@ -932,6 +931,24 @@ def replace_block(path, markers, text):
     head, rest = content.split(begin, 1)
     _, tail = rest.split(end, 1)
     path.write_text(f"{head}{begin}\n{text}\n{end}{tail}")
+
+
+def why_args(doc, runs_help):
+    """The arguments of a bench/why_*.py script, whose docstring is `doc`: BIN (made absolute),
+    `--runs` (even, 2 or more) and `--quick`; with the CPUs split between clients and servers,
+    which every such script needs."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument("binary")
+    ap.add_argument("--runs", type=int, default=4, help=runs_help)
+    ap.add_argument("--quick", action="store_true", help="every step briefly: a smoke run")
+    args = ap.parse_args()
+    if args.runs < 2 or args.runs % 2:
+        fail(f"--runs takes an even number of 2 or more, not {args.runs}")
+    args.binary = str(Path(args.binary).resolve())
+    cores = Cores.split()
+    if cores.server is None:
+        fail("one CPU: there is no server CPU to measure apart")
+    return args, cores
 
 
 def main():

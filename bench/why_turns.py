@@ -11,7 +11,6 @@ usage: python3 bench/why_turns.py BIN [--runs N] [--quick]
 still works; its figures mean nothing.
 """
 
-import argparse
 import os
 import statistics
 import tempfile
@@ -19,7 +18,7 @@ import time
 from pathlib import Path
 
 import compare
-from compare import DESCRIBE, MOTO_ARGS, Cores, fresh_moto, moto_call
+from compare import DESCRIBE, MOTO_ARGS, fresh_moto, moto_call
 
 
 def cpu_speed(cpus, windows=12, seconds=2.0):
@@ -84,20 +83,10 @@ def shown(ratios):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("binary")
-    ap.add_argument("--runs", type=int, default=4, help="runs of each way of measuring (even)")
-    ap.add_argument("--quick", action="store_true", help="every step briefly: a smoke run")
-    args = ap.parse_args()
-    if args.runs < 2 or args.runs % 2:
-        compare.fail(f"--runs takes an even number of 2 or more, not {args.runs}")
+    args, cores = compare.why_args(__doc__, "runs of each way of measuring (even)")
     # Windows of the CPU loop, their seconds, the cases recorded, the concurrencies, seconds a run.
     windows, window, cases, concurrencies, seconds = (2, 0.5, 60, (1,), 1) if args.quick else (12, 2.0, 2000, (1, 8), 5)
     runs = 2 if args.quick else args.runs
-    args.binary = str(Path(args.binary).resolve())
-    cores = Cores.split()
-    if cores.server is None:
-        compare.fail("one CPU: there is no server CPU to measure apart")
     print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {cores.describe()}", flush=True)
     counts = cpu_speed(cores.server, windows, window)
     print(f"server CPU, rounds of a Python loop in {window:g} s windows: {min(counts):,} to {max(counts):,} ({counts})", flush=True)

@@ -1,0 +1,213 @@
+"""why_split.py: the evidence for giving the client and `serve` a CPU each (BENCHMARKS.md, "Why
+the client and the endpoint each get their own CPU") and for what the "who saturates" row shows,
+measured again, all at C=64:
+
+- wrk with one thread and with two on the one client CPU, against `serve` on the other;
+- the harness and wrk sharing both CPUs with `serve`, with its default worker threads (two)
+  and with one (`TOKIO_WORKER_THREADS=1`): the same harness, a different scheduling;
+- the harness with one runtime thread (its default) and with two (`run --threads 2`), sharing
+  both CPUs with `serve`;
+- where a request's CPU goes, a CPU each: the user and the kernel time per request of the
+  harness and of wrk, and of `serve` under each.
+
+About two minutes; run it as bench/compare runs compare.py, after `bench/compare --quick` has
+installed wrk:
+
+usage: python3 bench/why_split.py BIN [--runs N] [--quick]
+
+`--quick` (in `make bench-smoke`) runs every step briefly to prove the script still works; its
+figures mean nothing.
+"""
+
+import os
+import re
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import compare
+import turns
+from compare import Cores
+
+# The concurrency every step runs at, as the comparison's top one.
+C = 64
+
+
+def serve(binary, cpus, workers=None):
+    """A fresh `serve` on `cpus`, with `workers` runtime threads (tokio reads
+    `TOKIO_WORKER_THREADS`) or its default; `env` execs it, so the PID is serve's."""
+    env = ["env", f"TOKIO_WORKER_THREADS={workers}"] if workers else []
+    return compare.Local("serve", lambda port: [*env, binary, "serve", "--addr", f"127.0.0.1:{port}"], cpus)
+
+
+def threads_of(pid):
+    return len(os.listdir(f"/proc/{pid}/task"))
+
+
+def proc_times(pid):
+    """User and system CPU seconds of a process so far (all its threads)."""
+    fields = turns.stat_fields(pid)
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
+
+
+def time_split(report):
+    """User and system seconds from the report GNU time wrote."""
+    text = Path(report).read_text()
+
+    def number(label):
+        m = re.search(rf"{re.escape(label)}: ([0-9.]+)", text)
+        if not m:
+            compare.fail(f"GNU time printed no `{label}`")
+        return float(m.group(1))
+
+    return number("User time (seconds)"), number("System time (seconds)")
+
+
+def split(run, pid, tmp):
+    """Runs `run()`, a `compare.harness` or `compare.wrk` call against the server `pid`: its
+    figures, with the client's and the server's CPU per request in user and kernel µs."""
+    before = proc_times(pid)
+    r = run()
+    after = proc_times(pid)
+    user, system = time_split(Path(tmp) / "time.txt")
+    requests = (user + system) / (r["us_per_request"] / 1e6)
+    per = 1e6 / requests
+    r.update(
+        client_user=user * per,
+        client_kernel=system * per,
+        server_user=(after[0] - before[0]) * per,
+        server_kernel=(after[1] - before[1]) * per,
+    )
+    return r
+
+
+def alternating(rep, first, second):
+    """`first()` then `second()`, the other way round when `rep` is odd: both results, in the
+    order the two were given."""
+    if rep % 2:
+        b = second()
+        return first(), b
+    a = first()
+    return a, second()
+
+
+def shown(values, fmt="{:,.0f}"):
+    return ", ".join(fmt.format(v) for v in values) + f" (median {fmt.format(statistics.median(values))})"
+
+
+def wrk_threads(binary, cores, bodies, tmp, seconds, runs):
+    """wrk with one thread, then two, on the client CPU, each against a fresh `serve` on the
+    server CPU: the two rates of each run."""
+
+    def with_threads(t):
+        with serve(binary, cores.server) as s:
+            return compare.wrk(s.url, C, seconds, bodies, tmp, s.pid, cores, threads=t)["rps"]
+
+    return [alternating(rep, lambda: with_threads(1), lambda: with_threads(2)) for rep in range(runs)]
+
+
+def shared_pairs(binary, bodies, tmp, cases, seconds, runs, workers):
+    """The harness and wrk (two threads, as on shared CPUs) against fresh `serve`s with
+    `workers` threads, all sharing every CPU: (harness req/s, wrk req/s, harness µs per
+    request) per pair, and the threads the first `serve` ran."""
+    shared = Cores()
+    seen = []
+
+    def one(run):
+        with serve(binary, None, workers) as s:
+            seen.append(threads_of(s.pid))
+            return run(s)
+
+    def harness():
+        return one(lambda s: compare.harness(binary, s.url, cases, C, tmp, s.pid, shared))
+
+    def wrk():
+        return one(lambda s: compare.wrk(s.url, C, seconds, bodies, tmp, s.pid, shared))
+
+    pairs = []
+    for rep in range(runs):
+        h, w = alternating(rep, harness, wrk)
+        pairs.append((h["rps"], w["rps"], h["us_per_request"]))
+    return pairs, seen[0]
+
+
+def harness_threads(binary, tmp, cases, runs):
+    """The harness with `--threads 1`, then 2, against fresh `serve`s, all sharing every CPU:
+    (req/s, µs per request) of each."""
+    shared = Cores()
+
+    def with_threads(t):
+        with serve(binary, None) as s:
+            h = compare.harness(binary, s.url, cases, C, tmp, s.pid, shared, ("--threads", t))
+            return h["rps"], h["us_per_request"]
+
+    return [alternating(rep, lambda: with_threads(1), lambda: with_threads(2)) for rep in range(runs)]
+
+
+def where_cpu_goes(binary, cores, bodies, tmp, cases, seconds, runs):
+    """The harness and wrk, each against a fresh `serve`, a CPU each: their `split` figures."""
+
+    def harness():
+        with serve(binary, cores.server) as s:
+            return split(lambda: compare.harness(binary, s.url, cases, C, tmp, s.pid, cores), s.pid, tmp)
+
+    def wrk():
+        with serve(binary, cores.server) as s:
+            return split(lambda: compare.wrk(s.url, C, seconds, bodies, tmp, s.pid, cores), s.pid, tmp)
+
+    return [alternating(rep, harness, wrk) for rep in range(runs)]
+
+
+def cpu_line(what, runs, key):
+    """One client's (or its server's) CPU per request, medians over `runs`."""
+    med = {k: statistics.median(r[f"{key}_{k}"] for r in runs) for k in ("user", "kernel")}
+    return f"  {what}: {med['user'] + med['kernel']:.1f} µs a request, {med['user']:.1f} user + {med['kernel']:.1f} kernel"
+
+
+def main():
+    args, cores = compare.why_args(__doc__, "runs of each step (even)")
+    cases, seconds, runs = (400, 1, 2) if args.quick else (60_000, 2, args.runs)
+    print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; C={C}; {cores.describe()}", flush=True)
+    with tempfile.TemporaryDirectory(prefix="why-split-") as tmp:
+        bodies = Path(tmp) / "bodies.txt"
+        with serve(args.binary, None) as s:
+            n = compare.record_bodies(args.binary, s.url, cases, bodies, tmp)
+        print(f"recorded {n:,} bodies from a harness run of {cases:,} cases", flush=True)
+
+        rates = wrk_threads(args.binary, cores, bodies, tmp, seconds, runs)
+        print("wrk on the client CPU, req/s:", flush=True)
+        print(f"  one thread:  {shown([one for one, _ in rates])}", flush=True)
+        print(f"  two threads: {shown([two for _, two in rates])}", flush=True)
+
+        print("sharing both CPUs, harness and wrk against serve:", flush=True)
+        for workers in (None, 1):
+            pairs, seen = shared_pairs(args.binary, bodies, tmp, cases, seconds, runs, workers)
+            label = "its default worker threads" if workers is None else f"TOKIO_WORKER_THREADS={workers}"
+            print(f"  serve with {label} ({seen} threads in all):", flush=True)
+            print(f"    harness req/s {shown([h for h, _, _ in pairs])}", flush=True)
+            print(f"    wrk req/s     {shown([w for _, w, _ in pairs])}", flush=True)
+            print(f"    ratio         {shown([h / w for h, w, _ in pairs], '{:.2f}')}", flush=True)
+            print(f"    harness µs a request {shown([us for _, _, us in pairs], '{:.1f}')}", flush=True)
+
+        runs_threads = harness_threads(args.binary, tmp, cases, runs)
+        print("sharing both CPUs, the harness with one runtime thread and with two:", flush=True)
+        for i, label in enumerate(("--threads 1", "--threads 2")):
+            rps = [r[i][0] for r in runs_threads]
+            us = [r[i][1] for r in runs_threads]
+            print(f"  {label}: req/s {shown(rps)}; µs a request {shown(us, '{:.1f}')}", flush=True)
+
+        split_runs = where_cpu_goes(args.binary, cores, bodies, tmp, cases, seconds, runs)
+        harness_runs = [h for h, _ in split_runs]
+        wrk_runs = [w for _, w in split_runs]
+        print("a CPU each, CPU per request (medians):", flush=True)
+        print(cpu_line("harness", harness_runs, "client"), flush=True)
+        print(cpu_line("serve under the harness", harness_runs, "server"), flush=True)
+        print(cpu_line("wrk", wrk_runs, "client"), flush=True)
+        print(cpu_line("serve under wrk", wrk_runs, "server"), flush=True)
+        print(f"  req/s: harness {shown([h['rps'] for h in harness_runs])}; wrk {shown([w['rps'] for w in wrk_runs])}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
