@@ -153,14 +153,20 @@ def check_pinned(pid, cpus, what):
 
 @dataclass
 class Proc:
-    """One timed process: wall seconds, user+system CPU seconds, peak RSS in MB, its output."""
+    """One timed process: wall seconds, user and system CPU seconds (`cpu` their sum), peak RSS
+    in MB, its output."""
 
     rc: int
     wall: float
-    cpu: float
+    user: float
+    system: float
     rss_mb: float
     stdout: str
     stderr: str
+
+    @property
+    def cpu(self):
+        return self.user + self.system
 
 
 @dataclass
@@ -197,8 +203,8 @@ def timed(cmd, tmp, env=None, ok=(0,), cpus=None):
     )
     wall = time.monotonic() - start
     check_exit(cmd, p.returncode, p.stderr, ok)
-    cpu, rss = gnu_time(report, cmd[0])
-    return Proc(p.returncode, wall, cpu, rss, p.stdout, p.stderr)
+    user, system, rss = gnu_time_split(report, cmd[0])
+    return Proc(p.returncode, wall, user, system, rss, p.stdout, p.stderr)
 
 
 def under_time(cmd, report):
@@ -215,6 +221,13 @@ def check_exit(cmd, code, stderr, ok=(0,)):
 def gnu_time(report, what):
     """User+system CPU seconds and peak RSS in MB from the report `/usr/bin/time -v -o report`
     wrote about `what`."""
+    user, system, rss = gnu_time_split(report, what)
+    return user + system, rss
+
+
+def gnu_time_split(report, what):
+    """User and system CPU seconds and peak RSS in MB from the report `/usr/bin/time -v -o
+    report` wrote about `what`."""
     text = Path(report).read_text()
 
     def number(label):
@@ -223,8 +236,8 @@ def gnu_time(report, what):
             fail(f"GNU time printed no `{label}` for {what}")
         return float(m.group(1))
 
-    cpu = number("User time (seconds)") + number("System time (seconds)")
-    return cpu, number("Maximum resident set size (kbytes)") / 1024
+    user, system = number("User time (seconds)"), number("System time (seconds)")
+    return user, system, number("Maximum resident set size (kbytes)") / 1024
 
 
 def free_port():
@@ -235,8 +248,32 @@ def free_port():
 
 def cpu_seconds(pid):
     """User+system CPU seconds of a process so far (all its threads)."""
+    return sum(cpu_split(pid))
+
+
+def cpu_split(pid):
+    """User and system CPU seconds of a process so far (all its threads)."""
     fields = turns.stat_fields(pid)
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
+
+
+def client_and_server(p, requests, server_before, server_pid):
+    """The figures of a client run `p` that sent `requests` to the server `server_pid`, whose
+    `cpu_split` was `server_before` when it began: the client's CPU per request and CPU %, the
+    server's CPU % over the client's wall time, and both sides' user and system µs per
+    request."""
+    server = [after - before for after, before in zip(cpu_split(server_pid), server_before)]
+    per = 1e6 / requests
+    return {
+        "us_per_request": p.cpu * per,
+        "cpu_pct": p.cpu / p.wall * 100,
+        "server_cpu_pct": sum(server) / p.wall * 100,
+        "user_us": p.user * per,
+        "kernel_us": p.system * per,
+        "server_user_us": server[0] * per,
+        "server_kernel_us": server[1] * per,
+    }
 
 
 class Local:
@@ -341,21 +378,14 @@ class Moto:
 
 
 def harness(binary, url, cases, concurrency, tmp, server_pid, cores, extra=()):
-    """One `run` against url on the client CPUs: requests per second, CPU per request, the
-    server's CPU %."""
+    """One `run` against url on the client CPUs: requests per second and wall time, with
+    `client_and_server`'s figures."""
     out = Path(tmp) / "report.txt"
     cmd = [binary, "run", "--endpoint", url, "--cases", cases, "--concurrency", concurrency, "--quiet"]
-    before = cpu_seconds(server_pid)
+    before = cpu_split(server_pid)
     p = timed([*cmd, *extra, "--output", out], tmp, ok=(0, 1), cpus=cores.client)
-    server = cpu_seconds(server_pid) - before
     requests = requests_in(out, cmd)
-    return {
-        "rps": requests / p.wall,
-        "us_per_request": p.cpu / requests * 1e6,
-        "cpu_pct": p.cpu / p.wall * 100,
-        "server_cpu_pct": server / p.wall * 100,
-        "wall": p.wall,
-    }
+    return {"rps": requests / p.wall, "wall": p.wall, **client_and_server(p, requests, before, server_pid)}
 
 
 def requests_in(report, cmd):
@@ -378,16 +408,10 @@ def wrk(url, concurrency, seconds, bodies, tmp, server_pid, cores, threads=None)
     on one CPU outran two there: `bench/why_split.py`)."""
     threads = threads or min(concurrency, cores.client_count())
     cmd = wrk_command(url, concurrency, seconds, threads)
-    before = cpu_seconds(server_pid)
+    before = cpu_split(server_pid)
     p = timed(cmd, tmp, env=dict(os.environ, BODIES=str(bodies)), cpus=cores.client)
-    server = cpu_seconds(server_pid) - before
     requests, seconds = wrk_requests(p.stdout)
-    return {
-        "rps": requests / seconds,
-        "us_per_request": p.cpu / requests * 1e6,
-        "cpu_pct": p.cpu / p.wall * 100,
-        "server_cpu_pct": server / p.wall * 100,
-    }
+    return {"rps": requests / seconds, **client_and_server(p, requests, before, server_pid)}
 
 
 def wrk_command(url, concurrency, seconds, threads):
@@ -447,6 +471,16 @@ def pair(rep, c, walls, run_harness, run_wrk):
     return h, w, "wrk first" if wrk_first else "harness first"
 
 
+def cpu_parts(figures, client):
+    """A client run's user and kernel µs per request and its server's, named for `add_pair`:
+    `{client}_user_us`, `{client}_server_kernel_us` and so on."""
+    return {
+        f"{who}_{part}_us": figures[f"{key}{part}_us"]
+        for who, key in ((client, ""), (f"{client}_server", "server_"))
+        for part in ("user", "kernel")
+    }
+
+
 def add_pair(results, name, c, h, w, **extra):
     """One pair's figures under `{name}.c{c}.`: both rates, their ratio, and `extra`."""
     for key, value in {"harness": h["rps"], "wrk": w["rps"], "ratio": h["rps"] / w["rps"], **extra}.items():
@@ -492,6 +526,8 @@ def against_serve(binary, mode, tmp, results, cores):
                 server_cpu=h["server_cpu_pct"],
                 wrk_cpu=w["cpu_pct"],
                 wrk_server_cpu=w["server_cpu_pct"],
+                **cpu_parts(h, "harness"),
+                **cpu_parts(w, "wrk"),
             )
 
     print(f"  {cores.describe()}", flush=True)
@@ -781,11 +817,17 @@ def render(results, mode, info, cores, command, build, load_before, load_after):
             )
         )
     harness_cpu, server_cpu = r(f"serve.c{top}.harness_cpu"), r(f"serve.c{top}.server_cpu")
+
+    def parts(who):
+        return f"{r(f'serve.c{top}.{who}_user_us'):.1f} + {r(f'serve.c{top}.{who}_kernel_us'):.1f} µs"
+
     rows.append(
         (
             f"who saturates at C={top} (CPU, 100 % = one core)",
             f"harness {harness_cpu:.0f} %, serve {server_cpu:.0f} %; under wrk: wrk "
-            f"{r(f'serve.c{top}.wrk_cpu'):.0f} %, serve {r(f'serve.c{top}.wrk_server_cpu'):.0f} % ({cores.describe()})",
+            f"{r(f'serve.c{top}.wrk_cpu'):.0f} %, serve {r(f'serve.c{top}.wrk_server_cpu'):.0f} % ({cores.describe()}); "
+            f"CPU per request, user + kernel: harness {parts('harness')}, serve {parts('harness_server')}; "
+            f"wrk {parts('wrk')}, serve {parts('wrk_server')}",
             "the endpoint",
             # The endpoint saturates when it is the busier side of the two.
             verdict(server_cpu >= harness_cpu),

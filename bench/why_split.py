@@ -1,16 +1,13 @@
 """why_split.py: the evidence for giving the client and `serve` a CPU each (BENCHMARKS.md, "Why
-the client and the endpoint each get their own CPU") and for what the "who saturates" row shows,
-measured again, all at C=64:
+the client and the endpoint each get their own CPU"), measured again, all at C=64:
 
 - wrk with one thread and with two on the one client CPU, against `serve` on the other;
 - the harness and wrk sharing both CPUs with `serve`, with its default worker threads (two)
   and with one (`TOKIO_WORKER_THREADS=1`): the same harness, a different scheduling;
 - the harness with one runtime thread (its default) and with two (`run --threads 2`), sharing
-  both CPUs with `serve`;
-- where a request's CPU goes, a CPU each: the user and the kernel time per request of the
-  harness and of wrk, and of `serve` under each.
+  both CPUs with `serve`.
 
-About two minutes; run it as bench/compare runs compare.py, after `bench/compare --quick` has
+About a minute and a half; run it as bench/compare runs compare.py, after `bench/compare --quick` has
 installed wrk:
 
 usage: python3 bench/why_split.py BIN [--runs N] [--quick]
@@ -20,14 +17,12 @@ figures mean nothing.
 """
 
 import os
-import re
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
 import compare
-import turns
 from compare import Cores
 
 # The concurrency every step runs at, as the comparison's top one.
@@ -43,44 +38,6 @@ def serve(binary, cpus, workers=None):
 
 def threads_of(pid):
     return len(os.listdir(f"/proc/{pid}/task"))
-
-
-def proc_times(pid):
-    """User and system CPU seconds of a process so far (all its threads)."""
-    fields = turns.stat_fields(pid)
-    tick = os.sysconf("SC_CLK_TCK")
-    return int(fields[11]) / tick, int(fields[12]) / tick
-
-
-def time_split(report):
-    """User and system seconds from the report GNU time wrote."""
-    text = Path(report).read_text()
-
-    def number(label):
-        m = re.search(rf"{re.escape(label)}: ([0-9.]+)", text)
-        if not m:
-            compare.fail(f"GNU time printed no `{label}`")
-        return float(m.group(1))
-
-    return number("User time (seconds)"), number("System time (seconds)")
-
-
-def split(run, pid, tmp):
-    """Runs `run()`, a `compare.harness` or `compare.wrk` call against the server `pid`: its
-    figures, with the client's and the server's CPU per request in user and kernel µs."""
-    before = proc_times(pid)
-    r = run()
-    after = proc_times(pid)
-    user, system = time_split(Path(tmp) / "time.txt")
-    requests = (user + system) / (r["us_per_request"] / 1e6)
-    per = 1e6 / requests
-    r.update(
-        client_user=user * per,
-        client_kernel=system * per,
-        server_user=(after[0] - before[0]) * per,
-        server_kernel=(after[1] - before[1]) * per,
-    )
-    return r
 
 
 def alternating(rep, first, second):
@@ -146,26 +103,6 @@ def harness_threads(binary, tmp, cases, runs):
     return [alternating(rep, lambda: with_threads(1), lambda: with_threads(2)) for rep in range(runs)]
 
 
-def where_cpu_goes(binary, cores, bodies, tmp, cases, seconds, runs):
-    """The harness and wrk, each against a fresh `serve`, a CPU each: their `split` figures."""
-
-    def harness():
-        with serve(binary, cores.server) as s:
-            return split(lambda: compare.harness(binary, s.url, cases, C, tmp, s.pid, cores), s.pid, tmp)
-
-    def wrk():
-        with serve(binary, cores.server) as s:
-            return split(lambda: compare.wrk(s.url, C, seconds, bodies, tmp, s.pid, cores), s.pid, tmp)
-
-    return [alternating(rep, harness, wrk) for rep in range(runs)]
-
-
-def cpu_line(what, runs, key):
-    """One client's (or its server's) CPU per request, medians over `runs`."""
-    med = {k: statistics.median(r[f"{key}_{k}"] for r in runs) for k in ("user", "kernel")}
-    return f"  {what}: {med['user'] + med['kernel']:.1f} µs a request, {med['user']:.1f} user + {med['kernel']:.1f} kernel"
-
-
 def main():
     args, cores = compare.why_args(__doc__, "runs of each step (even)")
     cases, seconds, runs = (400, 1, 2) if args.quick else (60_000, 2, args.runs)
@@ -197,16 +134,6 @@ def main():
             rps = [r[i][0] for r in runs_threads]
             us = [r[i][1] for r in runs_threads]
             print(f"  {label}: req/s {shown(rps)}; µs a request {shown(us, '{:.1f}')}", flush=True)
-
-        split_runs = where_cpu_goes(args.binary, cores, bodies, tmp, cases, seconds, runs)
-        harness_runs = [h for h, _ in split_runs]
-        wrk_runs = [w for _, w in split_runs]
-        print("a CPU each, CPU per request (medians):", flush=True)
-        print(cpu_line("harness", harness_runs, "client"), flush=True)
-        print(cpu_line("serve under the harness", harness_runs, "server"), flush=True)
-        print(cpu_line("wrk", wrk_runs, "client"), flush=True)
-        print(cpu_line("serve under wrk", wrk_runs, "server"), flush=True)
-        print(f"  req/s: harness {shown([h['rps'] for h in harness_runs])}; wrk {shown([w['rps'] for w in wrk_runs])}", flush=True)
 
 
 if __name__ == "__main__":
