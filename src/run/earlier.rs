@@ -37,7 +37,8 @@ pub(super) struct SentNames {
 
 /// The filter's size: 2^18 words of 64 bits.
 const WORDS_LOG2: u32 = 18;
-/// Bits set per Name: four in a word keep the false "sent"s of three spread over the filter.
+/// Bits set per Name: four in a word keep, at a million Names, the false "sent"s of three spread
+/// over the filter.
 const PROBES: u32 = 4;
 
 /// Where a Name lies in the filter: its word and its bits there.
