@@ -218,13 +218,6 @@ def check_exit(cmd, code, stderr, ok=(0,)):
         fail(f"`{shlex.join(map(str, cmd))}` exited {code}:\n{stderr[-2000:]}")
 
 
-def gnu_time(report, what):
-    """User+system CPU seconds and peak RSS in MB from the report `/usr/bin/time -v -o report`
-    wrote about `what`."""
-    user, system, rss = gnu_time_split(report, what)
-    return user + system, rss
-
-
 def gnu_time_split(report, what):
     """User and system CPU seconds and peak RSS in MB from the report `/usr/bin/time -v -o
     report` wrote about `what`."""
@@ -312,9 +305,12 @@ class Local:
         self.proc.wait(timeout=10)
 
 
-def fresh_serve(binary, cpus=None):
-    """A fresh `serve`, started as targets/embedded.toml starts it."""
-    return Local("serve", lambda port: [binary, "serve", "--addr", f"127.0.0.1:{port}"], cpus)
+def fresh_serve(binary, cpus=None, workers=None):
+    """A fresh `serve`, started as targets/embedded.toml starts it, with `workers` runtime
+    threads when given (tokio reads `TOKIO_WORKER_THREADS`; `env` execs `serve`, so the PID is
+    its own)."""
+    env = ["env", f"TOKIO_WORKER_THREADS={workers}"] if workers else []
+    return Local("serve", lambda port: [*env, binary, "serve", "--addr", f"127.0.0.1:{port}"], cpus)
 
 
 # The stand-in's pace: moto takes about 5 ms a CopyImage on the benchmark machine.
@@ -650,8 +646,9 @@ def moto_in_turns(binary, m, c, cases, bodies, tmp, cores, harness_first):
         code, _, err = h.finish()
     check_exit(cmd, code, err, ok=(0, 1))
     requests = requests_in(out, cmd)
-    cpu, _ = gnu_time(timing, binary)
-    return {"harness": requests / h.ran, "wrk": wrk_rps, "server": server, "us": cpu / requests * 1e6, "seconds": h.ran}
+    user, system, _ = gnu_time_split(timing, binary)
+    us = (user + system) / requests * 1e6
+    return {"harness": requests / h.ran, "wrk": wrk_rps, "server": server, "us": us, "seconds": h.ran}
 
 
 def wrk_against_wrk(m, c, seconds, bodies, tmp, cores, first):
@@ -973,6 +970,11 @@ def replace_block(path, markers, text):
     head, rest = content.split(begin, 1)
     _, tail = rest.split(end, 1)
     path.write_text(f"{head}{begin}\n{text}\n{end}{tail}")
+
+
+def shown(values, fmt="{:.2f}"):
+    """`values` formatted with `fmt` and their median, for the bench/why_*.py scripts."""
+    return ", ".join(fmt.format(v) for v in values) + f" (median {fmt.format(statistics.median(values))})"
 
 
 def why_args(doc, runs_help):

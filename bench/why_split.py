@@ -17,23 +17,17 @@ figures mean nothing.
 """
 
 import os
-import statistics
 import tempfile
 import time
 from pathlib import Path
 
 import compare
-from compare import Cores
+from compare import Cores, shown
 
 # The concurrency every step runs at, as the comparison's top one.
 C = 64
-
-
-def serve(binary, cpus, workers=None):
-    """A fresh `serve` on `cpus`, with `workers` runtime threads (tokio reads
-    `TOKIO_WORKER_THREADS`) or its default; `env` execs it, so the PID is serve's."""
-    env = ["env", f"TOKIO_WORKER_THREADS={workers}"] if workers else []
-    return compare.Local("serve", lambda port: [*env, binary, "serve", "--addr", f"127.0.0.1:{port}"], cpus)
+# How requests per second are shown.
+RATE = "{:,.0f}"
 
 
 def threads_of(pid):
@@ -50,16 +44,12 @@ def alternating(rep, first, second):
     return a, second()
 
 
-def shown(values, fmt="{:,.0f}"):
-    return ", ".join(fmt.format(v) for v in values) + f" (median {fmt.format(statistics.median(values))})"
-
-
 def wrk_threads(binary, cores, bodies, tmp, seconds, runs):
     """wrk with one thread, then two, on the client CPU, each against a fresh `serve` on the
     server CPU: the two rates of each run."""
 
     def with_threads(t):
-        with serve(binary, cores.server) as s:
+        with compare.fresh_serve(binary, cores.server) as s:
             return compare.wrk(s.url, C, seconds, bodies, tmp, s.pid, cores, threads=t)["rps"]
 
     return [alternating(rep, lambda: with_threads(1), lambda: with_threads(2)) for rep in range(runs)]
@@ -73,7 +63,7 @@ def shared_pairs(binary, bodies, tmp, cases, seconds, runs, workers):
     seen = []
 
     def one(run):
-        with serve(binary, None, workers) as s:
+        with compare.fresh_serve(binary, None, workers) as s:
             seen.append(threads_of(s.pid))
             return run(s)
 
@@ -96,7 +86,7 @@ def harness_threads(binary, tmp, cases, runs):
     shared = Cores()
 
     def with_threads(t):
-        with serve(binary, None) as s:
+        with compare.fresh_serve(binary, None) as s:
             h = compare.harness(binary, s.url, cases, C, tmp, s.pid, shared, ("--threads", t))
             return h["rps"], h["us_per_request"]
 
@@ -109,23 +99,23 @@ def main():
     print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; C={C}; {cores.describe()}", flush=True)
     with tempfile.TemporaryDirectory(prefix="why-split-") as tmp:
         bodies = Path(tmp) / "bodies.txt"
-        with serve(args.binary, None) as s:
+        with compare.fresh_serve(args.binary, None) as s:
             n = compare.record_bodies(args.binary, s.url, cases, bodies, tmp)
         print(f"recorded {n:,} bodies from a harness run of {cases:,} cases", flush=True)
 
         rates = wrk_threads(args.binary, cores, bodies, tmp, seconds, runs)
         print("wrk on the client CPU, req/s:", flush=True)
-        print(f"  one thread:  {shown([one for one, _ in rates])}", flush=True)
-        print(f"  two threads: {shown([two for _, two in rates])}", flush=True)
+        print(f"  one thread:  {shown([one for one, _ in rates], RATE)}", flush=True)
+        print(f"  two threads: {shown([two for _, two in rates], RATE)}", flush=True)
 
         print("sharing both CPUs, harness and wrk against serve:", flush=True)
         for workers in (None, 1):
             pairs, seen = shared_pairs(args.binary, bodies, tmp, cases, seconds, runs, workers)
             label = "its default worker threads" if workers is None else f"TOKIO_WORKER_THREADS={workers}"
             print(f"  serve with {label} ({seen} threads in all):", flush=True)
-            print(f"    harness req/s {shown([h for h, _, _ in pairs])}", flush=True)
-            print(f"    wrk req/s     {shown([w for _, w, _ in pairs])}", flush=True)
-            print(f"    ratio         {shown([h / w for h, w, _ in pairs], '{:.2f}')}", flush=True)
+            print(f"    harness req/s {shown([h for h, _, _ in pairs], RATE)}", flush=True)
+            print(f"    wrk req/s     {shown([w for _, w, _ in pairs], RATE)}", flush=True)
+            print(f"    ratio         {shown([h / w for h, w, _ in pairs])}", flush=True)
             print(f"    harness µs a request {shown([us for _, _, us in pairs], '{:.1f}')}", flush=True)
 
         runs_threads = harness_threads(args.binary, tmp, cases, runs)
@@ -133,7 +123,7 @@ def main():
         for i, label in enumerate(("--threads 1", "--threads 2")):
             rps = [r[i][0] for r in runs_threads]
             us = [r[i][1] for r in runs_threads]
-            print(f"  {label}: req/s {shown(rps)}; µs a request {shown(us, '{:.1f}')}", flush=True)
+            print(f"  {label}: req/s {shown(rps, RATE)}; µs a request {shown(us, '{:.1f}')}", flush=True)
 
 
 if __name__ == "__main__":

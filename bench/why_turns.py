@@ -12,13 +12,12 @@ still works; its figures mean nothing.
 """
 
 import os
-import statistics
 import tempfile
 import time
 from pathlib import Path
 
 import compare
-from compare import DESCRIBE, MOTO_ARGS, fresh_moto, moto_call
+from compare import DESCRIBE, MOTO_ARGS, fresh_moto, moto_call, shown
 
 
 def cpu_speed(cpus, windows=12, seconds=2.0):
@@ -76,10 +75,6 @@ def wrk_turns(binary, cores, bodies, tmp, c, seconds, runs, warm):
         with fresh_moto(binary, cores, bodies if warm else None) as m:
             ratios.append(compare.wrk_against_wrk(m, c, seconds, bodies, tmp, cores, rep % 2 == 0))
     return ratios
-
-
-def shown(ratios):
-    return ", ".join(f"{r:.2f}" for r in ratios) + f" (median {statistics.median(ratios):.2f})"
 
 
 def main():
