@@ -2,15 +2,15 @@
 moto, builds the binary and runs this with the system python.
 
 Every client figure is a whole process timed from outside: wall time, and user+system CPU and
-peak RSS from GNU time. A server's CPU comes from /proc/PID/stat before and after. Against
-`serve` and the steady stand-in, comparisons run back to back in pairs (the harness, then wrk
+peak RSS from GNU time. A server's CPU comes from /proc/PID/stat before and after (in turns,
+before and after each turn). Against `serve` and moto, whose pace follows the machine's
+wandering CPU speed, the harness and wrk take turns of a tenth of a second on one fresh server
+(bench/turns.py; moto warmed up first), and a ratio is the median of the runs'. Against the
+steady stand-in, which holds its pace, they run back to back in pairs (the harness, then wrk
 for as many whole seconds as the harness took; every other pair the other way round), each
-against a fresh server, so the state a server holds is the same for both; a ratio is the
-median of the pairs' ratios. Against moto, whose pace follows the machine's wandering CPU
-speed, the two take turns of a tenth of a second on one fresh, warmed-up moto (bench/turns.py),
-and a ratio is the median of the runs'. The servers run on half the CPUs and the clients on
-the other half (`Cores`), so that each side has CPUs of its own; one series against `serve`
-also runs with both sharing every CPU, for reference.
+against a fresh server; a ratio is the median of the pairs' ratios. The servers run on half
+the CPUs and the clients on the other half (`Cores`), so that each side has CPUs of its own;
+one series against `serve` also runs with both sharing every CPU, for reference.
 
 usage: compare.py BIN [--quick] [--write] [--command TEXT] [--build TEXT] [--only serve|memory|moto]
 """
@@ -66,12 +66,12 @@ class Mode:
 
 FULL = Mode(
     reps=3,
-    # Runs of 2-4 s, so that the harness's start-up (~20 ms: the spec, the world, the
-    # runtime) is about 1 % of its wall time.
+    # Runs of 1-2 s of the harness's turns (2-4 s of wall time), so that its start-up (~20
+    # ms: the spec, the world, the runtime) is 1-2 % of them.
     serve_cases={1: 20_000, 8: 60_000, 64: 60_000},
-    # One pair moves by 10 % and more on this shared machine (the same binary gave 0.78 and
-    # 0.87 at C=64 ten minutes apart, and its rate fell by a fifth within one series): six
-    # pairs, three in each order as against moto, for a median that holds still.
+    # Back-to-back pairs moved by 10 % and more on this shared machine (at C=64 one run's six
+    # spread from 0.63x to 1.00x); in turns they spread less, and six runs, three with each
+    # client first, give a median that holds still.
     serve_reps=6,
     memory_cases=[10_000, 100_000, 1_000_000],
     bench_seconds=3.0,
@@ -253,17 +253,22 @@ def cpu_split(pid):
 
 def client_and_server(p, requests, server_before, server_pid):
     """The figures of a client run `p` that sent `requests` to the server `server_pid`, whose
-    `cpu_split` was `server_before` when it began: the client's CPU per request and CPU %, the
-    server's CPU % over the client's wall time, and both sides' user and system µs per
-    request."""
+    `cpu_split` was `server_before` when it began (see `figures`)."""
     server = [after - before for after, before in zip(cpu_split(server_pid), server_before)]
+    return figures(requests, p.wall, (p.user, p.system), server)
+
+
+def figures(requests, seconds, client, server):
+    """A client's figures from the `requests` it sent in `seconds`, its own user and system CPU
+    seconds (`client`) and the server's over the same time (`server`): the client's CPU per
+    request and CPU %, the server's CPU %, and both sides' user and kernel µs per request."""
     per = 1e6 / requests
     return {
-        "us_per_request": p.cpu * per,
-        "cpu_pct": p.cpu / p.wall * 100,
-        "server_cpu_pct": sum(server) / p.wall * 100,
-        "user_us": p.user * per,
-        "kernel_us": p.system * per,
+        "us_per_request": sum(client) * per,
+        "cpu_pct": sum(client) / seconds * 100,
+        "server_cpu_pct": sum(server) / seconds * 100,
+        "user_us": client[0] * per,
+        "kernel_us": client[1] * per,
         "server_user_us": server[0] * per,
         "server_kernel_us": server[1] * per,
     }
@@ -483,31 +488,90 @@ def add_pair(results, name, c, h, w, **extra):
         results.add(f"{name}.c{c}.{key}", value)
 
 
+def writes(pid):
+    """The write calls process `pid` has made so far (`syscw` in /proc/PID/io). For wrk, the
+    requests it has sent: each is one `write` to its socket, its only writes until it prints
+    its summary at the end. Counting them costs wrk nothing, where counting answers in
+    replay.lua's `response` (as against moto) costs it Lua and a file write per answer, which at
+    `serve`'s pace of tens of thousands a second would slow it by a tenth and more."""
+    for line in Path(f"/proc/{pid}/io").read_text().splitlines():
+        name, _, value = line.partition(": ")
+        if name == "syscw":
+            return int(value)
+    fail(f"/proc/{pid}/io has no syscw")
+
+
+def wrk_turn_figures(w, c, server=None):
+    """A held wrk's rate and CPU over its turns, read while it is stopped, with `figures`'
+    names when `server` (the server's CPU over its turns) is given; it is then let finish.
+    Its requests are the ones it sent (`writes`), up to `c` of them still unanswered when it was
+    last stopped: a lean towards wrk of `c` requests in a run's tens of thousands. Fails the
+    comparison if wrk met socket errors on more than 1 % of its requests, or if its summary,
+    which counts answers, holds fewer than it sent less `c`."""
+    sent, cpu = writes(w.proc.pid), cpu_split(w.proc.pid)
+    try:
+        _, out, _ = w.finish(interrupt=True)
+    except turns.Failed as e:
+        fail(str(e))
+    answered, _ = wrk_requests(out)
+    if not 0 < sent <= answered + c:
+        fail(f"wrk wrote {sent} requests in its turns and counted {answered} answers in all")
+    rate = {"rps": sent / w.ran}
+    return {**rate, **figures(sent, w.ran, cpu, server)} if server is not None else rate
+
+
+def serve_in_turns(binary, c, cases, bodies, tmp, cores, harness_first):
+    """The harness (`run --cases cases`) and wrk taking turns on one fresh `serve` at
+    concurrency `c`: each one's `figures` over its own turns (`serve`'s CPU counted turn by
+    turn), and the seconds the harness ran."""
+    out, timing = Path(tmp) / "report.txt", Path(tmp) / "time.txt"
+    with fresh_serve(binary, cores.server) as s, contextlib.ExitStack() as stack:
+        cmd = [binary, "run", "--endpoint", s.url, "--cases", cases, "--concurrency", c, "--quiet"]
+        env = dict(os.environ, BODIES=str(bodies))
+        w = held(stack, wrk_command(s.url, c, 3600, min(c, cores.client_count())), cores, env)
+        h = held(stack, under_time([*cmd, "--output", out], timing), cores)
+        in_turns(h, w, harness_first, meter=lambda: cpu_split(s.pid))
+        wrk_figures = wrk_turn_figures(w, c, w.metered)
+        code, _, err = h.finish()
+    check_exit(cmd, code, err, ok=(0, 1))
+    requests = requests_in(out, cmd)
+    user, system, _ = gnu_time_split(timing, binary)
+    harness_figures = {"rps": requests / h.ran, **figures(requests, h.ran, (user, system), h.metered)}
+    return harness_figures, wrk_figures, h.ran
+
+
+def serve_wrk_against_wrk(binary, c, seconds, bodies, cores, first):
+    """Two wrks taking turns on one fresh `serve` for `seconds` each: the method's own error,
+    as the first's rate over the second's."""
+    with fresh_serve(binary, cores.server) as s, contextlib.ExitStack() as stack:
+        env = dict(os.environ, BODIES=str(bodies))
+        a, b = (held(stack, wrk_command(s.url, c, 3600, min(c, cores.client_count())), cores, env) for _ in "ab")
+        in_turns(a, b, first, seconds)
+        return wrk_turn_figures(a, c)["rps"] / wrk_turn_figures(b, c)["rps"]
+
+
 def against_serve(binary, mode, tmp, results, cores):
+    """The harness against wrk on `serve`, taking turns (`mode.serve_reps` runs at each
+    concurrency, as many with each client first), wrk against wrk for the method's own error,
+    and one series with client and `serve` sharing every CPU, for reference."""
+    bodies = Path(tmp) / "serve-bodies.txt"
     with fresh_serve(binary) as s:
-        bodies = Path(tmp) / "serve-bodies.txt"
-        # As many cases as the longest harness run sends, from the same seed: the same bodies.
-        n = record_bodies(binary, s.url, max(mode.serve_cases.values()), bodies, tmp)
-        print(f"  recorded {n} bodies from a harness run against serve", flush=True)
+        # As against moto, a quarter more than the longest harness run sends, from the same
+        # seed: the same bodies, and few sent twice by a wrk that runs as long.
+        n = record_bodies(binary, s.url, max(mode.serve_cases.values()) * 5 // 4, bodies, tmp)
+    print(f"  recorded {n} bodies from a harness run against serve", flush=True)
 
     def series(name, c, cases, cores):
-        """`serve_reps` pairs at concurrency `c`, the processes placed on `cores`; figures
-        under `name`."""
-
-        def run_harness():
-            with fresh_serve(binary, cores.server) as s:
-                return harness(binary, s.url, cases, c, tmp, s.pid, cores)
-
-        def run_wrk(seconds):
-            with fresh_serve(binary, cores.server) as s:
-                return wrk(s.url, c, max(1, round(seconds)), bodies, tmp, s.pid, cores)
-
-        walls = {}
+        """`serve_reps` runs at concurrency `c`, the processes placed on `cores`; figures under
+        `name`; the median seconds the harness ran."""
+        ran = []
         for rep in range(mode.serve_reps):
-            h, w, order = pair(rep, c, walls, run_harness, run_wrk)
+            first = rep % 2 == 0
+            h, w, seconds = serve_in_turns(binary, c, cases, bodies, tmp, cores, first)
+            ran.append(seconds)
             print(
-                f"  serve C={c}{'' if name == 'serve' else ', cores shared'} #{rep + 1} ({order}): "
-                f"harness {h['rps']:.0f} req/s, wrk {w['rps']:.0f} req/s",
+                f"  serve C={c}{'' if name == 'serve' else ', cores shared'} #{rep + 1} (in turns, "
+                f"{'harness' if first else 'wrk'} first): harness {h['rps']:.0f} req/s, wrk {w['rps']:.0f} req/s",
                 flush=True,
             )
             add_pair(
@@ -525,10 +589,15 @@ def against_serve(binary, mode, tmp, results, cores):
                 **cpu_parts(h, "harness"),
                 **cpu_parts(w, "wrk"),
             )
+        return statistics.median(ran)
 
     print(f"  {cores.describe()}", flush=True)
     for c, cases in mode.serve_cases.items():
-        series("serve", c, cases, cores)
+        seconds = series("serve", c, cases, cores)
+        for rep in range(mode.calibration_reps):
+            ratio = serve_wrk_against_wrk(binary, c, seconds, bodies, cores, rep % 2 == 0)
+            print(f"  serve C={c}, wrk against wrk in turns #{rep + 1}: {ratio:.3f}x", flush=True)
+            results.add(f"serve.c{c}.calibration", ratio)
     # For reference: client and endpoint on the same CPUs, where the scheduler decides who
     # waits (`bench/why_split.py` measures the same harness against wrk with `serve` on one
     # worker thread and on two).
@@ -619,10 +688,10 @@ def wrk_rate(w, counted):
     return answered / w.ran
 
 
-def in_turns(a, b, a_first, seconds=None):
+def in_turns(a, b, a_first, seconds=None, meter=None):
     """turns.take_turns, its failures failing the comparison."""
     try:
-        turns.take_turns(a, b, a_first, TURNS_LIMIT, seconds)
+        turns.take_turns(a, b, a_first, TURNS_LIMIT, seconds, meter)
     except turns.Failed as e:
         fail(str(e))
 
@@ -794,19 +863,30 @@ def render(results, mode, info, cores, command, build, load_before, load_after):
         ratio = r(f"serve.c{c}.ratio")
         rows.append(
             (
-                f"harness vs wrk on `serve`, C={c}",
+                f"harness vs wrk on `serve`, taking turns, C={c}",
                 f"{r(f'serve.c{c}.harness'):,.0f} vs {r(f'serve.c{c}.wrk'):,.0f} req/s = **{ratio:.2f}x**",
                 ">= 0.8x",
                 verdict(ratio >= 0.8),
             )
         )
+    rows.append(
+        (
+            # Not in bold, no goal: how far apart two of the same client come out in turns.
+            "wrk vs wrk on `serve`, taking turns (the method's own error), C=" + "/".join(map(str, mode.serve_cases)),
+            " / ".join(
+                ", ".join(f"{v:.2f}x" for v in results.figures[f"serve.c{c}.calibration"]) for c in mode.serve_cases
+            ),
+            "",
+            "",
+        )
+    )
     top = max(mode.serve_cases)
     shared = f"serve.shared.c{top}"
     if f"{shared}.ratio" in results.figures:
         rows.append(
             # Not in bold: the bold ratios are the goals' (the headline repeats them).
             (
-                f"the same, C={top}, client and `serve` sharing all {info['cores']} CPUs (reference)",
+                f"the same, C={top}, client and `serve` sharing all {info['cores']} CPUs, taking turns (reference)",
                 f"{r(f'{shared}.harness'):,.0f} vs {r(f'{shared}.wrk'):,.0f} req/s = {r(f'{shared}.ratio'):.2f}x; "
                 f"harness {r(f'{shared}.harness_us'):.0f} µs CPU per request (wrk {r(f'{shared}.wrk_us'):.0f})",
                 "",
@@ -918,8 +998,8 @@ def render(results, mode, info, cores, command, build, load_before, load_after):
     )
     once = f"; {mem[-1]:,} cases once" if mem[-1] >= 1_000_000 else ""
     table = [
-        f"| what | measured (median of {mode.reps}; of {mode.serve_reps} pairs against `serve`, {mode.moto_reps} runs in turns against moto, "
-        f"{mode.steady_reps} against the stand-in{once}) | goal | |",
+        f"| what | measured (median of {mode.reps}; of {mode.serve_reps} runs in turns against `serve`, {mode.moto_reps} against moto, "
+        f"{mode.steady_reps} pairs against the stand-in{once}) | goal | |",
         "|---|---|---|---|",
     ]
     table += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
@@ -936,7 +1016,7 @@ def render(results, mode, info, cores, command, build, load_before, load_after):
     headline = (
         f"The harness sends **{serve_ratios}x** the requests per second wrk sends to `serve` with the same "
         f"bodies at concurrency {'/'.join(map(str, mode.serve_cases))}{placed}, and **{moto_ratios}x** wrk's against "
-        f"moto 5.2.5 at concurrency {'/'.join(map(str, mode.moto_cases))}; it peaks at "
+        f"moto 5.2.5 at concurrency {'/'.join(map(str, mode.moto_cases))}, the two taking turns on one server; it peaks at "
         f"**{r(f'memory.{mem[-1]}.mb'):.0f} MB** for {mem[-1]:,} cases and generates and predicts "
         f"**{r('bench'):,.0f} cases per CPU-second** on one thread; {met} of {goals} goals met "
         f"([BENCHMARKS.md](BENCHMARKS.md): {info['cores']} cores, load {load_before} at the start, "

@@ -41,6 +41,8 @@ class Held:
         self.err = tempfile.TemporaryFile("w+")
         self.pidfd = None
         self.ran = 0.0
+        # What a meter (see `run_for`) counted over this client's turns, summed.
+        self.metered = None
         self.exited = False
         self.proc = subprocess.Popen(
             ["sh", "-c", 'kill -STOP $$; exec "$@"', "sh", *self.cmd],
@@ -58,14 +60,20 @@ class Held:
                 raise Failed(f"`{self.cmd[0]}` did not stop at its start")
             time.sleep(0.001)
 
-    def run_for(self, seconds):
-        """Lets the client run for `seconds`, or until it exits; adds the time to `ran`."""
+    def run_for(self, seconds, meter=None):
+        """Lets the client run for `seconds`, or until it exits; adds the time to `ran`. Given
+        `meter`, a function returning a tuple of numbers (a server's CPU so far), adds what it
+        rose by over the turn to `metered`."""
+        before = meter() if meter else None
         start = time.monotonic()
         self.signal(signal.SIGCONT)
         self.exited = bool(select.select([self.pidfd], [], [], max(0.0, seconds))[0])
         if not self.exited:
             self.signal(signal.SIGSTOP)
         self.ran += time.monotonic() - start
+        if meter:
+            rose = [after - b for after, b in zip(meter(), before)]
+            self.metered = rose if self.metered is None else [m + r for m, r in zip(self.metered, rose)]
 
     def leaf(self):
         """The process at the end of the chain the shell started (the client, under whatever
@@ -124,19 +132,20 @@ class Held:
             self.pidfd = None
 
 
-def take_turns(a, b, a_first, limit, seconds=None):
+def take_turns(a, b, a_first, limit, seconds=None, meter=None):
     """Gives `a` and `b` turns of `SLICE`, `a` first when `a_first`, until `a` exits or, given
     `seconds`, has run that long; then lets `b` run until it has run as long as `a` (when it
-    went first it has had one turn more, and keeps it). Raises `Failed` when `b` exits, which
-    it must not, or when `limit` seconds of turns have passed."""
+    went first it has had one turn more, and keeps it). Given `meter`, each client's `metered`
+    sums it over its turns (`Held.run_for`). Raises `Failed` when `b` exits, which it must
+    not, or when `limit` seconds of turns have passed."""
     start = time.monotonic()
     turn = a if a_first else b
     while not a.exited and (seconds is None or a.ran < seconds):
         if time.monotonic() - start > limit:
             raise Failed(f"`{a.cmd[0]}` still running after {limit:.0f} s of turns")
-        turn.run_for(SLICE)
+        turn.run_for(SLICE, meter)
         if b.exited:
             raise Failed(f"`{b.cmd[0]}` exited in its turn: {b.output()[1][-2000:]}")
         turn = b if turn is a else a
     if b.ran < a.ran:
-        b.run_for(a.ran - b.ran)
+        b.run_for(a.ran - b.ran, meter)
