@@ -1,9 +1,11 @@
 """compare.py: the measurements behind BENCHMARKS.md; bench/compare installs wrk, GNU time and
 moto, builds the binary and runs this with the system python.
 
-Every client figure is a whole process timed from outside: wall time, and user+system CPU and
-peak RSS from GNU time. A server's CPU comes from /proc/PID/stat before and after (in turns,
-before and after each turn). Against `serve` and moto, whose pace follows the machine's
+The harness is timed from outside as a whole process: user+system CPU and peak RSS from GNU
+time, and its wall time or, in turns, the time it was let run. wrk's CPU comes from GNU time
+in pairs and from /proc/PID/stat in turns, read while it is stopped. A server's CPU comes from
+/proc/PID/stat before and after a client's run (in turns, before and after each turn, its
+total from the threads' /proc/PID/task/*/schedstat). Against `serve` and moto, whose pace follows the machine's
 wandering CPU speed, the harness and wrk take turns of a tenth of a second on one fresh server
 (bench/turns.py; moto warmed up first), and a ratio is the median of the runs'. Against the
 steady stand-in, which holds its pace, they run back to back in pairs (the harness, then wrk
@@ -251,6 +253,28 @@ def cpu_split(pid):
     return int(fields[11]) / tick, int(fields[12]) / tick
 
 
+def server_meter(pid):
+    """A meter of process `pid`'s CPU for bench/turns.py: its user and system seconds as
+    /proc/PID/stat counts them, in whole clock ticks, and the seconds its threads have run, to
+    the nanosecond (/proc/PID/task/*/schedstat). A tick (10 ms) is a tenth of a turn, so a
+    turn's figure comes from the nanoseconds, split as the ticks of all the turns split
+    (`metered_split`)."""
+    ran = sum(int(Path(t, "schedstat").read_text().split()[0]) for t in Path(f"/proc/{pid}/task").iterdir())
+    return (*cpu_split(pid), ran / 1e9)
+
+
+def metered_split(metered, what):
+    """The user and system CPU seconds a `server_meter` summed over a client's turns: the
+    seconds its threads ran, split as its clock ticks split. Fails the comparison when that sum
+    is below zero, which a thread of the server ending mid-run would make (its time leaves the
+    threads' sum; `serve` keeps its threads for its whole life)."""
+    user, system, ran = metered
+    if ran < 0:
+        fail(f"{what}'s threads changed while it was measured")
+    ticks = user + system
+    return (ran * user / ticks, ran * system / ticks) if ticks else (ran, 0.0)
+
+
 def client_and_server(p, requests, server_before, server_pid):
     """The figures of a client run `p` that sent `requests` to the server `server_pid`, whose
     `cpu_split` was `server_before` when it began (see `figures`)."""
@@ -398,6 +422,8 @@ def requests_in(report, cmd):
     if not m or not errors:
         fail(f"no request count in the report of `{shlex.join(map(str, cmd))}`:\n{text[:600]}")
     requests = int(m.group(1))
+    if requests == 0:
+        fail(f"no request answered in `{shlex.join(map(str, cmd))}`:\n{text[:600]}")
     if int(errors.group(1)) * 100 > requests:
         fail(f"more than 1 % transport errors in `{shlex.join(map(str, cmd))}`:\n{text[:600]}")
     return requests
@@ -530,19 +556,20 @@ def serve_in_turns(binary, c, cases, bodies, tmp, cores, harness_first):
         env = dict(os.environ, BODIES=str(bodies))
         w = held(stack, wrk_command(s.url, c, 3600, min(c, cores.client_count())), cores, env)
         h = held(stack, under_time([*cmd, "--output", out], timing), cores)
-        in_turns(h, w, harness_first, meter=lambda: cpu_split(s.pid))
-        wrk_figures = wrk_turn_figures(w, c, w.metered)
+        in_turns(h, w, harness_first, meter=lambda: server_meter(s.pid))
+        wrk_figures = wrk_turn_figures(w, c, metered_split(w.metered, "serve"))
         code, _, err = h.finish()
     check_exit(cmd, code, err, ok=(0, 1))
     requests = requests_in(out, cmd)
     user, system, _ = gnu_time_split(timing, binary)
-    harness_figures = {"rps": requests / h.ran, **figures(requests, h.ran, (user, system), h.metered)}
+    server = metered_split(h.metered, "serve")
+    harness_figures = {"rps": requests / h.ran, **figures(requests, h.ran, (user, system), server)}
     return harness_figures, wrk_figures, h.ran
 
 
 def serve_wrk_against_wrk(binary, c, seconds, bodies, cores, first):
     """Two wrks taking turns on one fresh `serve` for `seconds` each: the method's own error,
-    as the first's rate over the second's."""
+    as the first wrk's rate over the second's (the first takes the first turn when `first`)."""
     with fresh_serve(binary, cores.server) as s, contextlib.ExitStack() as stack:
         env = dict(os.environ, BODIES=str(bodies))
         a, b = (held(stack, wrk_command(s.url, c, 3600, min(c, cores.client_count())), cores, env) for _ in "ab")
@@ -722,7 +749,8 @@ def moto_in_turns(binary, m, c, cases, bodies, tmp, cores, harness_first):
 
 def wrk_against_wrk(m, c, seconds, bodies, tmp, cores, first):
     """Two wrks taking turns on moto `m` for `seconds` each: the method's own error (two of the
-    same client), as the first's rate over the second's."""
+    same client), as the first wrk's rate over the second's (the first takes the first turn when
+    `first`)."""
     with contextlib.ExitStack() as stack:
         counts = [Path(tmp) / "wrk-a.count", Path(tmp) / "wrk-b.count"]
         a, b = (wrk_held(stack, m.url, c, bodies, path, cores) for path in counts)

@@ -1,5 +1,6 @@
 """turns.py: two client processes against one server, taking turns of a tenth of a second, so
-that both meet the same machine (bench/compare measures moto this way; BENCHMARKS.md says why).
+that both meet the same machine (bench/compare measures `serve` and moto this way; BENCHMARKS.md
+says why).
 
 Each client starts stopped (`kill -STOP` in a shell that then execs it) in a session of its
 own, and runs only while `Held.run_for` lets it: SIGCONT, then SIGSTOP to its process group. A
@@ -135,7 +136,8 @@ class Held:
 def take_turns(a, b, a_first, limit, seconds=None, meter=None):
     """Gives `a` and `b` turns of `SLICE`, `a` first when `a_first`, until `a` exits or, given
     `seconds`, has run that long; then lets `b` run until it has run as long as `a` (when it
-    went first it has had one turn more, and keeps it). Given `meter`, each client's `metered`
+    went first, it has had as many turns as `a`, whose last was cut short, and keeps what it ran
+    beyond). Given `meter`, each client's `metered`
     sums it over its turns (`Held.run_for`). Raises `Failed` when `b` exits, which it must
     not, or when `limit` seconds of turns have passed."""
     start = time.monotonic()
