@@ -882,6 +882,18 @@ def linear(cost_small, cost_large):
     return cost_large <= 1.5 * cost_small
 
 
+def calibration_row(results, name, shown_as, cases):
+    """The table's row of wrk against wrk in turns on the server whose figures are under `name`
+    (`shown_as` in the table), at each concurrency of `cases`: not in bold and with no goal, how
+    far apart two of the same client come out."""
+    return (
+        f"wrk vs wrk on {shown_as}, taking turns (the method's own error), C=" + "/".join(map(str, cases)),
+        " / ".join(", ".join(f"{v:.2f}x" for v in results.figures[f"{name}.c{c}.calibration"]) for c in cases),
+        "",
+        "",
+    )
+
+
 def render(results, mode, info, cores, command, build, load_before, load_after):
     r = results.median
     mem = mode.memory_cases
@@ -897,17 +909,7 @@ def render(results, mode, info, cores, command, build, load_before, load_after):
                 verdict(ratio >= 0.8),
             )
         )
-    rows.append(
-        (
-            # Not in bold, no goal: how far apart two of the same client come out in turns.
-            "wrk vs wrk on `serve`, taking turns (the method's own error), C=" + "/".join(map(str, mode.serve_cases)),
-            " / ".join(
-                ", ".join(f"{v:.2f}x" for v in results.figures[f"serve.c{c}.calibration"]) for c in mode.serve_cases
-            ),
-            "",
-            "",
-        )
-    )
+    rows.append(calibration_row(results, "serve", "`serve`", mode.serve_cases))
     top = max(mode.serve_cases)
     shared = f"serve.shared.c{top}"
     if f"{shared}.ratio" in results.figures:
@@ -989,17 +991,7 @@ def render(results, mode, info, cores, command, build, load_before, load_after):
                 verdict(ratio >= 0.95),
             )
         )
-    rows.append(
-        (
-            # Not in bold, no goal: how far apart two of the same client come out in turns.
-            "wrk vs wrk on moto, taking turns (the method's own error), C=" + "/".join(map(str, mode.moto_cases)),
-            " / ".join(
-                ", ".join(f"{v:.2f}x" for v in results.figures[f"moto.c{c}.calibration"]) for c in mode.moto_cases
-            ),
-            "",
-            "",
-        )
-    )
+    rows.append(calibration_row(results, "moto", "moto", mode.moto_cases))
     rows.append(
         (
             # Not in bold, no goal: a reference for the moto rows (see BENCHMARKS.md).
