@@ -134,6 +134,11 @@ class Cores:
     def client_count(self):
         return len(self.client) if self.client is not None else len(os.sched_getaffinity(0))
 
+    def wrk_threads(self, concurrency):
+        """wrk's threads at `concurrency`: one per client CPU (wrk's own design: an event loop
+        per core), and no more than its connections."""
+        return min(concurrency, self.client_count())
+
 
 def span(cpus):
     return ",".join(map(str, sorted(cpus)))
@@ -433,8 +438,7 @@ def wrk(url, concurrency, seconds, bodies, tmp, server_pid, cores, threads=None)
     """wrk replaying the recorded bodies for whole seconds on the client CPUs, one thread per
     client CPU (wrk's own design: an event loop per core) unless `threads` says (one thread
     on one CPU outran two there: `bench/why_split.py`)."""
-    threads = threads or min(concurrency, cores.client_count())
-    cmd = wrk_command(url, concurrency, seconds, threads)
+    cmd = wrk_command(url, concurrency, seconds, threads or cores.wrk_threads(concurrency))
     before = cpu_split(server_pid)
     p = timed(cmd, tmp, env=dict(os.environ, BODIES=str(bodies)), cpus=cores.client)
     requests, seconds = wrk_requests(p.stdout)
@@ -535,11 +539,7 @@ def wrk_turn_figures(w, c, server=None):
     comparison if wrk met socket errors on more than 1 % of its requests, or if its summary,
     which counts answers, holds fewer than it sent less `c`."""
     sent, cpu = writes(w.proc.pid), cpu_split(w.proc.pid)
-    try:
-        _, out, _ = w.finish(interrupt=True)
-    except turns.Failed as e:
-        fail(str(e))
-    answered, _ = wrk_requests(out)
+    answered = wrk_finished(w)
     if not 0 < sent <= answered + c:
         fail(f"wrk wrote {sent} requests in its turns and counted {answered} answers in all")
     rate = {"rps": sent / w.ran}
@@ -553,8 +553,7 @@ def serve_in_turns(binary, c, cases, bodies, tmp, cores, harness_first):
     out, timing = Path(tmp) / "report.txt", Path(tmp) / "time.txt"
     with fresh_serve(binary, cores.server) as s, contextlib.ExitStack() as stack:
         cmd = [binary, "run", "--endpoint", s.url, "--cases", cases, "--concurrency", c, "--quiet"]
-        env = dict(os.environ, BODIES=str(bodies))
-        w = held(stack, wrk_command(s.url, c, 3600, min(c, cores.client_count())), cores, env)
+        w = wrk_held(stack, s.url, c, bodies, cores, cores.wrk_threads(c))
         h = held(stack, under_time([*cmd, "--output", out], timing), cores)
         in_turns(h, w, harness_first, meter=lambda: server_meter(s.pid))
         wrk_figures = wrk_turn_figures(w, c, metered_split(w.metered, "serve"))
@@ -571,8 +570,7 @@ def serve_wrk_against_wrk(binary, c, seconds, bodies, cores, first):
     """Two wrks taking turns on one fresh `serve` for `seconds` each: the method's own error,
     as the first wrk's rate over the second's (the first takes the first turn when `first`)."""
     with fresh_serve(binary, cores.server) as s, contextlib.ExitStack() as stack:
-        env = dict(os.environ, BODIES=str(bodies))
-        a, b = (held(stack, wrk_command(s.url, c, 3600, min(c, cores.client_count())), cores, env) for _ in "ab")
+        a, b = (wrk_held(stack, s.url, c, bodies, cores, cores.wrk_threads(c)) for _ in "ab")
         in_turns(a, b, first, seconds)
         return wrk_turn_figures(a, c)["rps"] / wrk_turn_figures(b, c)["rps"]
 
@@ -679,13 +677,15 @@ def moto_call(url, body, region="us-east-1"):
         fail(f"moto at {url} did not answer while warming up: {e}")
 
 
-def wrk_held(stack, url, c, bodies, counted, cores):
-    """wrk replaying `bodies` at concurrency `c` in one thread (so that it sends them in the
-    harness's order), held for turns, counting its answers in `counted` (replay.lua); ended
-    when `stack` closes."""
-    counted.unlink(missing_ok=True)
-    env = dict(os.environ, BODIES=str(bodies), COUNT_FILE=str(counted))
-    return held(stack, wrk_command(url, c, 3600, 1), cores, env)
+def wrk_held(stack, url, c, bodies, cores, threads, counted=None):
+    """wrk replaying `bodies` at concurrency `c` in `threads` threads (one sends them in the
+    harness's order), held for turns, counting its answers in `counted` when given
+    (replay.lua); ended when `stack` closes."""
+    env = dict(os.environ, BODIES=str(bodies))
+    if counted is not None:
+        counted.unlink(missing_ok=True)
+        env["COUNT_FILE"] = str(counted)
+    return held(stack, wrk_command(url, c, 3600, threads), cores, env)
 
 
 def held(stack, cmd, cores, env=None):
@@ -698,18 +698,24 @@ def held(stack, cmd, cores, env=None):
     return h
 
 
-def wrk_rate(w, counted):
-    """A held wrk's answers per second of its turns. It is then let finish: wrk's main thread
+def wrk_finished(w):
+    """Lets a held wrk finish and gives the answers its summary counts. wrk's main thread
     sleeps out the whole duration, and only a SIGINT that thread takes cuts it short (one its
     worker takes stops the workers alone), so SIGINT is sent until it ends. Fails the
-    comparison if wrk met socket errors on more than 1 % of its requests, or if the count it
-    left while stopped is not between 1 and the count it gives when it ends, later."""
-    answered = int(counted.read_text() or 0) if counted.exists() else 0
+    comparison if wrk met socket errors on more than 1 % of its requests."""
     try:
         _, out, _ = w.finish(interrupt=True)
     except turns.Failed as e:
         fail(str(e))
-    requests, _ = wrk_requests(out)
+    return wrk_requests(out)[0]
+
+
+def wrk_rate(w, counted):
+    """A held wrk's answers per second of its turns; it is then let finish (`wrk_finished`).
+    Fails the comparison if the count it left while stopped is not between 1 and the count it
+    gives when it ends, later."""
+    answered = int(counted.read_text() or 0) if counted.exists() else 0
+    requests = wrk_finished(w)
     if not 0 < answered <= requests:
         fail(f"wrk counted {answered} answers in its turns and {requests} in all")
     return answered / w.ran
@@ -733,7 +739,7 @@ def moto_in_turns(binary, m, c, cases, bodies, tmp, cores, harness_first):
     out, timing, counted = Path(tmp) / "report.txt", Path(tmp) / "time.txt", Path(tmp) / "wrk.count"
     cmd = [binary, "run", "--endpoint", m.url, "--cases", cases, "--concurrency", c, "--quiet", *MOTO_ARGS]
     with contextlib.ExitStack() as stack:
-        w = wrk_held(stack, m.url, c, bodies, counted, cores)
+        w = wrk_held(stack, m.url, c, bodies, cores, 1, counted)
         h = held(stack, under_time([*cmd, "--output", out], timing), cores)
         before, start = cpu_seconds(m.pid), time.monotonic()
         in_turns(h, w, harness_first)
@@ -753,7 +759,7 @@ def wrk_against_wrk(m, c, seconds, bodies, tmp, cores, first):
     `first`)."""
     with contextlib.ExitStack() as stack:
         counts = [Path(tmp) / "wrk-a.count", Path(tmp) / "wrk-b.count"]
-        a, b = (wrk_held(stack, m.url, c, bodies, path, cores) for path in counts)
+        a, b = (wrk_held(stack, m.url, c, bodies, cores, 1, path) for path in counts)
         in_turns(a, b, first, seconds)
         return wrk_rate(a, counts[0]) / wrk_rate(b, counts[1])
 

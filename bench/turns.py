@@ -137,9 +137,9 @@ def take_turns(a, b, a_first, limit, seconds=None, meter=None):
     """Gives `a` and `b` turns of `SLICE`, `a` first when `a_first`, until `a` exits or, given
     `seconds`, has run that long; then lets `b` run until it has run as long as `a` (when it
     went first, it has had as many turns as `a`, whose last was cut short, and keeps what it ran
-    beyond). Given `meter`, each client's `metered`
-    sums it over its turns (`Held.run_for`). Raises `Failed` when `b` exits, which it must
-    not, or when `limit` seconds of turns have passed."""
+    beyond). Given `meter`, each client's `metered` sums it over its turns (`Held.run_for`).
+    Raises `Failed` when `b` exits, which it must not, or when `limit` seconds of turns have
+    passed."""
     start = time.monotonic()
     turn = a if a_first else b
     while not a.exited and (seconds is None or a.ran < seconds):
