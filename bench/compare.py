@@ -246,11 +246,6 @@ def free_port():
         return s.getsockname()[1]
 
 
-def cpu_seconds(pid):
-    """User+system CPU seconds of a process so far (all its threads)."""
-    return sum(cpu_split(pid))
-
-
 def cpu_split(pid):
     """User and system CPU seconds of a process so far (all its threads)."""
     fields = turns.stat_fields(pid)
@@ -735,22 +730,29 @@ TURNS_LIMIT = 600
 
 def moto_in_turns(binary, m, c, cases, bodies, tmp, cores, harness_first):
     """The harness (`run --cases cases`) and wrk taking turns on moto `m`: both rates, moto's
-    CPU % over the whole, the harness's CPU per request and the seconds it ran."""
+    CPU % over each client's turns (its clock ticks: moto's threads come and go, so their
+    nanoseconds cannot be summed as `serve`'s are), the harness's own CPU % and CPU per
+    request, and the seconds it ran."""
     out, timing, counted = Path(tmp) / "report.txt", Path(tmp) / "time.txt", Path(tmp) / "wrk.count"
     cmd = [binary, "run", "--endpoint", m.url, "--cases", cases, "--concurrency", c, "--quiet", *MOTO_ARGS]
     with contextlib.ExitStack() as stack:
         w = wrk_held(stack, m.url, c, bodies, cores, 1, counted)
         h = held(stack, under_time([*cmd, "--output", out], timing), cores)
-        before, start = cpu_seconds(m.pid), time.monotonic()
-        in_turns(h, w, harness_first)
-        server = (cpu_seconds(m.pid) - before) / (time.monotonic() - start) * 100
+        in_turns(h, w, harness_first, meter=lambda: cpu_split(m.pid))
         wrk_rps = wrk_rate(w, counted)
         code, _, err = h.finish()
     check_exit(cmd, code, err, ok=(0, 1))
     requests = requests_in(out, cmd)
     user, system, _ = gnu_time_split(timing, binary)
-    us = (user + system) / requests * 1e6
-    return {"harness": requests / h.ran, "wrk": wrk_rps, "server": server, "us": us, "seconds": h.ran}
+    return {
+        "harness": requests / h.ran,
+        "wrk": wrk_rps,
+        "server": sum(h.metered) / h.ran * 100,
+        "wrk_server": sum(w.metered) / w.ran * 100,
+        "harness_cpu": (user + system) / h.ran * 100,
+        "us": (user + system) / requests * 1e6,
+        "seconds": h.ran,
+    }
 
 
 def wrk_against_wrk(m, c, seconds, bodies, tmp, cores, first):
@@ -783,11 +785,22 @@ def against_moto(binary, mode, tmp, results, cores):
                 t = moto_in_turns(binary, m, c, cases, bodies, tmp, cores, first)
             print(
                 f"  moto C={c} #{rep + 1} (in turns, {'harness' if first else 'wrk'} first): harness "
-                f"{t['harness']:.0f} req/s, wrk {t['wrk']:.0f} req/s, moto at {t['server']:.0f} % CPU",
+                f"{t['harness']:.0f} req/s, wrk {t['wrk']:.0f} req/s; moto at {t['server']:.0f} % CPU under the "
+                f"harness (at {t['harness_cpu']:.0f} %), {t['wrk_server']:.0f} % under wrk",
                 flush=True,
             )
             ran.setdefault(c, []).append(t["seconds"])
-            add_pair(results, "moto", c, {"rps": t["harness"]}, {"rps": t["wrk"]}, server_cpu=t["server"], harness_us=t["us"])
+            add_pair(
+                results,
+                "moto",
+                c,
+                {"rps": t["harness"]},
+                {"rps": t["wrk"]},
+                server_cpu=t["server"],
+                wrk_server_cpu=t["wrk_server"],
+                harness_cpu=t["harness_cpu"],
+                harness_us=t["us"],
+            )
             if c == 1:
                 seconds = max(1.0, t["seconds"])
                 with fresh_moto(binary, cores, bodies) as m:
@@ -1013,9 +1026,15 @@ def render(results, mode, info, cores, command, build, load_before, load_after):
     )
     rows.append(
         (
-            "moto's CPU while the two take turns, C=" + "/".join(map(str, mode.moto_cases)) + " (100 % = one core)",
-            " / ".join(f"{r(f'moto.c{c}.server_cpu'):.0f} %" for c in mode.moto_cases)
-            + "; harness "
+            "who saturates against moto, C=" + "/".join(map(str, mode.moto_cases))
+            + " (CPU over each client's turns, 100 % = one core; reference)",
+            "moto "
+            + " / ".join(f"{r(f'moto.c{c}.server_cpu'):.0f} %" for c in mode.moto_cases)
+            + " under the harness, "
+            + " / ".join(f"{r(f'moto.c{c}.wrk_server_cpu'):.0f} %" for c in mode.moto_cases)
+            + " under wrk; the harness "
+            + " / ".join(f"{r(f'moto.c{c}.harness_cpu'):.0f} %" for c in mode.moto_cases)
+            + ", "
             + " / ".join(f"{r(f'moto.c{c}.harness_us'):.0f}" for c in mode.moto_cases)
             + " µs CPU per request",
             "",
