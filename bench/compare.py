@@ -947,13 +947,26 @@ def render(results, mode, info, cores, command, build, load_before, load_after):
     def parts(who):
         return f"{r(f'serve.c{top}.{who}_user_us'):.1f} + {r(f'serve.c{top}.{who}_kernel_us'):.1f} µs"
 
+    def per_request(who):
+        return r(f"serve.c{top}.{who}_user_us") + r(f"serve.c{top}.{who}_kernel_us")
+
+    # How far the goal is: the CPU per request the harness spends beyond `serve`, as a share of
+    # its user time (the kernel's shares are close; see BENCHMARKS.md).
+    beyond = per_request("harness") - per_request("harness_server")
+    short = (
+        f"; the harness spends {beyond:.1f} µs a request more than `serve`, "
+        f"{beyond / r(f'serve.c{top}.harness_user_us') * 100:.0f} % of its user time"
+        if server_cpu < harness_cpu and beyond > 0
+        else ""
+    )
+
     rows.append(
         (
             f"who saturates at C={top} (CPU, 100 % = one core)",
             f"harness {harness_cpu:.0f} %, serve {server_cpu:.0f} %; under wrk: wrk "
             f"{r(f'serve.c{top}.wrk_cpu'):.0f} %, serve {r(f'serve.c{top}.wrk_server_cpu'):.0f} % ({cores.describe()}); "
             f"CPU per request, user + kernel: harness {parts('harness')}, serve {parts('harness_server')}; "
-            f"wrk {parts('wrk')}, serve {parts('wrk_server')}",
+            f"wrk {parts('wrk')}, serve {parts('wrk_server')}{short}",
             "the endpoint",
             # The endpoint saturates when it is the busier side of the two.
             verdict(server_cpu >= harness_cpu),
