@@ -59,7 +59,8 @@ pub struct RunArgs {
     /// Largest reply body read, in bytes.
     #[arg(long, default_value_t = 1 << 20)]
     pub max_body: usize,
-    /// Retries for throttling (503, RequestLimitExceeded) and connection errors, 0 to 10.
+    /// Retries for throttling (503, RequestLimitExceeded) and connection errors, 0 to 10; a
+    /// live call is not sent again after a connection error (it may have been carried out).
     #[arg(long, default_value_t = 3)]
     pub retries: u32,
     /// Seed of the generated cases.

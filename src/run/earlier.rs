@@ -130,8 +130,8 @@ impl Runner {
 
     /// Whether the reply refuses the request as a duplicate Name where the prediction accepted
     /// no such refusal (the code as the run's code map reads it: one code of another dialect
-    /// may stand for several EC2 codes). Never on AWS without `--live`: there every request
-    /// the run sends is a dry run, and the lookup would not be.
+    /// may stand for several EC2 codes). Never on AWS, with `--live` or without (the target
+    /// forces dry runs there either way): the lookup is a call no dry run stands in for.
     fn refused(&self, prediction: &Prediction, sent: &Sent) -> bool {
         let Ok((_, Reply::Error { code, .. })) = &sent.outcome else { return false };
         let Some(rule) = self.oracle.spec().rule(NAME_RULE) else { return false };

@@ -4,7 +4,8 @@
 //! an `intent` line (the action, its Region and parameters) is written, flushed and synced;
 //! after it a `result` line with the ids the call returned, or its error. A crash between the
 //! two leaves an intent without a result, and the run-id tag on the resource lets `cleanup`
-//! find it. Credentials travel in headers, never in parameters, so no line holds one.
+//! find it. Credentials travel in headers, never in parameters, but a result line quotes the
+//! server's words, which may echo them: every line is redacted before it is written.
 //!
 //! Once a write fails the journal refuses every later intent: no live call goes out without
 //! its entry, and the session ends the run with the error.
@@ -20,6 +21,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
+use crate::wire::Redactor;
 use crate::world::Params;
 
 /// The tag key every live resource carries; its value is the run id.
@@ -137,6 +139,8 @@ pub struct Journal {
     file: Mutex<File>,
     seq: AtomicU64,
     broken: AtomicBool,
+    /// What every line is redacted with.
+    redactor: Redactor,
 }
 
 impl std::fmt::Debug for Journal {
@@ -162,8 +166,15 @@ pub fn default_path(run_id: &str) -> PathBuf {
 }
 
 impl Journal {
-    /// Creates (or truncates) `path` and writes the run's first line.
-    pub fn create(path: &Path, run_id: &str, endpoint: &str, region: &str) -> Result<Journal, JournalError> {
+    /// Creates (or truncates) `path` and writes the run's first line; every line is redacted
+    /// with `redactor`.
+    pub fn create(
+        path: &Path,
+        run_id: &str,
+        endpoint: &str,
+        region: &str,
+        redactor: Redactor,
+    ) -> Result<Journal, JournalError> {
         let file = File::create(path).map_err(|source| JournalError::Create { path: path.to_owned(), source })?;
         let journal = Journal {
             run_id: run_id.to_owned(),
@@ -171,6 +182,7 @@ impl Journal {
             file: Mutex::new(file),
             seq: AtomicU64::new(0),
             broken: AtomicBool::new(false),
+            redactor,
         };
         let first = Entry::Run { run_id: run_id.to_owned(), endpoint: endpoint.to_owned(), region: region.to_owned() };
         journal.write(&first)?;
@@ -226,7 +238,9 @@ impl Journal {
     }
 
     fn write(&self, entry: &Entry) -> Result<(), JournalError> {
-        let mut line = serde_json::to_string(entry).map_err(|e| self.fail(e.into()))?;
+        let json = serde_json::to_string(entry).map_err(|e| self.fail(e.into()))?;
+        // Masks stand in for whole escaped runs, so the line stays JSON that `cleanup` reads.
+        let mut line = self.redactor.text(&json).into_owned();
         line.push('\n');
         let mut file = self.file.lock().unwrap_or_else(|e| e.into_inner());
         file.write_all(line.as_bytes())

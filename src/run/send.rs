@@ -159,7 +159,8 @@ impl Sender {
 
     /// Sends one request, retrying throttling and connection errors with backoff and jitter. A
     /// live one (see [`live`]) is journaled before it goes out, and its answer after; when the
-    /// journal cannot be written it does not go out. [`Sender::prepare`], then
+    /// journal cannot be written it does not go out, and after a connection error it is not
+    /// sent again (it may have been carried out). [`Sender::prepare`], then
     /// [`Sender::exchange`].
     pub(crate) async fn send(&self, target: &Target, params: &Params, counters: &Counters) -> Sent {
         self.exchange(target, self.prepare(target, params), counters).await
@@ -186,7 +187,10 @@ impl Sender {
             },
             None => None,
         };
-        let sent = self.send_unjournaled(target, body, base, signed, counters).await;
+        // A live request that met a broken connection may have been carried out: sent again,
+        // it could create a second resource on one unit of the --max-creates budget.
+        let resend_lost = journaled.is_none();
+        let sent = self.send_unjournaled(target, body, base, signed, counters, resend_lost).await;
         if let Some((journal, seq)) = journaled {
             // A failed write marks the journal broken: the next live request is refused and the
             // session ends the run.
@@ -227,6 +231,7 @@ fn answer(outcome: &Result<(u16, Reply), SendError>) -> Answer {
 }
 
 impl Sender {
+    /// Sends a request, retrying throttling and, when `resend_lost`, connection errors.
     async fn send_unjournaled(
         &self,
         target: &Target,
@@ -234,6 +239,7 @@ impl Sender {
         base: Base,
         signed: Result<route::Signed, TransportError>,
         counters: &Counters,
+        resend_lost: bool,
     ) -> Sent {
         let mut first = Some(signed);
         let mut headers = None;
@@ -254,7 +260,9 @@ impl Sender {
                 Err(e) => Attempt::Failed(e),
             };
             let retry = match &outcome {
-                Attempt::Throttled(..) | Attempt::Connect(_) => attempts <= target.retries,
+                // A throttled request was refused before it was carried out.
+                Attempt::Throttled(..) => attempts <= target.retries,
+                Attempt::Connect(_) => resend_lost && attempts <= target.retries,
                 _ => false,
             };
             if !retry {

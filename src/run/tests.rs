@@ -111,7 +111,10 @@ fn the_mirror_keeps_an_unexpected_copy_as_the_endpoint_made_it() {
 async fn live_requests_are_journaled_and_tagged_and_dry_runs_are_not() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("live.jsonl");
-    let journal = Arc::new(journal::Journal::create(&path, "cic-1-0000000l", "http://x/", "us-east-1").unwrap());
+    let journal = Arc::new(
+        journal::Journal::create(&path, "cic-1-0000000l", "http://x/", "us-east-1", crate::wire::Redactor::none())
+            .unwrap(),
+    );
     let safety = Safety { force_dry_run: true, max_creates: 2, journal: Some(journal), ..Safety::default() };
     let records = run_with(safety, 150).await;
     let tagged = |s: &&StepRecord| s.params.values().any(|v| v == "cic-1-0000000l");

@@ -110,7 +110,7 @@ impl Session {
     async fn execute(&self, redactor: &Redactor, diag: &mut dyn Write) -> Result<Outcome, SessionError> {
         let connected = self.connect().await?;
         let mut target = self.target(&connected.url)?;
-        target.safety.journal = self.journal(&connected.url, diag)?;
+        target.safety.journal = self.journal(&connected.url, redactor, diag)?;
         let world = self.world(&target, redactor).await?;
         let codes: Arc<dyn CodeMap> = match self.plan.dialect {
             Dialect::Ec2Query => Arc::new(SameCodes),
@@ -363,14 +363,19 @@ impl Session {
 
     /// The journal of live calls, when the run may make some: `--journal`, or by default a
     /// file named after the run id for `--live`. Its path is told on `diag`.
-    fn journal(&self, url: &str, diag: &mut dyn Write) -> Result<Option<Arc<Journal>>, SessionError> {
+    fn journal(
+        &self,
+        url: &str,
+        redactor: &Redactor,
+        diag: &mut dyn Write,
+    ) -> Result<Option<Arc<Journal>>, SessionError> {
         let run_id = journal::new_run_id();
         let path = match (&self.plan.journal, self.plan.live) {
             (Some(path), _) => path.clone(),
             (None, true) => journal::default_path(&run_id),
             (None, false) => return Ok(None),
         };
-        let journal = Journal::create(&path, &run_id, url, &self.plan.world.region)?;
+        let journal = Journal::create(&path, &run_id, url, &self.plan.world.region, redactor.clone())?;
         // Best effort, as every diagnostic: the journal itself is written.
         let _ = writeln!(diag, "journal of live calls: {} (run id {run_id})", path.display());
         Ok(Some(Arc::new(journal)))

@@ -9,7 +9,7 @@ mod strings;
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::io::{self, Write};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use memchr::memmem::Finder;
 use regex::bytes::{Captures, Regex};
@@ -17,6 +17,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::{Credentials, percent_encode, xml_escape};
+
+/// The credentials the process has held (see [`Redactor::hold`]).
+static HELD: Mutex<Vec<Credentials>> = Mutex::new(Vec::new());
 
 /// What a redacted secret is replaced with.
 pub const MASK: &str = "***";
@@ -66,8 +69,13 @@ impl Redactor {
     /// A redactor for the secret key and session token of `credentials` (when there are
     /// any).
     pub fn new(credentials: Option<&Credentials>) -> Self {
+        Redactor::of(credentials)
+    }
+
+    /// A redactor for the secret keys and session tokens of every set in `all`.
+    fn of<'c>(all: impl IntoIterator<Item = &'c Credentials>) -> Self {
         let mut literals = vec![];
-        for secret in credentials.into_iter().flat_map(Credentials::secrets) {
+        for secret in all.into_iter().flat_map(Credentials::secrets) {
             if secret.len() < MIN_SECRET_LEN {
                 continue;
             }
@@ -86,10 +94,24 @@ impl Redactor {
         Redactor { literals: literals.iter().map(|l| Finder::new(l).into_owned()).collect(), strings_suffice, shortest }
     }
 
-    /// A redactor for the credentials in the process environment (or its credentials file);
-    /// one that knows no secret when there are none or they cannot be read.
+    /// A redactor for the credentials in the process environment (or its credentials file)
+    /// and for every set the process has held since (see [`Redactor::hold`]); one that knows
+    /// no secret when there are none or they cannot be read.
     pub fn from_process_env() -> Self {
-        Redactor::new(Credentials::from_process_env().ok().flatten().as_ref())
+        let env = Credentials::from_process_env().ok().flatten();
+        let held = HELD.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        Redactor::of(env.iter().chain(&held))
+    }
+
+    /// Notes `credentials` as held by the process, so that [`Redactor::from_process_env`]
+    /// redacts them too: the keys of a `--profile`, read from a file the environment does not
+    /// name, would otherwise be unknown to the redactor of the last error message, which may
+    /// quote a server that echoed them.
+    pub fn hold(credentials: &Credentials) {
+        let mut held = HELD.lock().unwrap_or_else(|e| e.into_inner());
+        if !held.contains(credentials) {
+            held.push(credentials.clone());
+        }
     }
 
     /// Whether `text` holds something to redact.
@@ -259,6 +281,20 @@ mod tests {
 
     fn redactor() -> Redactor {
         Redactor::new(Some(&Credentials::new("AKIDEXAMPLE", SECRET, Some(TOKEN.into()))))
+    }
+
+    #[test]
+    fn the_process_redactor_knows_credentials_held_from_anywhere() {
+        // Unique to this test: the list of held credentials is the process's.
+        let (secret, token) = ("held-from-a-profile-secret-61ad", "held/from+a=profile-token-61ad");
+        let text = format!("the token {token} and the key {secret} are expired");
+        assert_eq!(Redactor::from_process_env().text(&text), text, "not held yet");
+        let credentials = Credentials::new("AKIDHELD", secret, Some(token.into()));
+        Redactor::hold(&credentials);
+        Redactor::hold(&credentials);
+        assert_eq!(Redactor::from_process_env().text(&text), "the token *** and the key *** are expired");
+        let held = HELD.lock().unwrap();
+        assert_eq!(held.iter().filter(|c| **c == credentials).count(), 1, "held once");
     }
 
     #[test]

@@ -251,6 +251,54 @@ fn a_live_run_journals_to_a_file_named_after_its_run_id_without_secrets() {
     assert!(fake.requests.load(std::sync::atomic::Ordering::SeqCst) >= 30);
 }
 
+/// A live call whose answer is cut short may have been carried out: it is not sent again, so
+/// one unit of the budget never pays for two copies. The dry runs around it are retried.
+#[test]
+fn a_live_call_whose_answer_is_lost_is_not_sent_again() {
+    // Every answer's head promises a body the server never finishes.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    let bodies = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let seen = bodies.clone();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let seen = seen.clone();
+            std::thread::spawn(move || {
+                while let Some((_, body)) = super::fake::read_request(&stream) {
+                    seen.lock().unwrap().push(body);
+                    let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 1000\r\n\r\n<CopyImageRes");
+                    let _ = stream.shutdown(std::net::Shutdown::Both);
+                }
+            });
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_copyimage-conformance"))
+        .args(["run", "--quiet", "--endpoint", &url, "--use-env-credentials", "--live", "--max-creates", "1"])
+        .args(["--cases", "3", "--only", "valid", "--concurrency", "1", "--retries", "2", "--shrink-budget", "0"])
+        .current_dir(dir.path())
+        .env("AWS_ACCESS_KEY_ID", "AKIDCONFORMANCETEST")
+        .env("AWS_SECRET_ACCESS_KEY", "lost-answer-secret-4c1d")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_PROFILE")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "no answer is a verdict of 'could not tell': {}", stderr(&out));
+    let bodies = bodies.lock().unwrap();
+    let copies = |dry: bool| {
+        bodies.iter().filter(|b| b.contains("Action=CopyImage") && b.contains("DryRun=true") == dry).count()
+    };
+    assert_eq!(copies(false), 1, "the live call went out once: {bodies:#?}");
+    // The requests of the other cases, dry runs once the budget is spent, are tried three
+    // times each (a case that repeats a request sends its body twice as often).
+    assert!(copies(true) > 0, "{bodies:#?}");
+    for body in bodies.iter().filter(|b| b.contains("DryRun=true")) {
+        let tries = bodies.iter().filter(|b| *b == body).count();
+        assert_eq!(tries % 3, 0, "{body} went {tries} times");
+    }
+}
+
 /// `cleanup --profile NAME` signs with that profile's keys, ahead of the key variables, as
 /// `run --profile` does; a profile in neither file is refused (exit 2) before any request.
 #[test]

@@ -27,7 +27,8 @@ pub enum Mode {
     Huge,
     /// This status with this body, as given.
     Raw(u16, &'static str),
-    /// Hostile: echoes each request's head and body (raw and percent-encoded) back, in turn
+    /// Hostile: echoes each request's head and body (raw and percent-encoded) and its session
+    /// token (bare, without its header's name) back, in turn
     /// in an error `<Message>`, in a success body and in an unparseable 500; `DescribeImages`
     /// of `ami-12345678` answers with that image, its description the echo.
     Echo,
@@ -145,7 +146,14 @@ fn echo(n: u64, head: &str, body: &str) -> (u16, String) {
         .filter(|(_, l)| l.starts_with("authorization") || l.starts_with("x-amz-security-token"))
         .map(|(h, _)| format!("{h}; "))
         .collect();
-    let said = format!("you sent: {signing}{head}{body} (encoded: {})", percent_encode(head));
+    // The token bare too, as AWS's "The security token included in the request is expired"
+    // might quote it: only a redactor that knows the token can find it there.
+    let token = lower
+        .lines()
+        .zip(head.lines())
+        .find_map(|(l, h)| l.starts_with("x-amz-security-token:").then(|| h[h.find(':').unwrap() + 1..].trim()))
+        .map_or_else(String::new, |t| format!(" (the security token {t} is expired)"));
+    let said = format!("you sent: {signing}{head}{body} (encoded: {}){token}", percent_encode(head));
     let xml = said.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
     let error = |xml: &str| {
         format!(

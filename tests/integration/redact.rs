@@ -109,6 +109,35 @@ fn echoed_credentials_reach_no_error_message() {
 }
 
 #[test]
+fn echoed_credentials_reach_no_journal() {
+    let fake = fake::start(Mode::Echo);
+    let tmp = TempDir::new().unwrap();
+    let journal = tmp.path().join("j.jsonl");
+    // One request at a time: the six live calls are the first six CopyImages, and the fake
+    // answers every third with an error that echoes the request.
+    let o = hostile_run(
+        &fake,
+        &[
+            "--cases",
+            "12",
+            "--only",
+            "valid",
+            "--concurrency",
+            "1",
+            "--live",
+            "--max-creates",
+            "6",
+            "--journal",
+            journal.to_str().unwrap(),
+        ],
+    );
+    assert!(matches!(o.status.code(), Some(1 | 3)), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&journal).unwrap();
+    assert!(text.contains("you sent:"), "no echo reached the journal:\n{text}");
+    assert_clean(&fake, "the journal", &text);
+}
+
+#[test]
 fn echoed_profile_credentials_reach_no_error_message() {
     // Keys only in the config file of a `--profile`: nothing in the environment names them.
     let fake = fake::start(Mode::Echo);

@@ -24,7 +24,7 @@ fn run_ids_have_the_documented_shape_and_differ() {
 fn intents_come_before_results_and_read_back() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("j.jsonl");
-    let j = Journal::create(&path, "cic-1-00000001", "http://127.0.0.1:5000", "us-east-1").unwrap();
+    let j = Journal::create(&path, "cic-1-00000001", "http://127.0.0.1:5000", "us-east-1", Redactor::none()).unwrap();
     let p = params(&[("Name", "n"), ("SourceImageId", "ami-1")]);
     let seq = j.intent("CopyImage", "us-east-1", &p).unwrap();
     assert_eq!(seq, 1);
@@ -50,6 +50,33 @@ fn intents_come_before_results_and_read_back() {
 }
 
 #[test]
+fn a_result_that_echoes_credentials_is_written_redacted_and_reads_back() {
+    const SECRET: &str = "wJalrXUtnFEMI/K7MDENG+journal/secret";
+    const TOKEN: &str = "IQoJb3JpZ2luX2Vj/journal+token==";
+    let credentials = crate::wire::Credentials::new("AKIDJOURNAL", SECRET, Some(TOKEN.to_owned()));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.jsonl");
+    let j =
+        Journal::create(&path, "cic-1-00000001", "http://x", "us-east-1", Redactor::new(Some(&credentials))).unwrap();
+    let seq = j.intent("CopyImage", "us-east-1", &params(&[("Name", "n")])).unwrap();
+    // What a hostile server's message quotes: the token bare and after its header name, the
+    // secret JSON-escaped by the line itself, a signature.
+    let error = format!(
+        "InvalidParameterValue: the token {TOKEN} is bad; x-amz-security-token: {TOKEN}; key \"{SECRET}\"; \
+         Signature=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+    );
+    j.result(seq, "CopyImage", Answer { status: Some(400), ids: BTreeMap::new(), error: Some(error) }).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    for secret in [SECRET, TOKEN, "0123456789abcdef0123456789abcdef"] {
+        assert!(!text.contains(secret), "{secret} in {text}");
+    }
+    assert!(!text.contains(&serde_json::to_string(SECRET).unwrap().trim_matches('"').to_owned()), "{text}");
+    let read = read(&path).unwrap();
+    let Entry::Result { error: Some(error), .. } = &read.entries[1] else { panic!("{text}") };
+    assert!(error.starts_with("InvalidParameterValue: the token *** is bad"), "{error}");
+}
+
+#[test]
 fn a_failed_write_refuses_every_later_intent() {
     // Writes to /dev/full fail with "no space left on device".
     let path = Path::new("/dev/full");
@@ -57,7 +84,7 @@ fn a_failed_write_refuses_every_later_intent() {
         eprintln!("skipped: no /dev/full on this system");
         return;
     }
-    let e = Journal::create(path, "cic-1-00000001", "http://x", "us-east-1").unwrap_err();
+    let e = Journal::create(path, "cic-1-00000001", "http://x", "us-east-1", Redactor::none()).unwrap_err();
     assert!(matches!(e, JournalError::Write { .. }), "{e:?}");
     let journal = Journal {
         run_id: "cic-1-00000001".into(),
@@ -65,6 +92,7 @@ fn a_failed_write_refuses_every_later_intent() {
         file: Mutex::new(File::create(path).unwrap()),
         seq: AtomicU64::new(0),
         broken: AtomicBool::new(false),
+        redactor: Redactor::none(),
     };
     let e = journal.intent("CopyImage", "us-east-1", &Params::new()).unwrap_err();
     assert_eq!(e.to_string(), "/dev/full: cannot write the journal, so no further live call is made");

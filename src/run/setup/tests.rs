@@ -326,7 +326,9 @@ async fn a_journaled_setup_tags_every_create_and_journals_intents_before_results
     let dir = tempfile::tempdir().expect("a temporary directory");
     let path = dir.path().join("setup.jsonl");
     let mut t = target(&url);
-    t.safety.journal = Some(Arc::new(Journal::create(&path, "cic-1-0000000a", &url, "us-east-1").expect("creates")));
+    t.safety.journal = Some(Arc::new(
+        Journal::create(&path, "cic-1-0000000a", &url, "us-east-1", crate::wire::Redactor::none()).expect("creates"),
+    ));
     let world = setup(&t, "123456789012", "us-west-2").await.expect("setup succeeds");
     let journal = read(&path).expect("reads back");
     let mut open: Vec<u64> = vec![];

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use super::{Env, PlanError};
-use crate::wire::{Credentials, WireError, ini};
+use crate::wire::{Credentials, Redactor, WireError, ini};
 
 const REGION: &str = "region";
 
@@ -69,9 +69,10 @@ pub fn resolve(flag: Option<&str>, env: &Env) -> Result<Option<Profile>, PlanErr
 
 /// The credentials the environment gives, as the AWS CLI picks them: a `--profile`'s keys;
 /// else the key variables; else `AWS_PROFILE`'s keys (or the default profile's in the
-/// credentials file). `Ok(None)` when there are none.
+/// credentials file). `Ok(None)` when there are none. What it finds is held for the process's
+/// last redactor ([`Redactor::hold`]).
 pub fn env_credentials(profile: Option<&Profile>, env: &Env) -> Result<Option<Credentials>, WireError> {
-    match profile {
+    let found = match profile {
         Some(p) if p.explicit => Ok(p.credentials.clone()),
         Some(p) => {
             // Only the key variables: the profile is already read, from both files.
@@ -79,7 +80,12 @@ pub fn env_credentials(profile: Option<&Profile>, env: &Env) -> Result<Option<Cr
             Ok(keys.or_else(|| p.credentials.clone()))
         }
         None => Credentials::from_env(&|k| env.var(k)),
+    }?;
+    // Whatever the process signs with, the redactor of its last error message knows.
+    if let Some(credentials) = &found {
+        Redactor::hold(credentials);
     }
+    Ok(found)
 }
 
 /// A file's path: its variable, or `~/.aws/<name>`; `None` without either.
