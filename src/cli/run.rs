@@ -135,14 +135,14 @@ pub struct RunArgs {
     /// Journal every live call (intent before, result after) to this JSON Lines file, and tag
     /// what it creates with the run id, for `cleanup`. Live runs write
     /// copyimage-conformance-<run id>.journal.jsonl by default; on an emulator, only with this
-    /// flag (the tag changes the requests under test).
+    /// flag (the tag changes the requests under test). The file must not exist.
     #[arg(long, value_name = "FILE")]
     pub journal: Option<PathBuf>,
     /// Send only shard K of N of the cases (and of the --stateful sequences), for CI jobs that
     /// split one run across N machines; `merge` combines their JSON reports. `K/N` or
     /// `count:K/N` deals cases round robin by position (case i to shard i mod N + 1); `hash:K/N`
     /// by a hash of the case id. Cases that send the same Name or ClientToken go to the shard of
-    /// the first of them, so each meets the endpoint as in an unsplit run.
+    /// the first of them, so each meets the endpoint as in an unsplit run. N is at most 10000.
     #[arg(long, value_name = "K/N")]
     pub partition: Option<String>,
     /// Profile of ~/.aws/credentials (`[NAME]`) and ~/.aws/config (`[profile NAME]`), as the AWS

@@ -65,6 +65,16 @@ pub enum MergeError {
         /// Its value there.
         expected: String,
     },
+    /// A report whose shard names none (hand-edited, or of another tool).
+    #[error("{path}: summary.shard is {shard}: {why}")]
+    BadShard {
+        /// The file.
+        path: String,
+        /// The shard, as `K/N`.
+        shard: String,
+        /// What is wrong with it.
+        why: String,
+    },
     /// The same shard given twice.
     #[error("{path}: shard {shard} again (also {other}): each shard's report is merged once")]
     Overlap {
@@ -147,6 +157,9 @@ pub fn read(path: &Path, keep_cases: bool) -> Result<ShardReport, MergeError> {
         (serde_json::from_str::<Lean>(&text).map_err(json)?.summary, vec![])
     };
     let Some(shard) = summary.shard else { return Err(MergeError::NotAShard { path: name }) };
+    if let Some(why) = shard.invalid() {
+        return Err(MergeError::BadShard { path: name, shard: format!("{}/{}", shard.index, shard.count), why });
+    }
     Ok(ShardReport { path: name, shard, summary, cases })
 }
 

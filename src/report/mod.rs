@@ -2,7 +2,7 @@
 //! (terminal, JSON, JUnit, Markdown, HTML). Every format leads with the distinct findings; the
 //! per-case detail is in the JSON report.
 
-mod escape;
+pub(crate) mod escape;
 mod findings;
 pub(crate) mod html;
 mod junit;

@@ -9,7 +9,7 @@
 use std::fmt::Write as _;
 
 use crate::report::Finding;
-use crate::spec::Spec;
+use crate::spec::{AwsHosts, Spec};
 use crate::wire::boto3::{kwargs, py_str};
 use crate::world::{Params, World};
 
@@ -107,6 +107,9 @@ fn file(cx: &Context<'_>, f: &Finding, stem: &str) -> String {
     let _ = writeln!(t, "It fails there today and passes once the endpoint answers as AWS does.\n\"\"\"");
     t.push_str(PRELUDE);
     let _ = writeln!(t, "ENDPOINT = os.environ.get(\"COPYIMAGE_ENDPOINT\", {})", py_str(cx.endpoint));
+    let suffixes: Vec<String> = AwsHosts::from_spec(cx.spec).suffixes().iter().map(|s| py_str(s)).collect();
+    let _ = writeln!(t, "# Hosts under these are AWS's: the tests skip there (see client()).");
+    let _ = writeln!(t, "AWS_SUFFIXES = ({},)", suffixes.join(", "));
     let _ = writeln!(t, "REGION = {}", py_str(cx.region));
     let expected: Vec<String> = f
         .expected
@@ -150,9 +153,11 @@ fn file(cx: &Context<'_>, f: &Finding, stem: &str) -> String {
 
 const PRELUDE: &str = r#"import os
 import re
+import urllib.parse
 import uuid
 
 import boto3
+import pytest
 import botocore.config
 from botocore.exceptions import ClientError
 
@@ -161,6 +166,11 @@ from botocore.exceptions import ClientError
 const HELPERS: &str = r#"
 
 def client(region):
+    # These tests make source images and send CopyImage calls that may be live: on AWS that
+    # would cost money outside any budget or journal. `copyimage-conformance run` checks AWS.
+    host = (urllib.parse.urlsplit(ENDPOINT).hostname or "").rstrip(".").lower()
+    if host.endswith(AWS_SUFFIXES):
+        pytest.skip("emitted tests are for emulators, and %s is AWS's" % host)
     # Emulators take any key; AWS's published example keys unless the environment has others.
     return boto3.client(
         "ec2",

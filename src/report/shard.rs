@@ -74,7 +74,20 @@ pub struct ShardError {
     pub why: String,
 }
 
+/// The most shards a run may be split into: more than any CI matrix runs (GitHub Actions
+/// runs at most 256 jobs of one), few enough that a merged summary lists its missing shards.
+pub const MAX_SHARDS: u32 = 10_000;
+
 impl Shard {
+    /// Why this shard, read back from a report, names none (`None` when it names one): what
+    /// [`Shard::parse`] refuses.
+    pub fn invalid(&self) -> Option<String> {
+        if self.count == 0 || self.count > MAX_SHARDS {
+            return Some(format!("N must be between 1 and {MAX_SHARDS}"));
+        }
+        (self.index == 0 || self.index > self.count).then(|| format!("K must be between 1 and N ({})", self.count))
+    }
+
     /// Reads `K/N`, `count:K/N` or `hash:K/N`.
     pub fn parse(given: &str) -> Result<Shard, ShardError> {
         let err = |why: &str| ShardError { given: given.to_owned(), why: why.to_owned() };
@@ -86,14 +99,11 @@ impl Shard {
         };
         let (k, n) = rest.split_once('/').ok_or_else(|| err("no '/'"))?;
         let number = |s: &str, what: &str| s.parse::<u32>().map_err(|_| err(&format!("{what} {s:?} is not a number")));
-        let (index, count) = (number(k, "K")?, number(n, "N")?);
-        if count == 0 {
-            return Err(err("N must be at least 1"));
+        let shard = Shard { index: number(k, "K")?, count: number(n, "N")?, by };
+        match shard.invalid() {
+            Some(why) => Err(err(&why)),
+            None => Ok(shard),
         }
-        if index == 0 || index > count {
-            return Err(err(&format!("K must be between 1 and N ({count})")));
-        }
-        Ok(Shard { index, count, by })
     }
 
     /// Whether this shard sends the case at `position` (from 0, in the run's order) with `id`.
@@ -140,6 +150,7 @@ mod tests {
     #[test]
     fn the_three_forms_parse_and_print() {
         assert_eq!(Shard::parse("2/3").unwrap(), Shard { index: 2, count: 3, by: ShardBy::Count });
+        assert_eq!(Shard::parse("10000/10000").unwrap().count, MAX_SHARDS);
         assert_eq!(Shard::parse("count:1/1").unwrap().to_string(), "count:1/1");
         assert_eq!(Shard::parse("hash:3/3").unwrap().to_string(), "hash:3/3");
     }
@@ -149,7 +160,9 @@ mod tests {
         for (given, why) in [
             ("0/3", "K must be between 1 and N (3)"),
             ("4/3", "K must be between 1 and N (3)"),
-            ("1/0", "N must be at least 1"),
+            ("1/0", "N must be between 1 and 10000"),
+            ("1/10001", "N must be between 1 and 10000"),
+            ("1/4000000000", "N must be between 1 and 10000"),
             ("3", "no '/'"),
             ("a/3", "K \"a\" is not a number"),
             ("1/-3", "N \"-3\" is not a number"),

@@ -87,6 +87,17 @@ pub struct Answer {
 /// Why the journal cannot be written or read.
 #[derive(Debug, thiserror::Error)]
 pub enum JournalError {
+    /// The file exists: it may be an earlier run's journal, the only record of what that run
+    /// created.
+    #[error(
+        "{}: the file exists; a run's journal is only written to a new file (an earlier run's journal \
+         is what `cleanup --journal` needs to undo it)",
+        path.display()
+    )]
+    Exists {
+        /// The file.
+        path: PathBuf,
+    },
     /// The file cannot be created.
     #[error("{}: cannot create the journal", path.display())]
     Create {
@@ -166,8 +177,8 @@ pub fn default_path(run_id: &str) -> PathBuf {
 }
 
 impl Journal {
-    /// Creates (or truncates) `path` and writes the run's first line; every line is redacted
-    /// with `redactor`.
+    /// Creates `path`, which must not exist, and writes the run's first line; every line is
+    /// redacted with `redactor`.
     pub fn create(
         path: &Path,
         run_id: &str,
@@ -175,7 +186,10 @@ impl Journal {
         region: &str,
         redactor: Redactor,
     ) -> Result<Journal, JournalError> {
-        let file = File::create(path).map_err(|source| JournalError::Create { path: path.to_owned(), source })?;
+        let file = File::options().write(true).create_new(true).open(path).map_err(|source| match source.kind() {
+            io::ErrorKind::AlreadyExists => JournalError::Exists { path: path.to_owned() },
+            _ => JournalError::Create { path: path.to_owned(), source },
+        })?;
         let journal = Journal {
             run_id: run_id.to_owned(),
             path: path.to_owned(),

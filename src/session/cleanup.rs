@@ -5,11 +5,12 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::run::cleanup::{CleanupError, Done};
+use crate::report::escape;
+use crate::run::cleanup::{CleanupError, Done, Fate};
 use crate::run::journal::{self, JournalError};
 use crate::run::{Dialect, Protocol, Safety, Target};
 use crate::spec::Spec;
-use crate::wire::{Credentials, WireError};
+use crate::wire::{Credentials, Redactor, WireError};
 
 use super::plan::{env_credentials, resolve_profile};
 use super::safety::AwsHosts;
@@ -96,5 +97,22 @@ pub async fn cleanup(
         safety: Safety::default(),
         protocol: Protocol::from_spec(spec),
     };
-    Ok(crate::run::cleanup::cleanup(&target, &journal, tell).await?)
+    // The environment's credentials are redacted even when the calls are signed with the
+    // dummy ones, as `run` does: the process holds them.
+    let redactor = Redactor::new(env_credentials(profile.as_ref(), env).ok().flatten().as_ref());
+    let mut told = |d: &Done| tell(&shown(&redactor, d));
+    let done = crate::run::cleanup::cleanup(&target, &journal, &mut told).await?;
+    Ok(done.iter().map(|d| shown(&redactor, d)).collect())
+}
+
+/// `done` as it may be shown: what the endpoint said (an image id its tag search gave, the
+/// reason a call failed) redacted, since a server may echo a request's signature or token,
+/// and one line of text without control characters, which could drive the user's terminal.
+fn shown(redactor: &Redactor, done: &Done) -> Done {
+    let clean = |text: &str| escape::line(&redactor.text(text)).into_owned();
+    let fate = match &done.fate {
+        Fate::Failed(why) => Fate::Failed(clean(why)),
+        other => other.clone(),
+    };
+    Done { id: clean(&done.id), fate, ..done.clone() }
 }

@@ -10,43 +10,7 @@
 //! 3. otherwise it is an emulator: the public dummy keys can create nothing on a real account.
 
 use crate::run::Safety;
-use crate::spec::Spec;
-
-/// Host suffixes of AWS's own endpoints, derived from the spec's partitions (one list).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AwsHosts {
-    // Lower case, each with its leading dot, so that `notamazonaws.com` does not match.
-    suffixes: Vec<String>,
-}
-
-impl AwsHosts {
-    /// The suffixes of every partition in `spec`, deduplicated.
-    pub fn from_spec(spec: &Spec) -> Self {
-        let mut suffixes: Vec<String> = spec
-            .partitions
-            .iter()
-            .flat_map(|p| &p.dns_suffixes)
-            .map(|s| s.trim_matches('.').to_ascii_lowercase())
-            .filter(|s| !s.is_empty())
-            .map(|s| format!(".{s}"))
-            .collect();
-        suffixes.sort();
-        suffixes.dedup();
-        AwsHosts { suffixes }
-    }
-
-    /// The suffix `host` is under (with its leading dot), if any. Case and a trailing dot do
-    /// not matter; a bare suffix (`amazonaws.com`) is no endpoint and does not match.
-    pub fn suffix_of(&self, host: &str) -> Option<&str> {
-        let h = host.trim_end_matches('.').to_ascii_lowercase();
-        self.suffixes.iter().find(|suffix| h.ends_with(suffix.as_str())).map(String::as_str)
-    }
-
-    /// Whether `host` is under one of the suffixes.
-    pub fn contains(&self, host: &str) -> bool {
-        self.suffix_of(host).is_some()
-    }
-}
+pub use crate::spec::AwsHosts;
 
 /// Whether an endpoint counts as AWS (see the module's rule): `known` when its host is under
 /// an AWS suffix, `real_credentials` when the run signs with the environment's credentials,
@@ -72,6 +36,7 @@ pub fn decide(aws: bool, live: bool, max_creates: Option<u64>) -> Option<Safety>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::spec::Spec;
 
     fn hosts() -> AwsHosts {
         AwsHosts::from_spec(&Spec::builtin().unwrap())

@@ -8,8 +8,10 @@
 //!
 //! The stage spends at most its request budget (`--shrink-budget`, shared fairly among the
 //! findings); its requests count in the run's. Each candidate gets its own nonce, so no
-//! candidate meets another's copies or tokens. Against AWS every candidate is a DryRun: the
-//! runner's creation budget is never touched.
+//! candidate meets another's copies or tokens. Against AWS every candidate is a DryRun; the
+//! finding's setup requests go again before each as they were recorded, so with `--live` a
+//! setup copy spends the runner's creation budget (and is journaled) as it did in the run,
+//! and once the budget is spent it is a DryRun too.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;

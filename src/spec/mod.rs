@@ -27,8 +27,8 @@ pub const BUILTIN: &str = include_str!("../../specs/copy_image.toml");
 pub const BUILTIN_ORIGIN: &str = "specs/copy_image.toml";
 
 pub use lookup::{RuleIdError, closest};
-pub use partition::Partition;
 use partition::RegionIndex;
+pub use partition::{AwsHosts, Partition};
 pub use table::RuleFormat;
 
 /// A spec that cannot be used, with the file and the key at fault.

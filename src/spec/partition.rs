@@ -1,10 +1,12 @@
-//! `[[partition]]`: the AWS partitions with their Regions and endpoint DNS suffixes, and the
-//! index that finds a Region's partition.
+//! `[[partition]]`: the AWS partitions with their Regions and endpoint DNS suffixes, the index
+//! that finds a Region's partition, and the host suffixes that make an endpoint AWS's.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use serde::{Deserialize, Serialize};
+
+use super::Spec;
 
 /// `[[partition]]`: the Regions and endpoint DNS suffixes of one AWS partition.
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -58,5 +60,46 @@ impl Hasher for Fnv {
             h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
         }
         self.0 = h;
+    }
+}
+
+/// Host suffixes of AWS's own endpoints, derived from the spec's partitions (one list).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AwsHosts {
+    // Lower case, each with its leading dot, so that `notamazonaws.com` does not match.
+    suffixes: Vec<String>,
+}
+
+impl AwsHosts {
+    /// The suffixes of every partition in `spec`, deduplicated.
+    pub fn from_spec(spec: &Spec) -> Self {
+        let mut suffixes: Vec<String> = spec
+            .partitions
+            .iter()
+            .flat_map(|p| &p.dns_suffixes)
+            .map(|s| s.trim_matches('.').to_ascii_lowercase())
+            .filter(|s| !s.is_empty())
+            .map(|s| format!(".{s}"))
+            .collect();
+        suffixes.sort();
+        suffixes.dedup();
+        AwsHosts { suffixes }
+    }
+
+    /// The suffix `host` is under (with its leading dot), if any. Case and a trailing dot do
+    /// not matter; a bare suffix (`amazonaws.com`) is no endpoint and does not match.
+    pub fn suffix_of(&self, host: &str) -> Option<&str> {
+        let h = host.trim_end_matches('.').to_ascii_lowercase();
+        self.suffixes.iter().find(|suffix| h.ends_with(suffix.as_str())).map(String::as_str)
+    }
+
+    /// The suffixes, lower case, each with its leading dot.
+    pub fn suffixes(&self) -> &[String] {
+        &self.suffixes
+    }
+
+    /// Whether `host` is under one of the suffixes.
+    pub fn contains(&self, host: &str) -> bool {
+        self.suffix_of(host).is_some()
     }
 }

@@ -215,6 +215,82 @@ fn an_unwritable_journal_stops_the_run_before_any_request() {
 }
 
 #[test]
+fn an_existing_journal_is_refused_before_any_request() {
+    let fake = super::fake::start(super::fake::Mode::Success);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.jsonl");
+    let earlier =
+        "{\"kind\":\"run\",\"run_id\":\"cic-1-0000000e\",\"endpoint\":\"http://x/\",\"region\":\"us-east-1\"}\n";
+    std::fs::write(&path, earlier).unwrap();
+    let out =
+        run(&["run", "--quiet", "--endpoint", &fake.url, "--cases", "5", "--journal", path.to_str().unwrap()], "");
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains(&format!("{}: the file exists", path.display())), "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), earlier, "the earlier journal is kept");
+    assert_eq!(fake.requests.load(std::sync::atomic::Ordering::SeqCst), 0);
+}
+
+/// A server that echoes the request's token and signature, and writes a terminal's control
+/// sequence, into every refusal: `cleanup`'s lines show none of them.
+#[test]
+fn cleanup_shows_no_echoed_credentials_or_control_characters() {
+    const TOKEN: &str = "IQoJb3JpZ2luX2Vj/cleanup+echoed=token-5e0b";
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    let signatures = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let seen = signatures.clone();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let Some((head, body)) = super::fake::read_request(&stream) else { continue };
+            let signature: String = head
+                .split_once("Signature=")
+                .map(|(_, s)| s.chars().take_while(char::is_ascii_hexdigit).collect())
+                .unwrap_or_default();
+            seen.lock().unwrap().push(signature.clone());
+            let reply = if body.contains("Action=DescribeImages") {
+                "<DescribeImagesResponse><imagesSet/></DescribeImagesResponse>".to_owned()
+            } else {
+                format!(
+                    "<Response><Errors><Error><Code>AuthFailure</Code><Message>token {TOKEN} and \
+                     Signature={signature} refused \u{1b}]0;pwned\u{7}</Message></Error></Errors></Response>"
+                )
+            };
+            let status = if body.contains("Action=DescribeImages") { 200 } else { 400 };
+            let answer =
+                format!("HTTP/1.1 {status} X\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{reply}", reply.len());
+            let _ = stream.write_all(answer.as_bytes());
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("j.jsonl");
+    let lines = [
+        format!(r#"{{"kind":"run","run_id":"cic-1-0000000c","endpoint":"{url}","region":"us-east-1"}}"#),
+        r#"{"kind":"intent","run_id":"cic-1-0000000c","seq":1,"action":"CopyImage","region":"us-east-1","params":{"Name":"n"}}"#.to_owned(),
+        r#"{"kind":"result","run_id":"cic-1-0000000c","seq":1,"action":"CopyImage","status":200,"ids":{"ImageId":"ami-0123456789abcdef0"}}"#.to_owned(),
+    ];
+    std::fs::write(&journal, lines.join("\n") + "\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_copyimage-conformance"))
+        .args(["cleanup", "--journal", journal.to_str().unwrap(), "--use-env-credentials"])
+        .env("AWS_ACCESS_KEY_ID", "AKIDCLEANUPECHO")
+        .env("AWS_SECRET_ACCESS_KEY", "cleanup-echo-secret-5e0b")
+        .env("AWS_SESSION_TOKEN", TOKEN)
+        .env_remove("AWS_PROFILE")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let shown = format!("{}{}", stdout(&out), stderr(&out));
+    assert_eq!(out.status.code(), Some(1), "the image could not be deregistered: {shown}");
+    assert!(shown.contains("FAILED: ") && shown.contains("AuthFailure"), "{shown}");
+    assert!(!shown.contains(TOKEN), "{shown}");
+    assert!(!shown.contains('\u{1b}') && !shown.contains('\u{7}'), "{shown:?}");
+    let signatures = signatures.lock().unwrap();
+    assert!(signatures.iter().any(|s| s.len() == 64), "{signatures:?}");
+    for s in signatures.iter().filter(|s| !s.is_empty()) {
+        assert!(!shown.contains(s.as_str()), "{shown}");
+    }
+}
+
+#[test]
 fn a_live_run_journals_to_a_file_named_after_its_run_id_without_secrets() {
     const SECRET: &str = "wJalrXUtnFEMI-journal-secret-3b7e";
     // Real credentials make a loopback endpoint count as AWS, where --live is allowed.

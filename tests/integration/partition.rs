@@ -125,7 +125,12 @@ fn shards_of_a_stored_corpus_compare_their_share_of_the_baseline() {
 
 #[test]
 fn bad_partitions_exit_2_naming_the_flag() {
-    for (value, why) in [("4/3", "K must be between 1 and N (3)"), ("0/0", "N must be at least 1"), ("x", "no '/'")] {
+    for (value, why) in [
+        ("4/3", "K must be between 1 and N (3)"),
+        ("0/0", "N must be between 1 and 10000"),
+        ("1/4000000000", "N must be between 1 and 10000"),
+        ("x", "no '/'"),
+    ] {
         let o = exec(&["run", "--cases", "3", "--partition", value]);
         assert_eq!(o.status.code(), Some(2), "{value}");
         assert!(stderr(&o).contains(&format!("--partition {value:?}: {why}")), "{}", stderr(&o));
@@ -150,12 +155,24 @@ fn reports_that_are_not_shards_of_one_run_exit_2_naming_the_file() {
     let other_seed = report("c.json", &["--partition", "2/2", "--seed", "9"]);
     let whole = report("whole.json", &[]);
     std::fs::write(path("broken.json"), "{\"cases\": [],\n\"summary\": {\"cases\": \"many\"}}").unwrap();
+    // Shards no run writes, as a hand edit would make them: one past its count, one of
+    // billions (whose missing shards would not fit in memory).
+    let edited = |name: &str, index: u64, count: u64| {
+        let mut report: Value = serde_json::from_str(&std::fs::read_to_string(&a).unwrap()).unwrap();
+        report["summary"]["shard"]["index"] = index.into();
+        report["summary"]["shard"]["count"] = count.into();
+        std::fs::write(path(name), report.to_string()).unwrap();
+        path(name)
+    };
+    let (past, huge) = (edited("past.json", 3, 2), edited("huge.json", 1, 4_000_000_000));
     let cases = [
         (vec![a.clone(), other_seed.clone()], format!("{other_seed}: summary.source is")),
         (vec![a.clone(), a.clone()], format!("{a}: shard 1/2 again (also {a})")),
         (vec![a.clone(), whole.clone()], format!("{whole}: summary.shard is absent: not a shard report")),
         (vec![a.clone(), path("broken.json")], format!("{}: not a report of `run --format json`", path("broken.json"))),
         (vec![path("none.json")], format!("{}: cannot read", path("none.json"))),
+        (vec![past.clone()], format!("{past}: summary.shard is 3/2: K must be between 1 and N (2)")),
+        (vec![huge.clone()], format!("{huge}: summary.shard is 1/4000000000: N must be between 1 and 10000")),
     ];
     for (files, message) in cases {
         let mut args = vec!["merge"];

@@ -77,6 +77,17 @@ fn a_result_that_echoes_credentials_is_written_redacted_and_reads_back() {
 }
 
 #[test]
+fn an_existing_file_is_refused_and_left_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("earlier.jsonl");
+    std::fs::write(&path, "an earlier run's journal\n").unwrap();
+    let e = Journal::create(&path, "cic-1-00000001", "http://x", "us-east-1", Redactor::none()).unwrap_err();
+    assert!(matches!(&e, JournalError::Exists { path: p } if *p == path), "{e:?}");
+    assert!(e.to_string().contains("the file exists"), "{e}");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "an earlier run's journal\n");
+}
+
+#[test]
 fn a_failed_write_refuses_every_later_intent() {
     // Writes to /dev/full fail with "no space left on device".
     let path = Path::new("/dev/full");
@@ -84,8 +95,7 @@ fn a_failed_write_refuses_every_later_intent() {
         eprintln!("skipped: no /dev/full on this system");
         return;
     }
-    let e = Journal::create(path, "cic-1-00000001", "http://x", "us-east-1", Redactor::none()).unwrap_err();
-    assert!(matches!(e, JournalError::Write { .. }), "{e:?}");
+    // Made by hand: `create` refuses a file that exists.
     let journal = Journal {
         run_id: "cic-1-00000001".into(),
         path: path.to_owned(),
