@@ -17,7 +17,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use serde::Deserialize;
 
 use copyimage_conformance::{
-    Generator, Mutant, Only, Oracle, Params, Picker, RuleFormat, Spec, World, exit, list_mutants,
+    GenerateError, Generator, Mutant, Only, Oracle, Params, Picker, RuleFormat, Spec, World, exit, list_mutants,
 };
 
 /// Tells, with evidence, whether an endpoint behaves like AWS EC2 CopyImage.
@@ -257,7 +257,10 @@ fn gen_cases(
     let oracle = Oracle::new(spec)?;
     let world_name = world.as_ref().map_or_else(|| "the built-in world".to_owned(), |p| p.display().to_string());
     let world = World::load_checked(world.as_deref(), oracle.spec())?;
-    let generator = Generator::new(&oracle, world, seed, only, rule.as_deref())?;
+    let generator = Generator::new(&oracle, world, seed, only, rule.as_deref()).map_err(|e| match e {
+        GenerateError::NoCopyableImage => anyhow::Error::new(e).context(world_name.clone()),
+        other => other.into(),
+    })?;
     let mut out = BufWriter::new(std::io::stdout().lock());
     for case in generator.take(count as usize) {
         serde_json::to_writer(&mut out, &case.with_context(|| world_name.clone())?)?;

@@ -155,7 +155,10 @@ impl Oracle {
                 }
                 (false, None) => continue,
                 (true, Some(rule)) => {
-                    let phase = spec.phases.iter().position(|p| p.name == r.phase).expect("checked at load");
+                    // Checked at load; a spec changed since (a mutant's) is told, not trusted.
+                    let Some(phase) = spec.phases.iter().position(|p| p.name == r.phase) else {
+                        return Err(spec.error(format!("rule.{}.phase", r.id), format!("no phase {:?}", r.phase)));
+                    };
                     compiled.push(CompiledRule {
                         id: Arc::from(r.id.as_str()),
                         check: rule.check,

@@ -1,6 +1,8 @@
 //! A raw parameter map read as a CopyImage request: members, tag specifications, and keys the
 //! operation does not know (misspelt, wrong letter case, bad list index).
 
+use std::collections::HashMap;
+
 use crate::oracle::key::{self, ACTION, VERSION};
 use crate::world::Params;
 
@@ -50,6 +52,9 @@ impl<'p> Request<'p> {
             bad_index: Vec::new(),
             tag_specs: Vec::new(),
         };
+        // Where each specification's entry is, for a key whose specification is not the last
+        // one's: a scan of the entries for each of thousands of indexes was quadratic.
+        let mut spec_at: HashMap<u32, usize> = HashMap::new();
         for (key, value) in params {
             let key = key.as_str();
             // No top-level key starts like a list key, so a list key skips the slot lookup.
@@ -61,13 +66,15 @@ impl<'p> Request<'p> {
             }
             match parse_list_key(key, index_ok) {
                 ListKey::Member { n, member } => {
-                    let spec = match req.tag_specs.iter().rposition(|(i, _)| *i == n) {
-                        Some(at) => &mut req.tag_specs[at].1,
-                        None => {
+                    // Keys in order put a specification's keys together: mostly the last one.
+                    let at = match req.tag_specs.last() {
+                        Some((last, _)) if *last == n => req.tag_specs.len() - 1,
+                        _ => *spec_at.entry(n).or_insert_with(|| {
                             req.tag_specs.push((n, TagSpec::default()));
-                            &mut req.tag_specs.last_mut().expect("just pushed").1
-                        }
+                            req.tag_specs.len() - 1
+                        }),
                     };
+                    let spec = &mut req.tag_specs[at].1;
                     match member {
                         ListMember::ResourceType => spec.resource_type = Some(value),
                         ListMember::TagKey(m) => tag_entry(&mut spec.tags, m).0 = Some(value),

@@ -549,3 +549,19 @@ fn messages_render_as_chained_replaces_would() {
         }
     }
 }
+
+#[test]
+fn thousands_of_tag_specifications_are_read_in_one_pass() {
+    // 40,000 indexes, a request of about 1.5 MB: finding each one's entry by a scan of the
+    // others' took seconds, with `serve`'s one lock held.
+    let n = 40_000;
+    let mut p = base();
+    p.extend((1..=n).map(|i| (format!("TagSpecification.{i}.ResourceType"), "image".to_owned())));
+    let req = Request::parse(&p, &[], &oracle().index_check);
+    assert_eq!(req.tag_specs.len(), n);
+    assert!(req.tag_specs.iter().map(|(i, _)| *i as usize).eq(1..=n), "in index order");
+    // Predicted as two such specifications are: the count changes nothing past the second.
+    let mut two = base();
+    two.extend((1..=2).map(|i| (format!("TagSpecification.{i}.ResourceType"), "image".to_owned())));
+    assert_eq!(oracle().predict(&world(), &p).rule_ids(), oracle().predict(&world(), &two).rule_ids());
+}

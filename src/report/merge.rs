@@ -202,7 +202,8 @@ fn show<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_default()
 }
 
-/// Merges shard reports of one run into one summary.
+/// Merges shard reports of one run into one summary. Counts add up saturating: shard reports
+/// are files a user may edit, and a sum that wrapped past 2^64 could turn deviations into none.
 pub fn merge(reports: &[ShardReport]) -> Result<Summary, MergeError> {
     check(reports)?;
     let first = &reports[0];
@@ -231,23 +232,23 @@ pub fn merge(reports: &[ShardReport]) -> Result<Summary, MergeError> {
     let mut findings: BTreeMap<super::findings::FindingKey, Finding> = BTreeMap::new();
     for r in reports {
         let s = &r.summary;
-        out.cases += s.cases;
-        out.conforms += s.conforms;
-        out.deviations += s.deviations;
-        out.unparseable += s.unparseable;
-        out.transport_errors += s.transport_errors;
-        out.notes += s.notes;
-        out.retries += s.retries;
-        out.requests += s.requests;
-        out.earlier_names += s.earlier_names;
-        out.earlier_unchecked += s.earlier_unchecked;
+        out.cases = out.cases.saturating_add(s.cases);
+        out.conforms = out.conforms.saturating_add(s.conforms);
+        out.deviations = out.deviations.saturating_add(s.deviations);
+        out.unparseable = out.unparseable.saturating_add(s.unparseable);
+        out.transport_errors = out.transport_errors.saturating_add(s.transport_errors);
+        out.notes = out.notes.saturating_add(s.notes);
+        out.retries = out.retries.saturating_add(s.retries);
+        out.requests = out.requests.saturating_add(s.requests);
+        out.earlier_names = out.earlier_names.saturating_add(s.earlier_names);
+        out.earlier_unchecked = out.earlier_unchecked.saturating_add(s.earlier_unchecked);
         for (reason, n) in &s.skipped_reasons {
             out.skip(reason, *n);
         }
         for (rule, c) in &s.rules {
             let m = out.rules.entry(rule.clone()).or_default();
             m.title.clone_from(&c.title);
-            (m.cases, m.conforms) = (m.cases + c.cases, m.conforms + c.conforms);
+            (m.cases, m.conforms) = (m.cases.saturating_add(c.cases), m.conforms.saturating_add(c.conforms));
         }
         for f in &s.findings {
             match findings.get_mut(&f.key) {
@@ -265,7 +266,8 @@ pub fn merge(reports: &[ShardReport]) -> Result<Summary, MergeError> {
             out.interrupted = true;
             out.not_run.extend(s.not_run.iter().map(|n| format!("shard {}: {n}", r.shard.index)));
         }
-        *out.planned.get_or_insert(0) += s.planned.unwrap_or(s.cases + s.skipped);
+        let planned = out.planned.get_or_insert(0);
+        *planned = planned.saturating_add(s.planned.unwrap_or(s.cases.saturating_add(s.skipped)));
     }
     if !out.interrupted {
         out.planned = None;
@@ -293,8 +295,8 @@ fn endpoints(reports: &[ShardReport]) -> String {
 /// Adds another shard's cases of the same finding: counts added, the shortest example kept,
 /// the first case ids in id order.
 fn join_finding(m: &mut Finding, f: &Finding) {
-    m.cases += f.cases;
-    m.accepted_cases += f.accepted_cases;
+    m.cases = m.cases.saturating_add(f.cases);
+    m.accepted_cases = m.accepted_cases.saturating_add(f.accepted_cases);
     m.accepted = m.accepted_cases == m.cases;
     if m.accepted_reason.is_none() {
         m.accepted_reason.clone_from(&f.accepted_reason);
@@ -314,13 +316,13 @@ fn join_finding(m: &mut Finding, f: &Finding) {
 /// Adds another shard's baseline comparison.
 fn join_comparison(m: &mut Comparison, c: &Comparison) {
     m.changed.extend(c.changed.iter().cloned());
-    m.accepted += c.accepted;
+    m.accepted = m.accepted.saturating_add(c.accepted);
     m.unaccepted.extend(c.unaccepted.iter().cloned());
 }
 
 /// Adds another shard's stateful checks: a property's first failure is kept.
 fn join_stateful(m: &mut StatefulReport, st: &StatefulReport, shard: &Shard) {
-    m.sequences_run += st.sequences_run;
+    m.sequences_run = m.sequences_run.saturating_add(st.sequences_run);
     for f in &st.failures {
         if m.failure(&f.property).is_none() {
             m.failures.push(f.clone());

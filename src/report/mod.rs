@@ -159,8 +159,9 @@ impl Summary {
 
     /// Counts `n` cases not sent, for `reason`.
     pub fn skip(&mut self, reason: &str, n: u64) {
-        self.skipped += n;
-        *self.skipped_reasons.entry(reason.to_owned()).or_default() += n;
+        self.skipped = self.skipped.saturating_add(n);
+        let count = self.skipped_reasons.entry(reason.to_owned()).or_default();
+        *count = count.saturating_add(n);
     }
 
     /// After the last case: the findings, titled, and the rules' titles, from `spec`.
@@ -195,7 +196,7 @@ impl Summary {
         let unanswered = self.transport_errors > 0;
         let (cases_wrong, cases_unjudged) = match &self.baseline {
             Some(gate) => (!gate.passes() && !unanswered, !gate.passes() && unanswered),
-            None => (self.deviations + self.unparseable > 0, unanswered),
+            None => (self.deviations > 0 || self.unparseable > 0, unanswered),
         };
         let stateful_failed = self.stateful.as_ref().is_some_and(|r| !r.failures.is_empty());
         let stateful_stopped = self.stateful.as_ref().is_some_and(|r| r.stopped.is_some());

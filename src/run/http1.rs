@@ -22,6 +22,9 @@ const READ_ROOM: usize = 16 << 10;
 const BODY_ROOM: usize = 1 << 20;
 /// How many leading body bytes a [`Error::TooLarge`] keeps.
 const HEAD_LEN: usize = 200;
+/// Longest chunk-size line read (its extensions included): httparse takes extensions of any
+/// length, and a line that never ends would grow the buffer until the timeout.
+const MAX_CHUNK_LINE: usize = 4096;
 
 /// Keep-alive connections to one `host:port`. A connection goes back to the pool only after a
 /// whole answer that leaves it usable, so there are never more than the requests in flight.
@@ -220,6 +223,9 @@ impl Conn {
                     at += used;
                     size
                 }
+                Ok(httparse::Status::Partial) if self.buf.len() - at > MAX_CHUNK_LINE => {
+                    return Err(lost(&format!("a chunk size line longer than {MAX_CHUNK_LINE} bytes")));
+                }
                 Ok(httparse::Status::Partial) => {
                     self.fill_body().await?;
                     continue;
@@ -248,12 +254,18 @@ impl Conn {
         }
     }
 
-    /// Skips the trailer section that starts at `at`; gives where the answer ends.
+    /// Skips the trailer section that starts at `at`; gives where the answer ends. The section
+    /// may be as long as an answer's head, no longer: trailers that never end would grow the
+    /// buffer until the timeout.
     async fn skip_trailers(&mut self, mut at: usize) -> Result<usize, Error> {
+        let start = at;
         loop {
             match memchr::memmem::find(&self.buf[at..], b"\r\n") {
                 Some(0) => return Ok(at + 2),
                 Some(line) => at += line + 2,
+                None if self.buf.len() - start > MAX_HEAD => {
+                    return Err(lost(&format!("trailers longer than {MAX_HEAD} bytes")));
+                }
                 None => self.fill_body().await?,
             }
         }

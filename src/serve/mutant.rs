@@ -265,6 +265,12 @@ impl Mutant {
                 // The last phase is the fall-through: a rule moved there with a success
                 // outcome answers as if it had not fired.
                 let success_phase = spec.phases.last().map(|p| p.name.clone()).unwrap_or_default();
+                // A spec of the user's may name its phases otherwise.
+                if let RulePatch::Phase(phase) = change
+                    && !spec.phases.iter().any(|p| p.name == phase)
+                {
+                    return Err(missing(&spec, format!("phase.{phase}")));
+                }
                 let Some(rule) = spec.rules.iter_mut().find(|r| r.id == id) else {
                     return Err(missing(&spec, format!("rule.{id}")));
                 };

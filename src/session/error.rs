@@ -96,6 +96,15 @@ pub enum SessionError {
     /// No cases can be generated (an unknown `--rule`, a world with nothing to copy).
     #[error(transparent)]
     Generate(#[from] crate::generate::GenerateError),
+    /// The world the run starts from has nothing to copy.
+    #[error("{origin}: {source}")]
+    NothingToCopy {
+        /// Where the world came from: its file, the built-in world, or what `--discover` or
+        /// `--setup` found.
+        origin: String,
+        /// What the generator said.
+        source: crate::generate::GenerateError,
+    },
     /// The HTTP client could not be built.
     #[error("cannot build the HTTP client")]
     Client(#[source] reqwest::Error),

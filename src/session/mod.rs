@@ -282,8 +282,9 @@ impl Session {
         }
         let plan = &self.plan;
         // The runner predicts each request against its mirror; the generator need not.
-        let generator =
-            Generator::new(&self.oracle, world.clone(), plan.seed, plan.only, plan.rule.as_deref())?.unpredicted();
+        let generator = Generator::new(&self.oracle, world.clone(), plan.seed, plan.only, plan.rule.as_deref())
+            .map_err(|e| self.named_world(e))?
+            .unpredicted();
         // A case the generator cannot build ends the cases; the error is the run's.
         let cases = generator.take(plan.cases as usize).map_while(|c| c.map_err(|e| stuck.set(Some(e))).ok());
         let Some(shard) = shard else { return Ok((Box::new(cases), plan.cases)) };
@@ -379,6 +380,22 @@ impl Session {
         // Best effort, as every diagnostic: the journal itself is written.
         let _ = writeln!(diag, "journal of live calls: {} (run id {run_id})", path.display());
         Ok(Some(Arc::new(journal)))
+    }
+
+    /// `e`, naming the world when it is the world's fault.
+    fn named_world(&self, e: GenerateError) -> SessionError {
+        let plan = &self.plan;
+        let origin = if plan.setup.is_some() {
+            "the world --setup made".to_owned()
+        } else if !plan.discover.is_empty() {
+            "the world --discover found".to_owned()
+        } else {
+            plan.world_origin.clone()
+        };
+        match e {
+            GenerateError::NoCopyableImage => SessionError::NothingToCopy { origin, source: e },
+            other => other.into(),
+        }
     }
 
     /// The world the cases run against: the plan's, or what `--discover` or `--setup` found;

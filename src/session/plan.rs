@@ -185,6 +185,8 @@ pub enum CredentialSource {
 pub struct Plan {
     /// The world the run starts from, its Region the endpoint's.
     pub(crate) world: World,
+    /// Where it came from: the world file, or the built-in world's name.
+    pub(crate) world_origin: String,
     /// The endpoint tested.
     pub(crate) endpoint: Endpoint,
     /// Wire dialect.
@@ -338,6 +340,7 @@ impl Plan {
             discover: flags.discover,
             setup: flags.setup.then_some(flags.second_region),
             world_out: flags.world_out,
+            world_origin: origin,
             format: flags.format,
             output: flags.output,
             progress: !flags.quiet && env.stderr_is_terminal,

@@ -134,6 +134,17 @@ impl ImagesReader {
     }
 }
 
+/// The names below an image's `item` (at `depth` in `path`) when there are at most four, as
+/// many as the longest the reader looks for; none past that. Each element of a reply nested
+/// ever deeper inside an item costs the same then, where building every path cost as much as
+/// the depth (a 1 MiB reply of nested elements took minutes).
+fn below_item(path: &[String], depth: usize) -> Vec<&str> {
+    match path.get(depth + 1..) {
+        Some(rel) if rel.len() <= 4 => rel.iter().map(String::as_str).collect(),
+        _ => vec![],
+    }
+}
+
 impl Visit for ImagesReader {
     fn open(&mut self, name: &str) -> Flow {
         if self.path.is_empty() {
@@ -149,7 +160,7 @@ impl Visit for ImagesReader {
         self.path.push(name.to_owned());
         self.text.clear();
         if let Some((depth, image)) = &mut self.cur {
-            let rel: Vec<&str> = self.path[*depth + 1..].iter().map(String::as_str).collect();
+            let rel = below_item(&self.path, *depth);
             match rel.as_slice() {
                 ["blockDeviceMapping", "item", "ebs"] => image.ebs_encrypted.push(None),
                 ["tagSet", "item"] => self.tag = (None, None),
@@ -168,7 +179,7 @@ impl Visit for ImagesReader {
         let free = |v: String| if self.keep == Text::Trimmed { v.trim().to_owned() } else { v };
         if let Some((depth, image)) = &mut self.cur {
             let depth = *depth;
-            let rel: Vec<&str> = self.path.get(depth + 1..).unwrap_or_default().iter().map(String::as_str).collect();
+            let rel = below_item(&self.path, depth);
             match rel.as_slice() {
                 ["imageId"] => image.image_id = value.trim().to_owned(),
                 ["name"] => image.name = Some(free(value)),

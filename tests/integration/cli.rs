@@ -80,6 +80,14 @@ fn missing_case_file_and_bad_world_name_the_file() {
     );
     let o = run(&["gen", "--world", &data("world_bad.json")], "");
     assert_setup_error(&o, "world_bad.json: unknown variant `gone`");
+    // A sound world with nothing to copy: named by `gen` and by `run`.
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.json");
+    std::fs::write(&empty, r#"{"region": "us-east-1", "images": []}"#).unwrap();
+    let empty = empty.to_str().unwrap();
+    let nothing = "the world has no source image that a minimal CopyImage request copies successfully";
+    assert_setup_error(&run(&["gen", "--world", empty], ""), &format!("{empty}: {nothing}"));
+    assert_setup_error(&run(&["run", "--quiet", "--world", empty], ""), &format!("{empty}: {nothing}"));
 }
 
 #[test]

@@ -116,6 +116,24 @@ fn the_default_run_catches_the_planted_faults() {
     );
 }
 
+/// A spec of the user's that names its phases otherwise cannot take a mutant that moves a
+/// rule to the built-in spec's `protocol` phase: one message naming the spec, exit 2.
+#[test]
+fn a_mutant_the_spec_cannot_take_is_refused_naming_the_spec() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("renamed.toml");
+    let builtin = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/specs/copy_image.toml")).unwrap();
+    std::fs::write(&spec, builtin.replace("\"protocol\"", "\"proto\"")).unwrap();
+    let spec = spec.to_str().unwrap();
+    // The spec itself is sound.
+    assert_eq!(crate::run(&["--spec", spec, "rules"], "").status.code(), Some(exit::OK.into()));
+    let o = crate::run(&["--spec", spec, "serve", "--addr", "127.0.0.1:0", "--mutant", "dry-run-before-syntax"], "");
+    assert_eq!(o.status.code(), Some(exit::SETUP_ERROR.into()), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains(spec) && err.contains("phase.protocol") && err.contains("dry-run-before-syntax"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
 #[test]
 fn unknown_mutant_is_a_usage_error_and_the_list_names_every_mutant() {
     let o = crate::run(&["serve", "--mutant", "no-such-fault"], "");

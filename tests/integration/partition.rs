@@ -188,6 +188,29 @@ fn reports_that_are_not_shards_of_one_run_exit_2_naming_the_file() {
     assert_eq!(exec(&["merge", &b, &a]).status.code(), Some(0));
 }
 
+/// Counts in shard reports are a user's files: two whose deviations add up past 2^64 still
+/// merge into a failing run, in every format, never into a pass or a crash.
+#[test]
+fn merged_counts_past_2_64_still_fail() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    for (k, deviations) in [(1, u64::MAX), (2, 1)] {
+        let out = path(&format!("s{k}.json"));
+        let partition = format!("{k}/2");
+        let args = ["run", "--quiet", "--cases", "6", "--format", "json", "--partition", &partition, "--output", &out];
+        assert!(exec(&args).status.success());
+        let mut report: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+        for field in ["cases", "deviations", "requests"] {
+            report["summary"][field] = deviations.into();
+        }
+        std::fs::write(&out, report.to_string()).unwrap();
+    }
+    for format in ["terminal", "json", "junit", "markdown", "html"] {
+        let o = exec(&["merge", &path("s1.json"), &path("s2.json"), "--format", format]);
+        assert_eq!(o.status.code(), Some(1), "{format}: {}", stderr(&o));
+    }
+}
+
 /// The commands of the README's sharding example, in order.
 fn readme_commands() -> Vec<String> {
     let readme = std::fs::read_to_string(format!("{}/README.md", env!("CARGO_MANIFEST_DIR"))).unwrap();

@@ -227,6 +227,26 @@ async fn broken_answers_are_errors_not_panics() {
     assert!(matches!(&e, Error::Connect(why) if why.starts_with("cannot connect to 127.0.0.1:")), "{e:?}");
 }
 
+/// A chunk-size line or a trailer section that never ends is refused once it is longer than
+/// any answer needs, well before the timeout: the server keeps writing and the buffer would
+/// grow with it.
+#[tokio::test]
+async fn endless_chunk_extensions_and_trailers_are_refused_at_their_limit() {
+    let s = server(|stream, n| {
+        let start = ["1;", "1\r\nx\r\n0\r\n"][n % 2];
+        write(stream, &format!("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n{start}"));
+        // An extension or trailer lines, 16 KiB at a time, until the client hangs up.
+        let filler = if n % 2 == 0 { "a".repeat(16 << 10) } else { format!("x: {}\r\n", "a".repeat(16 << 10)) };
+        while stream.write_all(filler.as_bytes()).is_ok() {}
+        false
+    });
+    let client = Client::new("127.0.0.1", s.port);
+    let e = client.exchange(&request(), Duration::from_secs(60), 1 << 20).await.expect_err("an endless extension");
+    assert_eq!(e, Error::BodyLost(format!("a chunk size line longer than {MAX_CHUNK_LINE} bytes")));
+    let e = client.exchange(&request(), Duration::from_secs(60), 1 << 20).await.expect_err("endless trailers");
+    assert_eq!(e, Error::BodyLost(format!("trailers longer than {MAX_HEAD} bytes")));
+}
+
 #[tokio::test]
 async fn informational_answers_are_skipped_and_redirects_keep_their_location() {
     let s = server(|stream, n| {

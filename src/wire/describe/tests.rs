@@ -87,3 +87,16 @@ fn json_envelope_images() {
     assert_eq!(images[0].ebs_encrypted, [Some(true)]);
     assert_eq!(images[0].tags, BTreeMap::from([("a".into(), "x".into())]));
 }
+
+#[test]
+fn elements_nested_deep_inside_an_item_are_passed_over_and_the_image_read() {
+    // 60,000 levels, under 1 MiB: reading every level's path made this take minutes.
+    let levels = 60_000;
+    let mut xml = String::from("<DescribeImagesResponse><imagesSet><item><imageId>ami-12345678</imageId><x>");
+    xml.push_str(&"<a>".repeat(levels));
+    xml.push_str(&"</a>".repeat(levels));
+    xml.push_str("</x><name>n</name></item></imagesSet></DescribeImagesResponse>");
+    let images = read_xml(xml.as_bytes(), Text::Verbatim).unwrap();
+    assert_eq!(images.len(), 1);
+    assert_eq!((images[0].image_id.as_str(), images[0].name.as_deref()), ("ami-12345678", Some("n")));
+}
