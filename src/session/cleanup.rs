@@ -78,11 +78,16 @@ pub async fn cleanup(
     let aws = AwsHosts::from_spec(spec).contains(&host);
     // Deleting is a mutating call: on AWS, only with the account's own credentials.
     let profile = resolve_profile(flags.profile.as_deref(), env)?;
-    let (credentials, dummy) = if aws || flags.use_env_credentials {
-        (env_credentials(profile.as_ref(), env)?.ok_or(NoCredentials)?, false)
-    } else {
-        (Credentials::dummy(), true)
+    let signs = aws || flags.use_env_credentials;
+    // Read once: they sign, or (signing with the dummy ones) are only redacted, as `run` does
+    // with the credentials the process holds.
+    let held = match env_credentials(profile.as_ref(), env) {
+        Ok(held) => held,
+        Err(e) if signs => return Err(e.into()),
+        Err(_) => None,
     };
+    let (credentials, dummy) =
+        if signs { (held.clone().ok_or(NoCredentials)?, false) } else { (Credentials::dummy(), true) };
     let target = Target {
         endpoint,
         region: journal.region.clone(),
@@ -97,9 +102,7 @@ pub async fn cleanup(
         safety: Safety::default(),
         protocol: Protocol::from_spec(spec),
     };
-    // The environment's credentials are redacted even when the calls are signed with the
-    // dummy ones, as `run` does: the process holds them.
-    let redactor = Redactor::new(env_credentials(profile.as_ref(), env).ok().flatten().as_ref());
+    let redactor = Redactor::new(held.as_ref());
     let mut told = |d: &Done| tell(&shown(&redactor, d));
     let done = crate::run::cleanup::cleanup(&target, &journal, &mut told).await?;
     Ok(done.iter().map(|d| shown(&redactor, d)).collect())

@@ -235,40 +235,26 @@ fn an_existing_journal_is_refused_before_any_request() {
 #[test]
 fn cleanup_shows_no_echoed_credentials_or_control_characters() {
     const TOKEN: &str = "IQoJb3JpZ2luX2Vj/cleanup+echoed=token-5e0b";
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/", listener.local_addr().unwrap());
-    let signatures = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
-    let seen = signatures.clone();
-    std::thread::spawn(move || {
-        for mut stream in listener.incoming().flatten() {
-            let Some((head, body)) = super::fake::read_request(&stream) else { continue };
-            let signature: String = head
-                .split_once("Signature=")
-                .map(|(_, s)| s.chars().take_while(char::is_ascii_hexdigit).collect())
-                .unwrap_or_default();
-            seen.lock().unwrap().push(signature.clone());
-            let reply = if body.contains("Action=DescribeImages") {
-                "<DescribeImagesResponse><imagesSet/></DescribeImagesResponse>".to_owned()
-            } else {
+    let (url, requests) = recording_server(|stream, head, body| {
+        let (status, reply) = if body.contains("Action=DescribeImages") {
+            (200, "<DescribeImagesResponse><imagesSet/></DescribeImagesResponse>".to_owned())
+        } else {
+            let signature = signature_in(head);
+            (
+                400,
                 format!(
                     "<Response><Errors><Error><Code>AuthFailure</Code><Message>token {TOKEN} and \
                      Signature={signature} refused \u{1b}]0;pwned\u{7}</Message></Error></Errors></Response>"
-                )
-            };
-            let status = if body.contains("Action=DescribeImages") { 200 } else { 400 };
-            let answer =
-                format!("HTTP/1.1 {status} X\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{reply}", reply.len());
-            let _ = stream.write_all(answer.as_bytes());
-        }
+                ),
+            )
+        };
+        let answer =
+            format!("HTTP/1.1 {status} X\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{reply}", reply.len());
+        let _ = stream.write_all(answer.as_bytes());
     });
     let dir = tempfile::tempdir().unwrap();
     let journal = dir.path().join("j.jsonl");
-    let lines = [
-        format!(r#"{{"kind":"run","run_id":"cic-1-0000000c","endpoint":"{url}","region":"us-east-1"}}"#),
-        r#"{"kind":"intent","run_id":"cic-1-0000000c","seq":1,"action":"CopyImage","region":"us-east-1","params":{"Name":"n"}}"#.to_owned(),
-        r#"{"kind":"result","run_id":"cic-1-0000000c","seq":1,"action":"CopyImage","status":200,"ids":{"ImageId":"ami-0123456789abcdef0"}}"#.to_owned(),
-    ];
-    std::fs::write(&journal, lines.join("\n") + "\n").unwrap();
+    journal_of_one_copy(&journal, "cic-1-0000000c", &url);
     let out = Command::new(env!("CARGO_BIN_EXE_copyimage-conformance"))
         .args(["cleanup", "--journal", journal.to_str().unwrap(), "--use-env-credentials"])
         .env("AWS_ACCESS_KEY_ID", "AKIDCLEANUPECHO")
@@ -283,11 +269,59 @@ fn cleanup_shows_no_echoed_credentials_or_control_characters() {
     assert!(shown.contains("FAILED: ") && shown.contains("AuthFailure"), "{shown}");
     assert!(!shown.contains(TOKEN), "{shown}");
     assert!(!shown.contains('\u{1b}') && !shown.contains('\u{7}'), "{shown:?}");
-    let signatures = signatures.lock().unwrap();
+    let signatures: Vec<String> = requests.lock().unwrap().iter().map(|(head, _)| signature_in(head)).collect();
     assert!(signatures.iter().any(|s| s.len() == 64), "{signatures:?}");
     for s in signatures.iter().filter(|s| !s.is_empty()) {
         assert!(!shown.contains(s.as_str()), "{shown}");
     }
+}
+
+/// The requests a [`recording_server`] received, in order, each as (head, body).
+type Requests = std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>;
+
+/// A server on a free loopback port whose `answer` writes the reply to each request, given its
+/// head and body; every request is kept. Gives its URL and the requests.
+fn recording_server(
+    answer: impl Fn(&mut std::net::TcpStream, &str, &str) + Send + Sync + 'static,
+) -> (String, Requests) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    let requests = Requests::default();
+    let (seen, answer) = (requests.clone(), std::sync::Arc::new(answer));
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let (seen, answer) = (seen.clone(), answer.clone());
+            std::thread::spawn(move || {
+                while let Some((head, body)) = super::fake::read_request(&stream) {
+                    seen.lock().unwrap().push((head.clone(), body.clone()));
+                    answer(&mut stream, &head, &body);
+                }
+            });
+        }
+    });
+    (url, requests)
+}
+
+/// The hex after `Signature=` in a request's head; empty without one.
+fn signature_in(head: &str) -> String {
+    head.split_once("Signature=")
+        .map(|(_, s)| s.chars().take_while(char::is_ascii_hexdigit).collect())
+        .unwrap_or_default()
+}
+
+/// Writes at `path` the journal of run `run_id` against `url`: one live CopyImage that made
+/// ami-0123456789abcdef0.
+fn journal_of_one_copy(path: &Path, run_id: &str, url: &str) {
+    let lines = [
+        format!(r#"{{"kind":"run","run_id":"{run_id}","endpoint":"{url}","region":"us-east-1"}}"#),
+        format!(
+            r#"{{"kind":"intent","run_id":"{run_id}","seq":1,"action":"CopyImage","region":"us-east-1","params":{{"Name":"n1"}}}}"#
+        ),
+        format!(
+            r#"{{"kind":"result","run_id":"{run_id}","seq":1,"action":"CopyImage","status":200,"ids":{{"ImageId":"ami-0123456789abcdef0"}}}}"#
+        ),
+    ];
+    std::fs::write(path, lines.join("\n") + "\n").unwrap();
 }
 
 #[test]
@@ -332,21 +366,9 @@ fn a_live_run_journals_to_a_file_named_after_its_run_id_without_secrets() {
 #[test]
 fn a_live_call_whose_answer_is_lost_is_not_sent_again() {
     // Every answer's head promises a body the server never finishes.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/", listener.local_addr().unwrap());
-    let bodies = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
-    let seen = bodies.clone();
-    std::thread::spawn(move || {
-        for mut stream in listener.incoming().flatten() {
-            let seen = seen.clone();
-            std::thread::spawn(move || {
-                while let Some((_, body)) = super::fake::read_request(&stream) {
-                    seen.lock().unwrap().push(body);
-                    let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 1000\r\n\r\n<CopyImageRes");
-                    let _ = stream.shutdown(std::net::Shutdown::Both);
-                }
-            });
-        }
+    let (url, requests) = recording_server(|stream, _, _| {
+        let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 1000\r\n\r\n<CopyImageRes");
+        let _ = stream.shutdown(std::net::Shutdown::Both);
     });
     let dir = tempfile::tempdir().unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_copyimage-conformance"))
@@ -361,7 +383,7 @@ fn a_live_call_whose_answer_is_lost_is_not_sent_again() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(3), "no answer is a verdict of 'could not tell': {}", stderr(&out));
-    let bodies = bodies.lock().unwrap();
+    let bodies: Vec<String> = requests.lock().unwrap().iter().map(|(_, body)| body.clone()).collect();
     let copies = |dry: bool| {
         bodies.iter().filter(|b| b.contains("Action=CopyImage") && b.contains("DryRun=true") == dry).count()
     };
@@ -390,35 +412,17 @@ fn cleanup_signs_with_the_named_profile() {
         ),
     )
     .unwrap();
-    // Every request's head; each is answered "not found", so the image counts as already gone.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/", listener.local_addr().unwrap());
-    let heads = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
-    let seen = heads.clone();
-    std::thread::spawn(move || {
-        for mut stream in listener.incoming().flatten() {
-            let Some((head, _)) = super::fake::read_request(&stream) else { continue };
-            seen.lock().unwrap().push(head);
-            let body = r#"<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>InvalidAMIID.NotFound</Code><Message>m</Message></Error></Errors><RequestID>r</RequestID></Response>"#;
-            let reply = format!(
-                "HTTP/1.1 400 Bad Request\r\ncontent-type: text/xml\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                body.len()
-            );
-            let _ = stream.write_all(reply.as_bytes());
-        }
+    // Every request is answered "not found", so the image counts as already gone.
+    let (url, requests) = recording_server(|stream, _, _| {
+        let body = r#"<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>InvalidAMIID.NotFound</Code><Message>m</Message></Error></Errors><RequestID>r</RequestID></Response>"#;
+        let reply = format!(
+            "HTTP/1.1 400 Bad Request\r\ncontent-type: text/xml\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        let _ = stream.write_all(reply.as_bytes());
     });
     let journal = dir.path().join("run.journal.jsonl");
-    let run_id = "cic-1-profile";
-    let lines = [
-        format!(r#"{{"kind":"run","run_id":"{run_id}","endpoint":"{url}","region":"us-east-1"}}"#),
-        format!(
-            r#"{{"kind":"intent","run_id":"{run_id}","seq":1,"action":"CopyImage","region":"us-east-1","params":{{"Name":"n1"}}}}"#
-        ),
-        format!(
-            r#"{{"kind":"result","run_id":"{run_id}","seq":1,"action":"CopyImage","status":200,"ids":{{"ImageId":"ami-0123456789abcdef0"}}}}"#
-        ),
-    ];
-    std::fs::write(&journal, lines.join("\n") + "\n").unwrap();
+    journal_of_one_copy(&journal, "cic-1-profile", &url);
     let cleanup = |profile: &str| {
         Command::new(env!("CARGO_BIN_EXE_copyimage-conformance"))
             .args(["cleanup", "--journal", journal.to_str().unwrap(), "--use-env-credentials", "--profile", profile])
@@ -434,7 +438,7 @@ fn cleanup_signs_with_the_named_profile() {
     };
     let out = cleanup("ci");
     assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
-    let seen = heads.lock().unwrap().clone();
+    let seen: Vec<String> = requests.lock().unwrap().iter().map(|(head, _)| head.clone()).collect();
     assert!(!seen.is_empty(), "no request reached the endpoint");
     for head in &seen {
         assert!(head.contains("Credential=AKIDPROFILECLEANUP/"), "not signed with the profile's key:\n{head}");
@@ -446,5 +450,5 @@ fn cleanup_signs_with_the_named_profile() {
     let out = cleanup("missing");
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("profile `missing` not found in "), "{}", stderr(&out));
-    assert_eq!(heads.lock().unwrap().len(), before, "a request went out for an unknown profile");
+    assert_eq!(requests.lock().unwrap().len(), before, "a request went out for an unknown profile");
 }
