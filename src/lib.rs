@@ -124,6 +124,9 @@ pub use session::{Env, Flags, Interrupt, Outcome, Plan, PlanError, Session, Sess
 pub use spec::{BUILTIN as BUILTIN_SPEC, Confidence, Outcome as AcceptableOutcome, RuleFormat, Spec, SpecError};
 // What `Spec::rule_id` refuses: an unknown id (with a suggestion) or an ambiguous prefix.
 pub use spec::RuleIdError;
+// Every file a user hands the tool is read with a bound: the command line reads its own ones
+// (a `predict` case, the README `targets matrix --update` rewrites) the same way.
+pub use spec::input::{InputError, Limit as InputLimit, read_text, read_text_from};
 pub use verdict::{CodeMap, Finding, SameCodes, Verdict, judge};
 pub use wire::{Redactor, Reply};
 pub use world::{Image, ImageState, Params, World, WorldError};

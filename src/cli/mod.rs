@@ -7,7 +7,7 @@ mod run;
 mod serve;
 mod targets;
 
-use std::io::{BufWriter, Read, Write};
+use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -17,7 +17,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 use serde::Deserialize;
 
 use copyimage_conformance::{
-    GenerateError, Generator, Mutant, Only, Oracle, Params, Picker, RuleFormat, Spec, World, exit, list_mutants,
+    GenerateError, Generator, InputLimit, Mutant, Only, Oracle, Params, Picker, RuleFormat, Spec, World, exit,
+    list_mutants, read_text, read_text_from,
 };
 
 /// Tells, with evidence, whether an endpoint behaves like AWS EC2 CopyImage.
@@ -228,15 +229,8 @@ fn parse_case(text: &str, origin: &str, spec: &Spec) -> Result<(World, Params)> 
 fn predict(spec: Arc<Spec>, case: Option<PathBuf>) -> Result<u8> {
     let oracle = Oracle::new(spec)?;
     let (text, origin) = match &case {
-        Some(p) => (
-            std::fs::read_to_string(p).with_context(|| format!("{}: cannot read", p.display()))?,
-            p.display().to_string(),
-        ),
-        None => {
-            let mut s = String::new();
-            std::io::stdin().read_to_string(&mut s).context("stdin: cannot read")?;
-            (s, "stdin".to_owned())
-        }
+        Some(p) => (read_text(p, InputLimit::CASE)?, p.display().to_string()),
+        None => (read_text_from(std::io::stdin().lock(), "stdin", InputLimit::CASE, 0)?, "stdin".to_owned()),
     };
     let (world, params) = parse_case(&text, &origin, oracle.spec())?;
     let p = oracle.predict(&world, &params);

@@ -10,7 +10,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use copyimage_conformance::targets::{self, Target, matrix, server};
-use copyimage_conformance::{Oracle, Spec, exit};
+use copyimage_conformance::{InputLimit, Oracle, Spec, exit, read_text};
 
 /// What `targets` does.
 #[derive(Debug, Subcommand)]
@@ -170,7 +170,7 @@ pub fn matrix(spec: &Spec, args: MatrixArgs) -> Result<u8> {
             eprintln!("matrix: {} written", path.display());
         }
         (Some(path), _) => {
-            let readme = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
+            let readme = read_text(path, InputLimit::README)?;
             let Some(new) = matrix::splice(&readme, &text) else {
                 bail!("{}: no {} ... {} block to replace", path.display(), matrix::BEGIN, matrix::END);
             };

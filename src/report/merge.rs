@@ -19,6 +19,7 @@ use super::findings::order;
 use super::{Finding, Format, Merged, Shard, Summary, sink};
 use crate::run::stateful::StatefulReport;
 use crate::snapshot::Comparison;
+use crate::spec::input::{Limit, read_text};
 use crate::wire::{Redacting, Redactor};
 use std::path::PathBuf;
 
@@ -148,7 +149,8 @@ pub fn read(path: &Path, keep_cases: bool) -> Result<ShardReport, MergeError> {
         summary: Summary,
     }
     let name = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| MergeError::Read { path: name.clone(), source })?;
+    let text =
+        read_text(path, Limit::REPORT).map_err(|e| MergeError::Read { path: name.clone(), source: e.into_io() })?;
     let json = |e: serde_json::Error| MergeError::Json { path: name.clone(), message: e.to_string() };
     let (summary, cases) = if keep_cases {
         let full: Full = serde_json::from_str(&text).map_err(json)?;

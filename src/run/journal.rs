@@ -21,6 +21,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
+use crate::spec::input::{Limit, read_text};
 use crate::wire::Redactor;
 use crate::world::Params;
 
@@ -312,7 +313,8 @@ pub struct Read {
 /// one names the file and the line, except a last line without its newline, which a crash
 /// cut short while writing it: that one is left out.
 pub fn read(path: &Path) -> Result<Read, JournalError> {
-    let text = std::fs::read_to_string(path).map_err(|source| JournalError::Read { path: path.to_owned(), source })?;
+    let text = read_text(path, Limit::JOURNAL)
+        .map_err(|e| JournalError::Read { path: path.to_owned(), source: e.into_io() })?;
     let malformed = |line: usize, reason: String| JournalError::Malformed { path: path.to_owned(), line, reason };
     let lines: Vec<&str> = text.split_inclusive('\n').collect();
     let mut read: Option<Read> = None;

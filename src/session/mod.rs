@@ -384,17 +384,22 @@ impl Session {
 
     /// `e`, naming the world when it is the world's fault.
     fn named_world(&self, e: GenerateError) -> SessionError {
+        match e {
+            GenerateError::NoCopyableImage => SessionError::NothingToCopy { origin: self.world_origin(), source: e },
+            other => other.into(),
+        }
+    }
+
+    /// Where the run's world came from, for messages: its file, the built-in world, or what
+    /// `--setup` or `--discover` found.
+    fn world_origin(&self) -> String {
         let plan = &self.plan;
-        let origin = if plan.setup.is_some() {
+        if plan.setup.is_some() {
             "the world --setup made".to_owned()
         } else if !plan.discover.is_empty() {
             "the world --discover found".to_owned()
         } else {
             plan.world_origin.clone()
-        };
-        match e {
-            GenerateError::NoCopyableImage => SessionError::NothingToCopy { origin, source: e },
-            other => other.into(),
         }
     }
 
@@ -500,10 +505,11 @@ impl Session {
             baseline.map(|b| b.accepted_properties().iter().map(|p| p.property.clone()).collect()).unwrap_or_default();
         let oracle = self.oracle.clone();
         let shard = self.plan.partition;
+        let origin = self.world_origin();
         // The checks block (they drive their own requests); they run off the async workers.
         let checks = tokio::task::spawn_blocking(move || {
             let keep = |i: u32| shard.is_none_or(|s| s.keeps(u64::from(i), &format!("sequence-{i:06}")));
-            crate::run::stateful::check_some(&target, &oracle, &world, &cfg, &skip, &keep)
+            crate::run::stateful::check_some(&target, &oracle, &world, &origin, &cfg, &skip, &keep)
         });
         // The checks cannot be stopped between sequences from here: interrupted, they are left
         // to run out on their thread (the command line does not wait for it) unreported.

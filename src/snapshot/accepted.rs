@@ -2,13 +2,13 @@
 //! every error naming the file and the line of the entry at fault; and writing a draft of one
 //! from a run's findings (`run --draft-accepted`) for a person to give the reasons.
 
-use std::fs;
 use std::path::Path;
 
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{Accepted, AcceptedProperty, BaselineError, io_err};
+use super::{Accepted, AcceptedProperty, BaselineError};
+use crate::spec::input::{Limit, read_text};
 use crate::spec::{RuleIdError, Spec, closest};
 
 /// How a draft's placeholder reason starts; a reason that still does is refused on loading.
@@ -59,12 +59,10 @@ pub fn annotation_rules(spec: &Spec) -> Vec<String> {
 /// that can decide a case (not a success annotation), each `accept_property` a stateful
 /// property.
 pub(super) fn read(path: &Path, spec: &Spec) -> Result<AcceptedFile, BaselineError> {
-    let text = match fs::read_to_string(path) {
+    let text = match read_text(path, Limit::ACCEPTED) {
         Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Ok(AcceptedFile { accept: vec![], accept_property: vec![] });
-        }
-        Err(e) => return Err(io_err(path, e)),
+        Err(e) if e.is_not_found() => return Ok(AcceptedFile { accept: vec![], accept_property: vec![] }),
+        Err(e) => return Err(e.into()),
     };
     let line_of = |at: usize| 1 + text[..at.min(text.len())].matches('\n').count();
     let fail = |at: usize, message: String| BaselineError::Format {
@@ -206,7 +204,7 @@ mod tests {
     fn load(text: &str) -> Result<Vec<(String, String)>, String> {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("accepted.toml");
-        fs::write(&path, text).unwrap();
+        std::fs::write(&path, text).unwrap();
         let file = read(&path, &Spec::builtin().unwrap()).map_err(|e| e.to_string())?;
         Ok(file.accept.into_iter().map(|a| (a.rule, a.reason)).collect())
     }

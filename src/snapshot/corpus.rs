@@ -2,14 +2,14 @@
 //! baseline, and source images named by role so any endpoint's ids fit.
 
 use std::collections::BTreeMap;
-use std::fs;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
 use crate::generate::Case;
 use crate::snapshot::{BaselineError, io_err, write_atomic};
+use crate::spec::input::{Limit, Lines};
 use crate::wire::{Redacting, Redactor};
 use crate::world::World;
 
@@ -34,13 +34,13 @@ pub struct Corpus {
 }
 
 impl Corpus {
-    /// Reads `corpus.jsonl`; every error names the line.
+    /// Reads `corpus.jsonl`; every error names the line. The file and each line are read
+    /// only up to their limits ([`Limit::CORPUS`], [`Limit::CORPUS_LINE`]).
     pub fn load(path: &Path) -> Result<Self, BaselineError> {
-        let file = fs::File::open(path).map_err(|e| io_err(path, e))?;
+        let mut lines = Lines::open(path, Limit::CORPUS, Limit::CORPUS_LINE)?;
         let fmt =
             |line: usize, message: String| BaselineError::Format { path: path.display().to_string(), line, message };
-        let mut lines = BufReader::new(file).lines();
-        let first = lines.next().ok_or_else(|| fmt(1, "empty corpus".into()))?.map_err(|e| io_err(path, e))?;
+        let (_, first) = lines.next_line().ok_or_else(|| fmt(1, "empty corpus".into()))??;
         #[derive(Deserialize)]
         #[serde(deny_unknown_fields)]
         struct Wrapper {
@@ -51,12 +51,12 @@ impl Corpus {
             return Err(fmt(1, format!("corpus version {} is not supported (1 is)", header.version)));
         }
         let mut cases = vec![];
-        for (i, line) in lines.enumerate() {
-            let line = line.map_err(|e| io_err(path, e))?;
+        while let Some(next) = lines.next_line() {
+            let (number, line) = next?;
             if line.trim().is_empty() {
                 continue;
             }
-            cases.push(serde_json::from_str::<Case>(&line).map_err(|e| fmt(i + 2, e.to_string()))?);
+            cases.push(serde_json::from_str::<Case>(&line).map_err(|e| fmt(number, e.to_string()))?);
         }
         let mut header = header;
         header.world.reindex();

@@ -18,6 +18,7 @@ use serde::Deserialize;
 
 use crate::run::CaseRecord;
 use crate::spec::Spec;
+use crate::spec::input::{InputError, Limit, read_text};
 use crate::verdict::Verdict;
 use crate::wire::Redactor;
 pub use accepted::{DraftEntry, annotation_rules, draft as draft_accepted};
@@ -49,6 +50,18 @@ pub enum BaselineError {
 
 fn io_err(path: &Path, e: impl std::fmt::Display) -> BaselineError {
     BaselineError::Io { path: path.display().to_string(), message: e.to_string() }
+}
+
+impl From<InputError> for BaselineError {
+    fn from(e: InputError) -> Self {
+        match e {
+            InputError::Read { path, cause } => BaselineError::Io { path, message: cause.to_string() },
+            InputError::TooLarge { path, limit } => BaselineError::Io { path, message: format!("larger than {limit}") },
+            InputError::LineTooLong { path, line, limit } => {
+                BaselineError::Format { path, line, message: format!("longer than {limit}") }
+            }
+        }
+    }
 }
 
 /// Writes `bytes` to `path` whole or not at all: into a temporary file of the same directory,
@@ -234,10 +247,10 @@ impl Baseline {
         let on_disk = self.snap_files()?;
         for (stem, body) in &self.rendered {
             let path = self.dir.join(format!("{stem}.snap"));
-            let old = match fs::read_to_string(&path) {
+            let old = match read_text(&path, Limit::SNAPSHOT) {
                 Ok(t) => self.comparable(snap_body(&t)),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-                Err(e) => return Err(io_err(&path, e)),
+                Err(e) if e.is_not_found() => String::new(),
+                Err(e) => return Err(e.into()),
             };
             if &old != body {
                 cmp.changed.push(format!("{stem}.snap"));
@@ -253,7 +266,7 @@ impl Baseline {
         for stem in on_disk.iter().filter(|s| !self.rendered.contains_key(*s)) {
             if self.only.is_some() {
                 let path = self.dir.join(format!("{stem}.snap"));
-                let text = fs::read_to_string(&path).map_err(|e| io_err(&path, e))?;
+                let text = read_text(&path, Limit::SNAPSHOT)?;
                 if self.comparable(snap_body(&text)).is_empty() {
                     continue;
                 }

@@ -5,6 +5,7 @@
 //! read every limit, code, status and message from here.
 
 mod bounds;
+pub mod input;
 pub mod key;
 mod lookup;
 mod partition;
@@ -349,8 +350,8 @@ impl Spec {
     /// Reads and checks a spec file.
     pub fn load(path: &Path) -> Result<Self, SpecError> {
         let origin = path.display().to_string();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| SpecError::new(&origin, "(file)", format!("cannot read: {e}")))?;
+        let text =
+            input::read_text(path, input::Limit::SPEC).map_err(|e| SpecError::new(&origin, "(file)", e.reason()))?;
         Self::parse(&text, &origin)
     }
 

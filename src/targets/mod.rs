@@ -14,6 +14,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::spec::input::{Limit, read_text};
+
 /// The directory of target descriptions, relative to the repository root.
 pub const DEFAULT_DIR: &str = "targets";
 
@@ -202,7 +204,7 @@ const PLACEHOLDERS: &[&str] = &["{port}", "{dir}", "{venv}", "{self}"];
 impl Target {
     /// Reads and checks one description; `path`'s stem must be the target's name.
     pub fn load(path: &Path) -> Result<Self, TargetError> {
-        let text = fs::read_to_string(path).map_err(|e| io_err(path, e))?;
+        let text = read_text(path, Limit::TARGET).map_err(|e| io_err(path, e.reason()))?;
         let mut target: Target = toml::from_str(&text).map_err(|e| TargetError::Parse {
             path: path.display().to_string(),
             line: e.span().map_or(0, |s| 1 + text[..s.start].matches('\n').count()),

@@ -10,6 +10,7 @@ use aws_sigv4::sign::v4;
 use http::header::{AUTHORIZATION, HOST, HeaderName, HeaderValue};
 
 use super::{WireError, ini};
+use crate::spec::input::{Limit, read_text};
 
 const ENV_KEY_ID: &str = "AWS_ACCESS_KEY_ID";
 const ENV_SECRET: &str = "AWS_SECRET_ACCESS_KEY";
@@ -125,12 +126,12 @@ impl Credentials {
                 None => return Ok(None),
             },
         };
-        let text = match std::fs::read_to_string(&path) {
+        let text = match read_text(&path, Limit::CREDENTIALS) {
             Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(e) if e.is_not_found() => {
                 return if asked { Err(WireError::NoCredentialsFile { path, profile }) } else { Ok(None) };
             }
-            Err(source) => return Err(WireError::CredentialsRead { path, source }),
+            Err(e) => return Err(WireError::CredentialsRead { path, source: e.into_io() }),
         };
         match profile_from_ini(&text, &profile, &path)? {
             Some(c) => Ok(Some(c)),

@@ -19,6 +19,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::spec::Spec;
+use crate::spec::input::{Limit, read_text};
 use crate::spec::key;
 
 /// Raw wire parameters: query key to value, e.g. `TagSpecification.1.Tag.1.Key` to `env`.
@@ -362,8 +363,8 @@ impl World {
     /// Reads a world file.
     pub fn load(path: &Path) -> Result<Self, WorldError> {
         let origin = path.display().to_string();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| WorldError { origin: origin.clone(), message: format!("cannot read: {e}") })?;
+        let text =
+            read_text(path, Limit::WORLD).map_err(|e| WorldError { origin: origin.clone(), message: e.reason() })?;
         Self::parse(&text, &origin)
     }
 

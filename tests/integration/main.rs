@@ -18,6 +18,7 @@ mod faults;
 mod findings;
 mod hostile;
 mod html;
+mod input_limits;
 mod inputs;
 mod interrupt;
 mod matrix;

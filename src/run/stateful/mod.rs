@@ -92,9 +92,10 @@ enum Stop {
     /// The json-envelope code table is unusable.
     #[error(transparent)]
     Codes(EnvelopeError),
-    /// Nothing to copy.
-    #[error("the world has no source image that a minimal CopyImage request copies successfully")]
-    NothingToCopy,
+    /// Nothing to copy in the world named (its file, the built-in world, or what `--discover`
+    /// or `--setup` found).
+    #[error("{0}: the world has no source image that a minimal CopyImage request copies successfully")]
+    NothingToCopy(String),
     /// proptest could not draw a sequence.
     #[error("cannot draw a sequence: {0}")]
     Draw(proptest::test_runner::Reason),
@@ -121,7 +122,7 @@ pub fn check(
     cfg: &StatefulConfig,
     skip: &BTreeSet<String>,
 ) -> StatefulReport {
-    check_some(target, oracle, world, cfg, skip, &|_| true)
+    check_some(target, oracle, world, "the test world", cfg, skip, &|_| true)
 }
 
 /// Runs up to `cfg.sequences` sequences against `target` and checks every property not in
@@ -139,15 +140,18 @@ pub fn check(
 ///
 /// Only the sequences whose index (from 0) `keep` keeps run: one shard's share
 /// (`--partition`). Every sequence is still drawn, so each has the steps it has in a whole run.
+/// `world_origin` names the world (its file, or what `--discover` or `--setup` found) when it
+/// has nothing to copy.
 pub fn check_some(
     target: &Target,
     oracle: &Oracle,
     world: &World,
+    world_origin: &str,
     cfg: &StatefulConfig,
     skip: &BTreeSet<String>,
     keep: &(dyn Fn(u32) -> bool + Sync),
 ) -> StatefulReport {
-    let here = || match start(target, oracle, world, cfg) {
+    let here = || match start(target, oracle, world, world_origin, cfg) {
         Ok((mut session, mut sequences)) => session.explore(&mut sequences, cfg, skip, keep),
         Err(why) => StatefulReport { stopped: Some(why.to_string()), ..StatefulReport::default() },
     };
@@ -162,6 +166,7 @@ fn start<'a>(
     target: &'a Target,
     oracle: &'a Oracle,
     world: &World,
+    world_origin: &str,
     cfg: &StatefulConfig,
 ) -> Result<(Session<'a>, Sequences), Stop> {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(Stop::Runtime)?;
@@ -175,7 +180,7 @@ fn start<'a>(
     };
     let inputs = Inputs::new(oracle, world);
     if inputs.copyable.is_empty() {
-        return Err(Stop::NothingToCopy);
+        return Err(Stop::NothingToCopy(world_origin.to_owned()));
     }
     let deregistered: Vec<(String, String)> = world
         .images

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use super::{Env, PlanError};
+use crate::spec::input::{Limit, read_text};
 use crate::wire::{Credentials, Redactor, WireError, ini};
 
 const REGION: &str = "region";
@@ -96,10 +97,10 @@ fn path(env: &Env, var: &str, name: &str) -> Option<PathBuf> {
 /// The section of the file at `path` whose header `matches`; `None` when the file is absent or
 /// has no such section.
 fn section(path: &Path, matches: impl Fn(&str) -> bool) -> Result<Option<ini::Section>, PlanError> {
-    let text = match std::fs::read_to_string(path) {
+    let text = match read_text(path, Limit::CREDENTIALS) {
         Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => return Err(WireError::CredentialsRead { path: path.to_owned(), source }.into()),
+        Err(e) if e.is_not_found() => return Ok(None),
+        Err(e) => return Err(WireError::CredentialsRead { path: path.to_owned(), source: e.into_io() }.into()),
     };
     Ok(ini::section(&text, path, matches)?)
 }
