@@ -848,6 +848,7 @@ def memory_and_speed(binary, mode, tmp, results, _cores):
             print(f"  run --cases {cases}: {p.rss_mb:.0f} MB peak, {p.wall:.1f} s", flush=True)
             results.add(f"memory.{cases}.mb", p.rss_mb)
             results.add(f"memory.{cases}.us_per_case", p.wall / cases * 1e6)
+    merge_memory(binary, mode, tmp, results)
     for _ in range(mode.reps):
         p = timed([binary, "bench", "--seconds", mode.bench_seconds], tmp)
         m = re.search(r"= (\d+) cases/s", p.stdout)
@@ -865,6 +866,22 @@ def memory_and_speed(binary, mode, tmp, results, _cores):
             p = timed([binary, "run", "--cases", 1, "--stateful", n, "--quiet", "--output", out], tmp)
             print(f"  run --stateful {n}: {p.wall:.1f} s", flush=True)
             results.add(f"stateful.{n}", n / p.wall)
+
+
+def merge_memory(binary, mode, tmp, results):
+    """`merge` of the two shards' JSON reports of a run of the second memory size: its peak
+    memory writing a markdown report and a JSON one (which holds every case record)."""
+    cases = mode.memory_cases[-2]
+    shards = [Path(tmp) / f"shard-{k}.json" for k in (1, 2)]
+    for k, shard in enumerate(shards, 1):
+        timed([binary, "run", "--cases", cases, "--partition", f"{k}/2", "--format", "json", "--quiet", "--output", shard], tmp)
+    results.add("merge.report_mb", sum(s.stat().st_size for s in shards) / 1e6)
+    for fmt in ("markdown", "json"):
+        p = timed([binary, "merge", *shards, "--format", fmt, "--output", Path(tmp) / f"merged.{fmt}"], tmp)
+        print(f"  merge of 2 shards of {cases} cases, --format {fmt}: {p.rss_mb:.0f} MB peak, {p.wall:.1f} s", flush=True)
+        results.add(f"merge.{fmt}.mb", p.rss_mb)
+    for path in [*shards, Path(tmp) / "merged.json"]:
+        path.unlink()
 
 
 def machine():
@@ -1002,6 +1019,16 @@ def render(results, mode, info, cores, command, build, load_before, load_after):
                 r(f"memory.{mem[-1]}.mb") < 100
                 and linear(r(f"memory.{mem[-2]}.us_per_case"), r(f"memory.{mem[-1]}.us_per_case"))
             ),
+        )
+    )
+    rows.append(
+        (
+            f"peak memory, `merge` of the 2 shards' JSON reports of a {mem[-2]:,}-case run "
+            f"({r('merge.report_mb'):,.0f} MB in all; reference)",
+            f"{r('merge.markdown.mb'):.0f} MB writing markdown, {r('merge.json.mb'):.0f} MB writing JSON "
+            "(every case record)",
+            "",
+            "",
         )
     )
     rows.append(

@@ -147,6 +147,42 @@ pub fn read_text_from(reader: impl Read, name: &str, limit: Limit, hint: u64) ->
         .map_err(|_| fail(io::Error::new(io::ErrorKind::InvalidData, "stream did not contain valid UTF-8")))
 }
 
+/// A file read as a stream, for a parser that reads as it goes (a shard report of millions of
+/// cases is never held whole): at most its limit and one byte more are read, and
+/// [`Bounded::check`] tells afterwards whether it was larger.
+pub struct Bounded {
+    reader: io::Take<std::fs::File>,
+    path: String,
+    limit: Limit,
+    read: u64,
+}
+
+impl Bounded {
+    /// Opens the file at `path`, to be read up to `limit`.
+    pub fn open(path: &Path, limit: Limit) -> Result<Self, InputError> {
+        let name = path.display().to_string();
+        let file = std::fs::File::open(path).map_err(|cause| InputError::Read { path: name.clone(), cause })?;
+        Ok(Bounded { reader: file.take(limit.bytes.saturating_add(1)), path: name, limit, read: 0 })
+    }
+
+    /// An error when more than the limit was read: whatever the parser made of the text cut
+    /// there, the file is refused as too large.
+    pub fn check(&self) -> Result<(), InputError> {
+        if self.read > self.limit.bytes {
+            return Err(InputError::TooLarge { path: self.path.clone(), limit: self.limit });
+        }
+        Ok(())
+    }
+}
+
+impl Read for Bounded {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.reader.read(buf)?;
+        self.read += n as u64;
+        Ok(n)
+    }
+}
+
 /// A file read line by line, with a bound on each line and on the whole.
 pub struct Lines {
     reader: BufReader<io::Take<std::fs::File>>,
@@ -244,6 +280,24 @@ mod tests {
         assert_eq!(Limit::CORPUS.to_string(), "16 GiB, the limit for a corpus");
         assert_eq!(Limit { bytes: 3 * KIB, kind: "x" }.to_string(), "3 KiB, the limit for x");
         assert_eq!(Limit { bytes: 1000, kind: "x" }.to_string(), "1000 bytes, the limit for x");
+    }
+
+    #[test]
+    fn a_stream_is_read_to_the_limit_and_one_byte_more_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let drain = |text: &[u8]| {
+            let mut stream = Bounded::open(&write(&dir, text), TINY).unwrap();
+            let mut got = vec![];
+            stream.read_to_end(&mut got).unwrap();
+            (got, stream.check())
+        };
+        let (got, checked) = drain(b"12345678");
+        assert_eq!((got.as_slice(), checked.is_ok()), (&b"12345678"[..], true));
+        let (got, checked) = drain(b"123456789abc");
+        // One byte past the limit is read, so that the limit is known to be passed; no more.
+        assert_eq!(got, b"123456789");
+        assert!(matches!(checked, Err(InputError::TooLarge { limit: TINY, .. })), "{checked:?}");
+        assert!(Bounded::open(&dir.path().join("absent"), TINY).is_err_and(|e| e.is_not_found()));
     }
 
     #[test]

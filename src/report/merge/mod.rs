@@ -10,18 +10,15 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
-use serde::de::IgnoredAny;
+mod stream;
 
 use super::findings::order;
 use super::{Finding, Format, Merged, Shard, Summary, sink};
 use crate::run::stateful::StatefulReport;
 use crate::snapshot::Comparison;
-use crate::spec::input::{Limit, read_text};
 use crate::wire::{Redacting, Redactor};
-use std::path::PathBuf;
 
 /// A shard report that cannot be merged, or reports that do not make one run.
 #[derive(Debug, thiserror::Error)]
@@ -96,10 +93,10 @@ pub struct MergedRun {
 }
 
 impl MergedRun {
-    /// Reads the shard reports at `paths` and merges them; `keep_cases` keeps every case
-    /// record, for a JSON report.
-    pub fn read(paths: &[PathBuf], keep_cases: bool) -> Result<Self, MergeError> {
-        let reports = paths.iter().map(|p| read(p, keep_cases)).collect::<Result<Vec<_>, _>>()?;
+    /// Reads the shard reports at `paths` and merges them; `with_cases` notes whether each
+    /// report's case records come in id order, for a JSON report that holds them all.
+    pub fn read(paths: &[PathBuf], with_cases: bool) -> Result<Self, MergeError> {
+        let reports = paths.iter().map(|p| read(p, with_cases)).collect::<Result<Vec<_>, _>>()?;
         let summary = merge(&reports)?;
         Ok(MergedRun { summary, reports })
     }
@@ -122,47 +119,37 @@ impl MergedRun {
     }
 }
 
-/// One shard's report, read back.
+/// One shard's report, read back: its summary, and where its case records are (they are read
+/// again, as a stream, when a JSON report is written).
 #[derive(Debug)]
 pub struct ShardReport {
-    /// The file it came from.
+    /// The file it came from, as messages name it.
     pub path: String,
+    /// The file it came from.
+    pub file: PathBuf,
     /// Its shard.
     pub shard: Shard,
     /// Its summary.
     pub summary: Summary,
-    /// Its case records as written (kept only when asked for).
-    pub cases: Vec<serde_json::Value>,
+    /// Whether its case records are in id order (noted only when asked for).
+    pub sorted: bool,
 }
 
-/// Reads a shard report; `keep_cases` keeps its case records (for a JSON merged report).
-pub fn read(path: &Path, keep_cases: bool) -> Result<ShardReport, MergeError> {
-    #[derive(Deserialize)]
-    struct Full {
-        cases: Vec<serde_json::Value>,
-        summary: Summary,
-    }
-    #[derive(Deserialize)]
-    struct Lean {
-        #[serde(rename = "cases")]
-        _cases: IgnoredAny,
-        summary: Summary,
-    }
+/// Reads a shard report as a stream; `with_cases` notes whether its case records are in id
+/// order (each is parsed, one at a time), otherwise they are skipped.
+pub fn read(path: &Path, with_cases: bool) -> Result<ShardReport, MergeError> {
     let name = path.display().to_string();
-    let text =
-        read_text(path, Limit::REPORT).map_err(|e| MergeError::Read { path: name.clone(), source: e.into_io() })?;
-    let json = |e: serde_json::Error| MergeError::Json { path: name.clone(), message: e.to_string() };
-    let (summary, cases) = if keep_cases {
-        let full: Full = serde_json::from_str(&text).map_err(json)?;
-        (full.summary, full.cases)
+    let mut sorted = true;
+    let summary = if with_cases {
+        stream::scan(path, Some(&mut stream::order_check(&mut sorted)))?
     } else {
-        (serde_json::from_str::<Lean>(&text).map_err(json)?.summary, vec![])
+        stream::scan(path, None)?
     };
     let Some(shard) = summary.shard else { return Err(MergeError::NotAShard { path: name }) };
     if let Some(why) = shard.invalid() {
         return Err(MergeError::BadShard { path: name, shard: format!("{}/{}", shard.index, shard.count), why });
     }
-    Ok(ShardReport { path: name, shard, summary, cases })
+    Ok(ShardReport { path: name, file: path.to_owned(), shard, summary, sorted })
 }
 
 /// Checks that the reports are shards of one run, each once.
@@ -343,14 +330,9 @@ pub fn write(format: Format, out: Box<dyn Write>, summary: &Summary, reports: &[
         return sink(format, out, &summary.endpoint).finish(summary);
     }
     let mut out = out;
-    let mut cases: Vec<&serde_json::Value> = reports.iter().flat_map(|r| &r.cases).collect();
-    cases.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
     out.write_all(b"{\"cases\": [")?;
-    for (i, c) in cases.iter().enumerate() {
-        out.write_all(if i == 0 { b"\n" } else { b",\n" })?;
-        serde_json::to_writer(&mut out, c)?;
-    }
-    out.write_all(if cases.is_empty() { b"" } else { b"\n" })?;
+    let written = stream::write_cases(&mut out, reports)?;
+    out.write_all(if written == 0 { b"" } else { b"\n" })?;
     out.write_all(b"],\n\"summary\": ")?;
     serde_json::to_writer_pretty(&mut out, summary)?;
     out.write_all(b"}\n")?;
@@ -401,9 +383,10 @@ mod tests {
         let shard = Shard { index, count: 2, by: ShardBy::Count };
         ShardReport {
             path: format!("s{index}.json"),
+            file: format!("s{index}.json").into(),
             shard,
             summary: Summary { shard: Some(shard), ..summary },
-            cases: vec![],
+            sorted: true,
         }
     }
 
