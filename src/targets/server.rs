@@ -4,7 +4,7 @@
 //! `NAME.log`), so a later command finds it.
 
 use std::fs;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::net::{TcpListener, TcpStream, ToSocketAddrs};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -54,9 +54,21 @@ fn fail(t: &Target, message: impl Into<String>) -> TargetError {
     TargetError::Server { target: t.name.clone(), message: message.into() }
 }
 
+/// How much of the end of a server's log [`log_tail`] reads: a long-lived server's log can be
+/// large, and only its last lines are shown.
+const LOG_TAIL: u64 = 64 << 10;
+
 /// The last lines of the server's log, for an error message.
 fn log_tail(files: &Files) -> String {
-    let text = fs::read_to_string(&files.log).unwrap_or_default();
+    let mut bytes = vec![];
+    if let Ok(mut file) = fs::File::open(&files.log) {
+        let size = file.metadata().map_or(0, |m| m.len());
+        if file.seek(SeekFrom::Start(size.saturating_sub(LOG_TAIL))).is_ok() {
+            let _ = file.take(LOG_TAIL).read_to_end(&mut bytes);
+        }
+    }
+    // Lossy: a line cut at the start, or a server's non-UTF-8 output, still shows the rest.
+    let text = String::from_utf8_lossy(&bytes);
     let lines: Vec<&str> = text.lines().collect();
     let tail = lines[lines.len().saturating_sub(15)..].join("\n");
     if tail.is_empty() { String::new() } else { format!("\n--- last lines of {}:\n{tail}", files.log.display()) }
@@ -347,5 +359,30 @@ pub fn reset(t: &Target) -> Result<String, TargetError> {
             Err(fail(t, format!("{} {url}{} answered HTTP {status}{}", reset.method, reset.path, log_tail(&files))))
         }
         Err(e) => Err(fail(t, format!("{} {url}{}: {e}", reset.method, reset.path))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_log_tail_is_the_last_lines_of_a_large_log_even_with_stray_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("server.log");
+        let mut text: Vec<u8> = (0..200_000).flat_map(|i| format!("line {i}\n").into_bytes()).collect();
+        // A server's stray byte near the end: the old whole-file UTF-8 read showed nothing.
+        text.extend_from_slice(b"bad \xff byte\nlast line\n");
+        fs::write(&log, text).unwrap();
+        let files = Files { dir: dir.path().into(), pid: dir.path().join("p"), url: dir.path().join("u"), log };
+        let tail = log_tail(&files);
+        let lines: Vec<&str> = tail.strip_prefix('\n').expect("a tail starts on a line of its own").lines().collect();
+        assert_eq!(lines.len(), 16, "{tail}");
+        assert!(lines[0].starts_with("--- last lines of "), "{tail}");
+        assert_eq!(lines[1], "line 199987");
+        assert_eq!(lines[14], "bad \u{fffd} byte");
+        assert_eq!(lines[15], "last line");
+        let absent = Files { log: dir.path().join("absent.log"), ..files };
+        assert_eq!(log_tail(&absent), "");
     }
 }
