@@ -1,7 +1,7 @@
 //! `merge`: the JSON reports of a run's shards (`run --partition K/N`) combined into one
 //! report, in `run`'s formats and with `run`'s exit codes.
 
-use std::fs::File;
+use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
@@ -33,13 +33,12 @@ pub struct MergeArgs {
 /// Runs `merge` and returns the exit code.
 pub fn run(args: MergeArgs) -> Result<u8> {
     let merged = MergedRun::read(&args.reports, args.format == Format::Json)?;
-    let out: Box<dyn Write> = match &args.output {
-        Some(path) => Box::new(create(path)?),
-        None => Box::new(BufWriter::new(std::io::stdout())),
-    };
-    merged.write(args.format.into(), out)?;
+    match &args.output {
+        Some(path) => staged(path, |out| merged.write(args.format.into(), out))?,
+        None => merged.write(args.format.into(), Box::new(BufWriter::new(std::io::stdout())))?,
+    }
     if let Some(path) = &args.junit {
-        merged.write(ReportFormat::Junit, Box::new(create(path)?)).with_context(|| format!("{}", path.display()))?;
+        staged(path, |out| merged.write(ReportFormat::Junit, out))?;
     }
     if args.output.is_some() {
         eprintln!("{}", merged.verdict_line());
@@ -47,7 +46,24 @@ pub fn run(args: MergeArgs) -> Result<u8> {
     Ok(merged.exit_code())
 }
 
-fn create(path: &Path) -> Result<BufWriter<File>> {
-    let file = File::create(path).with_context(|| format!("{}: cannot create", path.display()))?;
-    Ok(BufWriter::new(file))
+/// Writes a report to `path` by way of a file beside it, renamed into place once whole: a JSON
+/// report reads the shards again as it writes, so a failure half-way (or `--output` naming one
+/// of the shards) leaves no half-written report and the file that was there untouched.
+fn staged(path: &Path, write: impl FnOnce(Box<dyn Write>) -> std::io::Result<()>) -> Result<()> {
+    let name = path.file_name().map_or_else(Default::default, |n| n.to_string_lossy().into_owned());
+    let partial = Partial(path.with_file_name(format!(".{name}.{}.partial", std::process::id())));
+    let file = File::create(&partial.0).with_context(|| format!("{}: cannot create", path.display()))?;
+    write(Box::new(BufWriter::new(file))).with_context(|| format!("{}", path.display()))?;
+    fs::rename(&partial.0, path).with_context(|| format!("{}: cannot create", path.display()))?;
+    Ok(())
+}
+
+/// A partial report's file, removed unless it was renamed into place.
+struct Partial(PathBuf);
+
+impl Drop for Partial {
+    fn drop(&mut self) {
+        // Gone already once renamed.
+        let _ = fs::remove_file(&self.0);
+    }
 }

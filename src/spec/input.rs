@@ -39,11 +39,13 @@ impl Limit {
     pub const CORPUS_LINE: Limit = Limit { bytes: Limit::WORLD.bytes, kind: "a line of a corpus" };
     /// A baseline's `accepted.toml`: an entry is a few hundred bytes.
     pub const ACCEPTED: Limit = Limit { bytes: 16 * MIB, kind: "an accepted-deviations file" };
-    /// One snapshot file of a baseline: a target's share of the cases; the largest,
-    /// `valid.snap`, takes some 70 bytes a case of the run, 700 MiB at `--cases 10000000`.
-    pub const SNAPSHOT: Limit = Limit { bytes: GIB, kind: "a snapshot file" };
-    /// A shard's JSON report (`merge`): some 2 KiB a case, so 2 GiB for a shard of a million.
-    pub const REPORT: Limit = Limit { bytes: 4 * GIB, kind: "a report" };
+    /// One snapshot file of a baseline: a target's share of the cases, up to some 700 bytes a
+    /// case (`--rule R24` puts every case in one file), 7 GiB at `--cases 10000000`.
+    pub const SNAPSHOT: Limit = Limit { bytes: 16 * GIB, kind: "a snapshot file" };
+    /// A shard's JSON report (`merge`): some 2 KiB a case, so 20 GiB for an unsplit run of
+    /// `--cases 10000000` (the most). Read as a stream, a case at a time: this bounds only how
+    /// long an endless input is read.
+    pub const REPORT: Limit = Limit { bytes: 64 * GIB, kind: "a report" };
     /// A journal of live calls (`cleanup`): two short lines a call.
     pub const JOURNAL: Limit = Limit { bytes: GIB, kind: "a journal" };
     /// An AWS credentials or config file: a few lines a profile.
@@ -204,9 +206,10 @@ impl Lines {
 
     /// The next line without its line ending, and its number (from 1); `None` at the end.
     pub fn next_line(&mut self) -> Option<Result<(usize, String), InputError>> {
-        let mut text = String::new();
-        // Room for the line and its ending (`\r\n`), and no more.
-        let got = (&mut self.reader).take(self.line.bytes.saturating_add(2)).read_line(&mut text);
+        let mut bytes = Vec::new();
+        // Room for the line and its ending (`\r\n`), and no more; as bytes, so that a line cut
+        // at the limit inside a character is too long, not bad UTF-8.
+        let got = (&mut self.reader).take(self.line.bytes.saturating_add(2)).read_until(b'\n', &mut bytes);
         let n = match got {
             Ok(0) => return None,
             Ok(n) => n as u64,
@@ -217,16 +220,22 @@ impl Lines {
         if self.read > self.file.bytes {
             return Some(Err(InputError::TooLarge { path: self.path.clone(), limit: self.file }));
         }
-        if text.ends_with('\n') {
-            text.pop();
-            if text.ends_with('\r') {
-                text.pop();
+        if bytes.ends_with(b"\n") {
+            bytes.pop();
+            if bytes.ends_with(b"\r") {
+                bytes.pop();
             }
         }
-        if text.len() as u64 > self.line.bytes {
+        if bytes.len() as u64 > self.line.bytes {
             return Some(Err(InputError::LineTooLong { path: self.path.clone(), line: self.number, limit: self.line }));
         }
-        Some(Ok((self.number, text)))
+        // The message `BufRead::lines` gives.
+        let bad = || io::Error::new(io::ErrorKind::InvalidData, "stream did not contain valid UTF-8");
+        Some(
+            String::from_utf8(bytes)
+                .map(|text| (self.number, text))
+                .map_err(|_| InputError::Read { path: self.path.clone(), cause: bad() }),
+        )
     }
 }
 
@@ -278,6 +287,7 @@ mod tests {
     fn limits_show_in_their_unit() {
         assert_eq!(Limit::SPEC.to_string(), "16 MiB, the limit for a spec file");
         assert_eq!(Limit::CORPUS.to_string(), "16 GiB, the limit for a corpus");
+        assert_eq!(Limit::REPORT.to_string(), "64 GiB, the limit for a report");
         assert_eq!(Limit { bytes: 3 * KIB, kind: "x" }.to_string(), "3 KiB, the limit for x");
         assert_eq!(Limit { bytes: 1000, kind: "x" }.to_string(), "1000 bytes, the limit for x");
     }
@@ -313,6 +323,10 @@ mod tests {
         assert_eq!(got, [(1, "12345678".into()), (2, "12345678".into()), (3, "abc".into())]);
         let err = read(b"ok\n123456789\n").unwrap_err();
         assert!(matches!(err, InputError::LineTooLong { line: 2, .. }), "{err:?}");
+        // Cut at the limit inside a two-byte character: too long all the same.
+        let err = read("ok\n1234567\u{e9}9\n".as_bytes()).unwrap_err();
+        assert!(matches!(err, InputError::LineTooLong { line: 2, .. }), "{err:?}");
+        assert!(matches!(read(b"ok\n\xff\n").unwrap_err(), InputError::Read { .. }));
         assert!(err.to_string().ends_with("input:2: line longer than 8 bytes, the limit for a test file"), "{err}");
         // Twenty-four bytes in all is the most; twenty-five is refused, short lines or not.
         assert_eq!(read(b"12345\n12345\n12345\n12345\n").unwrap().len(), 4);

@@ -250,3 +250,32 @@ fn the_readme_ci_example_runs_as_written() {
     assert!(stdout(&o).contains("merged from shards 1, 2, 3 of 3 (count)."), "{}", stdout(&o));
     assert!(std::fs::read_to_string(format!("{tmp}/c.xml")).unwrap().contains("<testsuites"));
 }
+
+/// A JSON merge reads each report twice (once for the summary, once to write the records side
+/// by side): reports from pipes are kept from the first read, and `--output` may name one of
+/// the reports, which is replaced only once the merged report is whole.
+#[test]
+fn shards_merge_from_pipes_and_into_one_of_their_own_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    for k in 1..=2 {
+        let (out, partition) = (path(&format!("s{k}.json")), format!("{k}/2"));
+        let args = ["run", "--quiet", "--cases", "40", "--format", "json", "--partition", &partition, "--output", &out];
+        assert!(exec(&args).status.success());
+    }
+    let (s1, s2, expected) = (path("s1.json"), path("s2.json"), path("expected.json"));
+    let o = exec(&["merge", "--format", "json", "--output", &expected, &s1, &s2]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let expected = std::fs::read(&expected).unwrap();
+    // Through bash's process substitution: /dev/fd pipes, which a second open finds empty.
+    let binary = env!("CARGO_BIN_EXE_copyimage-conformance");
+    let piped = format!("'{binary}' merge --format json <(cat '{s1}') <(cat '{s2}')");
+    let o = Command::new("bash").args(["-c", &piped]).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(o.stdout == expected, "merged from pipes:\n{}", stdout(&o));
+    let o = exec(&["merge", "--format", "json", "--output", &s1, &s1, &s2]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(std::fs::read(&s1).unwrap() == expected, "merged into its own first shard");
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(left.len(), 3, "no partial file left behind: {left:?}");
+}

@@ -14,6 +14,8 @@ use std::path::{Path, PathBuf};
 
 mod stream;
 
+pub use stream::Records;
+
 use super::findings::order;
 use super::{Finding, Format, Merged, Shard, Summary, sink};
 use crate::run::stateful::StatefulReport;
@@ -73,6 +75,18 @@ pub enum MergeError {
         /// What is wrong with it.
         why: String,
     },
+    /// A report whose case records, read again to write them, are not what they were.
+    #[error("{path}: changed since merge first read it (its case records are not what they were): merge again")]
+    Changed {
+        /// The file.
+        path: String,
+    },
+    /// A report's reader thread ended without finishing (it panicked).
+    #[error("{path}: its case records could not be read to the end")]
+    ReaderLost {
+        /// The file.
+        path: String,
+    },
     /// The same shard given twice.
     #[error("{path}: shard {shard} again (also {other}): each shard's report is merged once")]
     Overlap {
@@ -93,8 +107,8 @@ pub struct MergedRun {
 }
 
 impl MergedRun {
-    /// Reads the shard reports at `paths` and merges them; `with_cases` notes whether each
-    /// report's case records come in id order, for a JSON report that holds them all.
+    /// Reads the shard reports at `paths` and merges them; `with_cases` notes how each
+    /// report's case records will be had again, for a JSON report that holds them all.
     pub fn read(paths: &[PathBuf], with_cases: bool) -> Result<Self, MergeError> {
         let reports = paths.iter().map(|p| read(p, with_cases)).collect::<Result<Vec<_>, _>>()?;
         let summary = merge(&reports)?;
@@ -119,8 +133,8 @@ impl MergedRun {
     }
 }
 
-/// One shard's report, read back: its summary, and where its case records are (they are read
-/// again, as a stream, when a JSON report is written).
+/// One shard's report, read back: its summary, and how its case records are had again when a
+/// JSON report is written.
 #[derive(Debug)]
 pub struct ShardReport {
     /// The file it came from, as messages name it.
@@ -131,25 +145,20 @@ pub struct ShardReport {
     pub shard: Shard,
     /// Its summary.
     pub summary: Summary,
-    /// Whether its case records are in id order (noted only when asked for).
-    pub sorted: bool,
+    /// Its case records: skipped, or how they are read again (or held, from a pipe).
+    pub records: Records,
 }
 
-/// Reads a shard report as a stream; `with_cases` notes whether its case records are in id
-/// order (each is parsed, one at a time), otherwise they are skipped.
+/// Reads a shard report as a stream; `with_cases` notes its case records' order and number
+/// (each is parsed, one at a time; from a pipe, they are kept), otherwise they are skipped.
 pub fn read(path: &Path, with_cases: bool) -> Result<ShardReport, MergeError> {
     let name = path.display().to_string();
-    let mut sorted = true;
-    let summary = if with_cases {
-        stream::scan(path, Some(&mut stream::order_check(&mut sorted)))?
-    } else {
-        stream::scan(path, None)?
-    };
+    let (summary, records) = stream::first_read(path, with_cases)?;
     let Some(shard) = summary.shard else { return Err(MergeError::NotAShard { path: name }) };
     if let Some(why) = shard.invalid() {
         return Err(MergeError::BadShard { path: name, shard: format!("{}/{}", shard.index, shard.count), why });
     }
-    Ok(ShardReport { path: name, file: path.to_owned(), shard, summary, sorted })
+    Ok(ShardReport { path: name, file: path.to_owned(), shard, summary, records })
 }
 
 /// Checks that the reports are shards of one run, each once.
@@ -386,7 +395,7 @@ mod tests {
             file: format!("s{index}.json").into(),
             shard,
             summary: Summary { shard: Some(shard), ..summary },
-            sorted: true,
+            records: Records::Skipped,
         }
     }
 

@@ -1,6 +1,8 @@
 //! Shard reports read as streams: the summary and each case record as it is parsed, so that
 //! merging shards of millions of cases takes memory for one case at a time, not for the files.
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::io::{self, BufReader, Write};
 use std::path::Path;
 use std::sync::mpsc;
@@ -20,9 +22,6 @@ pub(super) type EachCase<'a> = &'a mut dyn FnMut(Value) -> Result<(), String>;
 /// holds a file open, and 256 stays well below the usual limit of 1,024 open files.
 const MAX_STREAMS: usize = 256;
 
-/// How many case records a report's reader may be ahead of the writer.
-const AHEAD: usize = 64;
-
 /// Reads the report at `path` as a stream: its summary, and each case record handed to
 /// `each` when given (skipped unread otherwise).
 pub(super) fn scan(path: &Path, each: Option<EachCase<'_>>) -> Result<Summary, MergeError> {
@@ -36,6 +35,31 @@ pub(super) fn scan(path: &Path, each: Option<EachCase<'_>>) -> Result<Summary, M
     // A file past the limit was cut there: that, not the parser's view of the cut, is the error.
     bounded.check().map_err(read_err)?;
     parsed.map_err(|e| MergeError::Json { path: name, message: e.to_string() })
+}
+
+/// The first read of the report at `path`: its summary, and what a JSON merged report will
+/// need of its case records (`with_cases`): their order and number when the file can be read
+/// again, the records themselves when it cannot (a pipe).
+pub(super) fn first_read(path: &Path, with_cases: bool) -> Result<(Summary, Records), MergeError> {
+    if !with_cases {
+        return Ok((scan(path, None)?, Records::Skipped));
+    }
+    if std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        let mut check = OrderCheck::default();
+        let mut note = |case: Value| {
+            check.add(&case);
+            Ok(())
+        };
+        let summary = scan(path, Some(&mut note))?;
+        return Ok((summary, check.records()));
+    }
+    let mut held = vec![];
+    let mut keep = |case| {
+        held.push(case);
+        Ok(())
+    };
+    let summary = scan(path, Some(&mut keep))?;
+    Ok((summary, Records::Held(held)))
 }
 
 /// The report's top level: `cases` and `summary`, in either order, other members ignored.
@@ -108,76 +132,186 @@ impl<'de> Visitor<'de> for Cases<'_> {
     }
 }
 
-/// A case record's id, by which the merged report orders them: `None` (first) when it has
-/// none.
-pub(super) fn id(case: &Value) -> Option<&str> {
-    case.get("id").and_then(Value::as_str)
+/// Where a case record goes in the merged report: by its id's length, then the id, so that the
+/// generator's numbered ids (`000042`, past a million `1000000`) come in the unsplit run's
+/// order; records without an id first.
+pub(super) fn key(case: &Value) -> Option<(usize, &str)> {
+    case.get("id").and_then(Value::as_str).map(|id| (id.len(), id))
 }
 
-/// An `EachCase` that notes whether the records come in id order (equal ids allowed), into
-/// `sorted`.
-pub(super) fn order_check(sorted: &mut bool) -> impl FnMut(Value) -> Result<(), String> + '_ {
-    let mut last: Option<Option<String>> = None;
-    move |case| {
-        let this = id(&case).map(str::to_owned);
-        if last.as_ref().is_some_and(|l| this < *l) {
-            *sorted = false;
+/// [`key`], owned.
+fn owned_key(case: &Value) -> Option<(usize, String)> {
+    key(case).map(|(len, id)| (len, id.to_owned()))
+}
+
+/// The first read's look at a report's case records: how many, and whether in [`key`] order
+/// (equal keys allowed).
+#[derive(Default)]
+pub(super) struct OrderCheck {
+    last: Option<Option<(usize, String)>>,
+    count: u64,
+    out_of_order: bool,
+}
+
+impl OrderCheck {
+    /// Notes the next record.
+    pub(super) fn add(&mut self, case: &Value) {
+        let this = owned_key(case);
+        if self.last.as_ref().is_some_and(|last| this < *last) {
+            self.out_of_order = true;
         }
-        last = Some(this);
-        Ok(())
+        self.last = Some(this);
+        self.count += 1;
+    }
+
+    /// What was seen.
+    pub(super) fn records(&self) -> Records {
+        if self.out_of_order { Records::Unsorted } else { Records::Sorted { count: self.count } }
     }
 }
 
-/// Writes every report's case records to `out` in id order (stable: for equal ids, in the
-/// order of the reports and of each report's records), a record a line, as the `cases` array
-/// of a JSON report; returns how many.
+/// How a report's case records are had again for a JSON merged report.
+#[derive(Debug)]
+pub enum Records {
+    /// Not looked at (the merged report holds none).
+    Skipped,
+    /// In the file, in order, so many: read again side by side with the other reports'.
+    Sorted {
+        /// How many, so that a file changed since shows.
+        count: u64,
+    },
+    /// In the file, out of order: read again into memory and sorted.
+    Unsorted,
+    /// Kept from the first read: the input (a pipe, `<(...)`) cannot be read twice.
+    Held(Vec<Value>),
+}
+
+/// Writes every report's case records to `out` in [`key`] order (stable: for equal keys, in
+/// the order of the reports and of each report's records), a record a line, as the `cases`
+/// array of a JSON report; returns how many.
 ///
-/// Reports whose records are each in id order are read again side by side, one record of each
-/// held at a time; otherwise (or past [`MAX_STREAMS`] reports) all records are read into
-/// memory and sorted, which gives the same order.
+/// Reports whose records are each in order are read again side by side, a few records of each
+/// held at a time; otherwise (or past [`MAX_STREAMS`] reports) all records are read into memory
+/// and sorted, which gives the same order.
 pub(super) fn write_cases(out: &mut dyn Write, reports: &[ShardReport]) -> io::Result<usize> {
     let mut put = Put { out, written: 0 };
-    if reports.len() > MAX_STREAMS || !reports.iter().all(|r| r.sorted) {
-        let mut all = vec![];
-        for r in reports {
+    let counts: Option<Vec<u64>> = reports
+        .iter()
+        .map(|r| match r.records {
+            Records::Sorted { count } => Some(count),
+            _ => None,
+        })
+        .collect();
+    match counts.filter(|_| reports.len() <= MAX_STREAMS) {
+        Some(counts) => side_by_side(&mut put, reports, &counts)?,
+        None => in_memory(&mut put, reports)?,
+    }
+    Ok(put.written)
+}
+
+/// Every record in memory, sorted.
+fn in_memory(put: &mut Put<'_>, reports: &[ShardReport]) -> io::Result<()> {
+    let mut scanned = Vec::with_capacity(reports.len());
+    for r in reports {
+        let mut cases = vec![];
+        if !matches!(r.records, Records::Held(_)) {
             let mut keep = |case| {
-                all.push(case);
+                cases.push(case);
                 Ok(())
             };
-            scan(&r.file, Some(&mut keep)).map_err(again)?;
+            scan(&r.file, Some(&mut keep)).map_err(io::Error::other)?;
         }
-        all.sort_by(|a, b| id(a).cmp(&id(b)));
-        for case in &all {
-            put.case(case)?;
-        }
-        return Ok(put.written);
+        scanned.push(cases);
     }
+    let mut all: Vec<&Value> = reports
+        .iter()
+        .zip(&scanned)
+        .flat_map(|(r, cases)| match &r.records {
+            Records::Held(held) => held.iter(),
+            _ => cases.iter(),
+        })
+        .collect();
+    all.sort_by(|a, b| key(a).cmp(&key(b)));
+    all.into_iter().try_for_each(|case| put.case(case))
+}
+
+/// What a report's reader sends the writer.
+enum Msg {
+    Case(Value),
+    End,
+    Failed(MergeError),
+}
+
+/// The reports read again on a thread each, merged through a heap of their next records.
+fn side_by_side(put: &mut Put<'_>, reports: &[ShardReport], counts: &[u64]) -> io::Result<()> {
+    // Few records ahead a reader when there are many readers: the memory stays a few hundred.
+    let ahead = (1024 / reports.len().max(1)).clamp(1, 64);
     std::thread::scope(|scope| {
-        let mut heads = Vec::with_capacity(reports.len());
-        for r in reports {
-            let (tx, rx) = mpsc::sync_channel::<Result<Value, String>>(AHEAD);
-            scope.spawn(move || {
-                let sent = scan(&r.file, Some(&mut |case| tx.send(Ok(case)).map_err(|_| "stopped".to_owned())));
-                if let Err(e) = sent {
-                    // The writer may have stopped already; then no one is told.
-                    let _ = tx.send(Err(e.to_string()));
-                }
-            });
-            heads.push((next(&rx)?, rx));
+        let mut streams = Vec::with_capacity(reports.len());
+        for (r, &count) in reports.iter().zip(counts) {
+            let (tx, rx) = mpsc::sync_channel(ahead);
+            std::thread::Builder::new().name("merge-read".into()).spawn_scoped(scope, move || {
+                let sent = scan(&r.file, Some(&mut |case| tx.send(Msg::Case(case)).map_err(|_| "stopped".to_owned())));
+                // The writer may have stopped already; then no one is told.
+                let _ = tx.send(sent.map_or_else(Msg::Failed, |_| Msg::End));
+            })?;
+            streams.push(Stream { rx, report: r, count, got: 0 });
         }
-        // The least head by id, the earliest report among equals: what a stable sort takes.
-        while let Some(k) = (0..heads.len()).filter(|&k| heads[k].0.is_some()).min_by(|&a, &b| {
-            let id_of = |k: usize| heads[k].0.as_ref().and_then(id);
-            id_of(a).cmp(&id_of(b)).then(a.cmp(&b))
-        }) {
-            let case = heads[k].0.take().expect("a head that was found");
+        let mut heads: Vec<Option<Value>> = Vec::with_capacity(streams.len());
+        // The least next record by key, the earliest report among equals: a stable sort's.
+        let mut heap = BinaryHeap::new();
+        for (k, stream) in streams.iter_mut().enumerate() {
+            let head = stream.next()?;
+            if let Some(case) = &head {
+                heap.push(Reverse((owned_key(case), k)));
+            }
+            heads.push(head);
+        }
+        while let Some(Reverse((at, k))) = heap.pop() {
+            let case = heads[k].take().expect("a record for each heap entry");
             put.case(&case)?;
-            heads[k].0 = next(&heads[k].1)?;
+            if let Some(case) = streams[k].next()? {
+                let next = owned_key(&case);
+                if next < at {
+                    return Err(streams[k].changed());
+                }
+                heap.push(Reverse((next, k)));
+                heads[k] = Some(case);
+            }
         }
         // Dropping the receivers stops readers still going, before the scope waits for them.
-        drop(heads);
-        Ok(put.written)
+        drop(streams);
+        Ok(())
     })
+}
+
+/// One report's records as its reader sends them, checked against the first read.
+struct Stream<'r> {
+    rx: mpsc::Receiver<Msg>,
+    report: &'r ShardReport,
+    count: u64,
+    got: u64,
+}
+
+impl Stream<'_> {
+    /// The next record; `None` at the end.
+    fn next(&mut self) -> io::Result<Option<Value>> {
+        match self.rx.recv() {
+            Ok(Msg::Case(case)) => {
+                self.got += 1;
+                Ok(Some(case))
+            }
+            Ok(Msg::End) if self.got == self.count => Ok(None),
+            Ok(Msg::End) => Err(self.changed()),
+            Ok(Msg::Failed(e)) => Err(io::Error::other(e)),
+            // The reader ended without a word: it panicked.
+            Err(mpsc::RecvError) => Err(io::Error::other(MergeError::ReaderLost { path: self.report.path.clone() })),
+        }
+    }
+
+    fn changed(&self) -> io::Error {
+        io::Error::other(MergeError::Changed { path: self.report.path.clone() })
+    }
 }
 
 /// The `cases` array's writer: a record a line, compact.
@@ -195,21 +329,6 @@ impl Put<'_> {
     }
 }
 
-/// A report's next record from its reader; `None` at its end.
-fn next(rx: &mpsc::Receiver<Result<Value, String>>) -> io::Result<Option<Value>> {
-    match rx.recv() {
-        Ok(Ok(case)) => Ok(Some(case)),
-        Ok(Err(e)) => Err(io::Error::other(e)),
-        Err(mpsc::RecvError) => Ok(None),
-    }
-}
-
-/// A report that read before and now fails (changed or removed since): an I/O error of the
-/// write, naming it.
-fn again(e: MergeError) -> io::Error {
-    io::Error::other(e.to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,10 +339,9 @@ mod tests {
         let path = dir.join(name);
         let summary = serde_json::to_value(Summary::default()).unwrap();
         std::fs::write(&path, serde_json::json!({ "cases": cases, "summary": summary }).to_string()).unwrap();
-        let mut sorted = true;
-        scan(&path, Some(&mut order_check(&mut sorted))).unwrap();
+        let (_, records) = first_read(&path, true).unwrap();
         let shard = Shard { index: 1, count: 1, by: ShardBy::Count };
-        ShardReport { path: name.into(), file: path, shard, summary: Summary::default(), sorted }
+        ShardReport { path: name.into(), file: path, shard, summary: Summary::default(), records }
     }
 
     fn written(reports: &[ShardReport]) -> String {
@@ -232,30 +350,36 @@ mod tests {
         String::from_utf8(out).unwrap()
     }
 
-    /// What merging did before it streamed: every record in memory, a stable sort by id.
+    /// Every record in memory, a stable sort by key: what the merged report holds.
     fn sorted_in_memory(all: &[&[Value]]) -> String {
         let mut cases: Vec<&Value> = all.iter().flat_map(|c| c.iter()).collect();
-        cases.sort_by(|a, b| id(a).cmp(&id(b)));
+        cases.sort_by(|a, b| key(a).cmp(&key(b)));
         cases.iter().enumerate().map(|(i, c)| format!("{}{c}", if i == 0 { "\n" } else { ",\n" })).collect()
+    }
+
+    fn c(id: &str, n: u32) -> Value {
+        serde_json::json!({ "id": id, "n": n, "b": [1, {"z": 1, "a": 2}] })
     }
 
     #[test]
     fn streamed_reports_merge_into_the_order_a_stable_sort_gives() {
         let dir = tempfile::tempdir().unwrap();
-        let c = |id: &str, n: u32| serde_json::json!({ "id": id, "n": n, "b": [1, {"z": 1, "a": 2}] });
-        // Interleaved ids, an id in two reports and twice in one, records without an id.
-        let one = [serde_json::json!({"no": "id"}), c("000000", 1), c("000003", 2), c("000003", 3), c("000006", 4)];
-        let two = [c("000001", 5), c("000003", 6), c("000004", 7)];
+        // Interleaved ids, an id in two reports and twice in one, records without an id, and
+        // ids past a million, which come after 999999 as in the unsplit run.
+        let one = [serde_json::json!({"no": "id"}), c("000000", 1), c("000003", 2), c("000003", 3), c("999999", 4)];
+        let two = [c("000001", 5), c("000003", 6), c("000004", 7), c("1000000", 8)];
         let three: [Value; 0] = [];
-        let four = [serde_json::json!(7), c("000002", 8), c("000009", 9)];
+        let four = [serde_json::json!(7), c("000002", 9), c("1000001", 10)];
         let reports = [
             report(dir.path(), "1.json", &one),
             report(dir.path(), "2.json", &two),
             report(dir.path(), "3.json", &three),
             report(dir.path(), "4.json", &four),
         ];
-        assert!(reports.iter().all(|r| r.sorted));
-        assert_eq!(written(&reports), sorted_in_memory(&[&one, &two, &three, &four]));
+        assert!(reports.iter().all(|r| matches!(r.records, Records::Sorted { .. })), "{reports:?}");
+        let merged = written(&reports);
+        assert_eq!(merged, sorted_in_memory(&[&one, &two, &three, &four]));
+        assert!(merged.find("\"999999\"").unwrap() < merged.find("\"1000000\"").unwrap());
         // Another order of the same reports: among equal ids, the earlier report first.
         let swapped = [report(dir.path(), "2.json", &two), report(dir.path(), "1.json", &one)];
         assert_eq!(written(&swapped), sorted_in_memory(&[&two, &one]));
@@ -264,23 +388,57 @@ mod tests {
     #[test]
     fn a_report_out_of_id_order_is_sorted_in_memory_to_the_same_order() {
         let dir = tempfile::tempdir().unwrap();
-        let c = |id: &str| serde_json::json!({ "id": id });
-        let backwards = [c("000005"), c("000002"), c("000002"), c("000000")];
-        let other = [c("000001"), c("000002")];
+        let backwards = [c("000005", 1), c("000002", 2), c("000002", 3), c("000000", 4)];
+        let other = [c("000001", 5), c("000002", 6)];
         let reports = [report(dir.path(), "b.json", &backwards), report(dir.path(), "o.json", &other)];
-        assert!(!reports[0].sorted && reports[1].sorted);
+        assert!(matches!(reports[0].records, Records::Unsorted));
         assert_eq!(written(&reports), sorted_in_memory(&[&backwards, &other]));
     }
 
     #[test]
-    fn a_report_gone_since_it_was_read_fails_the_write_naming_it() {
+    fn a_report_changed_or_gone_since_it_was_read_fails_the_write_naming_it() {
         let dir = tempfile::tempdir().unwrap();
-        let reports = [report(dir.path(), "1.json", &[serde_json::json!({"id": "000001"})])];
+        let summary = serde_json::to_value(Summary::default()).unwrap();
+        let first = [c("000001", 1), c("000003", 2)];
+        let fails = |reports: &[ShardReport], with: &str| {
+            let err = write_cases(&mut vec![], reports).unwrap_err();
+            let inner = err.get_ref().and_then(|e| e.downcast_ref::<MergeError>());
+            assert!(inner.is_some(), "a typed error: {err:?}");
+            assert!(err.to_string().contains(with), "{err}");
+        };
+        let reports = [report(dir.path(), "1.json", &first)];
+        let rewrite = |cases: Value| {
+            let text = serde_json::json!({ "cases": cases, "summary": summary }).to_string();
+            std::fs::write(&reports[0].file, text).unwrap();
+        };
+        rewrite(serde_json::json!([c("000001", 1)]));
+        fails(&reports, "1.json: changed since merge first read it");
+        rewrite(serde_json::json!([c("000003", 1), c("000001", 2)]));
+        fails(&reports, "1.json: changed since merge first read it");
         std::fs::write(&reports[0].file, "{\"cases\": [{\"id\": \"000001\"}, oops").unwrap();
-        let err = write_cases(&mut vec![], &reports).unwrap_err();
-        assert!(err.to_string().contains("1.json: not a report of `run --format json`"), "{err}");
+        fails(&reports, "1.json: not a report of `run --format json`");
         std::fs::remove_file(&reports[0].file).unwrap();
-        let err = write_cases(&mut vec![], &reports).unwrap_err();
-        assert!(err.to_string().contains("1.json: cannot read"), "{err}");
+        fails(&reports, "1.json: cannot read");
+    }
+
+    #[test]
+    fn a_report_that_cannot_be_read_twice_is_held_from_the_first_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+        assert!(made.success());
+        let summary = serde_json::to_value(Summary::default()).unwrap();
+        let text = serde_json::json!({ "cases": [c("000002", 1), c("000001", 2)], "summary": summary }).to_string();
+        let writer = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::write(fifo, text).unwrap())
+        };
+        let (_, records) = first_read(&fifo, true).unwrap();
+        writer.join().unwrap();
+        assert!(matches!(&records, Records::Held(held) if held.len() == 2), "{records:?}");
+        let shard = Shard { index: 1, count: 1, by: ShardBy::Count };
+        let held = ShardReport { path: "fifo".into(), file: fifo, shard, summary: Summary::default(), records };
+        // Written from what was held: the FIFO, read again, would wait for a writer forever.
+        assert_eq!(written(&[held]), sorted_in_memory(&[&[c("000002", 1), c("000001", 2)]]));
     }
 }
