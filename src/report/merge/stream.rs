@@ -247,42 +247,62 @@ fn side_by_side(put: &mut Put<'_>, reports: &[ShardReport], counts: &[u64]) -> i
     // Few records ahead a reader when there are many readers: the memory stays a few hundred.
     let ahead = (1024 / reports.len().max(1)).clamp(1, 64);
     std::thread::scope(|scope| {
-        let mut streams = Vec::with_capacity(reports.len());
+        let (mut streams, mut readers) = (Vec::with_capacity(reports.len()), Vec::with_capacity(reports.len()));
+        let mut merged = Ok(());
         for (r, &count) in reports.iter().zip(counts) {
             let (tx, rx) = mpsc::sync_channel(ahead);
-            std::thread::Builder::new().name("merge-read".into()).spawn_scoped(scope, move || {
+            let reader = std::thread::Builder::new().name("merge-read".into()).spawn_scoped(scope, move || {
                 let sent = scan(&r.file, Some(&mut |case| tx.send(Msg::Case(case)).map_err(|_| "stopped".to_owned())));
                 // The writer may have stopped already; then no one is told.
                 let _ = tx.send(sent.map_or_else(Msg::Failed, |_| Msg::End));
-            })?;
+            });
+            match reader {
+                Ok(reader) => readers.push(reader),
+                Err(e) => {
+                    merged = Err(e);
+                    break;
+                }
+            }
             streams.push(Stream { rx, report: r, count, got: 0 });
         }
-        let mut heads: Vec<Option<Value>> = Vec::with_capacity(streams.len());
-        // The least next record by key, the earliest report among equals: a stable sort's.
-        let mut heap = BinaryHeap::new();
-        for (k, stream) in streams.iter_mut().enumerate() {
-            let head = stream.next()?;
-            if let Some(case) = &head {
-                heap.push(Reverse((owned_key(case), k)));
-            }
-            heads.push(head);
+        if merged.is_ok() {
+            merged = merge_streams(put, &mut streams);
         }
-        while let Some(Reverse((at, k))) = heap.pop() {
-            let case = heads[k].take().expect("a record for each heap entry");
-            put.case(&case)?;
-            if let Some(case) = streams[k].next()? {
-                let next = owned_key(&case);
-                if next < at {
-                    return Err(streams[k].changed());
-                }
-                heap.push(Reverse((next, k)));
-                heads[k] = Some(case);
-            }
-        }
-        // Dropping the receivers stops readers still going, before the scope waits for them.
+        // Dropping the receivers stops readers still going; joining them here keeps a reader's
+        // panic, already an error (`ReaderLost`), from becoming the scope's.
         drop(streams);
-        Ok(())
+        for reader in readers {
+            let _ = reader.join();
+        }
+        merged
     })
+}
+
+/// Writes the streams' records, the least next one by key each time, the earliest report's
+/// among equals: what a stable sort of them all gives.
+fn merge_streams(put: &mut Put<'_>, streams: &mut [Stream<'_>]) -> io::Result<()> {
+    let mut heads: Vec<Option<Value>> = Vec::with_capacity(streams.len());
+    let mut heap = BinaryHeap::new();
+    for (k, stream) in streams.iter_mut().enumerate() {
+        let head = stream.next()?;
+        if let Some(case) = &head {
+            heap.push(Reverse((owned_key(case), k)));
+        }
+        heads.push(head);
+    }
+    while let Some(Reverse((at, k))) = heap.pop() {
+        let case = heads[k].take().expect("a record for each heap entry");
+        put.case(&case)?;
+        if let Some(case) = streams[k].next()? {
+            let next = owned_key(&case);
+            if next < at {
+                return Err(streams[k].changed());
+            }
+            heap.push(Reverse((next, k)));
+            heads[k] = Some(case);
+        }
+    }
+    Ok(())
 }
 
 /// One report's records as its reader sends them, checked against the first read.
