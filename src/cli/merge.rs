@@ -50,12 +50,26 @@ pub fn run(args: MergeArgs) -> Result<u8> {
 /// report reads the shards again as it writes, so a failure half-way (or `--output` naming one
 /// of the shards) leaves no half-written report and the file that was there untouched.
 fn staged(path: &Path, write: impl FnOnce(Box<dyn Write>) -> std::io::Result<()>) -> Result<()> {
+    if !stageable(path) {
+        let file = File::create(path).with_context(|| format!("{}: cannot create", path.display()))?;
+        return write(Box::new(BufWriter::new(file))).with_context(|| format!("{}", path.display()));
+    }
     let name = path.file_name().map_or_else(Default::default, |n| n.to_string_lossy().into_owned());
     let partial = Partial(path.with_file_name(format!(".{name}.{}.partial", std::process::id())));
     let file = File::create(&partial.0).with_context(|| format!("{}: cannot create", path.display()))?;
     write(Box::new(BufWriter::new(file))).with_context(|| format!("{}", path.display()))?;
     fs::rename(&partial.0, path).with_context(|| format!("{}: cannot create", path.display()))?;
     Ok(())
+}
+
+/// Whether `path` is written by way of a partial file: a new file or a regular one. Anything
+/// else (`/dev/stdout`, a FIFO, a symlink) is opened and written in place, as it always was:
+/// renaming onto it would replace the device or the link with a file.
+fn stageable(path: &Path) -> bool {
+    match fs::symlink_metadata(path) {
+        Ok(m) => m.file_type().is_file(),
+        Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+    }
 }
 
 /// A partial report's file, removed unless it was renamed into place.

@@ -279,3 +279,24 @@ fn shards_merge_from_pipes_and_into_one_of_their_own_files() {
     let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(left.len(), 3, "no partial file left behind: {left:?}");
 }
+
+/// `--output` that is not a regular file (a device, a FIFO, a symlink) is written in place, as
+/// before reports were staged beside their path: nothing is renamed onto it.
+#[test]
+fn merge_writes_through_devices_and_symlinks_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    let shard = path("s1.json");
+    let args = ["run", "--quiet", "--cases", "10", "--format", "json", "--partition", "1/1", "--output", &shard];
+    assert!(exec(&args).status.success());
+    let o = exec(&["merge", "--format", "json", "--output", "/dev/stdout", &shard]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).starts_with("{\"cases\": ["), "{}", stdout(&o));
+    let (target, link) = (path("target.json"), path("link.json"));
+    std::fs::write(&target, "old").unwrap();
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let o = exec(&["merge", "--format", "json", "--output", &link, &shard]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink(), "the link is still a link");
+    assert!(std::fs::read_to_string(&target).unwrap().starts_with("{\"cases\": ["));
+}
