@@ -323,8 +323,9 @@ mod tests {
         assert_eq!(got, [(1, "12345678".into()), (2, "12345678".into()), (3, "abc".into())]);
         let err = read(b"ok\n123456789\n").unwrap_err();
         assert!(matches!(err, InputError::LineTooLong { line: 2, .. }), "{err:?}");
-        // Cut at the limit inside a two-byte character: too long all the same.
-        let err = read("ok\n1234567\u{e9}9\n".as_bytes()).unwrap_err();
+        // Cut at the limit and its line ending's two bytes, inside a two-byte character: too
+        // long all the same, not bad UTF-8.
+        let err = read("ok\n123456789\u{e9}\n".as_bytes()).unwrap_err();
         assert!(matches!(err, InputError::LineTooLong { line: 2, .. }), "{err:?}");
         assert!(matches!(read(b"ok\n\xff\n").unwrap_err(), InputError::Read { .. }));
         assert!(err.to_string().ends_with("input:2: line longer than 8 bytes, the limit for a test file"), "{err}");

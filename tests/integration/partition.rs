@@ -280,8 +280,9 @@ fn shards_merge_from_pipes_and_into_one_of_their_own_files() {
     assert_eq!(left.len(), 3, "no partial file left behind: {left:?}");
 }
 
-/// `--output` that is not a regular file (a device, a FIFO, a symlink) is written in place, as
-/// before reports were staged beside their path: nothing is renamed onto it.
+/// `--output` that is not a regular file (a device, a FIFO) is written in place, as before
+/// reports were staged beside their path: nothing is renamed onto it; a symlink is followed to
+/// the file it names, and a file replaced keeps its permissions.
 #[test]
 fn merge_writes_through_devices_and_symlinks_in_place() {
     let dir = tempfile::tempdir().unwrap();
@@ -299,4 +300,18 @@ fn merge_writes_through_devices_and_symlinks_in_place() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink(), "the link is still a link");
     assert!(std::fs::read_to_string(&target).unwrap().starts_with("{\"cases\": ["));
+    // A file replaced keeps its permissions.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let o = exec(&["merge", "--format", "json", "--output", &target, &shard]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(std::fs::metadata(&target).unwrap().permissions().mode() & 0o777, 0o640);
+    // Last, as it turns the shard into a merged report: a link to the very shard being merged,
+    // whose target is replaced once the report is whole.
+    let expected = exec(&["merge", "--format", "json", &shard]).stdout;
+    let latest = path("latest.json");
+    std::os::unix::fs::symlink(&shard, &latest).unwrap();
+    let o = exec(&["merge", "--format", "json", "--output", &latest, &shard]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(std::fs::read(&shard).unwrap() == expected, "the shard's own merge, through the link");
 }

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 mod stream;
 
-pub use stream::Records;
+pub use stream::{Records, Spool};
 
 use super::findings::order;
 use super::{Finding, Format, Merged, Shard, Summary, sink};
@@ -74,6 +74,15 @@ pub enum MergeError {
         shard: String,
         /// What is wrong with it.
         why: String,
+    },
+    /// An input that cannot be read twice could not be copied to read it again.
+    #[error("{path}: cannot copy it to a temporary file (a pipe is read twice for a JSON report)")]
+    Spool {
+        /// The input.
+        path: String,
+        /// Why not.
+        #[source]
+        source: io::Error,
     },
     /// A report whose case records, read again to write them, are not what they were.
     #[error("{path}: changed since merge first read it (its case records are not what they were): merge again")]
@@ -139,26 +148,32 @@ impl MergedRun {
 pub struct ShardReport {
     /// The file it came from, as messages name it.
     pub path: String,
-    /// The file it came from.
+    /// Where its case records are read again: the file it came from, or its spool.
     pub file: PathBuf,
     /// Its shard.
     pub shard: Shard,
     /// Its summary.
     pub summary: Summary,
-    /// Its case records: skipped, or how they are read again (or held, from a pipe).
+    /// Its case records: skipped, or how they are read again.
     pub records: Records,
+    /// The copy of an input that cannot be read twice (a pipe), which `file` names; removed
+    /// with the report.
+    #[expect(dead_code, reason = "held for its Drop, which removes the copy")]
+    pub spool: Option<Spool>,
 }
 
 /// Reads a shard report as a stream; `with_cases` notes its case records' order and number
-/// (each is parsed, one at a time; from a pipe, they are kept), otherwise they are skipped.
+/// (each is parsed, one at a time; a pipe is copied to a spool file to read them again),
+/// otherwise they are skipped.
 pub fn read(path: &Path, with_cases: bool) -> Result<ShardReport, MergeError> {
     let name = path.display().to_string();
-    let (summary, records) = stream::first_read(path, with_cases)?;
+    let (summary, records, spool) = stream::first_read(path, with_cases)?;
     let Some(shard) = summary.shard else { return Err(MergeError::NotAShard { path: name }) };
     if let Some(why) = shard.invalid() {
         return Err(MergeError::BadShard { path: name, shard: format!("{}/{}", shard.index, shard.count), why });
     }
-    Ok(ShardReport { path: name, file: path.to_owned(), shard, summary, records })
+    let file = spool.as_ref().map_or_else(|| path.to_owned(), |s| s.path().to_owned());
+    Ok(ShardReport { path: name, file, shard, summary, records, spool })
 }
 
 /// Checks that the reports are shards of one run, each once.
@@ -301,8 +316,12 @@ fn join_finding(m: &mut Finding, f: &Finding) {
     }
     m.severity = m.severity.max(f.severity);
     let limit = m.case_ids.len().max(f.case_ids.len());
-    let ids: BTreeSet<String> = m.case_ids.iter().chain(&f.case_ids).cloned().collect();
-    m.case_ids = ids.into_iter().take(limit).collect();
+    // In the order the merged records take (`000999` before `1000000`), as one run lists them.
+    let mut ids: Vec<String> = m.case_ids.iter().chain(&f.case_ids).cloned().collect();
+    ids.sort_by(|a, b| (a.len(), a).cmp(&(b.len(), b)));
+    ids.dedup();
+    ids.truncate(limit);
+    m.case_ids = ids;
     if f.example_len < m.example_len {
         m.example.clone_from(&f.example);
         m.example_len = f.example_len;
@@ -396,6 +415,7 @@ mod tests {
             shard,
             summary: Summary { shard: Some(shard), ..summary },
             records: Records::Skipped,
+            spool: None,
         }
     }
 

@@ -3,8 +3,8 @@
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::io::{self, BufReader, Write};
-use std::path::Path;
+use std::io::{self, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -25,11 +25,16 @@ const MAX_STREAMS: usize = 256;
 /// Reads the report at `path` as a stream: its summary, and each case record handed to
 /// `each` when given (skipped unread otherwise).
 pub(super) fn scan(path: &Path, each: Option<EachCase<'_>>) -> Result<Summary, MergeError> {
+    scan_copying(path, each, None)
+}
+
+/// [`scan`], with every byte read also written to `copy` when given.
+fn scan_copying(path: &Path, each: Option<EachCase<'_>>, copy: Option<&mut dyn Write>) -> Result<Summary, MergeError> {
     let name = path.display().to_string();
     let read_err = |e: crate::spec::input::InputError| MergeError::Read { path: name.clone(), source: e.into_io() };
     let mut bounded = Bounded::open(path, Limit::REPORT).map_err(read_err)?;
     let parsed = {
-        let mut de = serde_json::Deserializer::from_reader(BufReader::new(&mut bounded));
+        let mut de = serde_json::Deserializer::from_reader(BufReader::new(Tee { inner: &mut bounded, copy }));
         Report { each }.deserialize(&mut de).and_then(|summary| de.end().map(|()| summary))
     };
     // A file past the limit was cut there: that, not the parser's view of the cut, is the error.
@@ -37,29 +42,78 @@ pub(super) fn scan(path: &Path, each: Option<EachCase<'_>>) -> Result<Summary, M
     parsed.map_err(|e| MergeError::Json { path: name, message: e.to_string() })
 }
 
+/// A reader whose bytes are also written to `copy`.
+struct Tee<'c, R> {
+    inner: R,
+    copy: Option<&'c mut dyn Write>,
+}
+
+impl<R: Read> Read for Tee<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(copy) = self.copy.as_mut() {
+            copy.write_all(&buf[..n])?;
+        }
+        Ok(n)
+    }
+}
+
+/// A copy of a report that cannot be read twice (a pipe, `<(...)`), in the temporary
+/// directory, where its case records are read again; removed when dropped.
+#[derive(Debug)]
+pub struct Spool {
+    path: PathBuf,
+}
+
+impl Spool {
+    /// A new, empty spool file, open for writing.
+    fn create() -> io::Result<(Spool, std::fs::File)> {
+        let dir = std::env::temp_dir();
+        for n in 0..1000 {
+            let path = dir.join(format!("copyimage-conformance-merge-{}-{n}.json", std::process::id()));
+            match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+                Ok(file) => return Ok((Spool { path }, file)),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(io::Error::new(io::ErrorKind::AlreadyExists, format!("{}: no free spool name", dir.display())))
+    }
+
+    /// Where the copy is.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for Spool {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
 /// The first read of the report at `path`: its summary, and what a JSON merged report will
-/// need of its case records (`with_cases`): their order and number when the file can be read
-/// again, the records themselves when it cannot (a pipe).
-pub(super) fn first_read(path: &Path, with_cases: bool) -> Result<(Summary, Records), MergeError> {
+/// need of its case records (`with_cases`): their order and number, and, for an input that
+/// cannot be read twice (a pipe), a copy of it to read them from again.
+pub(super) fn first_read(path: &Path, with_cases: bool) -> Result<(Summary, Records, Option<Spool>), MergeError> {
     if !with_cases {
-        return Ok((scan(path, None)?, Records::Skipped));
+        return Ok((scan(path, None)?, Records::Skipped, None));
     }
-    if std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
-        let mut check = OrderCheck::default();
-        let mut note = |case: Value| {
-            check.add(&case);
-            Ok(())
-        };
-        let summary = scan(path, Some(&mut note))?;
-        return Ok((summary, check.records()));
-    }
-    let mut held = vec![];
-    let mut keep = |case| {
-        held.push(case);
+    let mut check = OrderCheck::default();
+    let mut note = |case: Value| {
+        check.add(&case);
         Ok(())
     };
-    let summary = scan(path, Some(&mut keep))?;
-    Ok((summary, Records::Held(held)))
+    if std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        let summary = scan(path, Some(&mut note))?;
+        return Ok((summary, check.records(), None));
+    }
+    let spool_err = |source| MergeError::Spool { path: path.display().to_string(), source };
+    let (spool, file) = Spool::create().map_err(spool_err)?;
+    let mut copy = io::BufWriter::new(file);
+    let summary = scan_copying(path, Some(&mut note), Some(&mut copy))?;
+    copy.flush().map_err(spool_err)?;
+    Ok((summary, check.records(), Some(spool)))
 }
 
 /// The report's top level: `cases` and `summary`, in either order, other members ignored.
@@ -166,7 +220,8 @@ impl OrderCheck {
 
     /// What was seen.
     pub(super) fn records(&self) -> Records {
-        if self.out_of_order { Records::Unsorted } else { Records::Sorted { count: self.count } }
+        let count = self.count;
+        if self.out_of_order { Records::Unsorted { count } } else { Records::Sorted { count } }
     }
 }
 
@@ -175,15 +230,26 @@ impl OrderCheck {
 pub enum Records {
     /// Not looked at (the merged report holds none).
     Skipped,
-    /// In the file, in order, so many: read again side by side with the other reports'.
+    /// In order, so many: read again side by side with the other reports'.
     Sorted {
         /// How many, so that a file changed since shows.
         count: u64,
     },
-    /// In the file, out of order: read again into memory and sorted.
-    Unsorted,
-    /// Kept from the first read: the input (a pipe, `<(...)`) cannot be read twice.
-    Held(Vec<Value>),
+    /// Out of order, so many: read again into memory and sorted.
+    Unsorted {
+        /// How many, so that a file changed since shows.
+        count: u64,
+    },
+}
+
+impl Records {
+    /// How many records the first read found (none looked at when skipped).
+    fn count(&self) -> Option<u64> {
+        match self {
+            Records::Skipped => None,
+            Records::Sorted { count } | Records::Unsorted { count } => Some(*count),
+        }
+    }
 }
 
 /// Writes every report's case records to `out` in [`key`] order (stable: for equal keys, in
@@ -211,28 +277,20 @@ pub(super) fn write_cases(out: &mut dyn Write, reports: &[ShardReport]) -> io::R
 
 /// Every record in memory, sorted.
 fn in_memory(put: &mut Put<'_>, reports: &[ShardReport]) -> io::Result<()> {
-    let mut scanned = Vec::with_capacity(reports.len());
+    let mut all = vec![];
     for r in reports {
-        let mut cases = vec![];
-        if !matches!(r.records, Records::Held(_)) {
-            let mut keep = |case| {
-                cases.push(case);
-                Ok(())
-            };
-            scan(&r.file, Some(&mut keep)).map_err(io::Error::other)?;
+        let before = all.len();
+        let mut keep = |case| {
+            all.push(case);
+            Ok(())
+        };
+        scan(&r.file, Some(&mut keep)).map_err(io::Error::other)?;
+        if r.records.count().is_some_and(|count| count != (all.len() - before) as u64) {
+            return Err(io::Error::other(MergeError::Changed { path: r.path.clone() }));
         }
-        scanned.push(cases);
     }
-    let mut all: Vec<&Value> = reports
-        .iter()
-        .zip(&scanned)
-        .flat_map(|(r, cases)| match &r.records {
-            Records::Held(held) => held.iter(),
-            _ => cases.iter(),
-        })
-        .collect();
     all.sort_by(|a, b| key(a).cmp(&key(b)));
-    all.into_iter().try_for_each(|case| put.case(case))
+    all.iter().try_for_each(|case| put.case(case))
 }
 
 /// What a report's reader sends the writer.
@@ -259,7 +317,7 @@ fn side_by_side(put: &mut Put<'_>, reports: &[ShardReport], counts: &[u64]) -> i
             match reader {
                 Ok(reader) => readers.push(reader),
                 Err(e) => {
-                    merged = Err(e);
+                    merged = Err(io::Error::new(e.kind(), format!("cannot start a thread to read {}: {e}", r.path)));
                     break;
                 }
             }
@@ -359,9 +417,10 @@ mod tests {
         let path = dir.join(name);
         let summary = serde_json::to_value(Summary::default()).unwrap();
         std::fs::write(&path, serde_json::json!({ "cases": cases, "summary": summary }).to_string()).unwrap();
-        let (_, records) = first_read(&path, true).unwrap();
+        let (_, records, spool) = first_read(&path, true).unwrap();
+        assert!(spool.is_none(), "a file is read again, not copied");
         let shard = Shard { index: 1, count: 1, by: ShardBy::Count };
-        ShardReport { path: name.into(), file: path, shard, summary: Summary::default(), records }
+        ShardReport { path: name.into(), file: path, shard, summary: Summary::default(), records, spool }
     }
 
     fn written(reports: &[ShardReport]) -> String {
@@ -411,8 +470,20 @@ mod tests {
         let backwards = [c("000005", 1), c("000002", 2), c("000002", 3), c("000000", 4)];
         let other = [c("000001", 5), c("000002", 6)];
         let reports = [report(dir.path(), "b.json", &backwards), report(dir.path(), "o.json", &other)];
-        assert!(matches!(reports[0].records, Records::Unsorted));
+        assert!(matches!(reports[0].records, Records::Unsorted { count: 4 }));
         assert_eq!(written(&reports), sorted_in_memory(&[&backwards, &other]));
+    }
+
+    #[test]
+    fn more_reports_than_streams_are_sorted_in_memory_to_the_same_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let cases: Vec<[Value; 2]> =
+            (0..=MAX_STREAMS).map(|k| [c(&format!("{k:06}"), 1), c(&format!("{:06}", 1000 - k), 2)]).collect();
+        let reports: Vec<ShardReport> =
+            cases.iter().enumerate().map(|(k, two)| report(dir.path(), &format!("{k}.json"), two)).collect();
+        assert!(reports.iter().all(|r| matches!(r.records, Records::Sorted { .. })));
+        let all: Vec<&[Value]> = cases.iter().map(|two| two.as_slice()).collect();
+        assert_eq!(written(&reports), sorted_in_memory(&all));
     }
 
     #[test]
@@ -433,6 +504,8 @@ mod tests {
         };
         rewrite(serde_json::json!([c("000001", 1)]));
         fails(&reports, "1.json: changed since merge first read it");
+        rewrite(serde_json::json!([c("000001", 1), c("000003", 2), c("000004", 3)]));
+        fails(&reports, "1.json: changed since merge first read it");
         rewrite(serde_json::json!([c("000003", 1), c("000001", 2)]));
         fails(&reports, "1.json: changed since merge first read it");
         std::fs::write(&reports[0].file, "{\"cases\": [{\"id\": \"000001\"}, oops").unwrap();
@@ -442,23 +515,42 @@ mod tests {
     }
 
     #[test]
-    fn a_report_that_cannot_be_read_twice_is_held_from_the_first_read() {
+    fn a_report_that_cannot_be_read_twice_is_copied_on_the_first_read() {
         let dir = tempfile::tempdir().unwrap();
         let fifo = dir.path().join("fifo");
         let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
         assert!(made.success());
         let summary = serde_json::to_value(Summary::default()).unwrap();
-        let text = serde_json::json!({ "cases": [c("000002", 1), c("000001", 2)], "summary": summary }).to_string();
+        let records = [c("000002", 1), c("000001", 2)];
+        let text = serde_json::json!({ "cases": records, "summary": summary }).to_string();
         let writer = {
             let fifo = fifo.clone();
             std::thread::spawn(move || std::fs::write(fifo, text).unwrap())
         };
-        let (_, records) = first_read(&fifo, true).unwrap();
+        let (_, counted, spool) = first_read(&fifo, true).unwrap();
         writer.join().unwrap();
-        assert!(matches!(&records, Records::Held(held) if held.len() == 2), "{records:?}");
+        let spool = spool.expect("a FIFO is copied");
+        let copy = spool.path().to_owned();
+        assert!(matches!(counted, Records::Unsorted { count: 2 }), "{counted:?}");
         let shard = Shard { index: 1, count: 1, by: ShardBy::Count };
-        let held = ShardReport { path: "fifo".into(), file: fifo, shard, summary: Summary::default(), records };
-        // Written from what was held: the FIFO, read again, would wait for a writer forever.
-        assert_eq!(written(&[held]), sorted_in_memory(&[&[c("000002", 1), c("000001", 2)]]));
+        let report = ShardReport {
+            path: "fifo".into(),
+            file: copy.clone(),
+            shard,
+            summary: Summary::default(),
+            records: counted,
+            spool: Some(spool),
+        };
+        // Written from the copy, within a time limit: the FIFO, read again, would wait for a
+        // writer forever.
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            // The report, and with it its copy, is gone before the answer is sent.
+            let merged = written(&[report]);
+            let _ = tx.send(merged);
+        });
+        let merged = rx.recv_timeout(std::time::Duration::from_secs(30)).expect("written without waiting on the FIFO");
+        assert_eq!(merged, sorted_in_memory(&[&records]));
+        assert!(!copy.exists(), "the copy is removed with the report");
     }
 }
