@@ -4,6 +4,7 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::io::{self, BufReader, Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 
@@ -71,7 +72,8 @@ impl Spool {
         let dir = std::env::temp_dir();
         for n in 0..1000 {
             let path = dir.join(format!("copyimage-conformance-merge-{}-{n}.json", std::process::id()));
-            match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+            // The owner's alone, as the temporary directory is everyone's.
+            match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path) {
                 Ok(file) => return Ok((Spool { path }, file)),
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
                 Err(e) => return Err(e),
@@ -531,6 +533,8 @@ mod tests {
         writer.join().unwrap();
         let spool = spool.expect("a FIFO is copied");
         let copy = spool.path().to_owned();
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&copy).unwrap().permissions().mode() & 0o777, 0o600, "the owner's alone");
         assert!(matches!(counted, Records::Unsorted { count: 2 }), "{counted:?}");
         let shard = Shard { index: 1, count: 1, by: ShardBy::Count };
         let report = ShardReport {
