@@ -113,6 +113,7 @@ pub use generate::{Case, GenerateError, Generator, Only, Step};
 pub use oracle::{Oracle, Prediction, Trace};
 pub use report::Format as ReportFormat;
 pub use report::merge::{MergeError, MergedRun};
+pub use report::staged::{Before as ReportBefore, Staged};
 pub use report::{Shard, ShardBy, ShardError};
 pub use run::Dialect;
 pub use run::cleanup::{Done as CleanedUp, Fate};

@@ -1,14 +1,13 @@
 //! `merge`: the JSON reports of a run's shards (`run --partition K/N`) combined into one
 //! report, in `run`'s formats and with `run`'s exit codes.
 
-use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use clap::Args;
 
-use copyimage_conformance::{MergedRun, ReportFormat};
+use copyimage_conformance::{MergedRun, ReportBefore, ReportFormat, Staged};
 
 use super::run::Format;
 
@@ -49,64 +48,9 @@ pub fn run(args: MergeArgs) -> Result<u8> {
 /// Writes a report to `path` by way of a file beside it, renamed into place once whole: a JSON
 /// report reads the shards again as it writes, so a failure half-way (or `--output` naming one
 /// of the shards) leaves no half-written report and the file that was there untouched.
-///
-/// A link to a regular file is followed (its target is replaced). Where no file can be made
-/// beside it (a read-only directory), or the whole report cannot be renamed onto it (a
-/// single-file bind mount), it is written in place, as before reports were staged.
 fn staged(path: &Path, write: impl FnOnce(Box<dyn Write>) -> std::io::Result<()>) -> Result<()> {
-    let followed = fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
-        && fs::metadata(path).is_ok_and(|m| m.is_file());
-    let target = if followed { fs::canonicalize(path).unwrap_or_else(|_| path.to_owned()) } else { path.to_owned() };
-    let staging = stageable(&target).then(|| Partial::create(&target)).flatten();
-    let Some((partial, file)) = staging else {
-        let file = File::create(path).with_context(|| format!("{}: cannot create", path.display()))?;
-        return write(Box::new(BufWriter::new(file))).with_context(|| format!("{}", path.display()));
-    };
-    let copy = file.try_clone().with_context(|| format!("{}: cannot create", path.display()))?;
-    write(Box::new(BufWriter::new(copy))).with_context(|| format!("{}", path.display()))?;
-    partial.finish(&file, &target).with_context(|| format!("{}: cannot create", path.display()))
-}
-
-/// Whether `path` is written by way of a partial file: a new file or a regular one. Anything
-/// else (`/dev/stdout`, a FIFO) is opened and written in place, as it always was: renaming
-/// onto it would replace the device with a file.
-fn stageable(path: &Path) -> bool {
-    match fs::symlink_metadata(path) {
-        Ok(m) => m.file_type().is_file(),
-        Err(e) => e.kind() == std::io::ErrorKind::NotFound,
-    }
-}
-
-/// A partial report's file beside its target, removed unless it was renamed into place.
-struct Partial(PathBuf);
-
-impl Partial {
-    /// A new partial file beside `target`; `None` where none can be made.
-    fn create(target: &Path) -> Option<(Partial, File)> {
-        let name = target.file_name()?.to_string_lossy().into_owned();
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
-        let path = target.with_file_name(format!(".{name}.{}-{nanos}.partial", std::process::id()));
-        let file = fs::OpenOptions::new().write(true).create_new(true).open(&path).ok()?;
-        Some((Partial(path), file))
-    }
-
-    /// Puts the finished report, written to `file`, in place of `target`: synced, with the
-    /// permissions the file there had, renamed onto it or, where that cannot be, copied in.
-    fn finish(self, file: &File, target: &Path) -> std::io::Result<()> {
-        file.sync_all()?;
-        if let Ok(old) = fs::metadata(target) {
-            let _ = fs::set_permissions(&self.0, old.permissions());
-        }
-        if fs::rename(&self.0, target).is_err() {
-            fs::copy(&self.0, target)?;
-        }
-        Ok(())
-    }
-}
-
-impl Drop for Partial {
-    fn drop(&mut self) {
-        // Gone already once renamed.
-        let _ = fs::remove_file(&self.0);
-    }
+    let cannot = || format!("{}: cannot create", path.display());
+    let (staged, out) = Staged::create(path, ReportBefore::Kept).with_context(cannot)?;
+    write(out).with_context(|| format!("{}", path.display()))?;
+    staged.commit().with_context(cannot)
 }

@@ -10,6 +10,7 @@ mod markdown;
 pub mod merge;
 pub mod pytest;
 mod shard;
+pub mod staged;
 #[cfg(test)]
 mod tests;
 mod text;

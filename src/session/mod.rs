@@ -36,6 +36,7 @@ use futures_util::StreamExt;
 
 use crate::generate::{Case, GenerateError, Generator};
 use crate::oracle::Oracle;
+use crate::report::staged::Staged;
 use crate::report::{self, Sink, Source, Summary};
 use crate::run::discover::discover;
 use crate::run::journal::{self, Journal, JournalError};
@@ -124,7 +125,7 @@ impl Session {
         let (cases, planned) = self.planned_cases(opened.as_mut(), &world, &stuck)?;
         let runner_journal = target.safety.journal.clone();
         let runner = self.runner(&target, &world, codes, redactor, &connected)?;
-        let mut sink = self.sink(&connected.url, redactor)?;
+        let (mut sink, staged) = self.sink(&connected.url, redactor)?;
         let recorder = opened.as_mut().map(|o| &mut o.baseline);
         let (mut summary, next) = self.cases(&runner, cases, &world, recorder, &mut *sink).await?;
         if let Some(e) = stuck.take() {
@@ -175,6 +176,10 @@ impl Session {
             (summary.interrupted, summary.planned, summary.not_run) = (true, Some(planned), not_run);
         }
         sink.finish(&summary).map_err(SessionError::Report)?;
+        drop(sink);
+        if let (Some(staged), Some(path)) = (staged, &self.plan.output) {
+            staged.commit().map_err(|source| SessionError::Create { path: path.clone(), source })?;
+        }
         if let Some(line) = summary.interruption() {
             let _ = writeln!(diag, "copyimage-conformance: {line}");
         }
@@ -421,17 +426,19 @@ impl Session {
         Ok(world)
     }
 
-    /// The report, to the plan's file or standard output, redacted.
-    fn sink(&self, url: &str, redactor: &Redactor) -> Result<Box<dyn Sink>, SessionError> {
-        let out: Box<dyn Write> = match &self.plan.output {
+    /// The report, to the plan's file or standard output, redacted. A file is written beside
+    /// its path and put in place once the report is whole (an earlier report there goes at
+    /// once), so a run that fails or is killed leaves no report a `merge` would take for one.
+    fn sink(&self, url: &str, redactor: &Redactor) -> Result<(Box<dyn Sink>, Option<Staged>), SessionError> {
+        let (out, staged): (Box<dyn Write>, _) = match &self.plan.output {
             Some(p) => {
-                let file =
-                    std::fs::File::create(p).map_err(|source| SessionError::Create { path: p.clone(), source })?;
-                Box::new(io::BufWriter::new(file))
+                let (staged, out) = Staged::create(p, report::staged::Before::Removed)
+                    .map_err(|source| SessionError::Create { path: p.clone(), source })?;
+                (out, Some(staged))
             }
-            None => Box::new(io::BufWriter::new(io::stdout())),
+            None => (Box::new(io::BufWriter::new(io::stdout())), None),
         };
-        Ok(report::sink(self.plan.format, Box::new(Redacting::new(out, redactor.clone())), url))
+        Ok((report::sink(self.plan.format, Box::new(Redacting::new(out, redactor.clone())), url), staged))
     }
 
     /// Runs the cases, each record (redacted by the runner) to the report, the summary and the baseline,

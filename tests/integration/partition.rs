@@ -323,3 +323,31 @@ fn merge_writes_through_devices_and_symlinks_in_place() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(std::fs::read(&shard).unwrap() == expected, "the shard's own merge, through the link");
 }
+
+/// A shard job killed mid-run (a CI timeout) leaves no report at its `--output`, not a cut-off
+/// one that `merge` would refuse, and an earlier run's report there is gone from the start.
+#[test]
+fn a_run_killed_half_way_leaves_no_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("shard-1.json");
+    std::fs::write(&out, "an earlier run's report").unwrap();
+    let out_arg = out.to_str().unwrap();
+    let mut child =
+        bin().args(["run", "--quiet", "--cases", "1000000", "--format", "json", "--output", out_arg]).spawn().unwrap();
+    // Until the report being written has some cases in it.
+    let partial = || {
+        std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.to_string_lossy().ends_with(".partial"))
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while partial().is_none_or(|p| std::fs::metadata(p).map_or(0, |m| m.len()) < 100_000) {
+        assert!(std::time::Instant::now() < deadline, "no report being written");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(!out.exists(), "the earlier run's report went when this one started");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(!out.exists(), "no cut-off report");
+}
