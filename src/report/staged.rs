@@ -6,8 +6,9 @@ use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-/// A report file being written: [`Staged::commit`] puts it in place; dropped without, it is
-/// removed.
+/// A report file being written: [`Staged::commit`] puts it in place; dropped without, the
+/// partial file is removed (a report written in place stays as far as it got).
+#[must_use = "a staged report is put in place only by `commit`"]
 pub struct Staged {
     /// The file written and the path it goes to; `None` when written in place.
     partial: Option<(Partial, File, PathBuf)>,
@@ -28,21 +29,31 @@ impl Staged {
     /// Opens a report to `path`, and the writer to write it with.
     ///
     /// A link to a regular file is followed (its target is replaced). What is not a regular
-    /// file (`/dev/stdout`, a FIFO), and a path beside which no file can be made (a read-only
-    /// directory), is written in place, as reports were before they were staged.
+    /// file (a FIFO), what lies under `/dev` or `/proc` (`/dev/stdout`, whatever it points
+    /// to), a path ending in `/`, and a path beside which no file can be made (a read-only
+    /// directory) are written in place, as reports were before they were staged.
     pub fn create(path: &Path, before: Before) -> io::Result<(Staged, Box<dyn Write>)> {
         let followed = fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
             && fs::metadata(path).is_ok_and(|m| m.is_file());
         let target = if followed { fs::canonicalize(path)? } else { path.to_owned() };
-        let Some((partial, file)) = stageable(&target).then(|| Partial::create(&target)).flatten() else {
+        let old = fs::metadata(&target).ok();
+        let staging = (stageable(&target) && !special(path)).then(|| Partial::create(&target, old.as_ref())).flatten();
+        let Some((partial, file)) = staging else {
             let file = File::create(path)?;
             return Ok((Staged { partial: None }, Box::new(BufWriter::new(file))));
         };
-        if let Ok(old) = fs::metadata(&target) {
-            // The new file has the old one's permissions, whether it is removed now or later.
+        if let Some(old) = old {
+            // The old file's permissions exactly (the partial file was made with them, less
+            // the umask), whether it goes now or later.
             let _ = fs::set_permissions(&partial.0, old.permissions());
             if before == Before::Removed {
-                fs::remove_file(&target)?;
+                match fs::remove_file(&target) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                    // Not removable (a single-file bind mount): emptied, and replaced by a copy
+                    // at the end.
+                    Err(_) => drop(File::create(&target)?),
+                }
             }
         }
         let writer = file.try_clone()?;
@@ -71,16 +82,28 @@ fn stageable(path: &Path) -> bool {
     }
 }
 
+/// Whether `path` is a device's or a process's (under `/dev` or `/proc`, links followed):
+/// `/dev/stdout` points at whatever standard output is, a regular file included, and that file
+/// must be written as it is open, not replaced.
+fn special(path: &Path) -> bool {
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let under = |p: &Path| p.starts_with("/dev") || p.starts_with("/proc");
+    under(path) || fs::canonicalize(parent).is_ok_and(|p| under(&p)) || path.to_string_lossy().ends_with('/')
+}
+
 /// A partial report's file beside its target, removed unless it was renamed into place.
 struct Partial(PathBuf);
 
 impl Partial {
-    /// A new partial file beside `target`; `None` where none can be made.
-    fn create(target: &Path) -> Option<(Partial, File)> {
+    /// A new partial file beside `target`, as private as the file it replaces (`old`), if any;
+    /// `None` where none can be made.
+    fn create(target: &Path, old: Option<&fs::Metadata>) -> Option<(Partial, File)> {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
         let name = target.file_name()?.to_string_lossy().into_owned();
         let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
         let path = target.with_file_name(format!(".{name}.{}-{nanos}.partial", std::process::id()));
-        let file = fs::OpenOptions::new().write(true).create_new(true).open(&path).ok()?;
+        let mode = old.map_or(0o666, |m| m.permissions().mode() & 0o777);
+        let file = fs::OpenOptions::new().write(true).create_new(true).mode(mode).open(&path).ok()?;
         Some((Partial(path), file))
     }
 }
@@ -132,6 +155,29 @@ mod tests {
     }
 
     #[test]
+    fn device_paths_and_trailing_slashes_are_not_staged() {
+        assert!(special(Path::new("/dev/stdout")) && special(Path::new("/dev/fd/1")));
+        assert!(special(Path::new("/proc/self/fd/1")) && special(Path::new("report.json/")));
+        assert!(!special(Path::new("report.json")) && !special(Path::new("/tmp/report.json")));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("report.json");
+        assert!(Staged::create(Path::new(&format!("{}/", path.display())), Before::Kept).is_err());
+        assert_eq!(entries(dir.path()), Vec::<String>::new(), "refused at once, as before");
+    }
+
+    #[test]
+    fn the_partial_file_is_as_private_as_the_report_it_replaces() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("report.json");
+        fs::write(&path, "old").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+        let (staged, out) = Staged::create(&path, Before::Kept).unwrap();
+        let partial = fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().path()).find(|p| p != &path).unwrap();
+        assert_eq!(fs::metadata(&partial).unwrap().permissions().mode() & 0o777, 0o600);
+        drop((staged, out));
+    }
+
+    #[test]
     fn a_fifo_is_written_in_place() {
         use std::os::unix::fs::FileTypeExt;
         let dir = tempfile::tempdir().unwrap();
@@ -141,10 +187,20 @@ mod tests {
             let fifo = fifo.clone();
             std::thread::spawn(move || fs::read_to_string(fifo).unwrap())
         };
-        let (staged, mut out) = Staged::create(&fifo, Before::Removed).unwrap();
-        out.write_all(b"through").unwrap();
-        drop(out);
-        staged.commit().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let writer = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || {
+                let (staged, mut out) = Staged::create(&fifo, Before::Removed).unwrap();
+                out.write_all(b"through").unwrap();
+                drop(out);
+                staged.commit().unwrap();
+                let _ = tx.send(());
+            })
+        };
+        // Within a time limit: a FIFO replaced by a file would leave its reader waiting.
+        rx.recv_timeout(std::time::Duration::from_secs(30)).expect("written through the FIFO");
+        writer.join().unwrap();
         assert_eq!(reader.join().unwrap(), "through");
         assert!(fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo(), "still the FIFO");
         assert_eq!(entries(dir.path()), ["fifo"]);

@@ -109,6 +109,8 @@ impl Session {
     }
 
     async fn execute(&self, redactor: &Redactor, diag: &mut dyn Write) -> Result<Outcome, SessionError> {
+        // First, so that a run that fails at any step leaves no earlier run's report behind.
+        let (out, staged) = self.output()?;
         let connected = self.connect().await?;
         let mut target = self.target(&connected.url)?;
         target.safety.journal = self.journal(&connected.url, redactor, diag)?;
@@ -125,7 +127,7 @@ impl Session {
         let (cases, planned) = self.planned_cases(opened.as_mut(), &world, &stuck)?;
         let runner_journal = target.safety.journal.clone();
         let runner = self.runner(&target, &world, codes, redactor, &connected)?;
-        let (mut sink, staged) = self.sink(&connected.url, redactor)?;
+        let mut sink = report::sink(self.plan.format, Box::new(Redacting::new(out, redactor.clone())), &connected.url);
         let recorder = opened.as_mut().map(|o| &mut o.baseline);
         let (mut summary, next) = self.cases(&runner, cases, &world, recorder, &mut *sink).await?;
         if let Some(e) = stuck.take() {
@@ -426,19 +428,18 @@ impl Session {
         Ok(world)
     }
 
-    /// The report, to the plan's file or standard output, redacted. A file is written beside
-    /// its path and put in place once the report is whole (an earlier report there goes at
-    /// once), so a run that fails or is killed leaves no report a `merge` would take for one.
-    fn sink(&self, url: &str, redactor: &Redactor) -> Result<(Box<dyn Sink>, Option<Staged>), SessionError> {
-        let (out, staged): (Box<dyn Write>, _) = match &self.plan.output {
+    /// Where the report goes: the plan's file or standard output. A file is written beside its
+    /// path and put in place once the report is whole (an earlier report there goes at once),
+    /// so a run that fails or is killed leaves no report a `merge` would take for one.
+    fn output(&self) -> Result<(Box<dyn Write>, Option<Staged>), SessionError> {
+        Ok(match &self.plan.output {
             Some(p) => {
                 let (staged, out) = Staged::create(p, report::staged::Before::Removed)
                     .map_err(|source| SessionError::Create { path: p.clone(), source })?;
                 (out, Some(staged))
             }
             None => (Box::new(io::BufWriter::new(io::stdout())), None),
-        };
-        Ok((report::sink(self.plan.format, Box::new(Redacting::new(out, redactor.clone())), url), staged))
+        })
     }
 
     /// Runs the cases, each record (redacted by the runner) to the report, the summary and the baseline,

@@ -332,8 +332,16 @@ fn a_run_killed_half_way_leaves_no_report() {
     let out = dir.path().join("shard-1.json");
     std::fs::write(&out, "an earlier run's report").unwrap();
     let out_arg = out.to_str().unwrap();
-    let mut child =
-        bin().args(["run", "--quiet", "--cases", "1000000", "--format", "json", "--output", out_arg]).spawn().unwrap();
+    let args = ["run", "--quiet", "--cases", "1000000", "--format", "json", "--output", out_arg];
+    // Killed however the test ends, so that a failure leaves no million-case run going.
+    struct Killed(std::process::Child);
+    impl Drop for Killed {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let child = Killed(bin().args(args).stderr(std::process::Stdio::null()).spawn().unwrap());
     // Until the report being written has some cases in it.
     let partial = || {
         std::fs::read_dir(dir.path())
@@ -347,7 +355,6 @@ fn a_run_killed_half_way_leaves_no_report() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     assert!(!out.exists(), "the earlier run's report went when this one started");
-    child.kill().unwrap();
-    child.wait().unwrap();
+    drop(child);
     assert!(!out.exists(), "no cut-off report");
 }
