@@ -120,6 +120,14 @@ mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
 
+    /// An earlier report, `old`, at `report.json` in `dir`, with `mode`.
+    fn earlier_report(dir: &Path, mode: u32) -> PathBuf {
+        let path = dir.join("report.json");
+        fs::write(&path, "old").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(mode)).unwrap();
+        path
+    }
+
     fn entries(dir: &Path) -> Vec<String> {
         let mut names: Vec<String> =
             fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
@@ -130,9 +138,7 @@ mod tests {
     #[test]
     fn a_report_appears_whole_or_not_at_all() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("report.json");
-        fs::write(&path, "old").unwrap();
-        fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
+        let path = earlier_report(dir.path(), 0o640);
         let (staged, mut out) = Staged::create(&path, Before::Kept).unwrap();
         out.write_all(b"new").unwrap();
         out.flush().unwrap();
@@ -168,9 +174,7 @@ mod tests {
     #[test]
     fn the_partial_file_is_as_private_as_the_report_it_replaces() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("report.json");
-        fs::write(&path, "old").unwrap();
-        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+        let path = earlier_report(dir.path(), 0o600);
         let (staged, out) = Staged::create(&path, Before::Kept).unwrap();
         let partial = fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().path()).find(|p| p != &path).unwrap();
         assert_eq!(fs::metadata(&partial).unwrap().permissions().mode() & 0o777, 0o600);

@@ -148,7 +148,7 @@ impl MergedRun {
 pub struct ShardReport {
     /// The file it came from, as messages name it.
     pub path: String,
-    /// Where its case records are read again: the file it came from, or its spool.
+    /// The file it came from.
     pub file: PathBuf,
     /// Its shard.
     pub shard: Shard,
@@ -156,10 +156,16 @@ pub struct ShardReport {
     pub summary: Summary,
     /// Its case records: skipped, or how they are read again.
     pub records: Records,
-    /// The copy of an input that cannot be read twice (a pipe), which `file` names; removed
-    /// with the report.
-    #[expect(dead_code, reason = "held for its Drop, which removes the copy")]
+    /// The copy of an input that cannot be read twice (a pipe), where its case records are
+    /// read again; removed with the report.
     pub spool: Option<Spool>,
+}
+
+impl ShardReport {
+    /// Where its case records are read again: its spool, or the file it came from.
+    pub fn records_file(&self) -> &Path {
+        self.spool.as_ref().map_or(&self.file, Spool::path)
+    }
 }
 
 /// Reads a shard report as a stream; `with_cases` notes its case records' order and number
@@ -172,8 +178,7 @@ pub fn read(path: &Path, with_cases: bool) -> Result<ShardReport, MergeError> {
     if let Some(why) = shard.invalid() {
         return Err(MergeError::BadShard { path: name, shard: format!("{}/{}", shard.index, shard.count), why });
     }
-    let file = spool.as_ref().map_or_else(|| path.to_owned(), |s| s.path().to_owned());
-    Ok(ShardReport { path: name, file, shard, summary, records, spool })
+    Ok(ShardReport { path: name, file: path.to_owned(), shard, summary, records, spool })
 }
 
 /// Checks that the reports are shards of one run, each once.
@@ -318,7 +323,7 @@ fn join_finding(m: &mut Finding, f: &Finding) {
     let limit = m.case_ids.len().max(f.case_ids.len());
     // In the order the merged records take (`000999` before `1000000`), as one run lists them.
     let mut ids: Vec<String> = m.case_ids.iter().chain(&f.case_ids).cloned().collect();
-    ids.sort_by(|a, b| (a.len(), a).cmp(&(b.len(), b)));
+    ids.sort_by(|a, b| stream::id_order(a).cmp(&stream::id_order(b)));
     ids.dedup();
     ids.truncate(limit);
     m.case_ids = ids;

@@ -188,11 +188,16 @@ impl<'de> Visitor<'de> for Cases<'_> {
     }
 }
 
-/// Where a case record goes in the merged report: by its id's length, then the id, so that the
+/// Where a case id goes in a merged report: by its length, then the id, so that the
 /// generator's numbered ids (`000042`, past a million `1000000`) come in the unsplit run's
-/// order; records without an id first.
+/// order.
+pub(super) fn id_order(id: &str) -> (usize, &str) {
+    (id.len(), id)
+}
+
+/// Where a case record goes in the merged report: by [`id_order`], records without an id first.
 pub(super) fn key(case: &Value) -> Option<(usize, &str)> {
-    case.get("id").and_then(Value::as_str).map(|id| (id.len(), id))
+    case.get("id").and_then(Value::as_str).map(id_order)
 }
 
 /// [`key`], owned.
@@ -263,16 +268,10 @@ impl Records {
 /// and sorted, which gives the same order.
 pub(super) fn write_cases(out: &mut dyn Write, reports: &[ShardReport]) -> io::Result<usize> {
     let mut put = Put { out, written: 0 };
-    let counts: Option<Vec<u64>> = reports
-        .iter()
-        .map(|r| match r.records {
-            Records::Sorted { count } => Some(count),
-            _ => None,
-        })
-        .collect();
-    match counts.filter(|_| reports.len() <= MAX_STREAMS) {
-        Some(counts) => side_by_side(&mut put, reports, &counts)?,
-        None => in_memory(&mut put, reports)?,
+    if reports.len() <= MAX_STREAMS && reports.iter().all(|r| matches!(r.records, Records::Sorted { .. })) {
+        side_by_side(&mut put, reports)?;
+    } else {
+        in_memory(&mut put, reports)?;
     }
     Ok(put.written)
 }
@@ -286,7 +285,7 @@ fn in_memory(put: &mut Put<'_>, reports: &[ShardReport]) -> io::Result<()> {
             all.push(case);
             Ok(())
         };
-        scan(&r.file, Some(&mut keep)).map_err(io::Error::other)?;
+        scan(r.records_file(), Some(&mut keep)).map_err(io::Error::other)?;
         if r.records.count().is_some_and(|count| count != (all.len() - before) as u64) {
             return Err(io::Error::other(MergeError::Changed { path: r.path.clone() }));
         }
@@ -303,16 +302,19 @@ enum Msg {
 }
 
 /// The reports read again on a thread each, merged through a heap of their next records.
-fn side_by_side(put: &mut Put<'_>, reports: &[ShardReport], counts: &[u64]) -> io::Result<()> {
+fn side_by_side(put: &mut Put<'_>, reports: &[ShardReport]) -> io::Result<()> {
     // Few records ahead a reader when there are many readers: the memory stays a few hundred.
     let ahead = (1024 / reports.len().max(1)).clamp(1, 64);
     std::thread::scope(|scope| {
         let (mut streams, mut readers) = (Vec::with_capacity(reports.len()), Vec::with_capacity(reports.len()));
         let mut merged = Ok(());
-        for (r, &count) in reports.iter().zip(counts) {
+        for r in reports {
             let (tx, rx) = mpsc::sync_channel(ahead);
             let reader = std::thread::Builder::new().name("merge-read".into()).spawn_scoped(scope, move || {
-                let sent = scan(&r.file, Some(&mut |case| tx.send(Msg::Case(case)).map_err(|_| "stopped".to_owned())));
+                let sent = scan(
+                    r.records_file(),
+                    Some(&mut |case| tx.send(Msg::Case(case)).map_err(|_| "stopped".to_owned())),
+                );
                 // The writer may have stopped already; then no one is told.
                 let _ = tx.send(sent.map_or_else(Msg::Failed, |_| Msg::End));
             });
@@ -323,7 +325,7 @@ fn side_by_side(put: &mut Put<'_>, reports: &[ShardReport], counts: &[u64]) -> i
                     break;
                 }
             }
-            streams.push(Stream { rx, report: r, count, got: 0 });
+            streams.push(Stream { rx, report: r, got: 0 });
         }
         if merged.is_ok() {
             merged = merge_streams(put, &mut streams);
@@ -369,7 +371,6 @@ fn merge_streams(put: &mut Put<'_>, streams: &mut [Stream<'_>]) -> io::Result<()
 struct Stream<'r> {
     rx: mpsc::Receiver<Msg>,
     report: &'r ShardReport,
-    count: u64,
     got: u64,
 }
 
@@ -381,7 +382,7 @@ impl Stream<'_> {
                 self.got += 1;
                 Ok(Some(case))
             }
-            Ok(Msg::End) if self.got == self.count => Ok(None),
+            Ok(Msg::End) if self.report.records.count() == Some(self.got) => Ok(None),
             Ok(Msg::End) => Err(self.changed()),
             Ok(Msg::Failed(e)) => Err(io::Error::other(e)),
             // The reader ended without a word: it panicked.
@@ -539,7 +540,7 @@ mod tests {
         let shard = Shard { index: 1, count: 1, by: ShardBy::Count };
         let report = ShardReport {
             path: "fifo".into(),
-            file: copy.clone(),
+            file: fifo,
             shard,
             summary: Summary::default(),
             records: counted,
