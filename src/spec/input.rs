@@ -187,21 +187,15 @@ impl Read for Bounded {
 
 /// A file read line by line, with a bound on each line and on the whole.
 pub struct Lines {
-    reader: BufReader<io::Take<std::fs::File>>,
-    path: String,
-    file: Limit,
+    reader: BufReader<Bounded>,
     line: Limit,
-    read: u64,
     number: usize,
 }
 
 impl Lines {
     /// Opens the file at `path`: at most `file` bytes in all, `line` bytes a line.
     pub fn open(path: &Path, file: Limit, line: Limit) -> Result<Self, InputError> {
-        let name = path.display().to_string();
-        let f = std::fs::File::open(path).map_err(|cause| InputError::Read { path: name.clone(), cause })?;
-        let reader = BufReader::new(f.take(file.bytes.saturating_add(1)));
-        Ok(Lines { reader, path: name, file, line, read: 0, number: 0 })
+        Ok(Lines { reader: BufReader::new(Bounded::open(path, file)?), line, number: 0 })
     }
 
     /// The next line without its line ending, and its number (from 1); `None` at the end.
@@ -210,15 +204,15 @@ impl Lines {
         // Room for the line and its ending (`\r\n`), and no more; as bytes, so that a line cut
         // at the limit inside a character is too long, not bad UTF-8.
         let got = (&mut self.reader).take(self.line.bytes.saturating_add(2)).read_until(b'\n', &mut bytes);
-        let n = match got {
+        let path = || self.reader.get_ref().path.clone();
+        match got {
             Ok(0) => return None,
-            Ok(n) => n as u64,
-            Err(cause) => return Some(Err(InputError::Read { path: self.path.clone(), cause })),
-        };
+            Ok(_) => {}
+            Err(cause) => return Some(Err(InputError::Read { path: path(), cause })),
+        }
         self.number += 1;
-        self.read += n;
-        if self.read > self.file.bytes {
-            return Some(Err(InputError::TooLarge { path: self.path.clone(), limit: self.file }));
+        if let Err(e) = self.reader.get_ref().check() {
+            return Some(Err(e));
         }
         if bytes.ends_with(b"\n") {
             bytes.pop();
@@ -227,14 +221,14 @@ impl Lines {
             }
         }
         if bytes.len() as u64 > self.line.bytes {
-            return Some(Err(InputError::LineTooLong { path: self.path.clone(), line: self.number, limit: self.line }));
+            return Some(Err(InputError::LineTooLong { path: path(), line: self.number, limit: self.line }));
         }
         // The message `BufRead::lines` gives.
         let bad = || io::Error::new(io::ErrorKind::InvalidData, "stream did not contain valid UTF-8");
         Some(
             String::from_utf8(bytes)
                 .map(|text| (self.number, text))
-                .map_err(|_| InputError::Read { path: self.path.clone(), cause: bad() }),
+                .map_err(|_| InputError::Read { path: path(), cause: bad() }),
         )
     }
 }
